@@ -1,0 +1,94 @@
+# pb: affiliate postbacks as Unix filters. See README.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wwrite-strings -Wcast-qual -Wundef
+override CFLAGS += -std=c11 $(WARNINGS) $(WERROR) $(SANFLAGS)
+override CPPFLAGS += -D_GNU_SOURCE -DJSMN_STRICT -DJSMN_PARENT_LINKS -Icommon \
+	$(shell $(PKG_CONFIG) --cflags libcurl yaml-0.1)
+override LDFLAGS += $(SANFLAGS)
+LDLIBS = $(shell $(PKG_CONFIG) --libs libcurl yaml-0.1)
+
+# SANITIZE=1 builds into build/san with AddressSanitizer and UBSan.
+ifeq ($(SANITIZE),1)
+B = build/san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+B = build
+endif
+
+TOOLS = pbmatch
+COMMON = buf lines json jsmn record stamp strmap rules action match tool
+UNITS = test_json test_stamp test_record
+MAN1 = $(TOOLS:%=man/%.1)
+MAN5 = man/pb-rules.5
+
+COMMON_OBJS = $(COMMON:%=$(B)/common/%.o)
+BINS = $(TOOLS:%=$(B)/%)
+UNIT_BINS = $(UNITS:%=$(B)/tests/%)
+
+DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
+	bats bats-assert bats-support mandoc
+
+all: $(BINS)
+
+$(B)/common/%.o: common/%.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/cmd/%.o: cmd/%.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/%: $(B)/cmd/%.o $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(COMMON_OBJS) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+# Installs the Debian packages the build and the tests need, if missing.
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing:" $$missing; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+# make check: every unit test and bats suite; ends with "N passed, N failed".
+check: WERROR = -Werror
+check: deps
+	@$(MAKE) --no-print-directory all units WERROR=-Werror SANITIZE=$(SANITIZE)
+	@PB_BIN=$(CURDIR)/$(B) tests/run $(UNIT_BINS)
+
+units: $(UNIT_BINS)
+
+demo: deps all
+	@PB_BIN=$(CURDIR)/$(B) tests/demo
+
+bench: deps all
+	@PB_BIN=$(CURDIR)/$(B) tests/bench/run
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	cp $(BINS) $(DESTDIR)$(BINDIR)/
+	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%)
+
+clean:
+	rm -rf build
+
+.PHONY: all deps check units demo bench install uninstall clean
+.SECONDARY:

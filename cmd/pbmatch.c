@@ -1,0 +1,148 @@
+/*
+ * pbmatch: match actions against the postbacks of a rule file and write
+ * one line per (action, postback) that fires. See pbmatch(1).
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "match.h"
+#include "record.h"
+#include "rules.h"
+#include "tool.h"
+
+static const char usage[] =
+	"usage: pbmatch -r rules.yaml [--reject FILE] [--unmatched FILE] [--stats]\n"
+	"               [--max-line BYTES] [FILE ...]\n"
+	"       pbmatch --check -r rules.yaml\n";
+
+enum { OPT_CHECK = OPT_TOOL_LAST, OPT_UNMATCHED, OPT_STATS };
+
+struct pbmatch {
+	struct rules rules;
+	struct matcher matcher;
+	struct record rec;
+	struct action action;
+	struct buf add, why;
+	FILE *unmatched;
+	unsigned long nunmatched, nout, *per_postback;
+};
+
+static const char *const added_keys[] = { "postback", "fire_at", NULL };
+
+static void match_line(struct tool *t, char *line, size_t len, void *arg)
+{
+	struct pbmatch *pm = arg;
+	struct json_error e;
+	if (!record_parse(&pm->rec, line, len, &e)) {
+		tool_reject(t, line, len, "invalid JSON: %s at column %zu", e.msg, e.offset + 1);
+		return;
+	}
+	if (!action_read(&pm->rec, &pm->action, &pm->why)) {
+		tool_reject(t, line, len, "%s", pm->why.data);
+		return;
+	}
+	size_t n = matcher_find(&pm->matcher, &pm->action);
+	if (n == 0) {
+		pm->nunmatched++;
+		if (pm->unmatched) {
+			fwrite(line, 1, len, pm->unmatched);
+			fputc('\n', pm->unmatched);
+		}
+		return;
+	}
+	struct stamp now = stamp_now();
+	for (size_t i = 0; i < n; i++) {
+		size_t pb = pm->matcher.found[i];
+		buf_clear(&pm->add);
+		matcher_members(&pm->matcher, pb, &pm->action, now, &pm->add);
+		record_write(&pm->rec, stdout, added_keys, pm->add.data, pm->add.len);
+		pm->per_postback[pb]++;
+		pm->nout++;
+	}
+}
+
+static void print_stats(const struct tool *t, const struct pbmatch *pm)
+{
+	const char *me = program_invocation_short_name;
+	fprintf(stderr, "%s: %lu read, %lu lines out, %lu unmatched, %lu rejected\n", me,
+		t->nread, pm->nout, pm->nunmatched, t->nrejected);
+	for (size_t i = 0; i < pm->rules.n; i++)
+		if (pm->per_postback[i])
+			fprintf(stderr, "%s: postback %s: %lu matched\n", me,
+				pm->rules.pb[i].name, pm->per_postback[i]);
+}
+
+static void print_check(const struct rules *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct buf line = { 0 };
+		rules_describe(&r->pb[i], &line);
+		puts(line.data);
+		buf_free(&line);
+	}
+	printf("%s: %zu postbacks, no errors\n", r->path, r->n);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "unmatched", required_argument, NULL, OPT_UNMATCHED },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		TOOL_OPTIONS,
+		{ 0 },
+	};
+	struct tool t;
+	struct pbmatch pm = { 0 };
+	const char *rules_path = NULL, *unmatched_path = NULL;
+	bool check = false, stats = false;
+	int opt;
+
+	tool_init(&t, usage);
+	while ((opt = getopt_long(argc, argv, "r:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'r': rules_path = optarg; break;
+		case OPT_CHECK: check = true; break;
+		case OPT_UNMATCHED: unmatched_path = optarg; break;
+		case OPT_STATS: stats = true; break;
+		default:
+			if (!tool_option(&t, opt, optarg))
+				tool_usage_error(&t, NULL);
+		}
+	}
+	if (!rules_path)
+		tool_usage_error(&t, "a rule file is required (-r rules.yaml)");
+	if (check && optind < argc)
+		tool_usage_error(&t, "--check reads no input");
+	if (!rules_load(&pm.rules, rules_path))
+		return EXIT_USAGE;
+	if (check) {
+		print_check(&pm.rules);
+		return tool_finish(&t);
+	}
+	matcher_build(&pm.matcher, &pm.rules);
+	pm.per_postback = xcalloc(pm.rules.n, sizeof *pm.per_postback);
+	if (unmatched_path)
+		pm.unmatched = t.extra_flush = tool_open_output(unmatched_path);
+
+	tool_run(&t, argv + optind, argc - optind, match_line, &pm);
+
+	if (stats)
+		print_stats(&t, &pm);
+	int status = tool_finish(&t);
+	if (pm.unmatched && fclose(pm.unmatched) != 0) {
+		warn("%s", unmatched_path);
+		status = EXIT_USAGE;
+	}
+	matcher_free(&pm.matcher);
+	rules_free(&pm.rules);
+	record_free(&pm.rec);
+	buf_free(&pm.add);
+	buf_free(&pm.why);
+	free(pm.per_postback);
+	return status;
+}

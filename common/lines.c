@@ -1,0 +1,144 @@
+/*
+ * Reading newline-delimited input in constant memory. One buffer of
+ * max + 64 KiB bytes is reused for every line of every input; a line
+ * longer than max is reported as LINES_TOO_LONG and lines_discard() then
+ * consumes the rest of it, copying it to a reject file when asked, without
+ * ever holding it whole. A final CR is stripped, so CRLF input works, and
+ * empty lines are skipped (still counted). Before a read that would block,
+ * the reader calls on_idle, which is how tools flush their output exactly
+ * when the input pauses and stay fully buffered otherwise.
+ */
+#include "lines.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_BLOCK (64 * 1024)
+
+void lines_init(struct lines *r, size_t max)
+{
+	memset(r, 0, sizeof *r);
+	r->max = max;
+	r->cap = max + READ_BLOCK;
+	r->buf = xmalloc(r->cap);
+	r->fd = -1;
+}
+
+void lines_reset(struct lines *r, int fd, const char *name)
+{
+	r->fd = fd;
+	r->name = name;
+	r->lineno = 0;
+	r->start = r->scan = r->end = 0;
+	r->eof = r->discarding = false;
+}
+
+static bool would_block(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 0;
+}
+
+/* Reads more bytes after r->end; returns bytes read, 0 at EOF, -1 on error. */
+static ssize_t fill(struct lines *r)
+{
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->scan -= r->start;
+		r->start = 0;
+	}
+	if (r->on_idle && would_block(r->fd))
+		r->on_idle(r->idle_arg);
+	for (;;) {
+		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (n >= 0 || errno != EINTR) {
+			if (n > 0)
+				r->end += (size_t)n;
+			return n;
+		}
+	}
+}
+
+/* Makes buf[start, start+len) the current line and consumes `used` bytes. */
+static enum lines_status take(struct lines *r, size_t len, size_t used)
+{
+	r->line = r->buf + r->start;
+	r->len = len;
+	r->start += used;
+	r->scan = r->start;
+	r->lineno++;
+	if (len > 0 && r->line[len - 1] == '\r')
+		r->len = --len;
+	return len > r->max ? LINES_TOO_LONG : LINES_OK;
+}
+
+enum lines_status lines_next(struct lines *r)
+{
+	for (;;) {
+		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+		enum lines_status s;
+		if (nl) {
+			size_t len = (size_t)(nl - (r->buf + r->start));
+			s = take(r, len, len + 1);
+		} else if (r->end - r->start > r->max + 1) {
+			s = take(r, r->end - r->start, r->end - r->start);
+			r->discarding = true;
+			return LINES_TOO_LONG;
+		} else if (r->eof) {
+			if (r->start == r->end)
+				return LINES_EOF;
+			s = take(r, r->end - r->start, r->end - r->start);
+		} else {
+			r->scan = r->end;
+			ssize_t n = fill(r);
+			if (n < 0)
+				return LINES_ERROR;
+			r->eof = n == 0;
+			continue;
+		}
+		if (s != LINES_OK || r->len > 0)
+			return s;
+	}
+}
+
+/* Consumes the current overlong line, writing it and a newline to keep
+ * when keep is not NULL. Returns false on a read error. */
+bool lines_discard(struct lines *r, FILE *keep)
+{
+	if (keep)
+		fwrite(r->line, 1, r->len, keep);
+	while (r->discarding) {
+		if (r->start == r->end) {
+			r->start = r->scan = r->end = 0;
+			ssize_t n = fill(r);
+			if (n < 0)
+				return false;
+			if (n == 0) {
+				r->eof = true;
+				break;
+			}
+		}
+		char *p = r->buf + r->start;
+		char *nl = memchr(p, '\n', r->end - r->start);
+		size_t n = nl ? (size_t)(nl - p) : r->end - r->start;
+		if (keep)
+			fwrite(p, 1, n, keep);
+		r->start += n + (nl != NULL);
+		r->scan = r->start;
+		r->discarding = nl == NULL;
+	}
+	if (keep)
+		fputc('\n', keep);
+	return true;
+}
+
+void lines_free(struct lines *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}

@@ -1,0 +1,31 @@
+#ifndef PB_LINES_H
+#define PB_LINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* A line reader over one file descriptor with a fixed-size buffer. */
+struct lines {
+	int fd;
+	const char *name;
+	unsigned long lineno;
+	size_t max;		/* longest line accepted, in bytes */
+	char *buf;
+	size_t cap, start, scan, end;
+	char *line;		/* the line lines_next returned */
+	size_t len;
+	bool eof, discarding;
+	void (*on_idle)(void *);	/* called before a read that would block */
+	void *idle_arg;
+};
+
+enum lines_status { LINES_OK, LINES_TOO_LONG, LINES_EOF, LINES_ERROR };
+
+void lines_init(struct lines *r, size_t max);
+void lines_reset(struct lines *r, int fd, const char *name);
+enum lines_status lines_next(struct lines *r);
+bool lines_discard(struct lines *r, FILE *keep);
+void lines_free(struct lines *r);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * Matching actions to postbacks. Every postback is filed in a hash index
+ * under each (type, offer, publisher) combination of its scope, "*"
+ * standing for any; an action then looks up at most four keys (its type
+ * with its offer or *, its publisher or *) and checks only the postbacks
+ * found there for event name, firing status and rejection reason. Results
+ * come back in rule-file order. This file also writes what pbmatch adds
+ * to a matched action: the postback object, its dedupe key and fire_at.
+ */
+#include "match.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct match_entry {
+	size_t pb, next;
+};
+
+/* Builds the index key: type, then offer and publisher, each "*" for any
+ * or "=" and the id (so an id that is literally "*" cannot collide). */
+static void scope_key(struct buf *k, enum action_type type, const char *offer, size_t on,
+		      const char *publisher, size_t pn)
+{
+	buf_clear(k);
+	buf_addc(k, (char)('0' + type));
+	buf_add(k, offer ? "\x1f=" : "\x1f*", 2);
+	if (offer)
+		buf_add(k, offer, on);
+	buf_add(k, publisher ? "\x1f=" : "\x1f*", 2);
+	if (publisher)
+		buf_add(k, publisher, pn);
+}
+
+static void file_entry(struct matcher *m, size_t pb)
+{
+	size_t e = m->nentries++;
+	if (m->nentries > m->entries_cap) {
+		m->entries_cap = m->entries_cap ? 2 * m->entries_cap : 64;
+		m->entries = xreallocarray(m->entries, m->entries_cap, sizeof *m->entries);
+		m->tails = xreallocarray(m->tails, m->entries_cap, sizeof *m->tails);
+	}
+	m->entries[e] = (struct match_entry){ pb, STRMAP_NONE };
+	size_t *head = strmap_put(&m->index, m->key.data, m->key.len, e);
+	if (*head != e)
+		m->entries[m->tails[*head]].next = e;
+	m->tails[*head] = e;
+}
+
+static void index_postback(struct matcher *m, size_t i)
+{
+	const struct postback *pb = &m->rules->pb[i];
+	size_t no = pb->offers.n ? pb->offers.n : 1, np = pb->publishers.n ? pb->publishers.n : 1;
+	for (size_t o = 0; o < no; o++) {
+		for (size_t p = 0; p < np; p++) {
+			const char *offer = pb->offers.n ? pb->offers.v[o] : NULL;
+			const char *pub = pb->publishers.n ? pb->publishers.v[p] : NULL;
+			scope_key(&m->key, pb->type, offer, offer ? strlen(offer) : 0,
+				  pub, pub ? strlen(pub) : 0);
+			file_entry(m, i);
+		}
+	}
+}
+
+static char *postback_members(const struct postback *pb, size_t *len)
+{
+	struct buf b = { 0 };
+	buf_adds(&b, "\"postback\":{\"name\":");
+	buf_add_json_string(&b, pb->name, strlen(pb->name));
+	buf_addf(&b, ",\"type\":\"%s\",\"url\":", action_type_names[pb->type]);
+	buf_add_json_string(&b, pb->url, strlen(pb->url));
+	buf_addf(&b, ",\"method\":\"GET\",\"delay\":%ld,\"key\":", pb->delay);
+	*len = b.len;
+	return b.data;
+}
+
+void matcher_build(struct matcher *m, const struct rules *r)
+{
+	memset(m, 0, sizeof *m);
+	m->rules = r;
+	m->members = xcalloc(r->n, sizeof *m->members);
+	m->members_len = xcalloc(r->n, sizeof *m->members_len);
+	m->found = xcalloc(r->n, sizeof *m->found);
+	for (size_t i = 0; i < r->n; i++) {
+		index_postback(m, i);
+		m->members[i] = postback_members(&r->pb[i], &m->members_len[i]);
+	}
+}
+
+static bool status_fires(const struct postback *pb, const struct action *a)
+{
+	bool approved = text_is(a->status, "approved"), rejected = text_is(a->status, "rejected");
+	switch (pb->status) {
+	case FIRE_ALWAYS: return true;
+	case FIRE_ANY: return approved || rejected;
+	case FIRE_APPROVED: return approved;
+	case FIRE_REJECTED: return rejected;
+	}
+	return false;
+}
+
+static bool fires(const struct postback *pb, const struct action *a)
+{
+	if (pb->events.n && (!a->event.p || !strlist_has(&pb->events, a->event.p, a->event.n)))
+		return false;
+	if (!status_fires(pb, a))
+		return false;
+	if (pb->reasons.n && text_is(a->status, "rejected"))
+		return a->reason.p && strlist_has(&pb->reasons, a->reason.p, a->reason.n);
+	return true;
+}
+
+static void collect(struct matcher *m, const struct action *a)
+{
+	size_t e = strmap_get(&m->index, m->key.data, m->key.len);
+	for (; e != STRMAP_NONE; e = m->entries[e].next) {
+		size_t pb = m->entries[e].pb;
+		if (!fires(&m->rules->pb[pb], a))
+			continue;
+		size_t j = m->nfound++;	/* insert in file order; lists are short */
+		for (; j > 0 && m->found[j - 1] > pb; j--)
+			m->found[j] = m->found[j - 1];
+		m->found[j] = pb;
+	}
+}
+
+/* Finds the postbacks that fire for a; they are m->found[0..n). */
+size_t matcher_find(struct matcher *m, const struct action *a)
+{
+	m->nfound = 0;
+	if (a->type == TYPE_COUNT)
+		return 0;
+	for (int o = 0; o < 2; o++) {
+		for (int p = 0; p < 2; p++) {
+			const struct text *offer = o ? &a->offer : NULL, *pub = p ? &a->publisher : NULL;
+			if ((offer && !offer->p) || (pub && !pub->p))
+				continue;
+			scope_key(&m->key, a->type, offer ? offer->p : NULL, offer ? offer->n : 0,
+				  pub ? pub->p : NULL, pub ? pub->n : 0);
+			collect(m, a);
+		}
+	}
+	return m->nfound;
+}
+
+/* Appends the members pbmatch adds for postback pb: the postback object
+ * with its key (transaction_id:name:status, event name or "click") and
+ * fire_at, the action's time (or now) plus the delay. */
+void matcher_members(struct matcher *m, size_t pb, const struct action *a,
+		     struct stamp now, struct buf *out)
+{
+	const struct postback *p = &m->rules->pb[pb];
+	struct buf *k = &m->key;
+	buf_add(out, m->members[pb], m->members_len[pb]);
+	struct text which = a->type == TYPE_EVENT ? a->event : a->status;
+	buf_clear(k);
+	buf_add(k, a->transaction_id.p, a->transaction_id.n);
+	buf_addc(k, ':');
+	buf_adds(k, p->name);
+	buf_addc(k, ':');
+	if (which.p)
+		buf_add(k, which.p, which.n);
+	else
+		buf_adds(k, action_type_names[a->type]);
+	buf_add_json_string(out, k->data, k->len);
+	struct stamp at = a->has_time ? a->time : now;
+	at.sec += p->delay;
+	char when[STAMP_TEXT_MAX];
+	size_t n = stamp_format(at, when);
+	buf_adds(out, "},\"fire_at\":\"");
+	buf_add(out, when, n);
+	buf_addc(out, '"');
+}
+
+void matcher_free(struct matcher *m)
+{
+	for (size_t i = 0; i < m->rules->n; i++)
+		free(m->members[i]);
+	free(m->members);
+	free(m->members_len);
+	free(m->found);
+	free(m->entries);
+	free(m->tails);
+	strmap_free(&m->index);
+	buf_free(&m->key);
+}

@@ -1,0 +1,225 @@
+/*
+ * Records: one NDJSON object held as its original bytes plus jsmn tokens.
+ * This file owns looking fields up (by key, or by a dotted path such as
+ * result.status), reading a value's text (strings unescaped, numbers in
+ * their source text so 1.50 stays 1.50), and writing a record back out
+ * with members appended and, when a stage runs again, its own earlier
+ * members removed. Every other byte of the line is written as it came.
+ * Duplicate keys: the first one wins, for lookups as for jq's users.
+ */
+#include "record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool record_parse(struct record *r, const char *text, size_t len, struct json_error *e)
+{
+	unsigned need;
+	if (!json_validate(text, len, &need, e))
+		return false;
+	if (need > r->cap) {
+		r->cap = need < 64 ? 64 : need;
+		r->tok = xreallocarray(r->tok, r->cap, sizeof *r->tok);
+	}
+	jsmn_parser p;
+	jsmn_init(&p);
+	int n = jsmn_parse(&p, text, len, r->tok, r->cap);
+	if (n < 1) {	/* cannot happen after validation; never trust it blindly */
+		e->msg = "invalid JSON";
+		e->offset = p.pos;
+		return false;
+	}
+	r->text = text;
+	r->len = len;
+	r->ntok = (unsigned)n;
+	buf_clear(&r->scratch);
+	while (r->nretired)
+		free(r->retired[--r->nretired]);
+	return true;
+}
+
+/* The index of the token after token i and everything inside it. */
+int record_skip(const struct record *r, int i)
+{
+	int end = r->tok[i].end;
+	int j = i + 1;
+	while ((unsigned)j < r->ntok && r->tok[j].start < end)
+		j++;
+	return j;
+}
+
+static bool key_equals(const struct record *r, int k, const char *key, size_t keylen)
+{
+	const jsmntok_t *t = &r->tok[k];
+	size_t n = (size_t)(t->end - t->start);
+	const char *p = r->text + t->start;
+	if (!memchr(p, '\\', n))
+		return n == keylen && memcmp(p, key, n) == 0;
+	if (n > 6 * keylen)	/* an escape is at most 6 bytes a byte */
+		return false;
+	char *s = xmalloc(n);
+	bool eq = json_unescape(p, n, s) == keylen && memcmp(s, key, keylen) == 0;
+	free(s);
+	return eq;
+}
+
+static int get_n(const struct record *r, int obj, const char *key, size_t keylen)
+{
+	if (obj < 0 || r->tok[obj].type != JSMN_OBJECT)
+		return -1;
+	int k = obj + 1;
+	for (int m = 0; m < r->tok[obj].size; m++) {
+		if (key_equals(r, k, key, keylen))
+			return k + 1;
+		k = record_skip(r, k + 1);
+	}
+	return -1;
+}
+
+/* The value of member key of object token obj, or -1. */
+int record_get(const struct record *r, int obj, const char *key)
+{
+	return get_n(r, obj, key, strlen(key));
+}
+
+/* The value at a dotted path from the top object ("result.status"), or -1. */
+int record_path(const struct record *r, const char *path)
+{
+	int i = 0;
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+		i = get_n(r, i, path, n);
+		if (i < 0 || !dot)
+			return i;
+		path = dot + 1;
+	}
+}
+
+struct text record_text(struct record *r, int i)
+{
+	const jsmntok_t *t = &r->tok[i];
+	struct text s = { r->text + t->start, (size_t)(t->end - t->start) };
+	if (t->type != JSMN_STRING || !memchr(s.p, '\\', s.n))
+		return s;
+	/* Earlier texts must stay valid: a full scratch buffer is retired,
+	 * not grown, and retired ones are freed by the next parse. */
+	if (r->scratch.len + s.n + 1 > r->scratch.cap && r->scratch.data) {
+		r->retired = xreallocarray(r->retired, r->nretired + 1, sizeof *r->retired);
+		r->retired[r->nretired++] = r->scratch.data;
+		r->scratch = (struct buf){ 0 };
+	}
+	buf_reserve(&r->scratch, s.n > r->len ? s.n : r->len);
+	char *out = r->scratch.data + r->scratch.len;
+	s.n = json_unescape(s.p, s.n, out);
+	s.p = out;
+	r->scratch.len += s.n;
+	return s;
+}
+
+bool record_is_null(const struct record *r, int i)
+{
+	return r->tok[i].type == JSMN_PRIMITIVE && r->text[r->tok[i].start] == 'n';
+}
+
+bool record_is_number(const struct record *r, int i)
+{
+	char c = r->text[r->tok[i].start];
+	return r->tok[i].type == JSMN_PRIMITIVE && (c == '-' || (c >= '0' && c <= '9'));
+}
+
+bool record_is_scalar(const struct record *r, int i)
+{
+	return r->tok[i].type == JSMN_STRING || r->tok[i].type == JSMN_PRIMITIVE;
+}
+
+const char *record_type_name(const struct record *r, int i)
+{
+	switch (r->tok[i].type) {
+	case JSMN_OBJECT: return "an object";
+	case JSMN_ARRAY: return "an array";
+	case JSMN_STRING: return "a string";
+	default: break;
+	}
+	switch (r->text[r->tok[i].start]) {
+	case 'n': return "null";
+	case 't': case 'f': return "a boolean";
+	default: return "a number";
+	}
+}
+
+static bool dropped(const struct record *r, int k, const char *const *drop)
+{
+	for (; drop && *drop; drop++)
+		if (key_equals(r, k, *drop, strlen(*drop)))
+			return true;
+	return false;
+}
+
+/* Writes the members of the top object, less those named in drop, joined
+ * by commas; returns whether any member was written. */
+static bool write_kept(const struct record *r, FILE *out, const char *const *drop)
+{
+	bool any = false;
+	int k = 1;
+	for (int m = 0; m < r->tok[0].size; m++) {
+		int next = record_skip(r, k + 1);
+		if (!dropped(r, k, drop)) {
+			if (any)
+				fputc(',', out);
+			int from = r->tok[k].start - 1, to = r->tok[k + 1].end;
+			if (r->tok[k + 1].type == JSMN_STRING)
+				to++;
+			fwrite(r->text + from, 1, (size_t)(to - from), out);
+			any = true;
+		}
+		k = next;
+	}
+	return any;
+}
+
+static bool drops_any(const struct record *r, const char *const *drop)
+{
+	int k = 1;
+	for (int m = 0; m < r->tok[0].size; m++) {
+		if (dropped(r, k, drop))
+			return true;
+		k = record_skip(r, k + 1);
+	}
+	return false;
+}
+
+/* Writes the record with the members named in drop (NULL-terminated, may
+ * be NULL) removed and add (members, no leading comma) appended, then a
+ * newline. When nothing is dropped the original bytes up to the closing
+ * brace are written untouched. */
+void record_write(const struct record *r, FILE *out, const char *const *drop,
+		  const char *add, size_t addlen)
+{
+	size_t close = (size_t)r->tok[0].end - 1;
+	bool any;
+	if (!drops_any(r, drop)) {
+		fwrite(r->text, 1, close, out);
+		any = r->tok[0].size > 0;
+	} else {
+		fwrite(r->text, 1, (size_t)r->tok[0].start + 1, out);
+		any = write_kept(r, out, drop);
+	}
+	if (addlen) {
+		if (any)
+			fputc(',', out);
+		fwrite(add, 1, addlen, out);
+	}
+	fputs("}\n", out);
+}
+
+void record_free(struct record *r)
+{
+	free(r->tok);
+	buf_free(&r->scratch);
+	while (r->nretired)
+		free(r->retired[--r->nretired]);
+	free(r->retired);
+	r->tok = NULL;
+	r->cap = 0;
+}

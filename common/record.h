@@ -1,0 +1,44 @@
+#ifndef PB_RECORD_H
+#define PB_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define JSMN_HEADER
+#include <jsmn.h>
+
+#include "buf.h"
+#include "json.h"
+
+/* One validated NDJSON line and its jsmn tokens; token 0 is the object. */
+struct record {
+	const char *text;
+	size_t len;
+	jsmntok_t *tok;
+	unsigned ntok, cap;
+	struct buf scratch;	/* unescaped strings live here until the next parse */
+	char **retired;		/* full scratch buffers, freed by the next parse */
+	size_t nretired;
+};
+
+/* A value's text: unescaped for strings, the source text for the rest. */
+struct text {
+	const char *p;
+	size_t n;
+};
+
+bool record_parse(struct record *r, const char *text, size_t len, struct json_error *e);
+int record_get(const struct record *r, int obj, const char *key);
+int record_path(const struct record *r, const char *path);
+int record_skip(const struct record *r, int i);
+struct text record_text(struct record *r, int i);
+bool record_is_null(const struct record *r, int i);
+bool record_is_number(const struct record *r, int i);
+bool record_is_scalar(const struct record *r, int i);
+const char *record_type_name(const struct record *r, int i);
+void record_write(const struct record *r, FILE *out, const char *const *drop,
+		  const char *add, size_t addlen);
+void record_free(struct record *r);
+
+#endif

@@ -1,0 +1,493 @@
+/*
+ * The rule file: YAML read with libyaml's document API into an array of
+ * postbacks, checked completely before any input is read. Every mistake
+ * is reported as "tool: FILE:LINE:COL: message" (YAML syntax, unknown
+ * keys with a "did you mean", wrong types, bad values, delays under the
+ * guide's 2-minute minimum, duplicate names, reasons on an approved-only
+ * postback, URLs that are not http(s) with a host, unbalanced braces);
+ * all of them are reported, then loading fails. rules.example.yaml and
+ * pb-rules(5) are the reference for the schema.
+ */
+#include "rules.h"
+#include "buf.h"
+#include "strmap.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#define MIN_DELAY 120
+
+const char *const action_type_names[TYPE_COUNT] = { "click", "conversion", "event" };
+const char *const fire_status_names[] = { "always", "any", "approved", "rejected" };
+
+static const char *const top_keys[] = { "postbacks", NULL };
+static const char *const postback_keys[] = {
+	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", NULL
+};
+static const char *const scope_keys[] = { "offer", "publisher", NULL };
+
+struct loader {
+	const char *path;
+	struct rules *rules;
+	yaml_document_t doc;
+	struct strmap names;	/* postback name -> its index */
+	int errors;
+};
+
+static void report(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: %s:%zu:%zu: ", program_invocation_short_name, l->path,
+		n->start_mark.line + 1, n->start_mark.column + 1);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	l->errors++;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[32];
+	if (lb >= sizeof row / sizeof row[0])
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best) best = row[j] + 1;
+			if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const char *closest(const char *word, const char *const *choices)
+{
+	const char *best = NULL;
+	size_t best_d = 3;	/* suggest only near misses */
+	for (; *choices; choices++) {
+		size_t d = edit_distance(word, *choices);
+		if (d < best_d) {
+			best_d = d;
+			best = *choices;
+		}
+	}
+	return best;
+}
+
+static void report_unknown(struct loader *l, const yaml_node_t *n, const char *what,
+			   const char *word, const char *const *choices)
+{
+	const char *near = closest(word, choices);
+	if (near)
+		report(l, n, "unknown %s '%s' (did you mean '%s'?)", what, word, near);
+	else
+		report(l, n, "unknown %s '%s'", what, word);
+}
+
+static yaml_node_t *node(struct loader *l, int id)
+{
+	return yaml_document_get_node(&l->doc, id);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static const char *kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE: return "a mapping";
+	case YAML_SEQUENCE_NODE: return "a list";
+	default: return "a scalar";
+	}
+}
+
+/* The scalar text of n, or NULL (reported) when it is not a non-empty scalar. */
+static const char *want_scalar(struct loader *l, const yaml_node_t *n, const char *key)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		report(l, n, "%s: expected a single value, got %s", key, kind(n));
+		return NULL;
+	}
+	if (!*scalar(n)) {
+		report(l, n, "%s: must not be empty", key);
+		return NULL;
+	}
+	return scalar(n);
+}
+
+/* Reads one value or a list of values into out. */
+static void want_list(struct loader *l, yaml_node_t *n, const char *key, struct strlist *out)
+{
+	if (n->type == YAML_SCALAR_NODE) {
+		const char *s = want_scalar(l, n, key);
+		if (s) {
+			out->v = xreallocarray(NULL, 1, sizeof *out->v);
+			out->v[out->n++] = xstrndup(s, strlen(s));
+		}
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE || n->data.sequence.items.top == n->data.sequence.items.start) {
+		report(l, n, "%s: expected a value or a non-empty list, got %s", key,
+		       n->type == YAML_SEQUENCE_NODE ? "an empty list" : kind(n));
+		return;
+	}
+	yaml_node_item_t *it = n->data.sequence.items.start;
+	size_t count = (size_t)(n->data.sequence.items.top - it);
+	out->v = xreallocarray(NULL, count, sizeof *out->v);
+	for (; it < n->data.sequence.items.top; it++) {
+		const char *s = want_scalar(l, node(l, *it), key);
+		if (s)
+			out->v[out->n++] = xstrndup(s, strlen(s));
+	}
+}
+
+static int lookup(const char *word, const char *const *names, int count)
+{
+	for (int i = 0; i < count; i++)
+		if (strcmp(word, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void read_type(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "type");
+	if (!s)
+		return;
+	int t = lookup(s, action_type_names, TYPE_COUNT);
+	if (t < 0)
+		report(l, n, "type: expected click, conversion or event, got '%s'", s);
+	else
+		pb->type = (enum action_type)t;
+}
+
+static void read_status(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "status");
+	if (!s)
+		return;
+	int st = lookup(s, fire_status_names, 4);
+	if (st <= FIRE_ALWAYS)
+		report(l, n, "status: expected any, approved or rejected, got '%s'", s);
+	else
+		pb->status = (enum fire_status)st;
+}
+
+/* Parses "<number><s|m|h>"; the guide's minimum is 2 minutes. */
+static void read_delay(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "delay");
+	if (!s)
+		return;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	long unit = !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : 0;
+	if (*s < '0' || *s > '9' || errno || !unit || v > 24L * 365 * 3600 / unit) {
+		report(l, n, "delay: expected a number and a unit (s, m or h), such as 2m; got '%s'", s);
+		return;
+	}
+	pb->delay = v * unit;
+	if (pb->delay < MIN_DELAY)
+		report(l, n, "delay: %s is under the 2-minute minimum", s);
+}
+
+/* Checks the URL template: http(s), a host, balanced braces. */
+static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "url");
+	if (!s)
+		return;
+	pb->url = xstrndup(s, strlen(s));
+	size_t scheme = !strncasecmp(s, "http://", 7) ? 7 : !strncasecmp(s, "https://", 8) ? 8 : 0;
+	if (!scheme || strchr("/?#", s[scheme])) {
+		report(l, n, "url: expected an http:// or https:// URL with a host, got '%s'", s);
+		return;
+	}
+	int depth = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '{')
+			depth++;
+		else if (*p == '}')
+			depth--;
+		if (depth < 0 || depth > 1) {
+			report(l, n, "url: unbalanced '%c' at character %zu", *p, (size_t)(p - s) + 1);
+			return;
+		}
+	}
+	if (depth)
+		report(l, n, "url: unclosed '{'");
+}
+
+static void read_scope(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	if (n->type == YAML_SCALAR_NODE && strcmp(scalar(n), "any") == 0)
+		return;
+	if (n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.start == n->data.mapping.pairs.top) {
+		report(l, n, "scope: expected 'any' or a mapping with offer and/or publisher");
+		return;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
+		const char *key = want_scalar(l, k, "scope key");
+		if (!key)
+			continue;
+		if (!strcmp(key, "offer"))
+			want_list(l, v, "scope.offer", &pb->offers);
+		else if (!strcmp(key, "publisher"))
+			want_list(l, v, "scope.publisher", &pb->publishers);
+		else
+			report_unknown(l, k, "scope key", key, scope_keys);
+	}
+}
+
+static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "name");
+	if (!s)
+		return;
+	pb->name = xstrndup(s, strlen(s));
+	size_t self = (size_t)(pb - l->rules->pb);
+	size_t first = *strmap_put(&l->names, s, strlen(s), self);
+	if (first != self)
+		report(l, n, "name: '%s' is already used on line %lu", s, l->rules->pb[first].line);
+}
+
+/* The key nodes of the members that need checks across members. */
+struct seen {
+	yaml_node_t *type, *url, *reasons, *event, *status;
+};
+
+static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
+			struct postback *pb, struct seen *seen)
+{
+	const char *key = want_scalar(l, k, "key");
+	if (!key)
+		return;
+	if (!strcmp(key, "name")) {
+		read_name(l, v, pb);
+	} else if (!strcmp(key, "type")) {
+		seen->type = k;
+		read_type(l, v, pb);
+	} else if (!strcmp(key, "scope")) {
+		read_scope(l, v, pb);
+	} else if (!strcmp(key, "url")) {
+		seen->url = k;
+		read_url(l, v, pb);
+	} else if (!strcmp(key, "status")) {
+		seen->status = k;
+		read_status(l, v, pb);
+	} else if (!strcmp(key, "rejection_reasons")) {
+		seen->reasons = k;
+		want_list(l, v, "rejection_reasons", &pb->reasons);
+	} else if (!strcmp(key, "delay")) {
+		read_delay(l, v, pb);
+	} else if (!strcmp(key, "event")) {
+		seen->event = k;
+		want_list(l, v, "event", &pb->events);
+	} else {
+		report_unknown(l, k, "key", key, postback_keys);
+	}
+}
+
+static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb,
+			   const struct seen *seen)
+{
+	if (!pb->name)
+		report(l, n, "postback has no name");
+	if (!seen->type)
+		report(l, n, "postback '%s' has no type", pb->name ? pb->name : "?");
+	if (!seen->url)
+		report(l, n, "postback '%s' has no url", pb->name ? pb->name : "?");
+	if (seen->event && pb->type != TYPE_EVENT)
+		report(l, seen->event, "event: only event postbacks take an event name");
+	if (!seen->status && pb->type != TYPE_CLICK)
+		pb->status = FIRE_APPROVED;
+	if (seen->reasons && (pb->status == FIRE_APPROVED || pb->status == FIRE_ALWAYS))
+		report(l, seen->reasons, "rejection_reasons: this postback fires on %s only, never on a rejection; set status: rejected or any",
+		       pb->status == FIRE_ALWAYS ? "every click" : "approved actions");
+}
+
+static void read_postback(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	memset(pb, 0, sizeof *pb);
+	pb->line = n->start_mark.line + 1;
+	if (n->type != YAML_MAPPING_NODE) {
+		report(l, n, "postbacks: each entry must be a mapping, got %s", kind(n));
+		return;
+	}
+	struct seen seen = { 0 };
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+		read_member(l, node(l, p->key), node(l, p->value), pb, &seen);
+	check_postback(l, n, pb, &seen);
+}
+
+static void read_postbacks(struct loader *l, yaml_node_t *n)
+{
+	struct rules *r = l->rules;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		report(l, n, "postbacks: expected a list, got %s", kind(n));
+		return;
+	}
+	yaml_node_item_t *it = n->data.sequence.items.start;
+	r->pb = xcalloc((size_t)(n->data.sequence.items.top - it), sizeof *r->pb);
+	for (; it < n->data.sequence.items.top; it++)
+		read_postback(l, node(l, *it), &r->pb[r->n++]);
+}
+
+static void read_root(struct loader *l)
+{
+	yaml_node_t *root = yaml_document_get_root_node(&l->doc);
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		yaml_node_t empty = { .start_mark = { 0 } };
+		report(l, root ? root : &empty, "expected a mapping with a 'postbacks' list");
+		return;
+	}
+	bool found = false;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(l, p->key);
+		const char *key = want_scalar(l, k, "key");
+		if (key && !strcmp(key, "postbacks")) {
+			found = true;
+			read_postbacks(l, node(l, p->value));
+		} else if (key) {
+			report_unknown(l, k, "key", key, top_keys);
+		}
+	}
+	if (!found)
+		report(l, root, "no 'postbacks' list");
+}
+
+static bool syntax_error(const struct loader *l, const yaml_parser_t *p)
+{
+	const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
+	fprintf(stderr, "%s: %s:%zu:%zu: YAML syntax error: %s%s%s\n", program_invocation_short_name,
+		l->path, m->line + 1, m->column + 1, p->problem ? p->problem : "unknown",
+		p->context ? " " : "", p->context ? p->context : "");
+	return false;
+}
+
+/* Loads the file's one YAML document into l->doc. */
+static bool parse_file(struct loader *l, FILE *f)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	bool ok;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &l->doc)) {
+		ok = syntax_error(l, &parser);
+	} else if (!yaml_parser_load(&parser, &extra)) {
+		ok = syntax_error(l, &parser);
+		yaml_document_delete(&l->doc);
+	} else {
+		yaml_node_t *root = yaml_document_get_root_node(&extra);
+		if (root)
+			report(l, root, "a second YAML document; the rule file is one document");
+		ok = !root;
+		yaml_document_delete(&extra);
+		if (!ok)
+			yaml_document_delete(&l->doc);
+	}
+	yaml_parser_delete(&parser);
+	return ok;
+}
+
+/* Loads and checks the rule file; on any error reports them all and
+ * returns false. */
+bool rules_load(struct rules *r, const char *path)
+{
+	memset(r, 0, sizeof *r);
+	r->path = path;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, path, strerror(errno));
+		return false;
+	}
+	struct loader l = { .path = path, .rules = r };
+	bool ok = parse_file(&l, f);
+	fclose(f);
+	if (!ok)
+		return false;
+	read_root(&l);
+	yaml_document_delete(&l.doc);
+	strmap_free(&l.names);
+	return l.errors == 0;
+}
+
+bool strlist_has(const struct strlist *l, const char *s, size_t n)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->v[i]) == n && memcmp(l->v[i], s, n) == 0)
+			return true;
+	return false;
+}
+
+static void describe_list(struct buf *b, const char *what, const struct strlist *l)
+{
+	buf_addf(b, ", %s ", what);
+	for (size_t i = 0; i < l->n; i++)
+		buf_addf(b, "%s%s", i ? "|" : "", l->v[i]);
+}
+
+/* One line summing a postback up, for pbmatch --check. */
+void rules_describe(const struct postback *pb, struct buf *b)
+{
+	buf_addf(b, "%s: %s", pb->name, action_type_names[pb->type]);
+	if (pb->events.n)
+		describe_list(b, "event", &pb->events);
+	if (!pb->offers.n && !pb->publishers.n)
+		buf_adds(b, ", any offer and publisher");
+	if (pb->offers.n)
+		describe_list(b, "offer", &pb->offers);
+	if (pb->publishers.n)
+		describe_list(b, "publisher", &pb->publishers);
+	if (pb->status != FIRE_ALWAYS)
+		buf_addf(b, ", status %s", fire_status_names[pb->status]);
+	if (pb->reasons.n)
+		describe_list(b, "reasons", &pb->reasons);
+	if (pb->delay)
+		buf_addf(b, ", delay %lds", pb->delay);
+	buf_addf(b, ", %s", pb->url);
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+void rules_free(struct rules *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct postback *pb = &r->pb[i];
+		free(pb->name);
+		free(pb->url);
+		strlist_free(&pb->offers);
+		strlist_free(&pb->publishers);
+		strlist_free(&pb->reasons);
+		strlist_free(&pb->events);
+	}
+	free(r->pb);
+	r->pb = NULL;
+	r->n = 0;
+}

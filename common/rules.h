@@ -1,0 +1,45 @@
+#ifndef PB_RULES_H
+#define PB_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum action_type { TYPE_CLICK, TYPE_CONVERSION, TYPE_EVENT, TYPE_COUNT };
+
+/* Which action statuses a postback fires on. FIRE_ALWAYS is a click
+ * postback's default: no status filter at all. */
+enum fire_status { FIRE_ALWAYS, FIRE_ANY, FIRE_APPROVED, FIRE_REJECTED };
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+/* One postback of the rule file. An empty offers or publishers list
+ * means any; an empty reasons or events list means all. */
+struct postback {
+	char *name;
+	enum action_type type;
+	struct strlist offers, publishers, reasons, events;
+	char *url;
+	enum fire_status status;
+	long delay;		/* seconds; 0 when the postback has none */
+	unsigned long line;	/* where it starts in the rule file */
+};
+
+struct rules {
+	const char *path;
+	struct postback *pb;
+	size_t n;
+};
+
+extern const char *const action_type_names[TYPE_COUNT];
+extern const char *const fire_status_names[];
+
+bool rules_load(struct rules *r, const char *path);
+struct buf;
+void rules_describe(const struct postback *pb, struct buf *b);
+bool strlist_has(const struct strlist *l, const char *s, size_t n);
+void rules_free(struct rules *r);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * Timestamps as the records carry them: RFC 3339 text with any offset and
+ * fractional seconds ("2026-11-24T10:00:00Z", "2026-11-24T12:00:00.5+02:00")
+ * or Unix seconds as a JSON number, integer or fraction. Parsing is exact,
+ * to the nanosecond, and independent of the TZ environment; formatting is
+ * always UTC with "Z" and as many fraction digits as needed, none for a
+ * whole second.
+ */
+#include "stamp.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static bool is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* Reads exactly `width` digits at *p into *v. */
+static bool fixed(const char **p, const char *end, int width, int *v)
+{
+	if (end - *p < width)
+		return false;
+	*v = 0;
+	for (int i = 0; i < width; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return false;
+		*v = *v * 10 + (c - '0');
+	}
+	*p += width;
+	return true;
+}
+
+static bool expect(const char **p, const char *end, const char *set)
+{
+	if (*p >= end || !**p || !strchr(set, **p))
+		return false;
+	(*p)++;
+	return true;
+}
+
+/* Reads ".digits" into nanoseconds (digits past the ninth are dropped). */
+static bool fraction(const char **p, const char *end, int32_t *nsec)
+{
+	*nsec = 0;
+	if (*p >= end || **p != '.')
+		return true;
+	(*p)++;
+	int n = 0;
+	int32_t scale = 100000000;
+	for (; *p < end && **p >= '0' && **p <= '9'; (*p)++, n++) {
+		*nsec += (**p - '0') * scale;
+		scale /= 10;
+	}
+	return n > 0;
+}
+
+static bool offset(const char **p, const char *end, int *seconds)
+{
+	*seconds = 0;
+	if (expect(p, end, "Zz"))
+		return true;
+	if (*p >= end || (**p != '+' && **p != '-'))
+		return false;
+	int sign = **p == '-' ? -1 : 1, h, m;
+	(*p)++;
+	if (!fixed(p, end, 2, &h) || !expect(p, end, ":") || !fixed(p, end, 2, &m) || h > 23 || m > 59)
+		return false;
+	*seconds = sign * (h * 3600 + m * 60);
+	return true;
+}
+
+bool stamp_parse_rfc3339(const char *s, size_t n, struct stamp *t)
+{
+	const char *p = s, *end = s + n;
+	int y, mo, d, h, mi, se, off;
+	if (!fixed(&p, end, 4, &y) || !expect(&p, end, "-") || !fixed(&p, end, 2, &mo) ||
+	    !expect(&p, end, "-") || !fixed(&p, end, 2, &d) || !expect(&p, end, "Tt ") ||
+	    !fixed(&p, end, 2, &h) || !expect(&p, end, ":") || !fixed(&p, end, 2, &mi) ||
+	    !expect(&p, end, ":") || !fixed(&p, end, 2, &se) || !fraction(&p, end, &t->nsec) ||
+	    !offset(&p, end, &off) || p != end)
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
+		return false;
+	/* A leap second (:60) counts as the first second of the next minute. */
+	t->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
+	return true;
+}
+
+/* Unix seconds as JSON number text: digits, an optional fraction, no
+ * exponent, no sign (a postback does not fire before 1970). */
+bool stamp_parse_unix(const char *s, size_t n, struct stamp *t)
+{
+	const char *p = s, *end = s + n;
+	int64_t sec = 0;
+	if (p == end || *p < '0' || *p > '9')
+		return false;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (sec > (INT64_C(253402300799) - 9) / 10)	/* past 9999-12-31 */
+			return false;
+		sec = sec * 10 + (*p - '0');
+	}
+	if (!fraction(&p, end, &t->nsec) || p != end)
+		return false;
+	t->sec = sec;
+	return true;
+}
+
+size_t stamp_format(struct stamp t, char out[STAMP_TEXT_MAX])
+{
+	int64_t days = t.sec / 86400, rem = t.sec % 86400, y;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	int m, d;
+	civil_from_days(days, &y, &m, &d);
+	int n = snprintf(out, STAMP_TEXT_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d",
+			 (long long)y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	if (t.nsec) {
+		char frac[11];
+		snprintf(frac, sizeof frac, ".%09d", (int)t.nsec);
+		size_t k = strlen(frac);
+		while (frac[k - 1] == '0')
+			frac[--k] = '\0';
+		n += snprintf(out + n, STAMP_TEXT_MAX - (size_t)n, "%s", frac);
+	}
+	n += snprintf(out + n, STAMP_TEXT_MAX - (size_t)n, "Z");
+	return (size_t)n;
+}
+
+struct stamp stamp_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (struct stamp){ ts.tv_sec, (int32_t)ts.tv_nsec };
+}

@@ -1,0 +1,78 @@
+/*
+ * A hash map from byte strings to size_t values: open addressing with
+ * linear probing, FNV-1a hashes, doubling at half load. Keys are copied
+ * in. It is what makes rule lookups independent of the number of rules
+ * (the match index) and names checkable for duplicates while loading.
+ */
+#include "strmap.h"
+#include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct strmap_slot {
+	char *key;
+	size_t len;
+	uint64_t hash;
+	size_t value;
+};
+
+static uint64_t hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
+	return h;
+}
+
+static struct strmap_slot *find(const struct strmap *m, const char *key, size_t n, uint64_t h)
+{
+	size_t mask = m->cap - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		struct strmap_slot *s = &m->slots[i];
+		if (!s->key || (s->hash == h && s->len == n && memcmp(s->key, key, n) == 0))
+			return s;
+	}
+}
+
+size_t strmap_get(const struct strmap *m, const char *key, size_t n)
+{
+	if (!m->cap)
+		return STRMAP_NONE;
+	struct strmap_slot *s = find(m, key, n, hash(key, n));
+	return s->key ? s->value : STRMAP_NONE;
+}
+
+static void grow(struct strmap *m)
+{
+	struct strmap old = *m;
+	m->cap = old.cap ? old.cap * 2 : 16;
+	m->slots = xcalloc(m->cap, sizeof *m->slots);
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].key)
+			*find(m, old.slots[i].key, old.slots[i].len, old.slots[i].hash) = old.slots[i];
+	free(old.slots);
+}
+
+/* Inserts key with value unless present; returns the stored value's
+ * address either way, so callers can tell and update. */
+size_t *strmap_put(struct strmap *m, const char *key, size_t n, size_t value)
+{
+	if (2 * (m->count + 1) > m->cap)
+		grow(m);
+	uint64_t h = hash(key, n);
+	struct strmap_slot *s = find(m, key, n, h);
+	if (!s->key) {
+		*s = (struct strmap_slot){ xstrndup(key, n), n, h, value };
+		m->count++;
+	}
+	return &s->value;
+}
+
+void strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	*m = (struct strmap){ 0 };
+}

@@ -1,0 +1,19 @@
+#ifndef PB_STRMAP_H
+#define PB_STRMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A hash map from byte strings to size_t values. */
+struct strmap {
+	struct strmap_slot *slots;
+	size_t cap, count;
+};
+
+#define STRMAP_NONE ((size_t)-1)
+
+size_t strmap_get(const struct strmap *m, const char *key, size_t n);
+size_t *strmap_put(struct strmap *m, const char *key, size_t n, size_t value);
+void strmap_free(struct strmap *m);
+
+#endif

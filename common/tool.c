@@ -1,0 +1,183 @@
+/*
+ * What every pb filter does the same way: the shared options (--reject,
+ * --max-line, --help, --version), reading the named inputs or standard
+ * input line by line, flushing standard output whenever the input would
+ * block, rejecting a bad line (a diagnostic "tool: input:line: why" and
+ * the line itself to the --reject file), and turning what happened into
+ * the documented exit status: 0 all good, 1 lines rejected, 2 usage,
+ * configuration or I/O errors.
+ */
+#include "tool.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_LINE (1024 * 1024)
+
+static char stdout_buf[64 * 1024];
+
+void tool_init(struct tool *t, const char *usage)
+{
+	memset(t, 0, sizeof *t);
+	t->usage = usage;
+	t->max_line = DEFAULT_MAX_LINE;
+	setvbuf(stdout, stdout_buf, _IOFBF, sizeof stdout_buf);
+}
+
+void tool_usage_error(const struct tool *t, const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vwarnx(fmt, ap);
+		va_end(ap);
+	}
+	fprintf(stderr, "%s", t->usage);
+	exit(EXIT_USAGE);
+}
+
+static size_t parse_size(const struct tool *t, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *arg == '-' || v < 2 || v > 1024ULL * 1024 * 1024)
+		tool_usage_error(t, "--max-line: expected a byte count from 2 to 1073741824, got '%s'", arg);
+	return (size_t)v;
+}
+
+FILE *tool_open_output(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		err(EXIT_USAGE, "%s", path);
+	return f;
+}
+
+/* Handles the options every tool shares; false for any other option. */
+bool tool_option(struct tool *t, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_REJECT:
+		t->reject_path = arg;
+		return true;
+	case OPT_MAX_LINE:
+		t->max_line = parse_size(t, arg);
+		return true;
+	case 'h':
+		fputs(t->usage, stdout);
+		exit(EXIT_OK);
+	case OPT_VERSION:
+		printf("%s %s\n", program_invocation_short_name, PB_VERSION);
+		exit(EXIT_OK);
+	default:
+		return false;
+	}
+}
+
+void tool_reject(struct tool *t, const char *line, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);	/* keep output and diagnostics in order on a terminal */
+	fprintf(stderr, "%s: %s:%lu: ", program_invocation_short_name, t->in.name, t->in.lineno);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	t->nrejected++;
+	if (t->reject && line) {
+		fwrite(line, 1, len, t->reject);
+		fputc('\n', t->reject);
+	}
+}
+
+static void flush_outputs(void *arg)
+{
+	struct tool *t = arg;
+	fflush(stdout);
+	if (t->reject)
+		fflush(t->reject);
+	if (t->extra_flush)
+		fflush(t->extra_flush);
+}
+
+static void read_input(struct tool *t, line_fn *each, void *arg)
+{
+	for (;;) {
+		switch (lines_next(&t->in)) {
+		case LINES_OK:
+			t->nread++;
+			each(t, t->in.line, t->in.len, arg);
+			break;
+		case LINES_TOO_LONG:
+			t->nread++;
+			tool_reject(t, NULL, 0, "line longer than %zu bytes (see --max-line)", t->max_line);
+			if (!lines_discard(&t->in, t->reject)) {
+				warn("%s", t->in.name);
+				t->io_error = true;
+				return;
+			}
+			break;
+		case LINES_ERROR:
+			warn("%s", t->in.name);
+			t->io_error = true;
+			return;
+		case LINES_EOF:
+			return;
+		}
+	}
+}
+
+/* Runs each over every line of the named files ("-" or none: stdin). */
+void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg)
+{
+	static char dash[] = "-";
+	static char *stdin_only[] = { dash };
+	if (t->reject_path)
+		t->reject = tool_open_output(t->reject_path);
+	lines_init(&t->in, t->max_line);
+	t->in.on_idle = flush_outputs;
+	t->in.idle_arg = t;
+	if (nfiles == 0) {
+		files = stdin_only;
+		nfiles = 1;
+	}
+	for (int i = 0; i < nfiles; i++) {
+		bool is_stdin = strcmp(files[i], "-") == 0;
+		int fd = is_stdin ? STDIN_FILENO : open(files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			warn("%s", files[i]);
+			t->io_error = true;
+			continue;
+		}
+		lines_reset(&t->in, fd, is_stdin ? "stdin" : files[i]);
+		read_input(t, each, arg);
+		if (!is_stdin)
+			close(fd);
+	}
+	lines_free(&t->in);
+}
+
+static bool close_output(FILE *f, const char *name)
+{
+	if (fflush(f) == 0 && !ferror(f))
+		return true;
+	warn("%s", name);
+	return false;
+}
+
+/* Flushes and closes the outputs; returns the exit status. */
+int tool_finish(struct tool *t)
+{
+	bool ok = close_output(stdout, "stdout");
+	if (t->reject)
+		ok = close_output(t->reject, t->reject_path) && ok;
+	if (!ok || t->io_error)
+		return EXIT_USAGE;
+	return t->nrejected ? EXIT_REJECTED : EXIT_OK;
+}

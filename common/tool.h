@@ -1,0 +1,49 @@
+#ifndef PB_TOOL_H
+#define PB_TOOL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lines.h"
+
+#define PB_VERSION "0.1.0"
+
+/* Exit statuses, the same for every tool. */
+enum { EXIT_OK = 0, EXIT_REJECTED = 1, EXIT_USAGE = 2 };
+
+/* Options every tool takes; their getopt_long values. */
+enum { OPT_REJECT = 0x100, OPT_MAX_LINE, OPT_VERSION, OPT_TOOL_LAST };
+
+#define TOOL_OPTIONS \
+	{ "reject", required_argument, NULL, OPT_REJECT }, \
+	{ "max-line", required_argument, NULL, OPT_MAX_LINE }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, OPT_VERSION }
+
+struct tool;
+typedef void line_fn(struct tool *t, char *line, size_t len, void *arg);
+
+/* A filter's run: its inputs, rejects, counts and exit status. */
+struct tool {
+	const char *usage;		/* the synopsis, printed by --help and on errors */
+	size_t max_line;
+	const char *reject_path;
+	FILE *reject;
+	FILE *extra_flush;		/* another output to flush when input idles */
+	unsigned long nread, nrejected;
+	bool io_error;
+	struct lines in;
+};
+
+void tool_init(struct tool *t, const char *usage);
+bool tool_option(struct tool *t, int opt, const char *arg);
+void tool_usage_error(const struct tool *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+FILE *tool_open_output(const char *path);
+void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg);
+void tool_reject(struct tool *t, const char *line, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int tool_finish(struct tool *t);
+
+#endif
