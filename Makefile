@@ -33,7 +33,7 @@ BINS = $(TOOLS:%=$(B)/%)
 UNIT_BINS = $(UNITS:%=$(B)/tests/%)
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc
+	bats bats-assert bats-support mandoc jq
 
 all: $(BINS)
 

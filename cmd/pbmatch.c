@@ -67,6 +67,7 @@ static void match_line(struct tool *t, char *line, size_t len, void *arg)
 static void print_stats(const struct tool *t, const struct pbmatch *pm)
 {
 	const char *me = program_invocation_short_name;
+	fflush(stdout);	/* the counts come last on a terminal too */
 	fprintf(stderr, "%s: %lu read, %lu lines out, %lu unmatched, %lu rejected\n", me,
 		t->nread, pm->nout, pm->nunmatched, t->nrejected);
 	for (size_t i = 0; i < pm->rules.n; i++)

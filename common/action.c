@@ -64,7 +64,7 @@ static bool read_time(struct record *r, struct action *a, struct buf *why)
 		return wrong(why, r, i, "time", "RFC 3339 text or Unix seconds");
 	}
 	buf_clear(why);
-	buf_addf(why, "time: not an RFC 3339 time or Unix seconds: %.*s",
+	buf_addf(why, "time: '%.*s' is not an RFC 3339 time or Unix seconds",
 		 r->tok[i].end - r->tok[i].start, r->text + r->tok[i].start);
 	return false;
 }

@@ -99,6 +99,7 @@ bool json_utf8_valid(const char *s, size_t n)
 
 static bool escape(struct scan *s)
 {
+	const unsigned char *at = s->p;
 	s->p++;	/* the backslash */
 	if (s->p >= s->end)
 		return fail(s, "unterminated string");
@@ -109,18 +110,14 @@ static bool escape(struct scan *s)
 	if (*s->p != 'u')
 		return fail(s, "invalid escape");
 	long u = hex4(s->p + 1, s->end);
+	long lo = s->end - s->p >= 7 && s->p[5] == '\\' && s->p[6] == 'u' ? hex4(s->p + 7, s->end) : -1;
+	s->p = at;
 	if (u < 0)
 		return fail(s, "invalid \\u escape");
-	if (u >= 0xDC00 && u <= 0xDFFF)
+	bool high = u >= 0xD800 && u <= 0xDBFF, low = u >= 0xDC00 && u <= 0xDFFF;
+	if (low || (high && (lo < 0xDC00 || lo > 0xDFFF)))
 		return fail(s, "unpaired surrogate in \\u escape");
-	s->p += 5;
-	if (u >= 0xD800 && u <= 0xDBFF) {
-		long lo = s->end - s->p >= 2 && s->p[0] == '\\' && s->p[1] == 'u'
-			? hex4(s->p + 2, s->end) : -1;
-		if (lo < 0xDC00 || lo > 0xDFFF)
-			return fail(s, "unpaired surrogate in \\u escape");
-		s->p += 6;
-	}
+	s->p += high ? 12 : 6;
 	return true;
 }
 

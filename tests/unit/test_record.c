@@ -1,0 +1,66 @@
+/* Unit tests of record lookups and rewriting. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "tap.h"
+
+static bool parse(struct record *r, const char *s)
+{
+	struct json_error e;
+	return record_parse(r, s, strlen(s), &e);
+}
+
+static bool text_eq(struct record *r, int i, const char *want)
+{
+	if (i < 0)
+		return false;
+	struct text t = record_text(r, i);
+	return t.n == strlen(want) && memcmp(t.p, want, t.n) == 0;
+}
+
+/* What record_write produces, as a string the caller frees. */
+static char *written(struct record *r, const char *const *drop, const char *add)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	record_write(r, f, drop, add, strlen(add));
+	fclose(f);
+	return out;
+}
+
+static void check_write(const char *in, const char *const *drop, const char *add, const char *want)
+{
+	struct record r = { 0 };
+	parse(&r, in);
+	char *out = written(&r, drop, add);
+	size_t n = strlen(out);
+	ok(n > 0 && out[n - 1] == '\n' && (out[n - 1] = '\0', strcmp(out, want) == 0), "write %s + %s -> %s (got %s)", in, add, want, out);
+	free(out);
+	record_free(&r);
+}
+
+int main(void)
+{
+	struct record r = { 0 };
+	ok(parse(&r, "{\"a\":1.50,\"b\":{\"c\":\"x\\u00e9\"},\"a\":2,\"e\\u0078\":\"k\",\"n\":null}"), "parse");
+	ok(text_eq(&r, record_get(&r, 0, "a"), "1.50"), "numbers keep their source text");
+	ok(text_eq(&r, record_path(&r, "b.c"), "x\xc3\xa9"), "nested path, unescaped");
+	ok(text_eq(&r, record_get(&r, 0, "ex"), "k"), "escaped key found by its value");
+	ok(record_get(&r, 0, "zz") < 0 && record_path(&r, "a.b") < 0, "missing keys");
+	ok(record_is_null(&r, record_get(&r, 0, "n")), "null");
+	ok(!strcmp(record_type_name(&r, record_get(&r, 0, "b")), "an object"), "type names");
+
+	static const char *const drop_pb[] = { "postback", "fire_at", NULL };
+	check_write("{\"a\":1}", NULL, "\"x\":2", "{\"a\":1,\"x\":2}");
+	check_write("{}", NULL, "\"x\":2", "{\"x\":2}");
+	check_write("{ \"a\" : 1 , \"b\":[1, 2] }", NULL, "\"x\":2", "{ \"a\" : 1 , \"b\":[1, 2] ,\"x\":2}");
+	check_write("{\"postback\":{\"n\":1},\"a\":1,\"fire_at\":\"t\"}", drop_pb, "\"postback\":2",
+		    "{\"a\":1,\"postback\":2}");
+	check_write("{\"postback\":1}", drop_pb, "\"postback\":2", "{\"postback\":2}");
+	check_write("{\"a\":\"s\",\"postback\":1,\"b\":\"t\"}", drop_pb, "\"postback\":2",
+		    "{\"a\":\"s\",\"b\":\"t\",\"postback\":2}");
+	record_free(&r);
+	return done();
+}
