@@ -273,7 +273,7 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 
 /* The key nodes of the members that need checks across members. */
 struct seen {
-	yaml_node_t *type, *url, *reasons, *event, *status;
+	yaml_node_t *name, *type, *url, *reasons, *event, *status;
 };
 
 static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
@@ -283,6 +283,7 @@ static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
 	if (!key)
 		return;
 	if (!strcmp(key, "name")) {
+		seen->name = k;
 		read_name(l, v, pb);
 	} else if (!strcmp(key, "type")) {
 		seen->type = k;
@@ -311,7 +312,7 @@ static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
 static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb,
 			   const struct seen *seen)
 {
-	if (!pb->name)
+	if (!seen->name)
 		report(l, n, "postback has no name");
 	if (!seen->type)
 		report(l, n, "postback '%s' has no type", pb->name ? pb->name : "?");

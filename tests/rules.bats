@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# The rule file: every mistake named with file, line and column, exit 2
+# before any input is read; --check; the example file.
+
+load helper
+
+# check_error LINE:COL MESSAGE: the rule file in rules.yaml fails with it.
+check_error() {
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:$1: $2"
+}
+
+@test "rules.example.yaml passes --check with one line per postback" {
+	run pbmatch --check -r "$RULES"
+	assert_success
+	assert_equal "${#lines[@]}" 6
+	assert_line --index 0 "pub7-approved: conversion, offer 12, publisher 7, status approved, delay 120s, https://publisher-track.com/postback?clickid={external_transaction_id}&status={status}&payout={payout}"
+	assert_line --index 5 "$RULES: 5 postbacks, no errors"
+}
+
+@test "YAML syntax errors name line and column" {
+	printf 'postbacks:\n  - name: a\n    type: [click\n' | rules
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_output --regexp '^pbmatch: rules\.yaml:4:1: YAML syntax error: '
+}
+
+@test "unknown keys are named with a suggestion" {
+	rules <<'YAML'
+postbacks:
+  - name: a
+    type: click
+    url: https://x.example/
+    stauts: any
+YAML
+	check_error 5:5 "unknown key 'stauts' (did you mean 'status'?)"
+}
+
+@test "unknown top-level and scope keys" {
+	rules <<'YAML'
+postback:
+  - name: a
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:1:1: unknown key 'postback' (did you mean 'postbacks'?)"
+	assert_line "pbmatch: rules.yaml:1:1: no 'postbacks' list"
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: click, url: "https://x.example/", scope: {offers: 1}}
+YAML
+	check_error 2:63 "unknown scope key 'offers' (did you mean 'offer'?)"
+}
+
+@test "wrong types are reported where they are" {
+	rules <<'YAML'
+postbacks:
+  - name: [a, b]
+    type: click
+    url: https://x.example/
+  - name: c
+    type: conversion
+    url: {u: 1}
+    status: rejected
+    rejection_reasons: {a: 1}
+  - just a string
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:11: name: expected a single value, got a list"
+	assert_line "pbmatch: rules.yaml:7:10: url: expected a single value, got a mapping"
+	assert_line "pbmatch: rules.yaml:9:24: rejection_reasons: expected a value or a non-empty list, got a mapping"
+	assert_line "pbmatch: rules.yaml:10:5: postbacks: each entry must be a mapping, got a scalar"
+}
+
+@test "unknown type and status values" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: sale, url: "https://x.example/"}
+  - {name: b, type: click, status: maybe, url: "https://x.example/"}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:21: type: expected click, conversion or event, got 'sale'"
+	assert_line "pbmatch: rules.yaml:3:36: status: expected any, approved or rejected, got 'maybe'"
+}
+
+@test "delays: units s, m, h; under 2 minutes or malformed is an error" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: click, url: "https://x.example/", delay: 90s}
+  - {name: b, type: click, url: "https://x.example/", delay: 2 minutes}
+  - {name: c, type: click, url: "https://x.example/", delay: 120}
+  - {name: d, type: click, url: "https://x.example/", delay: -5m}
+  - {name: e, type: click, url: "https://x.example/", delay: 120s}
+  - {name: f, type: click, url: "https://x.example/", delay: 1h}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:62: delay: 90s is under the 2-minute minimum"
+	assert_line "pbmatch: rules.yaml:3:62: delay: expected a number and a unit (s, m or h), such as 2m; got '2 minutes'"
+	assert_line "pbmatch: rules.yaml:4:62: delay: expected a number and a unit (s, m or h), such as 2m; got '120'"
+	assert_line "pbmatch: rules.yaml:5:62: delay: expected a number and a unit (s, m or h), such as 2m; got '-5m'"
+	assert_equal "${#lines[@]}" 4
+}
+
+@test "duplicate names point at the first one" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: click, url: "https://x.example/"}
+  - {name: a, type: click, url: "https://y.example/"}
+YAML
+	check_error 3:12 "name: 'a' is already used on line 2"
+}
+
+@test "rejection_reasons on an approved-only postback, explicit or by default" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: conversion, url: "https://x.example/", rejection_reasons: [fraud]}
+  - {name: b, type: conversion, status: approved, url: "https://x.example/", rejection_reasons: fraud}
+  - {name: c, type: conversion, status: rejected, url: "https://x.example/", rejection_reasons: fraud}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:60: rejection_reasons: this postback fires on approved actions only, never on a rejection; set status: rejected or any"
+	assert_line --partial "rules.yaml:3:78: rejection_reasons: this postback fires on approved actions only"
+	assert_equal "${#lines[@]}" 2
+}
+
+@test "URLs must be http(s) with a host, and braces balanced" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: click, url: "ftp://x.example/"}
+  - {name: b, type: click, url: "https:///path"}
+  - {name: c, type: click, url: "publisher-track.com/pb"}
+  - {name: d, type: click, url: "https://x.example/?a={b"}
+  - {name: e, type: click, url: "https://x.example/?a=b}"}
+  - {name: f, type: click, url: "https://x.example/?a={{b}}"}
+  - {name: g, type: click, url: "HTTPS://x.example/?a={b}"}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:33: url: expected an http:// or https:// URL with a host, got 'ftp://x.example/'"
+	assert_line "pbmatch: rules.yaml:3:33: url: expected an http:// or https:// URL with a host, got 'https:///path'"
+	assert_line "pbmatch: rules.yaml:4:33: url: expected an http:// or https:// URL with a host, got 'publisher-track.com/pb'"
+	assert_line "pbmatch: rules.yaml:5:33: url: unclosed '{'"
+	assert_line "pbmatch: rules.yaml:6:33: url: unbalanced '}' at character 23"
+	assert_line "pbmatch: rules.yaml:7:33: url: unbalanced '{' at character 23"
+	assert_equal "${#lines[@]}" 6
+}
+
+@test "missing name, type or url; event on a non-event postback" {
+	rules <<'YAML'
+postbacks:
+  - type: click
+    url: https://x.example/
+  - name: b
+    url: https://x.example/
+  - name: c
+    type: conversion
+    event: deposit
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:5: postback has no name"
+	assert_line "pbmatch: rules.yaml:4:5: postback 'b' has no type"
+	assert_line "pbmatch: rules.yaml:6:5: postback 'c' has no url"
+	assert_line "pbmatch: rules.yaml:8:5: event: only event postbacks take an event name"
+}
+
+@test "empty values, empty lists, a bad scope, an empty file, two documents" {
+	rules <<'YAML'
+postbacks:
+  - {name: "", type: click, url: "https://x.example/", scope: {offer: []}}
+  - {name: b, type: click, url: "https://x.example/", scope: everything}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:12: name: must not be empty"
+	assert_line "pbmatch: rules.yaml:2:71: scope.offer: expected a value or a non-empty list, got an empty list"
+	assert_line "pbmatch: rules.yaml:3:62: scope: expected 'any' or a mapping with offer and/or publisher"
+	: > rules.yaml
+	check_error 1:1 "expected a mapping with a 'postbacks' list"
+	printf 'postbacks: []\n---\npostbacks: []\n' > rules.yaml
+	check_error 3:1 "a second YAML document; the rule file is one document"
+}
+
+@test "a missing rule file exits 2" {
+	run pbmatch -r nosuch.yaml
+	assert_failure 2
+	assert_output "pbmatch: nosuch.yaml: No such file or directory"
+}
+
+@test "a bad rule file stops pbmatch before it reads any input" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: clik, url: "https://x.example/"}
+YAML
+	mkfifo in
+	# Nobody ever writes to the fifo: reading it would hang the test.
+	run timeout 5 pbmatch -r rules.yaml in
+	assert_failure 2
+	assert_output --partial "rules.yaml:2:21: type: expected click, conversion or event, got 'clik'"
+}
+
+@test "a file with no postbacks is valid and matches nothing" {
+	echo 'postbacks: []' | rules
+	run pbmatch --check -r rules.yaml
+	assert_success
+	assert_output "rules.yaml: 0 postbacks, no errors"
+	run pbmatch -r rules.yaml --stats <<<'{"type":"click","transaction_id":"c"}'
+	assert_success
+	assert_line "pbmatch: 1 read, 0 lines out, 1 unmatched, 0 rejected"
+}
