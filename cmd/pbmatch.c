@@ -123,6 +123,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (check) {
 		print_check(&pm.rules);
+		rules_free(&pm.rules);
 		return tool_finish(&t);
 	}
 	matcher_build(&pm.matcher, &pm.rules);

@@ -431,6 +431,8 @@ bool rules_load(struct rules *r, const char *path)
 	read_root(&l);
 	yaml_document_delete(&l.doc);
 	strmap_free(&l.names);
+	if (l.errors)
+		rules_free(r);
 	return l.errors == 0;
 }
 
