@@ -23,16 +23,24 @@ static bool wrong(struct buf *why, struct record *r, int i, const char *field, c
 	return false;
 }
 
-/* Reads an optional field that must be a string, or also a number when
+/* The members an action is read from, in the order of enum field. */
+enum field { F_TYPE, F_TID, F_OFFER, F_PUBLISHER, F_STATUS, F_REASON, F_EVENT, F_TIME, F_COUNT };
+static const char *const field_names[F_COUNT + 1] = {
+	"type", "transaction_id", "offer_id", "publisher_id", "status",
+	"rejection_reason", "event_name", "time", NULL,
+};
+
+/* Reads an optional member that must be a string, or also a number when
  * numbers is set. Null counts as absent. */
-static bool field(struct record *r, const char *name, bool numbers, struct text *out, struct buf *why)
+static bool field(struct record *r, const int *at, enum field f, bool numbers, struct text *out,
+		  struct buf *why)
 {
-	int i = record_get(r, 0, name);
+	int i = at[f];
 	*out = (struct text){ 0 };
 	if (i < 0 || record_is_null(r, i))
 		return true;
 	if (r->tok[i].type != JSMN_STRING && !(numbers && record_is_number(r, i)))
-		return wrong(why, r, i, name, numbers ? "a string or a number" : "a string");
+		return wrong(why, r, i, field_names[f], numbers ? "a string or a number" : "a string");
 	*out = record_text(r, i);
 	return true;
 }
@@ -46,9 +54,8 @@ static bool required(struct buf *why, const struct text *t, const char *name)
 	return false;
 }
 
-static bool read_time(struct record *r, struct action *a, struct buf *why)
+static bool read_time(struct record *r, int i, struct action *a, struct buf *why)
 {
-	int i = record_get(r, 0, "time");
 	a->has_time = i >= 0 && !record_is_null(r, i);
 	if (!a->has_time)
 		return true;
@@ -72,18 +79,23 @@ static bool read_time(struct record *r, struct action *a, struct buf *why)
 bool action_read(struct record *r, struct action *a, struct buf *why)
 {
 	struct text type;
-	if (!field(r, "type", false, &type, why) || !required(why, &type, "type") ||
-	    !field(r, "transaction_id", true, &a->transaction_id, why) ||
+	static struct keyset fields;
+	int at[F_COUNT];
+	if (!fields.n)
+		keyset_init(&fields, field_names);
+	record_members(r, 0, &fields, at);
+	if (!field(r, at, F_TYPE, false, &type, why) || !required(why, &type, "type") ||
+	    !field(r, at, F_TID, true, &a->transaction_id, why) ||
 	    !required(why, &a->transaction_id, "transaction_id") ||
-	    !field(r, "offer_id", true, &a->offer, why) ||
-	    !field(r, "publisher_id", true, &a->publisher, why) ||
-	    !field(r, "status", false, &a->status, why) ||
-	    !field(r, "rejection_reason", false, &a->reason, why) ||
-	    !field(r, "event_name", false, &a->event, why))
+	    !field(r, at, F_OFFER, true, &a->offer, why) ||
+	    !field(r, at, F_PUBLISHER, true, &a->publisher, why) ||
+	    !field(r, at, F_STATUS, false, &a->status, why) ||
+	    !field(r, at, F_REASON, false, &a->reason, why) ||
+	    !field(r, at, F_EVENT, false, &a->event, why))
 		return false;
 	a->type = TYPE_COUNT;
 	for (int t = 0; t < TYPE_COUNT; t++)
 		if (text_is(type, action_type_names[t]))
 			a->type = (enum action_type)t;
-	return read_time(r, a, why);
+	return read_time(r, at[F_TIME], a, why);
 }

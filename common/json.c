@@ -14,7 +14,7 @@
 
 struct scan {
 	const unsigned char *p, *end, *start;
-	unsigned ntokens;
+	struct json_shape shape;
 	int depth;
 	struct json_error *e;
 };
@@ -100,6 +100,7 @@ bool json_utf8_valid(const char *s, size_t n)
 static bool escape(struct scan *s)
 {
 	const unsigned char *at = s->p;
+	s->shape.escapes = true;
 	s->p++;	/* the backslash */
 	if (s->p >= s->end)
 		return fail(s, "unterminated string");
@@ -121,11 +122,50 @@ static bool escape(struct scan *s)
 	return true;
 }
 
+/* plain[c]: byte c stands for itself in a string and is ASCII. */
+static const bool plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* Skips the plain ASCII bytes of a string, eight at a time while no byte
+ * of the eight is a quote, a backslash, a control character or >= 0x80. */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	while (end - p >= 8) {
+		uint64_t x, q, b;
+		memcpy(&x, p, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		if (((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high)
+			break;
+		p += 8;
+	}
+	while (p < end && plain[*p])
+		p++;
+	return p;
+}
+
 static bool string(struct scan *s)
 {
 	s->p++;	/* the opening quote */
-	s->ntokens++;
-	while (s->p < s->end) {
+	s->shape.ntokens++;
+	while ((s->p = skip_plain(s->p, s->end)) < s->end) {
 		unsigned char c = *s->p;
 		if (c == '"') {
 			s->p++;
@@ -156,7 +196,7 @@ static bool digits(struct scan *s)
 
 static bool number(struct scan *s)
 {
-	s->ntokens++;
+	s->shape.ntokens++;
 	if (*s->p == '-')
 		s->p++;
 	if (s->p < s->end && *s->p == '0') {
@@ -186,7 +226,7 @@ static bool literal(struct scan *s, const char *word)
 	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
 		return fail(s, "invalid literal");
 	s->p += n;
-	s->ntokens++;
+	s->shape.ntokens++;
 	return true;
 }
 
@@ -199,7 +239,7 @@ static bool container(struct scan *s, bool object)
 	if (++s->depth > JSON_MAX_DEPTH)
 		return fail(s, "nesting too deep");
 	s->p++;
-	s->ntokens++;
+	s->shape.ntokens++;
 	skip_ws(s);
 	if (s->p < s->end && *s->p == close) {
 		s->p++;
@@ -251,7 +291,7 @@ static bool value(struct scan *s)
 	}
 }
 
-bool json_validate(const char *text, size_t n, unsigned *ntokens, struct json_error *e)
+bool json_validate(const char *text, size_t n, struct json_shape *shape, struct json_error *e)
 {
 	struct scan s = {
 		.p = (const unsigned char *)text, .end = (const unsigned char *)text + n,
@@ -265,7 +305,7 @@ bool json_validate(const char *text, size_t n, unsigned *ntokens, struct json_er
 	skip_ws(&s);
 	if (s.p != s.end)
 		return fail(&s, "unexpected data after the object");
-	*ntokens = s.ntokens;
+	*shape = s.shape;
 	return true;
 }
 

@@ -10,9 +10,16 @@ struct json_error {
 	size_t offset;
 };
 
+/* What validation learns on the way: the number of tokens jsmn will
+ * produce, and whether any string holds an escape. */
+struct json_shape {
+	unsigned ntokens;
+	bool escapes;
+};
+
 #define JSON_MAX_DEPTH 512
 
-bool json_validate(const char *s, size_t n, unsigned *ntokens, struct json_error *e);
+bool json_validate(const char *s, size_t n, struct json_shape *shape, struct json_error *e);
 size_t json_unescape(const char *s, size_t n, char *out);
 bool json_utf8_valid(const char *s, size_t n);
 

@@ -14,9 +14,10 @@
 
 bool record_parse(struct record *r, const char *text, size_t len, struct json_error *e)
 {
-	unsigned need;
-	if (!json_validate(text, len, &need, e))
+	struct json_shape shape;
+	if (!json_validate(text, len, &shape, e))
 		return false;
+	unsigned need = shape.ntokens;
 	if (need > r->cap) {
 		r->cap = need < 64 ? 64 : need;
 		r->tok = xreallocarray(r->tok, r->cap, sizeof *r->tok);
@@ -32,6 +33,7 @@ bool record_parse(struct record *r, const char *text, size_t len, struct json_er
 	r->text = text;
 	r->len = len;
 	r->ntok = (unsigned)n;
+	r->escapes = shape.escapes;
 	buf_clear(&r->scratch);
 	while (r->nretired)
 		free(r->retired[--r->nretired]);
@@ -48,14 +50,14 @@ int record_skip(const struct record *r, int i)
 	return j;
 }
 
-static bool key_equals(const struct record *r, int k, const char *key, size_t keylen)
+static inline bool key_equals(const struct record *r, int k, const char *key, size_t keylen)
 {
 	const jsmntok_t *t = &r->tok[k];
 	size_t n = (size_t)(t->end - t->start);
 	const char *p = r->text + t->start;
-	if (!memchr(p, '\\', n))
-		return n == keylen && memcmp(p, key, n) == 0;
-	if (n > 6 * keylen)	/* an escape is at most 6 bytes a byte */
+	if (n == keylen)	/* an escape would make the raw key longer */
+		return memcmp(p, key, n) == 0;
+	if (!r->escapes || n < keylen || n > 6 * keylen || !memchr(p, '\\', n))
 		return false;
 	char *s = xmalloc(n);
 	bool eq = json_unescape(p, n, s) == keylen && memcmp(s, key, keylen) == 0;
@@ -74,6 +76,48 @@ static int get_n(const struct record *r, int obj, const char *key, size_t keylen
 		k = record_skip(r, k + 1);
 	}
 	return -1;
+}
+
+/* Prepares keys (NULL-terminated; at most KEYSET_MAX, each shorter than
+ * KEYSET_MAXLEN) for record_members. */
+void keyset_init(struct keyset *ks, const char *const *keys)
+{
+	memset(ks, 0, sizeof *ks);
+	for (; keys[ks->n]; ks->n++) {
+		ks->key[ks->n] = keys[ks->n];
+		ks->len[ks->n] = strlen(keys[ks->n]);
+		ks->by_len[ks->len[ks->n]] |= (unsigned short)(1u << ks->n);
+	}
+}
+
+/* The keys of ks that the raw key token k may equal: those of its length,
+ * or any when the line has escapes (an escaped key is longer raw). */
+static unsigned candidates(const struct record *r, int k, const struct keyset *ks)
+{
+	size_t n = (size_t)(r->tok[k].end - r->tok[k].start);
+	if (r->escapes)
+		return (1u << ks->n) - 1;
+	return n < KEYSET_MAXLEN ? ks->by_len[n] : 0;
+}
+
+/* Looks up a set of keys in one pass over the members of object obj:
+ * values[i] becomes the value token of the i-th key, or -1. */
+void record_members(const struct record *r, int obj, const struct keyset *ks, int *values)
+{
+	unsigned missing = (1u << ks->n) - 1;
+	for (size_t i = 0; i < ks->n; i++)
+		values[i] = -1;
+	int k = obj + 1;
+	for (int m = 0; m < r->tok[obj].size && missing; m++) {
+		for (unsigned c = candidates(r, k, ks) & missing; c; c &= c - 1) {
+			int i = __builtin_ctz(c);
+			if (key_equals(r, k, ks->key[i], ks->len[i])) {
+				values[i] = k + 1;
+				missing &= ~(1u << i);
+			}
+		}
+		k = record_skip(r, k + 1);
+	}
 }
 
 /* The value of member key of object token obj, or -1. */
@@ -100,7 +144,7 @@ struct text record_text(struct record *r, int i)
 {
 	const jsmntok_t *t = &r->tok[i];
 	struct text s = { r->text + t->start, (size_t)(t->end - t->start) };
-	if (t->type != JSMN_STRING || !memchr(s.p, '\\', s.n))
+	if (t->type != JSMN_STRING || !r->escapes || !memchr(s.p, '\\', s.n))
 		return s;
 	/* Earlier texts must stay valid: a full scratch buffer is retired,
 	 * not grown, and retired ones are freed by the next parse. */

@@ -18,8 +18,18 @@ struct record {
 	jsmntok_t *tok;
 	unsigned ntok, cap;
 	struct buf scratch;	/* unescaped strings live here until the next parse */
+	bool escapes;		/* some string of the line has a backslash escape */
 	char **retired;		/* full scratch buffers, freed by the next parse */
 	size_t nretired;
+};
+
+/* Keys looked up together by record_members(). */
+#define KEYSET_MAX 16
+#define KEYSET_MAXLEN 64
+struct keyset {
+	const char *key[KEYSET_MAX];
+	size_t len[KEYSET_MAX], n;
+	unsigned short by_len[KEYSET_MAXLEN];	/* bit i: key i has this length */
 };
 
 /* A value's text: unescaped for strings, the source text for the rest. */
@@ -30,6 +40,8 @@ struct text {
 
 bool record_parse(struct record *r, const char *text, size_t len, struct json_error *e);
 int record_get(const struct record *r, int obj, const char *key);
+void keyset_init(struct keyset *ks, const char *const *keys);
+void record_members(const struct record *r, int obj, const struct keyset *ks, int *values);
 int record_path(const struct record *r, const char *path);
 int record_skip(const struct record *r, int i);
 struct text record_text(struct record *r, int i);

@@ -7,6 +7,7 @@
 /* A hash map from byte strings to size_t values. */
 struct strmap {
 	struct strmap_slot *slots;
+	unsigned char *tags;
 	size_t cap, count;
 };
 

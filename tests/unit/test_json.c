@@ -59,9 +59,9 @@ static void test_depth(void)
 	for (int i = 0; i < JSON_MAX_DEPTH; i++)
 		deep[n++] = ']';
 	deep[n++] = '}';
-	unsigned ntok;
+	struct json_shape shape;
 	struct json_error e;
-	ok(!json_validate(deep, n, &ntok, &e) && strcmp(e.msg, "nesting too deep") == 0,
+	ok(!json_validate(deep, n, &shape, &e) && strcmp(e.msg, "nesting too deep") == 0,
 	   "nesting deeper than %d is refused", JSON_MAX_DEPTH);
 }
 
@@ -75,18 +75,18 @@ static void test_unescape(void)
 
 int main(void)
 {
-	unsigned ntok;
+	struct json_shape shape;
 	struct json_error e;
 	for (size_t i = 0; i < sizeof valid / sizeof *valid; i++)
-		ok(json_validate(valid[i], strlen(valid[i]), &ntok, &e), "valid: %s", valid[i]);
+		ok(json_validate(valid[i], strlen(valid[i]), &shape, &e), "valid: %s", valid[i]);
 	for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
-		bool v = json_validate(invalid[i].text, strlen(invalid[i].text), &ntok, &e);
+		bool v = json_validate(invalid[i].text, strlen(invalid[i].text), &shape, &e);
 		ok(!v && e.offset == invalid[i].offset, "invalid at %zu (got %zu, %s): %s", invalid[i].offset,
 		   v ? 0 : e.offset, v ? "accepted" : e.msg, invalid[i].text);
 	}
 	const char *nested = "{\"a\":[1,{\"b\":\"c\"}]}";
-	json_validate(nested, strlen(nested), &ntok, &e);
-	ok(ntok == 7, "token count matches jsmn's (got %u)", ntok);
+	json_validate(nested, strlen(nested), &shape, &e);
+	ok(shape.ntokens == 7 && !shape.escapes, "token count matches jsmn's (got %u)", shape.ntokens);
 	test_depth();
 	test_unescape();
 	ok(json_utf8_valid("\xe2\x82\xac", 3) && !json_utf8_valid("\xe2\x82", 2), "utf8_valid");
