@@ -23,8 +23,8 @@ B = build
 endif
 
 TOOLS = pbmatch
-COMMON = buf lines json jsmn record stamp strmap rules action match tool
-UNITS = test_json test_stamp test_record
+COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate
+UNITS = test_json test_stamp test_record test_uritemplate
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 

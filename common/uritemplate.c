@@ -1,0 +1,377 @@
+/*
+ * URI Templates, RFC 6570, all four levels: the operators + # . / ; ? &,
+ * prefixes {var:3} and explode {list*}. Variables are members of a JSON
+ * object: strings (unescaped, UTF-8), numbers in their source text,
+ * true and false as text, null or missing as undefined, arrays as lists
+ * and objects as associative arrays, in their order. Expansion parses the
+ * template as it goes, so a template needs no compiled form; tmpl_check
+ * is the same walk with no variables, for checking rule files.
+ */
+#include "uritemplate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One operator's behaviour, RFC 6570 appendix A. */
+struct op {
+	char first, sep;
+	bool named, reserved;
+	const char *ifemp;
+};
+
+static const struct op ops[] = {
+	{ 0, ',', false, false, "" },	/* simple */
+	{ 0, ',', false, true, "" },	/* + */
+	{ '#', ',', false, true, "" },
+	{ '.', '.', false, false, "" },
+	{ '/', '/', false, false, "" },
+	{ ';', ';', true, false, "" },
+	{ '?', '&', true, false, "=" },
+	{ '&', '&', true, false, "=" },
+};
+
+/* An expansion in progress. */
+struct expansion {
+	const char *t, *p, *end;
+	const struct tmpl_vars *v;	/* NULL when only checking */
+	struct buf *out;
+	struct tmpl_error *e;
+};
+
+/* A variable specification: name, prefix length (0: none), explode. */
+struct varspec {
+	const char *name;
+	size_t len;
+	unsigned prefix;
+	bool explode;
+};
+
+static bool fail(struct expansion *x, const char *at, const char *msg)
+{
+	x->e->msg = msg;
+	x->e->offset = (size_t)(at - x->t);
+	return false;
+}
+
+static bool is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+static bool is_unreserved(unsigned char c)
+{
+	return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static bool is_reserved(unsigned char c)
+{
+	return c && strchr(":/?#[]@!$&'()*+,;=", c);
+}
+
+static bool pct_at(const char *p, const char *end)
+{
+	return end - p >= 3 && p[0] == '%' && is_hex((unsigned char)p[1]) && is_hex((unsigned char)p[2]);
+}
+
+static void add_pct(struct buf *out, unsigned char c)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char b[3] = { '%', hex[c >> 4], hex[c & 15] };
+	buf_add(out, b, 3);
+}
+
+/* Appends s encoded: unreserved kept, and with reserved also reserved
+ * characters and existing %XX triplets; every other byte as %XX. */
+static void encode(struct buf *out, const char *s, size_t n, bool reserved)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (is_unreserved(c) || (reserved && is_reserved(c)))
+			buf_addc(out, (char)c);
+		else if (reserved && pct_at(s + i, s + n)) {
+			buf_add(out, s + i, 3);
+			i += 2;
+		} else
+			add_pct(out, c);
+	}
+}
+
+/* The byte length of the first max code points of UTF-8 text s. */
+static size_t prefix_bytes(const char *s, size_t n, unsigned max)
+{
+	size_t i = 0;
+	for (unsigned k = 0; i < n && k < max; k++)
+		do
+			i++;
+		while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80);
+	return i;
+}
+
+/* Parses name, then ":N" or "*", at x->p. */
+static bool parse_varspec(struct expansion *x, struct varspec *vs)
+{
+	const char *p = x->p;
+	vs->name = p;
+	for (;;) {
+		const char *from = p;
+		while (p < x->end && (is_alnum((unsigned char)*p) || *p == '_' || pct_at(p, x->end)))
+			p += *p == '%' ? 3 : 1;
+		if (p == from)
+			return fail(x, p, p < x->end && *p == '.' ? "misplaced '.' in a variable name"
+					       : "expected a variable name");
+		if (p < x->end && *p == '.') {
+			p++;
+			continue;
+		}
+		if (p < x->end && *p && strchr(":*,}", *p))
+			break;
+		return fail(x, p, "invalid character in a variable name");
+	}
+	vs->len = (size_t)(p - vs->name);
+	vs->prefix = 0;
+	vs->explode = *p == '*';
+	if (vs->explode)
+		p++;
+	else if (*p == ':') {
+		const char *digits = ++p;
+		unsigned v = 0;
+		while (p < x->end && *p >= '0' && *p <= '9' && p - digits < 4)
+			v = v * 10 + (unsigned)(*p++ - '0');
+		if (p == digits || *digits == '0' || (p < x->end && *p >= '0' && *p <= '9'))
+			return fail(x, digits, "prefix length must be 1 to 9999");
+		vs->prefix = v;
+	}
+	x->p = p;
+	return true;
+}
+
+static void add_name(struct expansion *x, const struct varspec *vs)
+{
+	buf_add(x->out, vs->name, vs->len);
+}
+
+/* The value token of vs, or -1 when undefined: missing, null, an empty
+ * list or an empty object. */
+static int lookup(struct expansion *x, const struct varspec *vs)
+{
+	const struct tmpl_vars *v = x->v;
+	char name[256];
+	if (vs->len >= sizeof name)
+		return -1;
+	memcpy(name, vs->name, vs->len);
+	name[vs->len] = '\0';
+	int i = record_get(v->r, v->obj, name);
+	if (i < 0 && memchr(name, '.', vs->len))
+		i = record_path(v->r, name);
+	bool empty = i >= 0 && (record_is_null(v->r, i) ||
+				(v->r->tok[i].type != JSMN_STRING && v->r->tok[i].type != JSMN_PRIMITIVE &&
+				 v->r->tok[i].size == 0));
+	if (i < 0 || empty) {
+		if (v->undefined && (i < 0 || record_is_null(v->r, i)))
+			v->undefined(v->arg, vs->name, vs->len);
+		return -1;
+	}
+	return i;
+}
+
+/* The text of scalar token i of variable vs, after the value map. */
+static struct text scalar_text(struct expansion *x, const struct varspec *vs, int i)
+{
+	struct record *r = x->v->r;
+	struct text t = record_text(r, i);
+	if (x->v->map < 0)
+		return t;
+	char name[256];
+	if (vs->len >= sizeof name)
+		return t;
+	memcpy(name, vs->name, vs->len);
+	name[vs->len] = '\0';
+	int m = record_get(r, x->v->map, name);
+	if (m < 0 || r->tok[m].type != JSMN_OBJECT)
+		return t;
+	char *key = xstrndup(t.p, t.n);
+	int to = record_get(r, m, key);
+	free(key);
+	return to >= 0 && record_is_scalar(r, to) ? record_text(r, to) : t;
+}
+
+static void add_value(struct expansion *x, const struct op *op, struct text t, unsigned prefix)
+{
+	encode(x->out, t.p, prefix ? prefix_bytes(t.p, t.n, prefix) : t.n, op->reserved);
+}
+
+/* name, then "=" or, for an empty value, the operator's ifemp. */
+static void add_named(struct expansion *x, const struct op *op, const char *name, size_t n,
+		      size_t value_len)
+{
+	buf_add(x->out, name, n);
+	if (value_len)
+		buf_addc(x->out, '=');
+	else
+		buf_adds(x->out, op->ifemp);
+}
+
+static bool element(struct expansion *x, const struct varspec *vs, int i, struct text *t)
+{
+	if (!record_is_scalar(x->v->r, i))
+		return fail(x, vs->name, "a list or object nested in a variable");
+	*t = scalar_text(x, vs, i);
+	return true;
+}
+
+static bool expand_list(struct expansion *x, const struct op *op, const struct varspec *vs, int i)
+{
+	struct record *r = x->v->r;
+	if (op->named && !vs->explode) {
+		add_name(x, vs);
+		buf_addc(x->out, '=');
+	}
+	int j = i + 1;
+	for (int k = 0; k < r->tok[i].size; k++, j = record_skip(r, j)) {
+		struct text t;
+		if (!element(x, vs, j, &t))
+			return false;
+		if (k)
+			buf_addc(x->out, vs->explode ? op->sep : ',');
+		if (op->named && vs->explode)
+			add_named(x, op, vs->name, vs->len, t.n);
+		add_value(x, op, t, 0);
+	}
+	return true;
+}
+
+static bool expand_assoc(struct expansion *x, const struct op *op, const struct varspec *vs, int i)
+{
+	struct record *r = x->v->r;
+	if (op->named && !vs->explode) {
+		add_name(x, vs);
+		buf_addc(x->out, '=');
+	}
+	int j = i + 1;
+	for (int k = 0; k < r->tok[i].size; k++, j = record_skip(r, j + 1)) {
+		struct text key = record_text(r, j), t;
+		if (!element(x, vs, j + 1, &t))
+			return false;
+		if (k)
+			buf_addc(x->out, vs->explode ? op->sep : ',');
+		add_value(x, op, key, 0);
+		buf_addc(x->out, vs->explode ? '=' : ',');
+		add_value(x, op, t, 0);
+	}
+	return true;
+}
+
+/* Appends the expansion of defined variable vs, value token i. */
+static bool expand_var(struct expansion *x, const struct op *op, const struct varspec *vs, int i)
+{
+	jsmntype_t type = x->v->r->tok[i].type;
+	if (type == JSMN_STRING || type == JSMN_PRIMITIVE) {
+		struct text t = scalar_text(x, vs, i);
+		if (op->named)
+			add_named(x, op, vs->name, vs->len, t.n);
+		add_value(x, op, t, vs->prefix);
+		return true;
+	}
+	if (vs->prefix)
+		return fail(x, vs->name, "a prefix applies to strings, not to lists or objects");
+	return type == JSMN_ARRAY ? expand_list(x, op, vs, i) : expand_assoc(x, op, vs, i);
+}
+
+static const struct op *parse_operator(struct expansion *x)
+{
+	static const char operators[] = "+#./;?&";
+	const char *o = x->p < x->end && *x->p ? strchr(operators, *x->p) : NULL;
+	if (!o)
+		return &ops[0];
+	x->p++;
+	return &ops[1 + (o - operators)];
+}
+
+/* Expands the expression at x->p, which is at its '{'. */
+static bool expression(struct expansion *x)
+{
+	const char *open = x->p++;
+	if (x->p < x->end && *x->p && strchr("=,!@|", *x->p))
+		return fail(x, x->p, "reserved operator");
+	const struct op *op = parse_operator(x);
+	bool first = true;
+	for (;;) {
+		struct varspec vs;
+		if (x->p >= x->end)
+			return fail(x, open, "unclosed '{'");
+		if (!parse_varspec(x, &vs))
+			return x->p >= x->end ? fail(x, open, "unclosed '{'") : false;
+		int i = x->v ? lookup(x, &vs) : -1;
+		if (i >= 0) {
+			char lead = first ? op->first : op->sep;
+			if (lead)
+				buf_addc(x->out, lead);
+			first = false;
+			if (!expand_var(x, op, &vs, i))
+				return false;
+		}
+		if (x->p >= x->end)
+			return fail(x, open, "unclosed '{'");
+		if (*x->p == '}') {
+			x->p++;
+			return true;
+		}
+		if (*x->p != ',')
+			return fail(x, x->p, "expected ',' or '}'");
+		x->p++;
+	}
+}
+
+/* Copies the literal character at x->p, percent-encoding non-ASCII. */
+static bool literal(struct expansion *x)
+{
+	unsigned char c = (unsigned char)*x->p;
+	if (c == '}')
+		return fail(x, x->p, "unmatched '}'");
+	if (c == '%') {
+		if (!pct_at(x->p, x->end))
+			return fail(x, x->p, "'%' not followed by two hex digits");
+		buf_add(x->out, x->p, 3);
+		x->p += 3;
+		return true;
+	}
+	if (c <= 0x20 || c == 0x7F || strchr("\"<>\\^`|", c))
+		return fail(x, x->p, "character not allowed in a URI template");
+	if (c < 0x80)
+		buf_addc(x->out, (char)c);
+	else
+		add_pct(x->out, c);
+	x->p++;
+	return true;
+}
+
+static bool walk(struct expansion *x)
+{
+	while (x->p < x->end)
+		if (!(*x->p == '{' ? expression(x) : literal(x)))
+			return false;
+	return true;
+}
+
+/* Expands template t[0,n) with the variables of v into out (appending). */
+bool tmpl_expand(const char *t, size_t n, const struct tmpl_vars *v, struct buf *out,
+		 struct tmpl_error *e)
+{
+	struct expansion x = { t, t, t + n, v, out, e };
+	return walk(&x);
+}
+
+/* Checks the syntax of template t[0,n). */
+bool tmpl_check(const char *t, size_t n, struct tmpl_error *e)
+{
+	struct buf scratch = { 0 };
+	struct expansion x = { t, t, t + n, NULL, &scratch, e };
+	bool ok = walk(&x);
+	buf_free(&scratch);
+	return ok;
+}
