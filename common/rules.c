@@ -11,6 +11,7 @@
 #include "rules.h"
 #include "buf.h"
 #include "strmap.h"
+#include "uritemplate.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -42,16 +43,36 @@ struct loader {
 static void report(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+static void vreport(struct loader *l, const yaml_node_t *n, size_t shift, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s:%zu:%zu: ", program_invocation_short_name, l->path,
+		n->start_mark.line + 1, n->start_mark.column + 1 + shift);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	l->errors++;
+}
+
 static void report(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: %s:%zu:%zu: ", program_invocation_short_name, l->path,
-		n->start_mark.line + 1, n->start_mark.column + 1);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport(l, n, 0, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	l->errors++;
+}
+
+/* Reports a mistake at byte offset of scalar n's text (exact for scalars
+ * on one line without escapes). */
+static void report_in(struct loader *l, const yaml_node_t *n, size_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void report_in(struct loader *l, const yaml_node_t *n, size_t offset, const char *fmt, ...)
+{
+	bool quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+		      n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(l, n, offset + quoted, fmt, ap);
+	va_end(ap);
 }
 
 static size_t edit_distance(const char *a, const char *b)
@@ -222,19 +243,9 @@ static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 		report(l, n, "url: expected an http:// or https:// URL with a host, got '%s'", s);
 		return;
 	}
-	int depth = 0;
-	for (const char *p = s; *p; p++) {
-		if (*p == '{')
-			depth++;
-		else if (*p == '}')
-			depth--;
-		if (depth < 0 || depth > 1) {
-			report(l, n, "url: unbalanced '%c' at character %zu", *p, (size_t)(p - s) + 1);
-			return;
-		}
-	}
-	if (depth)
-		report(l, n, "url: unclosed '{'");
+	struct tmpl_error e;
+	if (!tmpl_check(s, strlen(s), &e))
+		report_in(l, n, e.offset, "url: %s", e.msg);
 }
 
 static void read_scope(struct loader *l, yaml_node_t *n, struct postback *pb)

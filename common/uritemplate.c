@@ -33,6 +33,7 @@ static const struct op ops[] = {
 /* An expansion in progress. */
 struct expansion {
 	const char *t, *p, *end;
+	const char *open;		/* the '{' of the expression being read */
 	const struct tmpl_vars *v;	/* NULL when only checking */
 	struct buf *out;
 	struct tmpl_error *e;
@@ -48,6 +49,10 @@ struct varspec {
 
 static bool fail(struct expansion *x, const char *at, const char *msg)
 {
+	if (at >= x->end && x->open) {
+		at = x->open;
+		msg = "unclosed '{'";
+	}
 	x->e->msg = msg;
 	x->e->offset = (size_t)(at - x->t);
 	return false;
@@ -295,17 +300,15 @@ static const struct op *parse_operator(struct expansion *x)
 /* Expands the expression at x->p, which is at its '{'. */
 static bool expression(struct expansion *x)
 {
-	const char *open = x->p++;
+	x->open = x->p++;
 	if (x->p < x->end && *x->p && strchr("=,!@|", *x->p))
 		return fail(x, x->p, "reserved operator");
 	const struct op *op = parse_operator(x);
 	bool first = true;
 	for (;;) {
 		struct varspec vs;
-		if (x->p >= x->end)
-			return fail(x, open, "unclosed '{'");
 		if (!parse_varspec(x, &vs))
-			return x->p >= x->end ? fail(x, open, "unclosed '{'") : false;
+			return false;
 		int i = x->v ? lookup(x, &vs) : -1;
 		if (i >= 0) {
 			char lead = first ? op->first : op->sep;
@@ -316,9 +319,10 @@ static bool expression(struct expansion *x)
 				return false;
 		}
 		if (x->p >= x->end)
-			return fail(x, open, "unclosed '{'");
+			return fail(x, x->p, "unclosed '{'");
 		if (*x->p == '}') {
 			x->p++;
+			x->open = NULL;
 			return true;
 		}
 		if (*x->p != ',')
@@ -362,7 +366,7 @@ static bool walk(struct expansion *x)
 bool tmpl_expand(const char *t, size_t n, const struct tmpl_vars *v, struct buf *out,
 		 struct tmpl_error *e)
 {
-	struct expansion x = { t, t, t + n, v, out, e };
+	struct expansion x = { t, t, t + n, NULL, v, out, e };
 	return walk(&x);
 }
 
@@ -370,7 +374,7 @@ bool tmpl_expand(const char *t, size_t n, const struct tmpl_vars *v, struct buf 
 bool tmpl_check(const char *t, size_t n, struct tmpl_error *e)
 {
 	struct buf scratch = { 0 };
-	struct expansion x = { t, t, t + n, NULL, &scratch, e };
+	struct expansion x = { t, t, t + n, NULL, NULL, &scratch, e };
 	bool ok = walk(&x);
 	buf_free(&scratch);
 	return ok;
