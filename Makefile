@@ -22,11 +22,12 @@ else
 B = build
 endif
 
-TOOLS = pbmatch
+TOOLS = pbmatch pbexpand
 COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate
 UNITS = test_json test_stamp test_record test_uritemplate
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
+MAN7 = man/pb-records.7
 
 COMMON_OBJS = $(COMMON:%=$(B)/common/%.o)
 BINS = $(TOOLS:%=$(B)/%)
@@ -78,14 +79,16 @@ bench: deps all
 	@PB_BIN=$(CURDIR)/$(B) tests/bench/run
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7
 	cp $(BINS) $(DESTDIR)$(BINDIR)/
 	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
-		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%)
+		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
 
 clean:
 	rm -rf build

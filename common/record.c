@@ -200,55 +200,37 @@ static bool dropped(const struct record *r, int k, const char *const *drop)
 	return false;
 }
 
-/* Writes the members of the top object, less those named in drop, joined
- * by commas; returns whether any member was written. */
-static bool write_kept(const struct record *r, FILE *out, const char *const *drop)
+/* The end of member k's value, past its closing quote for a string. */
+static int member_end(const struct record *r, int k)
 {
-	bool any = false;
-	int k = 1;
-	for (int m = 0; m < r->tok[0].size; m++) {
-		int next = record_skip(r, k + 1);
-		if (!dropped(r, k, drop)) {
-			if (any)
-				fputc(',', out);
-			int from = r->tok[k].start - 1, to = r->tok[k + 1].end;
-			if (r->tok[k + 1].type == JSMN_STRING)
-				to++;
-			fwrite(r->text + from, 1, (size_t)(to - from), out);
-			any = true;
-		}
-		k = next;
-	}
-	return any;
-}
-
-static bool drops_any(const struct record *r, const char *const *drop)
-{
-	int k = 1;
-	for (int m = 0; m < r->tok[0].size; m++) {
-		if (dropped(r, k, drop))
-			return true;
-		k = record_skip(r, k + 1);
-	}
-	return false;
+	return r->tok[k + 1].end + (r->tok[k + 1].type == JSMN_STRING);
 }
 
 /* Writes the record with the members named in drop (NULL-terminated, may
  * be NULL) removed and add (members, no leading comma) appended, then a
- * newline. When nothing is dropped the original bytes up to the closing
- * brace are written untouched. */
+ * newline. Every other byte is written as it came: a dropped member goes
+ * with one comma next to it, and nothing else. */
 void record_write(const struct record *r, FILE *out, const char *const *drop,
 		  const char *add, size_t addlen)
 {
-	size_t close = (size_t)r->tok[0].end - 1;
-	bool any;
-	if (!drops_any(r, drop)) {
-		fwrite(r->text, 1, close, out);
-		any = r->tok[0].size > 0;
-	} else {
-		fwrite(r->text, 1, (size_t)r->tok[0].start + 1, out);
-		any = write_kept(r, out, drop);
+	int from = r->tok[0].start + 1;	/* where the text after the last member starts */
+	bool any = false;
+	fwrite(r->text, 1, (size_t)from, out);
+	int k = 1;
+	for (int m = 0; m < r->tok[0].size; m++) {
+		int key = r->tok[k].start - 1, end = member_end(r, k);
+		if (!dropped(r, k, drop)) {
+			for (int i = from; i < key; i++)	/* the gap holds one comma */
+				if (any || r->text[i] != ',')
+					fputc(r->text[i], out);
+			fwrite(r->text + key, 1, (size_t)(end - key), out);
+			any = true;
+		}
+		from = end;
+		k = record_skip(r, k + 1);
 	}
+	int close = r->tok[0].end - 1;
+	fwrite(r->text + from, 1, (size_t)(close - from), out);
 	if (addlen) {
 		if (any)
 			fputc(',', out);

@@ -28,7 +28,7 @@ const char *const fire_status_names[] = { "always", "any", "approved", "rejected
 
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
-	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", NULL
+	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -248,6 +248,54 @@ static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 		report_in(l, n, e.offset, "url: %s", e.msg);
 }
 
+/* Reads one field's value map (scalar to scalar) into b as a JSON object. */
+static void read_value_map(struct loader *l, yaml_node_t *n, const char *field, struct buf *b)
+{
+	if (n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.start == n->data.mapping.pairs.top) {
+		report(l, n, "map.%s: expected a mapping of values to replacements", field);
+		return;
+	}
+	buf_addc(b, '{');
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		const char *from = want_scalar(l, node(l, p->key), "map value");
+		yaml_node_t *v = node(l, p->value);
+		if (!from || v->type != YAML_SCALAR_NODE) {
+			if (from)
+				report(l, v, "map.%s.%s: expected a single replacement value, got %s", field, from, kind(v));
+			continue;
+		}
+		if (b->data[b->len - 1] != '{')
+			buf_addc(b, ',');
+		buf_add_json_string(b, from, strlen(from));
+		buf_addc(b, ':');
+		buf_add_json_string(b, scalar(v), strlen(scalar(v)));
+	}
+	buf_addc(b, '}');
+}
+
+/* map: {field: {value: replacement, ...}, ...}, kept as JSON text. */
+static void read_map(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	if (n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.start == n->data.mapping.pairs.top) {
+		report(l, n, "map: expected a mapping of field names to value maps");
+		return;
+	}
+	struct buf b = { 0 };
+	buf_addc(&b, '{');
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		const char *field = want_scalar(l, node(l, p->key), "map field");
+		if (!field)
+			continue;
+		if (b.len > 1)
+			buf_addc(&b, ',');
+		buf_add_json_string(&b, field, strlen(field));
+		buf_addc(&b, ':');
+		read_value_map(l, node(l, p->value), field, &b);
+	}
+	buf_addc(&b, '}');
+	pb->map_json = b.data;
+}
+
 static void read_scope(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
 	if (n->type == YAML_SCALAR_NODE && strcmp(scalar(n), "any") == 0)
@@ -315,6 +363,8 @@ static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
 	} else if (!strcmp(key, "event")) {
 		seen->event = k;
 		want_list(l, v, "event", &pb->events);
+	} else if (!strcmp(key, "map")) {
+		read_map(l, v, pb);
 	} else {
 		report_unknown(l, k, "key", key, postback_keys);
 	}
@@ -480,6 +530,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		describe_list(b, "reasons", &pb->reasons);
 	if (pb->delay)
 		buf_addf(b, ", delay %lds", pb->delay);
+	if (pb->map_json)
+		buf_addf(b, ", map %s", pb->map_json);
 	buf_addf(b, ", %s", pb->url);
 }
 
@@ -496,6 +548,7 @@ void rules_free(struct rules *r)
 		struct postback *pb = &r->pb[i];
 		free(pb->name);
 		free(pb->url);
+		free(pb->map_json);
 		strlist_free(&pb->offers);
 		strlist_free(&pb->publishers);
 		strlist_free(&pb->reasons);

@@ -22,6 +22,7 @@ struct postback {
 	enum action_type type;
 	struct strlist offers, publishers, reasons, events;
 	char *url;
+	char *map_json;		/* the value maps as a JSON object, or NULL */
 	enum fire_status status;
 	long delay;		/* seconds; 0 when the postback has none */
 	unsigned long line;	/* where it starts in the rule file */

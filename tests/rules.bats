@@ -144,7 +144,7 @@ YAML
 	assert_line "pbmatch: rules.yaml:2:33: url: expected an http:// or https:// URL with a host, got 'ftp://x.example/'"
 	assert_line "pbmatch: rules.yaml:3:33: url: expected an http:// or https:// URL with a host, got 'https:///path'"
 	assert_line "pbmatch: rules.yaml:4:33: url: expected an http:// or https:// URL with a host, got 'publisher-track.com/pb'"
-	assert_line "pbmatch: rules.yaml:5:54: url: unclosed '{'"
+	assert_line "pbmatch: rules.yaml:5:55: url: unclosed '{'"
 	assert_line "pbmatch: rules.yaml:6:56: url: unmatched '}'"
 	assert_line "pbmatch: rules.yaml:7:56: url: expected a variable name"
 	assert_equal "${#lines[@]}" 6
@@ -154,7 +154,7 @@ postbacks:
     type: click
     url: https://x.example/?a={b:0}&c={d e}
 YAML
-	check_error 4:31 "url: prefix length must be 1 to 9999"
+	check_error 4:34 "url: prefix length must be 1 to 9999"
 }
 
 @test "missing name, type or url; event on a non-event postback" {

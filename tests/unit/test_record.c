@@ -61,6 +61,10 @@ int main(void)
 	check_write("{\"postback\":1}", drop_pb, "\"postback\":2", "{\"postback\":2}");
 	check_write("{\"a\":\"s\",\"postback\":1,\"b\":\"t\"}", drop_pb, "\"postback\":2",
 		    "{\"a\":\"s\",\"b\":\"t\",\"postback\":2}");
+	check_write("{ \"fire_at\" : 1 , \"a\" : \"s\" ,\"postback\":{}\t}", drop_pb, "\"x\":2",
+		    "{  \"a\" : \"s\"\t,\"x\":2}");
+	check_write("{\"a\":[1,{\"b\":2}], \"fire_at\":\"t\", \"c\":3}", drop_pb, "",
+		    "{\"a\":[1,{\"b\":2}], \"c\":3}");
 	record_free(&r);
 	return done();
 }

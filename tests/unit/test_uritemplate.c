@@ -83,7 +83,7 @@ static bool matches(struct record *r, int want, bool expanded, const struct buf 
 	}
 	for (int k = 0, j = first; k < count; k++, j = record_skip(r, j)) {
 		struct text t = record_text(r, j);
-		if (t.n == out->len && memcmp(t.p, out->data, t.n) == 0)
+		if (t.n == out->len && (t.n == 0 || memcmp(t.p, out->data, t.n) == 0))
 			return true;
 	}
 	return false;

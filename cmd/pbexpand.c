@@ -1,0 +1,213 @@
+/*
+ * pbexpand: render each record's postback URL template (RFC 6570) with
+ * the record's fields and append it as "url". See pbexpand(1).
+ */
+#include <curl/curl.h>
+#include <err.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "strmap.h"
+#include "tool.h"
+#include "uritemplate.h"
+
+static const char usage[] =
+	"usage: pbexpand [-t template] [--strict] [--stats] [--reject FILE]\n"
+	"                [--max-line BYTES] [FILE ...]\n";
+
+enum { OPT_STRICT = OPT_TOOL_LAST, OPT_STATS };
+
+struct pbexpand {
+	const char *template;		/* -t, or NULL for postback.url */
+	bool strict;
+	struct record rec;
+	struct buf url, add, missing;	/* missing: the first undefined macro */
+	struct strmap undefined;	/* macro name -> its index in macros */
+	struct macro_count {
+		char *name;
+		unsigned long count;
+	} *macros;			/* undefined macros, in order of first sight */
+	size_t nmacros;
+	struct strmap bad_templates;	/* malformed template -> first line */
+	CURLU *parsed;
+	unsigned long nout;
+};
+
+static const char *const added_keys[] = { "url", NULL };
+
+static void note_undefined(void *arg, const char *name, size_t n)
+{
+	struct pbexpand *pe = arg;
+	if (!pe->missing.len)
+		buf_add(&pe->missing, name, n);
+	size_t i = *strmap_put(&pe->undefined, name, n, pe->nmacros);
+	if (i == pe->nmacros) {
+		pe->macros = xreallocarray(pe->macros, ++pe->nmacros, sizeof *pe->macros);
+		pe->macros[i] = (struct macro_count){ xstrndup(name, n), 0 };
+	}
+	pe->macros[i].count++;
+}
+
+/* Whether the rendered URL is absolute http(s) with a host, by libcurl's
+ * own parser; why tells what is wrong otherwise. libcurl reads
+ * "https:///x" as host x, so an empty authority is refused first. */
+static bool url_acceptable(struct pbexpand *pe, const char *url, const char **why)
+{
+	const char *authority = strstr(url, "://");
+	if (authority && authority[3] == '/') {
+		*why = "no host";
+		return false;
+	}
+	CURLUcode rc = curl_url_set(pe->parsed, CURLUPART_URL, url, 0);
+	if (rc != CURLUE_OK) {
+		*why = curl_url_strerror(rc);
+		return false;
+	}
+	char *scheme = NULL, *host = NULL;
+	curl_url_get(pe->parsed, CURLUPART_SCHEME, &scheme, 0);
+	curl_url_get(pe->parsed, CURLUPART_HOST, &host, 0);
+	bool http = scheme && (!strcmp(scheme, "http") || !strcmp(scheme, "https"));
+	bool has_host = host && *host;
+	curl_free(scheme);
+	curl_free(host);
+	*why = !http ? "not an http or https URL" : "no host";
+	return http && has_host;
+}
+
+/* The template to render and the postback's name, or false (rejected). */
+static bool find_template(struct tool *t, struct pbexpand *pe, char *line, size_t len,
+			  struct text *tmpl, struct text *name)
+{
+	int pb = record_get(&pe->rec, 0, "postback");
+	int n = pb >= 0 ? record_get(&pe->rec, pb, "name") : -1;
+	*name = n >= 0 && pe->rec.tok[n].type == JSMN_STRING ? record_text(&pe->rec, n)
+							    : (struct text){ "-t", 2 };
+	if (pe->template) {
+		*tmpl = (struct text){ pe->template, strlen(pe->template) };
+		return true;
+	}
+	int u = pb >= 0 ? record_get(&pe->rec, pb, "url") : -1;
+	if (u < 0 || pe->rec.tok[u].type != JSMN_STRING) {
+		tool_reject(t, line, len, "postback.url: %s", u < 0 ? "missing (and no -t template)"
+									 : "expected a string");
+		return false;
+	}
+	*tmpl = record_text(&pe->rec, u);
+	return true;
+}
+
+static void reject_template(struct tool *t, struct pbexpand *pe, char *line, size_t len,
+			    struct text tmpl, struct text name, const struct tmpl_error *e)
+{
+	size_t *first = strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, t->in.lineno);
+	if (*first == t->in.lineno)
+		tool_reject(t, line, len, "postback %.*s: malformed template at character %zu: %s: %.*s",
+			    (int)name.n, name.p, e->offset + 1, e->msg, (int)tmpl.n, tmpl.p);
+	else
+		tool_reject(t, line, len, "postback %.*s: the malformed template of line %zu",
+			    (int)name.n, name.p, *first);
+}
+
+static void expand_line(struct tool *t, char *line, size_t len, void *arg)
+{
+	struct pbexpand *pe = arg;
+	struct json_error je;
+	struct tmpl_error te;
+	struct text tmpl, name;
+	if (!record_parse(&pe->rec, line, len, &je)) {
+		tool_reject(t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
+		return;
+	}
+	if (!find_template(t, pe, line, len, &tmpl, &name))
+		return;
+	int pb = record_get(&pe->rec, 0, "postback");
+	struct tmpl_vars vars = { &pe->rec, 0, pb >= 0 ? record_get(&pe->rec, pb, "map") : -1,
+				  note_undefined, pe };
+	buf_clear(&pe->url);
+	buf_clear(&pe->missing);
+	if (!tmpl_expand(tmpl.p, tmpl.n, &vars, &pe->url, &te)) {
+		reject_template(t, pe, line, len, tmpl, name, &te);
+		return;
+	}
+	if (pe->strict && pe->missing.len) {
+		tool_reject(t, line, len, "postback %.*s: undefined macro {%s} (--strict)",
+			    (int)name.n, name.p, pe->missing.data);
+		return;
+	}
+	const char *why;
+	if (!url_acceptable(pe, pe->url.data, &why)) {
+		tool_reject(t, line, len, "postback %.*s: rendered URL rejected: %s: %s",
+			    (int)name.n, name.p, why, pe->url.data);
+		return;
+	}
+	buf_clear(&pe->add);
+	buf_adds(&pe->add, "\"url\":");
+	buf_add_json_string(&pe->add, pe->url.data, pe->url.len);
+	record_write(&pe->rec, stdout, added_keys, pe->add.data, pe->add.len);
+	pe->nout++;
+}
+
+static void print_stats(const struct tool *t, const struct pbexpand *pe)
+{
+	const char *me = program_invocation_short_name;
+	fflush(stdout);
+	fprintf(stderr, "%s: %lu read, %lu rendered, %lu rejected\n", me, t->nread, pe->nout, t->nrejected);
+	for (size_t i = 0; i < pe->nmacros; i++)
+		fprintf(stderr, "%s: undefined macro {%s}: %lu times\n", me, pe->macros[i].name,
+			pe->macros[i].count);
+}
+
+static void pbexpand_free(struct pbexpand *pe)
+{
+	for (size_t i = 0; i < pe->nmacros; i++)
+		free(pe->macros[i].name);
+	free(pe->macros);
+	strmap_free(&pe->undefined);
+	strmap_free(&pe->bad_templates);
+	record_free(&pe->rec);
+	buf_free(&pe->url);
+	buf_free(&pe->add);
+	buf_free(&pe->missing);
+	curl_url_cleanup(pe->parsed);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "template", required_argument, NULL, 't' },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		TOOL_OPTIONS,
+		{ 0 },
+	};
+	struct tool t;
+	struct pbexpand pe = { 0 };
+	bool stats = false;
+	int opt;
+
+	tool_init(&t, usage);
+	while ((opt = getopt_long(argc, argv, "t:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 't': pe.template = optarg; break;
+		case OPT_STRICT: pe.strict = true; break;
+		case OPT_STATS: stats = true; break;
+		default:
+			if (!tool_option(&t, opt, optarg))
+				tool_usage_error(&t, NULL);
+		}
+	}
+	struct tmpl_error e;
+	if (pe.template && !tmpl_check(pe.template, strlen(pe.template), &e))
+		tool_usage_error(&t, "-t: malformed template at character %zu: %s", e.offset + 1, e.msg);
+	if (!(pe.parsed = curl_url()))
+		errx(EXIT_USAGE, "curl_url: out of memory");
+
+	tool_run(&t, argv + optind, argc - optind, expand_line, &pe);
+
+	if (stats)
+		print_stats(&t, &pe);
+	pbexpand_free(&pe);
+	return tool_finish(&t);
+}
