@@ -200,36 +200,58 @@ static bool dropped(const struct record *r, int k, const char *const *drop)
 	return false;
 }
 
+static bool drops_any(const struct record *r, const char *const *drop)
+{
+	int k = 1;
+	for (int m = 0; drop && m < r->tok[0].size; m++) {
+		if (dropped(r, k, drop))
+			return true;
+		k = record_skip(r, k + 1);
+	}
+	return false;
+}
+
 /* The end of member k's value, past its closing quote for a string. */
 static int member_end(const struct record *r, int k)
 {
 	return r->tok[k + 1].end + (r->tok[k + 1].type == JSMN_STRING);
 }
 
-/* Writes the record with the members named in drop (NULL-terminated, may
- * be NULL) removed and add (members, no leading comma) appended, then a
- * newline. Every other byte is written as it came: a dropped member goes
- * with one comma next to it, and nothing else. */
-void record_write(const struct record *r, FILE *out, const char *const *drop,
-		  const char *add, size_t addlen)
+/* Writes the text of the top object up to the end of its last member,
+ * less the members named in drop, each of which goes with one comma next
+ * to it. Returns where the unwritten rest starts; any tells whether a
+ * member was kept. */
+static int write_without(const struct record *r, FILE *out, const char *const *drop, bool *any)
 {
-	int from = r->tok[0].start + 1;	/* where the text after the last member starts */
-	bool any = false;
+	int from = r->tok[0].start + 1, k = 1;
 	fwrite(r->text, 1, (size_t)from, out);
-	int k = 1;
-	for (int m = 0; m < r->tok[0].size; m++) {
+	*any = false;
+	for (int m = 0; m < r->tok[0].size; m++, k = record_skip(r, k + 1)) {
 		int key = r->tok[k].start - 1, end = member_end(r, k);
 		if (!dropped(r, k, drop)) {
 			for (int i = from; i < key; i++)	/* the gap holds one comma */
-				if (any || r->text[i] != ',')
+				if (*any || r->text[i] != ',')
 					fputc(r->text[i], out);
 			fwrite(r->text + key, 1, (size_t)(end - key), out);
-			any = true;
+			*any = true;
 		}
 		from = end;
-		k = record_skip(r, k + 1);
 	}
-	int close = r->tok[0].end - 1;
+	return from;
+}
+
+/* Writes the record with the members named in drop (NULL-terminated, may
+ * be NULL) removed and add (members, no leading comma) appended, then a
+ * newline. Every other byte is written as it came. */
+void record_write(const struct record *r, FILE *out, const char *const *drop,
+		  const char *add, size_t addlen)
+{
+	int close = r->tok[0].end - 1, from = close;
+	bool any = r->tok[0].size > 0;
+	if (drops_any(r, drop))
+		from = write_without(r, out, drop, &any);
+	else
+		fwrite(r->text, 1, (size_t)close, out);
 	fwrite(r->text + from, 1, (size_t)(close - from), out);
 	if (addlen) {
 		if (any)

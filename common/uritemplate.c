@@ -90,20 +90,40 @@ static void add_pct(struct buf *out, unsigned char c)
 	buf_add(out, b, 3);
 }
 
+/* keep[c]: 1 when byte c stays as it is in any expansion (unreserved),
+ * 2 when only in reserved expansions (+ and #). */
+static unsigned char keep[256];
+
+static void init_keep(void)
+{
+	for (int c = 0; c < 256; c++)
+		keep[c] = is_unreserved((unsigned char)c) ? 1 : is_reserved((unsigned char)c) ? 2 : 0;
+}
+
 /* Appends s encoded: unreserved kept, and with reserved also reserved
  * characters and existing %XX triplets; every other byte as %XX. */
 static void encode(struct buf *out, const char *s, size_t n, bool reserved)
 {
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char limit = reserved ? 2 : 1;
+	buf_reserve(out, 3 * n);
+	char *o = out->data + out->len;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (is_unreserved(c) || (reserved && is_reserved(c)))
-			buf_addc(out, (char)c);
-		else if (reserved && pct_at(s + i, s + n)) {
-			buf_add(out, s + i, 3);
+		if (keep[c] && keep[c] <= limit) {
+			*o++ = (char)c;
+		} else if (reserved && pct_at(s + i, s + n)) {
+			memcpy(o, s + i, 3);
+			o += 3;
 			i += 2;
-		} else
-			add_pct(out, c);
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
 	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
 }
 
 /* The byte length of the first max code points of UTF-8 text s. */
@@ -366,6 +386,8 @@ static bool walk(struct expansion *x)
 bool tmpl_expand(const char *t, size_t n, const struct tmpl_vars *v, struct buf *out,
 		 struct tmpl_error *e)
 {
+	if (!keep['a'])
+		init_keep();
 	struct expansion x = { t, t, t + n, NULL, v, out, e };
 	return walk(&x);
 }
