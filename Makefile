@@ -23,7 +23,7 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand
-COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate
+COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate request
 UNITS = test_json test_stamp test_record test_uritemplate
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5

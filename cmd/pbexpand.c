@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "record.h"
+#include "request.h"
 #include "strmap.h"
 #include "tool.h"
 #include "uritemplate.h"
@@ -31,11 +32,12 @@ struct pbexpand {
 	} *macros;			/* undefined macros, in order of first sight */
 	size_t nmacros;
 	struct strmap bad_templates;	/* malformed template -> first line */
+	struct request request;
 	CURLU *parsed;
 	unsigned long nout;
 };
 
-static const char *const added_keys[] = { "url", NULL };
+static const char *const added_keys[] = { "url", "body", "headers", NULL };
 
 static void note_undefined(void *arg, const char *name, size_t n)
 {
@@ -101,6 +103,8 @@ static bool find_template(struct tool *t, struct pbexpand *pe, char *line, size_
 static void reject_template(struct tool *t, struct pbexpand *pe, char *line, size_t len,
 			    struct text tmpl, struct text name, const struct tmpl_error *e)
 {
+	if (tmpl.n > 200)	/* diagnostics stay one readable line */
+		tmpl.n = 200;
 	size_t *first = strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, t->in.lineno);
 	if (*first == t->in.lineno)
 		tool_reject(t, line, len, "postback %.*s: malformed template at character %zu: %s: %.*s",
@@ -127,8 +131,17 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 				  note_undefined, pe };
 	buf_clear(&pe->url);
 	buf_clear(&pe->missing);
-	if (!tmpl_expand(tmpl.p, tmpl.n, &vars, &pe->url, &te)) {
+	if (!tmpl_expand(tmpl.p, tmpl.n, TMPL_URI, &vars, &pe->url, &te)) {
 		reject_template(t, pe, line, len, tmpl, name, &te);
+		return;
+	}
+	struct request_error re;
+	if (!request_render(&pe->request, &pe->rec, pb, &vars, &re)) {
+		if (re.why)
+			tool_reject(t, line, len, "postback %.*s: header %.*s: %s", (int)name.n, name.p,
+				    (int)re.part.n, re.part.p, re.why);
+		else
+			reject_template(t, pe, line, len, re.part, name, &re.e);
 		return;
 	}
 	if (pe->strict && pe->missing.len) {
@@ -145,6 +158,7 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 	buf_clear(&pe->add);
 	buf_adds(&pe->add, "\"url\":");
 	buf_add_json_string(&pe->add, pe->url.data, pe->url.len);
+	buf_add(&pe->add, pe->request.members.data, pe->request.members.len);
 	record_write(&pe->rec, stdout, added_keys, pe->add.data, pe->add.len);
 	pe->nout++;
 }
@@ -170,6 +184,7 @@ static void pbexpand_free(struct pbexpand *pe)
 	buf_free(&pe->url);
 	buf_free(&pe->add);
 	buf_free(&pe->missing);
+	request_free(&pe->request);
 	curl_url_cleanup(pe->parsed);
 }
 
@@ -199,7 +214,7 @@ int main(int argc, char **argv)
 		}
 	}
 	struct tmpl_error e;
-	if (pe.template && !tmpl_check(pe.template, strlen(pe.template), &e))
+	if (pe.template && !tmpl_check(pe.template, strlen(pe.template), TMPL_URI, &e))
 		tool_usage_error(&t, "-t: malformed template at character %zu: %s", e.offset + 1, e.msg);
 	if (!(pe.parsed = curl_url()))
 		errx(EXIT_USAGE, "curl_url: out of memory");

@@ -11,11 +11,6 @@
 
 #include <string.h>
 
-bool text_is(struct text t, const char *s)
-{
-	return t.p && t.n == strlen(s) && memcmp(t.p, s, t.n) == 0;
-}
-
 static bool wrong(struct buf *why, struct record *r, int i, const char *field, const char *want)
 {
 	buf_clear(why);

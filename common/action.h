@@ -18,6 +18,5 @@ struct action {
 };
 
 bool action_read(struct record *r, struct action *a, struct buf *why);
-bool text_is(struct text t, const char *s);
 
 #endif

@@ -68,9 +68,14 @@ static char *postback_members(const struct postback *pb, size_t *len)
 	buf_add_json_string(&b, pb->name, strlen(pb->name));
 	buf_addf(&b, ",\"type\":\"%s\",\"url\":", action_type_names[pb->type]);
 	buf_add_json_string(&b, pb->url, strlen(pb->url));
-	buf_addf(&b, ",\"method\":\"GET\",\"delay\":%ld,", pb->delay);
+	buf_addf(&b, ",\"method\":\"%s\",\"delay\":%ld,", pb->post ? "POST" : "GET", pb->delay);
 	if (pb->map_json)
 		buf_addf(&b, "\"map\":%s,", pb->map_json);
+	if (pb->body_json)
+		buf_addf(&b, "\"content_type\":\"%s\",\"body\":%s,",
+			 pb->json_body ? "application/json" : "application/x-www-form-urlencoded", pb->body_json);
+	if (pb->headers_json)
+		buf_addf(&b, "\"headers\":%s,", pb->headers_json);
 	buf_adds(&b, "\"key\":");
 	*len = b.len;
 	return b.data;

@@ -161,6 +161,11 @@ struct text record_text(struct record *r, int i)
 	return s;
 }
 
+bool text_is(struct text t, const char *s)
+{
+	return t.p && t.n == strlen(s) && memcmp(t.p, s, t.n) == 0;
+}
+
 bool record_is_null(const struct record *r, int i)
 {
 	return r->tok[i].type == JSMN_PRIMITIVE && r->text[r->tok[i].start] == 'n';

@@ -45,6 +45,7 @@ void record_members(const struct record *r, int obj, const struct keyset *ks, in
 int record_path(const struct record *r, const char *path);
 int record_skip(const struct record *r, int i);
 struct text record_text(struct record *r, int i);
+bool text_is(struct text t, const char *s);
 bool record_is_null(const struct record *r, int i);
 bool record_is_number(const struct record *r, int i);
 bool record_is_scalar(const struct record *r, int i);

@@ -13,6 +13,7 @@
 #include "strmap.h"
 #include "uritemplate.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@ const char *const fire_status_names[] = { "always", "any", "approved", "rejected
 
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
-	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map", NULL
+	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map",
+	"method", "body", "content_type", "headers", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -244,29 +246,59 @@ static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 		return;
 	}
 	struct tmpl_error e;
-	if (!tmpl_check(s, strlen(s), &e))
+	if (!tmpl_check(s, strlen(s), TMPL_URI, &e))
 		report_in(l, n, e.offset, "url: %s", e.msg);
 }
 
-/* Reads one field's value map (scalar to scalar) into b as a JSON object. */
-static void read_value_map(struct loader *l, yaml_node_t *n, const char *field, struct buf *b)
+/* What the keys and values of a string mapping must be. */
+enum string_map_kind { VALUE_MAP, BODY_FIELDS, HEADERS };
+
+static bool is_header_name(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+			return false;
+	return *s && strcasecmp(s, "Host") && strcasecmp(s, "Content-Length") &&
+	       strcasecmp(s, "Transfer-Encoding");
+}
+
+static void check_template(struct loader *l, yaml_node_t *v, enum tmpl_mode mode,
+			   const char *what, const char *key)
+{
+	struct tmpl_error e;
+	const char *t = scalar(v);
+	if (!tmpl_check(t, strlen(t), mode, &e))
+		report_in(l, v, e.offset, "%s.%s: %s", what, key, e.msg);
+}
+
+/* Reads a mapping of scalars to scalars into b as a JSON object: a value
+ * map, the fields of a body or the headers, whose values are templates. */
+static void read_string_map(struct loader *l, yaml_node_t *n, const char *what,
+			    enum string_map_kind kind_of, bool json, struct buf *b)
 {
 	if (n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.start == n->data.mapping.pairs.top) {
-		report(l, n, "map.%s: expected a mapping of values to replacements", field);
+		report(l, n, "%s: expected a mapping, got %s", what,
+		       n->type == YAML_MAPPING_NODE ? "an empty one" : kind(n));
 		return;
 	}
+	size_t start = b->len;
 	buf_addc(b, '{');
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		const char *from = want_scalar(l, node(l, p->key), "map value");
-		yaml_node_t *v = node(l, p->value);
-		if (!from || v->type != YAML_SCALAR_NODE) {
-			if (from)
-				report(l, v, "map.%s.%s: expected a single replacement value, got %s", field, from, kind(v));
+		yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
+		const char *key = want_scalar(l, k, what);
+		if (!key)
+			continue;
+		if (v->type != YAML_SCALAR_NODE) {
+			report(l, v, "%s.%s: expected a single value, got %s", what, key, kind(v));
 			continue;
 		}
-		if (b->data[b->len - 1] != '{')
+		if (kind_of == HEADERS && !is_header_name(key))
+			report(l, k, "%s: '%s' is not a header pbfire lets a rule set", what, key);
+		if (kind_of != VALUE_MAP)
+			check_template(l, v, kind_of == HEADERS || json ? TMPL_TEXT : TMPL_URI, what, key);
+		if (b->len > start + 1)
 			buf_addc(b, ',');
-		buf_add_json_string(b, from, strlen(from));
+		buf_add_json_string(b, key, strlen(key));
 		buf_addc(b, ':');
 		buf_add_json_string(b, scalar(v), strlen(scalar(v)));
 	}
@@ -290,10 +322,51 @@ static void read_map(struct loader *l, yaml_node_t *n, struct postback *pb)
 			buf_addc(&b, ',');
 		buf_add_json_string(&b, field, strlen(field));
 		buf_addc(&b, ':');
-		read_value_map(l, node(l, p->value), field, &b);
+		read_string_map(l, node(l, p->value), "map value", VALUE_MAP, false, &b);
 	}
 	buf_addc(&b, '}');
 	pb->map_json = b.data;
+}
+
+static void read_method(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "method");
+	if (s && strcmp(s, "GET") && strcmp(s, "POST"))
+		report(l, n, "method: expected GET or POST, got '%s'", s);
+	pb->post = s && !strcmp(s, "POST");
+}
+
+static void read_content_type(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "content_type");
+	if (!s)
+		return;
+	if (!strcmp(s, "form") || !strcmp(s, "application/x-www-form-urlencoded"))
+		pb->json_body = false;
+	else if (!strcmp(s, "json") || !strcmp(s, "application/json"))
+		pb->json_body = true;
+	else
+		report(l, n, "content_type: expected form or json, got '%s'", s);
+}
+
+/* body: a template (form bodies) or a mapping of names to templates. */
+static void read_body(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	struct buf b = { 0 };
+	if (n->type == YAML_SCALAR_NODE) {
+		check_template(l, n, TMPL_URI, "body", "template");
+		buf_add_json_string(&b, scalar(n), strlen(scalar(n)));
+	} else {
+		read_string_map(l, n, "body", BODY_FIELDS, pb->json_body, &b);
+	}
+	pb->body_json = b.data;
+}
+
+static void read_headers(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	struct buf b = { 0 };
+	read_string_map(l, n, "headers", HEADERS, false, &b);
+	pb->headers_json = b.data;
 }
 
 static void read_scope(struct loader *l, yaml_node_t *n, struct postback *pb)
@@ -332,7 +405,7 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 
 /* The key nodes of the members that need checks across members. */
 struct seen {
-	yaml_node_t *name, *type, *url, *reasons, *event, *status;
+	yaml_node_t *name, *type, *url, *reasons, *event, *status, *method, *body, *content_type;
 };
 
 static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
@@ -365,6 +438,16 @@ static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
 		want_list(l, v, "event", &pb->events);
 	} else if (!strcmp(key, "map")) {
 		read_map(l, v, pb);
+	} else if (!strcmp(key, "method")) {
+		seen->method = v;
+		read_method(l, v, pb);
+	} else if (!strcmp(key, "body")) {
+		seen->body = v;	/* read once content_type is known */
+	} else if (!strcmp(key, "content_type")) {
+		seen->content_type = k;
+		read_content_type(l, v, pb);
+	} else if (!strcmp(key, "headers")) {
+		read_headers(l, v, pb);
 	} else {
 		report_unknown(l, k, "key", key, postback_keys);
 	}
@@ -379,6 +462,14 @@ static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb
 		report(l, n, "postback '%s' has no type", pb->name ? pb->name : "?");
 	if (!seen->url)
 		report(l, n, "postback '%s' has no url", pb->name ? pb->name : "?");
+	if (seen->body)
+		read_body(l, seen->body, pb);
+	if (seen->body && !pb->post)
+		report(l, seen->body, "body: only POST postbacks have a body; set method: POST");
+	if (seen->content_type && !seen->body)
+		report(l, seen->content_type, "content_type: describes a body, and there is none");
+	if (seen->body && pb->json_body && seen->body->type == YAML_SCALAR_NODE)
+		report(l, seen->body, "body: a JSON body is a mapping of names to templates");
 	if (seen->event && pb->type != TYPE_EVENT)
 		report(l, seen->event, "event: only event postbacks take an event name");
 	if (!seen->status && pb->type != TYPE_CLICK)
@@ -532,6 +623,11 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		buf_addf(b, ", delay %lds", pb->delay);
 	if (pb->map_json)
 		buf_addf(b, ", map %s", pb->map_json);
+	if (pb->post)
+		buf_addf(b, ", POST %s body %s", pb->json_body ? "json" : "form",
+			 pb->body_json ? pb->body_json : "none");
+	if (pb->headers_json)
+		buf_addf(b, ", headers %s", pb->headers_json);
 	buf_addf(b, ", %s", pb->url);
 }
 
@@ -549,6 +645,8 @@ void rules_free(struct rules *r)
 		free(pb->name);
 		free(pb->url);
 		free(pb->map_json);
+		free(pb->body_json);
+		free(pb->headers_json);
 		strlist_free(&pb->offers);
 		strlist_free(&pb->publishers);
 		strlist_free(&pb->reasons);

@@ -23,6 +23,9 @@ struct postback {
 	struct strlist offers, publishers, reasons, events;
 	char *url;
 	char *map_json;		/* the value maps as a JSON object, or NULL */
+	bool post, json_body;	/* method POST; body sent as JSON, not a form */
+	char *body_json;	/* the body template(s), a JSON string or object */
+	char *headers_json;	/* header templates, a JSON object, or NULL */
 	enum fire_status status;
 	long delay;		/* seconds; 0 when the postback has none */
 	unsigned long line;	/* where it starts in the rule file */

@@ -5,7 +5,8 @@
  * true and false as text, null or missing as undefined, arrays as lists
  * and objects as associative arrays, in their order. Expansion parses the
  * template as it goes, so a template needs no compiled form; tmpl_check
- * is the same walk with no variables, for checking rule files.
+ * is the same walk with no variables, for checking rule files. Text mode,
+ * for headers and JSON bodies, is the same grammar without the encoding.
  */
 #include "uritemplate.h"
 
@@ -35,6 +36,7 @@ struct expansion {
 	const char *t, *p, *end;
 	const char *open;		/* the '{' of the expression being read */
 	const struct tmpl_vars *v;	/* NULL when only checking */
+	bool text;			/* TMPL_TEXT: nothing is encoded */
 	struct buf *out;
 	struct tmpl_error *e;
 };
@@ -225,9 +227,21 @@ static struct text scalar_text(struct expansion *x, const struct varspec *vs, in
 	return to >= 0 && record_is_scalar(r, to) ? record_text(r, to) : t;
 }
 
+/* Percent-encodes s as a simple expansion would (form field names). */
+void tmpl_encode(struct buf *out, const char *s, size_t n)
+{
+	if (!keep['a'])
+		init_keep();
+	encode(out, s, n, false);
+}
+
 static void add_value(struct expansion *x, const struct op *op, struct text t, unsigned prefix)
 {
-	encode(x->out, t.p, prefix ? prefix_bytes(t.p, t.n, prefix) : t.n, op->reserved);
+	size_t n = prefix ? prefix_bytes(t.p, t.n, prefix) : t.n;
+	if (x->text)
+		buf_add(x->out, t.p, n);
+	else
+		encode(x->out, t.p, n, op->reserved);
 }
 
 /* name, then "=" or, for an empty value, the operator's ifemp. */
@@ -357,6 +371,11 @@ static bool literal(struct expansion *x)
 	unsigned char c = (unsigned char)*x->p;
 	if (c == '}')
 		return fail(x, x->p, "unmatched '}'");
+	if (x->text) {
+		buf_addc(x->out, (char)c);
+		x->p++;
+		return true;
+	}
 	if (c == '%') {
 		if (!pct_at(x->p, x->end))
 			return fail(x, x->p, "'%' not followed by two hex digits");
@@ -383,20 +402,20 @@ static bool walk(struct expansion *x)
 }
 
 /* Expands template t[0,n) with the variables of v into out (appending). */
-bool tmpl_expand(const char *t, size_t n, const struct tmpl_vars *v, struct buf *out,
-		 struct tmpl_error *e)
+bool tmpl_expand(const char *t, size_t n, enum tmpl_mode mode, const struct tmpl_vars *v,
+		 struct buf *out, struct tmpl_error *e)
 {
 	if (!keep['a'])
 		init_keep();
-	struct expansion x = { t, t, t + n, NULL, v, out, e };
+	struct expansion x = { t, t, t + n, NULL, v, mode == TMPL_TEXT, out, e };
 	return walk(&x);
 }
 
 /* Checks the syntax of template t[0,n). */
-bool tmpl_check(const char *t, size_t n, struct tmpl_error *e)
+bool tmpl_check(const char *t, size_t n, enum tmpl_mode mode, struct tmpl_error *e)
 {
 	struct buf scratch = { 0 };
-	struct expansion x = { t, t, t + n, NULL, NULL, &scratch, e };
+	struct expansion x = { t, t, t + n, NULL, NULL, mode == TMPL_TEXT, &scratch, e };
 	bool ok = walk(&x);
 	buf_free(&scratch);
 	return ok;

@@ -24,8 +24,14 @@ struct tmpl_vars {
 	void *arg;
 };
 
-bool tmpl_check(const char *t, size_t n, struct tmpl_error *e);
-bool tmpl_expand(const char *t, size_t n, const struct tmpl_vars *v, struct buf *out,
-		 struct tmpl_error *e);
+/* URI templates percent-encode values and allow only URI characters in
+ * their literal text; text templates (headers, JSON body fields) take
+ * values and literals as they are. */
+enum tmpl_mode { TMPL_URI, TMPL_TEXT };
+
+void tmpl_encode(struct buf *out, const char *s, size_t n);
+bool tmpl_check(const char *t, size_t n, enum tmpl_mode mode, struct tmpl_error *e);
+bool tmpl_expand(const char *t, size_t n, enum tmpl_mode mode, const struct tmpl_vars *v,
+		 struct buf *out, struct tmpl_error *e);
 
 #endif

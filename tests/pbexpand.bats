@@ -19,6 +19,7 @@ https://crm.example.com/hooks/conversion?tid=9f2c41&offer=12&pub=7&status=approv
 https://crm.example.com/hooks/conversion?tid=9f2c42&offer=12&pub=7&status=rejected&reason=chargeback
 http://pub8.example.net/pb?cid=p8%20x%2Fy&status=0&why=P
 https://events.example.org/e?click=%C3%BCber-1&event=deposit&value=10USD
+https://crm.example.com/api/v2/events
 EOF
 }
 
@@ -147,4 +148,54 @@ EOF
 	assert_output --regexp '^pbexpand [0-9.]+$'
 	run pbexpand --nope
 	assert_failure 2
+}
+
+# post_rules: a JSON and a form POST postback, with headers.
+post_rules() {
+	rules <<'YAML'
+postbacks:
+  - name: json-post
+    type: conversion
+    url: https://crm.example.com/api/conversions
+    method: POST
+    content_type: json
+    body: {click_id: "{external_transaction_id}", payout: "{payout}", note: "{status} at {offer_id}", missing: "{nope}"}
+    headers: {Authorization: "Bearer abc", X-Offer: "{offer_id}"}
+  - name: form-post
+    type: conversion
+    url: https://p.example/pb
+    method: POST
+    body: {click: "{external_transaction_id}", "p p": "{payout}"}
+  - name: form-template
+    type: conversion
+    url: https://p.example/pb
+    method: POST
+    content_type: form
+    body: "click={external_transaction_id}&p={payout}"
+YAML
+}
+
+@test "POST postbacks get a body, JSON-escaped or form-encoded, and headers" {
+	post_rules
+	run bash -c "echo '{\"type\":\"conversion\",\"transaction_id\":\"t\",\"external_transaction_id\":\"a b\\\"c&\",\"payout\":1.50,\"status\":\"approved\",\"offer_id\":12}' | pbmatch -r rules.yaml | pbexpand | jq -c '[.postback.method, .body, .headers]'"
+	assert_success
+	assert_line --index 0 '["POST","{\"click_id\":\"a b\\\"c&\",\"payout\":1.50,\"note\":\"approved at 12\",\"missing\":\"\"}",{"Authorization":"Bearer abc","X-Offer":"12"}]'
+	assert_line --index 1 '["POST","click=a%20b%22c%26&p%20p=1.50",null]'
+	assert_line --index 2 '["POST","click=a%20b%22c%26&p=1.50",null]'
+}
+
+@test "a header value that would carry CR or LF is a rejected line, never output" {
+	post_rules
+	run bash -c "echo '{\"type\":\"conversion\",\"transaction_id\":\"t\",\"status\":\"approved\",\"offer_id\":\"12\\r\\nX-Evil: 1\"}' | pbmatch -r rules.yaml | pbexpand --reject rej.ndjson"
+	assert_failure 1
+	assert_line "pbexpand: stdin:1: postback json-post: header X-Offer: a header value renders with a control character (CR, LF, ...)"
+	refute_output --partial '"X-Evil'
+	assert_equal "$(wc -l < rej.ndjson)" 1
+}
+
+@test "--strict covers body and header templates too" {
+	post_rules
+	run bash -c "echo '{\"type\":\"conversion\",\"transaction_id\":\"t\",\"external_transaction_id\":\"x\",\"payout\":1,\"status\":\"approved\",\"offer_id\":1}' | pbmatch -r rules.yaml | pbexpand --strict"
+	assert_failure 1
+	assert_line "pbexpand: stdin:1: postback json-post: undefined macro {nope} (--strict)"
 }

@@ -150,7 +150,7 @@ YAML
 	assert_line "pbmatch: $ACTIONS:8: time: 'yesterday' is not an RFC 3339 time or Unix seconds"
 	assert_line "pbmatch: $ACTIONS:9: invalid JSON: expected a string key at column 99"
 	assert_equal "$(cat rej.ndjson)" "$(sed -n '8,9p' "$ACTIONS")"
-	assert_equal "$(grep -c '"postback"' <<<"$output")" 6
+	assert_equal "$(grep -c '"postback"' <<<"$output")" 7
 }
 
 @test "every kind of invalid JSON is rejected, never passed on" {
@@ -233,7 +233,7 @@ EOF
 @test "--stats counts read, matched per postback, unmatched and rejected" {
 	run pbmatch -r "$RULES" --stats "$ACTIONS"
 	assert_failure 1
-	assert_line "pbmatch: 9 read, 6 lines out, 2 unmatched, 2 rejected"
+	assert_line "pbmatch: 9 read, 7 lines out, 2 unmatched, 2 rejected"
 	assert_line "pbmatch: postback crm-all: 2 matched"
 	assert_line "pbmatch: postback pub8-rejections: 1 matched"
 }

@@ -14,9 +14,9 @@ check_error() {
 @test "rules.example.yaml passes --check with one line per postback" {
 	run pbmatch --check -r "$RULES"
 	assert_success
-	assert_equal "${#lines[@]}" 6
+	assert_equal "${#lines[@]}" 7
 	assert_line --index 0 "pub7-approved: conversion, offer 12, publisher 7, status approved, delay 120s, https://publisher-track.com/postback?clickid={external_transaction_id}&status={status}&payout={payout}"
-	assert_line --index 5 "$RULES: 5 postbacks, no errors"
+	assert_line --index 6 "$RULES: 6 postbacks, no errors"
 }
 
 @test "YAML syntax errors name line and column" {
@@ -219,4 +219,27 @@ YAML
 	run pbmatch -r rules.yaml --stats <<<'{"type":"click","transaction_id":"c"}'
 	assert_success
 	assert_line "pbmatch: 1 read, 0 lines out, 1 unmatched, 0 rejected"
+}
+
+@test "POST settings: method, body, content_type and headers are checked" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: click, url: "https://x.example/", method: PUT}
+  - {name: b, type: click, url: "https://x.example/", body: "x={y}"}
+  - {name: c, type: click, url: "https://x.example/", method: POST, content_type: json, body: "x={y}"}
+  - {name: d, type: click, url: "https://x.example/", content_type: xml}
+  - {name: e, type: click, url: "https://x.example/", method: POST, body: {a: "{b"}, headers: {Host: x, "Bad Name": y}}
+  - {name: f, type: click, url: "https://x.example/", method: POST, body: {a: "{b}"}, headers: {X-A: "ok {b}"}}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:2:63: method: expected GET or POST, got 'PUT'"
+	assert_line "pbmatch: rules.yaml:3:61: body: only POST postbacks have a body; set method: POST"
+	assert_line "pbmatch: rules.yaml:4:95: body: a JSON body is a mapping of names to templates"
+	assert_line "pbmatch: rules.yaml:5:69: content_type: expected form or json, got 'xml'"
+	assert_line "pbmatch: rules.yaml:5:55: content_type: describes a body, and there is none"
+	assert_line "pbmatch: rules.yaml:6:80: body.a: unclosed '{'"
+	assert_line "pbmatch: rules.yaml:6:96: headers: 'Host' is not a header pbfire lets a rule set"
+	assert_line "pbmatch: rules.yaml:6:105: headers: 'Bad Name' is not a header pbfire lets a rule set"
+	assert_equal "${#lines[@]}" 8
 }

@@ -20,7 +20,7 @@ static bool expand(const char *vars, const char *t, struct buf *out, struct tmpl
 	int map = record_get(&rec, 0, "__map");
 	struct tmpl_vars v = { &rec, 0, map, NULL, NULL };
 	buf_clear(out);
-	return tmpl_expand(t, strlen(t), &v, out, e);
+	return tmpl_expand(t, strlen(t), TMPL_URI, &v, out, e);
 }
 
 static void expect(const char *vars, const char *t, const char *want)
@@ -47,10 +47,10 @@ static void affiliate_cases(void)
 	static const char *const bad[] = { "{a", "a}", "{a b}", "{=a}", "{a:0}", "x y", "%zz", "{a..b}" };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct tmpl_error e;
-		ok(!tmpl_check(bad[i], strlen(bad[i]), &e), "check rejects %s (%s at %zu)", bad[i], e.msg, e.offset);
+		ok(!tmpl_check(bad[i], strlen(bad[i]), TMPL_URI, &e), "check rejects %s (%s at %zu)", bad[i], e.msg, e.offset);
 	}
 	struct tmpl_error e;
-	ok(tmpl_check("https://x.example/{a}{?b,c*}{#d:3}", 34, &e), "check accepts a level 4 template");
+	ok(tmpl_check("https://x.example/{a}{?b,c*}{#d:3}", 34, TMPL_URI, &e), "check accepts a level 4 template");
 }
 
 static char *slurp(const char *path, size_t *n)
@@ -100,7 +100,7 @@ static void run_group(struct record *r, int group, const char *file)
 		char *tmpl = xstrndup(t.p, t.n);
 		struct tmpl_error e = { "", 0 };
 		buf_clear(&out);
-		bool expanded = tmpl_expand(tmpl, t.n, &v, &out, &e);
+		bool expanded = tmpl_expand(tmpl, t.n, TMPL_URI, &v, &out, &e);
 		int want = record_skip(r, c + 1);
 		ok(matches(r, want, expanded, &out), "%s: %s -> %s", file, tmpl, expanded ? out.data : e.msg);
 		free(tmpl);

@@ -1,0 +1,154 @@
+/*
+ * The body and headers of a POST postback, rendered from the postback's
+ * templates (postback.body, postback.headers, postback.content_type, as
+ * pbmatch writes them). A form body is a URI template, or a mapping of
+ * field names to URI templates joined as name=value&...; a JSON body is a
+ * mapping of names to text templates whose results are JSON strings,
+ * except that a template that is exactly one {variable} holding a number
+ * or a boolean gives that value as it is. Header values are text
+ * templates; one that renders with a control character (a CR or LF could
+ * inject a header) fails the record.
+ */
+#include "request.h"
+
+#include <string.h>
+
+static bool render_text(const char *t, size_t n, enum tmpl_mode mode, const struct tmpl_vars *v,
+			struct buf *out, struct request_error *err)
+{
+	err->part = (struct text){ t, n };
+	return tmpl_expand(t, n, mode, v, out, &err->e);
+}
+
+/* The value token of the variable when template t is exactly "{name}". */
+static int sole_variable(const struct tmpl_vars *v, struct text t)
+{
+	if (t.n < 3 || t.p[0] != '{' || t.p[t.n - 1] != '}' || memchr(t.p + 1, '{', t.n - 2) ||
+	    strchr("+#./;?&", t.p[1]) || memchr(t.p, ',', t.n) || memchr(t.p, ':', t.n) ||
+	    memchr(t.p, '*', t.n) || t.n - 2 >= 256)
+		return -1;
+	char name[256];
+	memcpy(name, t.p + 1, t.n - 2);
+	name[t.n - 2] = '\0';
+	return record_get(v->r, v->obj, name);
+}
+
+static bool json_field(struct request *q, const struct tmpl_vars *v, struct text t,
+		       struct request_error *err)
+{
+	int i = sole_variable(v, t);
+	if (i >= 0 && v->r->tok[i].type == JSMN_PRIMITIVE && !record_is_null(v->r, i)) {
+		struct text raw = record_text(v->r, i);
+		buf_add(&q->body, raw.p, raw.n);
+		return true;
+	}
+	buf_clear(&q->scratch);
+	if (!render_text(t.p, t.n, TMPL_TEXT, v, &q->scratch, err))
+		return false;
+	buf_add_json_string(&q->body, q->scratch.data, q->scratch.len);
+	return true;
+}
+
+/* Renders the body object's fields into q->body, as a form or as JSON. */
+static bool body_fields(struct request *q, struct record *r, int body, bool json,
+			const struct tmpl_vars *v, struct request_error *err)
+{
+	if (json)
+		buf_addc(&q->body, '{');
+	int k = body + 1;
+	for (int m = 0; m < r->tok[body].size; m++, k = record_skip(r, k + 1)) {
+		struct text name = record_text(r, k), t = record_text(r, k + 1);
+		if (m)
+			buf_addc(&q->body, json ? ',' : '&');
+		if (json) {
+			buf_add_json_string(&q->body, name.p, name.n);
+			buf_addc(&q->body, ':');
+			if (!json_field(q, v, t, err))
+				return false;
+		} else {
+			tmpl_encode(&q->body, name.p, name.n);
+			buf_addc(&q->body, '=');
+			if (!render_text(t.p, t.n, TMPL_URI, v, &q->body, err))
+				return false;
+		}
+	}
+	if (json)
+		buf_addc(&q->body, '}');
+	return true;
+}
+
+static bool render_body(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
+			struct request_error *err)
+{
+	int body = record_get(r, pb, "body"), type = record_get(r, pb, "content_type");
+	if (body < 0)
+		return true;
+	bool json = type >= 0 && text_is(record_text(r, type), "application/json");
+	buf_clear(&q->body);
+	if (r->tok[body].type == JSMN_OBJECT) {
+		if (!body_fields(q, r, body, json, v, err))
+			return false;
+	} else {
+		struct text t = record_text(r, body);
+		if (!render_text(t.p, t.n, TMPL_URI, v, &q->body, err))
+			return false;
+	}
+	buf_adds(&q->members, ",\"body\":");
+	buf_add_json_string(&q->members, q->body.data, q->body.len);
+	return true;
+}
+
+static bool has_control(const struct buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if ((unsigned char)b->data[i] < 0x20 || b->data[i] == 0x7F)
+			return true;
+	return false;
+}
+
+static bool render_headers(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
+			   struct request_error *err)
+{
+	int h = record_get(r, pb, "headers");
+	if (h < 0 || r->tok[h].type != JSMN_OBJECT)
+		return true;
+	buf_adds(&q->members, ",\"headers\":{");
+	int k = h + 1;
+	for (int m = 0; m < r->tok[h].size; m++, k = record_skip(r, k + 1)) {
+		struct text name = record_text(r, k), t = record_text(r, k + 1);
+		buf_clear(&q->scratch);
+		if (!render_text(t.p, t.n, TMPL_TEXT, v, &q->scratch, err))
+			return false;
+		if (has_control(&q->scratch)) {
+			err->why = "a header value renders with a control character (CR, LF, ...)";
+			err->part = name;
+			return false;
+		}
+		if (m)
+			buf_addc(&q->members, ',');
+		buf_add_json_string(&q->members, name.p, name.n);
+		buf_addc(&q->members, ':');
+		buf_add_json_string(&q->members, q->scratch.data, q->scratch.len);
+	}
+	buf_addc(&q->members, '}');
+	return true;
+}
+
+/* Renders the body and headers of postback object pb, if it has them, as
+ * JSON members in q->members (each with a leading comma). */
+bool request_render(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
+		    struct request_error *err)
+{
+	buf_clear(&q->members);
+	err->why = NULL;
+	if (pb < 0)
+		return true;
+	return render_body(q, r, pb, v, err) && render_headers(q, r, pb, v, err);
+}
+
+void request_free(struct request *q)
+{
+	buf_free(&q->members);
+	buf_free(&q->body);
+	buf_free(&q->scratch);
+}

@@ -1,0 +1,28 @@
+#ifndef PB_REQUEST_H
+#define PB_REQUEST_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "record.h"
+#include "uritemplate.h"
+
+/* The rendered parts of a POST postback, as JSON member text. */
+struct request {
+	struct buf members;	/* ,"body":"...","headers":{...} or empty */
+	struct buf body, scratch;
+};
+
+/* Why rendering failed: a template error, or a header value that would
+ * smuggle a line break (why is then set and e unused). */
+struct request_error {
+	struct tmpl_error e;
+	const char *why;
+	struct text part;	/* the template or header at fault */
+};
+
+bool request_render(struct request *q, struct record *r, int postback, const struct tmpl_vars *v,
+		    struct request_error *err);
+void request_free(struct request *q);
+
+#endif
