@@ -19,7 +19,13 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 void buf_add_json_string(struct buf *b, const char *s, size_t n);
 void buf_free(struct buf *b);
 
-static inline void buf_clear(struct buf *b) { b->len = 0; if (b->data) b->data[0] = '\0'; }
+/* Empties b; its data is a valid empty string afterwards. */
+static inline void buf_clear(struct buf *b)
+{
+	b->len = 0;
+	buf_reserve(b, 0);
+	b->data[0] = '\0';
+}
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
