@@ -106,7 +106,8 @@ static void flush_outputs(void *arg)
 		fflush(t->extra_flush);
 }
 
-static void read_input(struct tool *t, line_fn *each, void *arg)
+/* Reads lines until the input ends; false on a read error. */
+static bool read_lines(struct tool *t, line_fn *each, void *arg)
 {
 	for (;;) {
 		switch (lines_next(&t->in)) {
@@ -117,19 +118,22 @@ static void read_input(struct tool *t, line_fn *each, void *arg)
 		case LINES_TOO_LONG:
 			t->nread++;
 			tool_reject(t, NULL, 0, "line longer than %zu bytes (see --max-line)", t->max_line);
-			if (!lines_discard(&t->in, t->reject)) {
-				warn("%s", t->in.name);
-				t->io_error = true;
-				return;
-			}
+			if (!lines_discard(&t->in, t->reject))
+				return false;
 			break;
 		case LINES_ERROR:
-			warn("%s", t->in.name);
-			t->io_error = true;
-			return;
+			return false;
 		case LINES_EOF:
-			return;
+			return true;
 		}
+	}
+}
+
+static void read_input(struct tool *t, line_fn *each, void *arg)
+{
+	if (!read_lines(t, each, arg)) {
+		warn("%s", t->in.name);
+		t->io_error = true;
 	}
 }
 

@@ -263,13 +263,20 @@ static bool element(struct expansion *x, const struct varspec *vs, int i, struct
 	return true;
 }
 
-static bool expand_list(struct expansion *x, const struct op *op, const struct varspec *vs, int i)
+/* A named operator writes "name=" once before an unexploded list or
+ * object (exploded ones name each element instead). */
+static void composite_name(struct expansion *x, const struct op *op, const struct varspec *vs)
 {
-	struct record *r = x->v->r;
 	if (op->named && !vs->explode) {
 		add_name(x, vs);
 		buf_addc(x->out, '=');
 	}
+}
+
+static bool expand_list(struct expansion *x, const struct op *op, const struct varspec *vs, int i)
+{
+	struct record *r = x->v->r;
+	composite_name(x, op, vs);
 	int j = i + 1;
 	for (int k = 0; k < r->tok[i].size; k++, j = record_skip(r, j)) {
 		struct text t;
@@ -287,10 +294,7 @@ static bool expand_list(struct expansion *x, const struct op *op, const struct v
 static bool expand_assoc(struct expansion *x, const struct op *op, const struct varspec *vs, int i)
 {
 	struct record *r = x->v->r;
-	if (op->named && !vs->explode) {
-		add_name(x, vs);
-		buf_addc(x->out, '=');
-	}
+	composite_name(x, op, vs);
 	int j = i + 1;
 	for (int k = 0; k < r->tok[i].size; k++, j = record_skip(r, j + 1)) {
 		struct text key = record_text(r, j), t;
