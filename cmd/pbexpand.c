@@ -20,6 +20,9 @@ static const char usage[] =
 
 enum { OPT_STRICT = OPT_TOOL_LAST, OPT_STATS };
 
+/* How many malformed templates are remembered to be reported only once. */
+#define MAX_REMEMBERED 1024
+
 struct pbexpand {
 	const char *template;		/* -t, or NULL for postback.url */
 	bool strict;
@@ -105,13 +108,15 @@ static void reject_template(struct tool *t, struct pbexpand *pe, char *line, siz
 {
 	if (tmpl.n > 200)	/* diagnostics stay one readable line */
 		tmpl.n = 200;
-	size_t *first = strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, t->in.lineno);
-	if (*first == t->in.lineno)
+	size_t seen = strmap_get(&pe->bad_templates, tmpl.p, tmpl.n);
+	if (seen == STRMAP_NONE && pe->bad_templates.count < MAX_REMEMBERED)	/* memory stays bounded */
+		strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, t->in.lineno);
+	if (seen == STRMAP_NONE)
 		tool_reject(t, line, len, "postback %.*s: malformed template at character %zu: %s: %.*s",
 			    (int)name.n, name.p, e->offset + 1, e->msg, (int)tmpl.n, tmpl.p);
 	else
 		tool_reject(t, line, len, "postback %.*s: the malformed template of line %zu",
-			    (int)name.n, name.p, *first);
+			    (int)name.n, name.p, seen);
 }
 
 static void expand_line(struct tool *t, char *line, size_t len, void *arg)
