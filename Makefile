@@ -34,7 +34,7 @@ BINS = $(TOOLS:%=$(B)/%)
 UNIT_BINS = $(UNITS:%=$(B)/tests/%)
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc jq
+	bats bats-assert bats-support mandoc jq python3
 
 all: $(BINS)
 
