@@ -85,18 +85,6 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
-bool json_utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	while (p < end) {
-		size_t k = utf8_len(p, end);
-		if (!k)
-			return false;
-		p += k;
-	}
-	return true;
-}
-
 static bool escape(struct scan *s)
 {
 	const unsigned char *at = s->p;

@@ -21,6 +21,5 @@ struct json_shape {
 
 bool json_validate(const char *s, size_t n, struct json_shape *shape, struct json_error *e);
 size_t json_unescape(const char *s, size_t n, char *out);
-bool json_utf8_valid(const char *s, size_t n);
 
 #endif
