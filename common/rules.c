@@ -156,6 +156,25 @@ static const char *want_scalar(struct loader *l, const yaml_node_t *n, const cha
 	return scalar(n);
 }
 
+/* The scalar key of pair p of mapping n, or NULL (reported) when it is
+ * not a non-empty scalar or an earlier pair has the same key: libyaml
+ * accepts duplicate keys, and the second would silently win. */
+static const char *member_key(struct loader *l, const yaml_node_t *n, const yaml_node_pair_t *p,
+			      const char *what)
+{
+	yaml_node_t *k = node(l, p->key);
+	const char *key = want_scalar(l, k, what);
+	for (const yaml_node_pair_t *q = n->data.mapping.pairs.start; key && q < p; q++) {
+		const yaml_node_t *earlier = node(l, q->key);
+		if (earlier->type == YAML_SCALAR_NODE && !strcmp(scalar(earlier), key)) {
+			report(l, k, "%s '%s' given twice (first on line %zu)", what, key,
+			       earlier->start_mark.line + 1);
+			return NULL;
+		}
+	}
+	return key;
+}
+
 /* Reads one value or a list of values into out. */
 static void want_list(struct loader *l, yaml_node_t *n, const char *key, struct strlist *out)
 {
@@ -285,7 +304,7 @@ static void read_string_map(struct loader *l, yaml_node_t *n, const char *what,
 	buf_addc(b, '{');
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
-		const char *key = want_scalar(l, k, what);
+		const char *key = member_key(l, n, p, what);
 		if (!key)
 			continue;
 		if (v->type != YAML_SCALAR_NODE) {
@@ -315,7 +334,7 @@ static void read_map(struct loader *l, yaml_node_t *n, struct postback *pb)
 	struct buf b = { 0 };
 	buf_addc(&b, '{');
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		const char *field = want_scalar(l, node(l, p->key), "map field");
+		const char *field = member_key(l, n, p, "map field");
 		if (!field)
 			continue;
 		if (b.len > 1)
@@ -379,7 +398,7 @@ static void read_scope(struct loader *l, yaml_node_t *n, struct postback *pb)
 	}
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(l, p->key), *v = node(l, p->value);
-		const char *key = want_scalar(l, k, "scope key");
+		const char *key = member_key(l, n, p, "scope key");
 		if (!key)
 			continue;
 		if (!strcmp(key, "offer"))
@@ -405,15 +424,12 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 
 /* The key nodes of the members that need checks across members. */
 struct seen {
-	yaml_node_t *name, *type, *url, *reasons, *event, *status, *method, *body, *content_type;
+	yaml_node_t *name, *type, *url, *reasons, *event, *status, *body, *content_type;
 };
 
-static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
+static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v,
 			struct postback *pb, struct seen *seen)
 {
-	const char *key = want_scalar(l, k, "key");
-	if (!key)
-		return;
 	if (!strcmp(key, "name")) {
 		seen->name = k;
 		read_name(l, v, pb);
@@ -439,7 +455,6 @@ static void read_member(struct loader *l, yaml_node_t *k, yaml_node_t *v,
 	} else if (!strcmp(key, "map")) {
 		read_map(l, v, pb);
 	} else if (!strcmp(key, "method")) {
-		seen->method = v;
 		read_method(l, v, pb);
 	} else if (!strcmp(key, "body")) {
 		seen->body = v;	/* read once content_type is known */
@@ -488,8 +503,11 @@ static void read_postback(struct loader *l, yaml_node_t *n, struct postback *pb)
 		return;
 	}
 	struct seen seen = { 0 };
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
-		read_member(l, node(l, p->key), node(l, p->value), pb, &seen);
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		const char *key = member_key(l, n, p, "key");
+		if (key)
+			read_member(l, key, node(l, p->key), node(l, p->value), pb, &seen);
+	}
 	check_postback(l, n, pb, &seen);
 }
 
@@ -517,7 +535,7 @@ static void read_root(struct loader *l)
 	bool found = false;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(l, p->key);
-		const char *key = want_scalar(l, k, "key");
+		const char *key = member_key(l, root, p, "key");
 		if (key && !strcmp(key, "postbacks")) {
 			found = true;
 			read_postbacks(l, node(l, p->value));

@@ -243,3 +243,21 @@ YAML
 	assert_line "pbmatch: rules.yaml:6:105: headers: 'Bad Name' is not a header pbfire lets a rule set"
 	assert_equal "${#lines[@]}" 8
 }
+
+@test "a key given twice is an error, not a silent override" {
+	rules <<'YAML'
+postbacks:
+  - name: a
+    type: click
+    url: https://x.example/a
+    url: https://x.example/b
+    scope: {offer: 1, offer: 2}
+    headers: {X-A: "1", X-A: "2"}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:5:5: key 'url' given twice (first on line 4)"
+	assert_line "pbmatch: rules.yaml:6:23: scope key 'offer' given twice (first on line 6)"
+	assert_line "pbmatch: rules.yaml:7:25: headers 'X-A' given twice (first on line 7)"
+	assert_equal "${#lines[@]}" 3
+}
