@@ -81,14 +81,16 @@ static bool url_acceptable(struct pbexpand *pe, const char *url, const char **wh
 	return http && has_host;
 }
 
-/* The template to render and the postback's name, or false (rejected). */
-static bool find_template(struct tool *t, struct pbexpand *pe, char *line, size_t len,
+/* The template to render and the name of postback object pb (-1 when
+ * there is none), or false (rejected). */
+static bool find_template(struct tool *t, struct pbexpand *pe, int pb, char *line, size_t len,
 			  struct text *tmpl, struct text *name)
 {
-	int pb = record_get(&pe->rec, 0, "postback");
 	int n = pb >= 0 ? record_get(&pe->rec, pb, "name") : -1;
-	*name = n >= 0 && pe->rec.tok[n].type == JSMN_STRING ? record_text(&pe->rec, n)
-							    : (struct text){ "-t", 2 };
+	if (n >= 0 && pe->rec.tok[n].type == JSMN_STRING)
+		*name = record_text(&pe->rec, n);
+	else
+		*name = pe->template ? (struct text){ "-t", 2 } : (struct text){ "(unnamed)", 9 };
 	if (pe->template) {
 		*tmpl = (struct text){ pe->template, strlen(pe->template) };
 		return true;
@@ -129,9 +131,9 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 		tool_reject(t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
 		return;
 	}
-	if (!find_template(t, pe, line, len, &tmpl, &name))
-		return;
 	int pb = record_get(&pe->rec, 0, "postback");
+	if (!find_template(t, pe, pb, line, len, &tmpl, &name))
+		return;
 	struct tmpl_vars vars = { &pe->rec, 0, pb >= 0 ? record_get(&pe->rec, pb, "map") : -1,
 				  note_undefined, pe };
 	buf_clear(&pe->url);

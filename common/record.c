@@ -65,7 +65,8 @@ static inline bool key_equals(const struct record *r, int k, const char *key, si
 	return eq;
 }
 
-static int get_n(const struct record *r, int obj, const char *key, size_t keylen)
+/* The value of member key[0,keylen) of object token obj, or -1. */
+int record_getn(const struct record *r, int obj, const char *key, size_t keylen)
 {
 	if (obj < 0 || r->tok[obj].type != JSMN_OBJECT)
 		return -1;
@@ -123,17 +124,19 @@ void record_members(const struct record *r, int obj, const struct keyset *ks, in
 /* The value of member key of object token obj, or -1. */
 int record_get(const struct record *r, int obj, const char *key)
 {
-	return get_n(r, obj, key, strlen(key));
+	return record_getn(r, obj, key, strlen(key));
 }
 
-/* The value at a dotted path from the top object ("result.status"), or -1. */
-int record_path(const struct record *r, const char *path)
+/* The value at dotted path[0,n) from the top object ("result.status"),
+ * or -1. */
+int record_path(const struct record *r, const char *path, size_t n)
 {
+	const char *end = path + n;
 	int i = 0;
 	for (;;) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-		i = get_n(r, i, path, n);
+		const char *dot = memchr(path, '.', (size_t)(end - path));
+		const char *stop = dot ? dot : end;
+		i = record_getn(r, i, path, (size_t)(stop - path));
 		if (i < 0 || !dot)
 			return i;
 		path = dot + 1;

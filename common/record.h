@@ -42,7 +42,8 @@ bool record_parse(struct record *r, const char *text, size_t len, struct json_er
 int record_get(const struct record *r, int obj, const char *key);
 void keyset_init(struct keyset *ks, const char *const *keys);
 void record_members(const struct record *r, int obj, const struct keyset *ks, int *values);
-int record_path(const struct record *r, const char *path);
+int record_getn(const struct record *r, int obj, const char *key, size_t keylen);
+int record_path(const struct record *r, const char *path, size_t n);
 int record_skip(const struct record *r, int i);
 struct text record_text(struct record *r, int i);
 bool text_is(struct text t, const char *s);

@@ -25,12 +25,9 @@ static int sole_variable(const struct tmpl_vars *v, struct text t)
 {
 	if (t.n < 3 || t.p[0] != '{' || t.p[t.n - 1] != '}' || memchr(t.p + 1, '{', t.n - 2) ||
 	    strchr("+#./;?&", t.p[1]) || memchr(t.p, ',', t.n) || memchr(t.p, ':', t.n) ||
-	    memchr(t.p, '*', t.n) || t.n - 2 >= 256)
+	    memchr(t.p, '*', t.n))
 		return -1;
-	char name[256];
-	memcpy(name, t.p + 1, t.n - 2);
-	name[t.n - 2] = '\0';
-	return record_get(v->r, v->obj, name);
+	return record_getn(v->r, v->obj, t.p + 1, t.n - 2);
 }
 
 static bool json_field(struct request *q, const struct tmpl_vars *v, struct text t,

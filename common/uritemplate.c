@@ -10,7 +10,6 @@
  */
 #include "uritemplate.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* One operator's behaviour, RFC 6570 appendix A. */
@@ -182,28 +181,22 @@ static void add_name(struct expansion *x, const struct varspec *vs)
 	buf_add(x->out, vs->name, vs->len);
 }
 
-/* The value token of vs, or -1 when undefined: missing, null, an empty
- * list or an empty object. */
+/* The value token of vs, or -1 when undefined: missing or null (both
+ * told to v->undefined), or an empty list or object. A dotted name that
+ * is not a member is looked up as a path. */
 static int lookup(struct expansion *x, const struct varspec *vs)
 {
 	const struct tmpl_vars *v = x->v;
-	char name[256];
-	if (vs->len >= sizeof name)
-		return -1;
-	memcpy(name, vs->name, vs->len);
-	name[vs->len] = '\0';
-	int i = record_get(v->r, v->obj, name);
-	if (i < 0 && memchr(name, '.', vs->len))
-		i = record_path(v->r, name);
-	bool empty = i >= 0 && (record_is_null(v->r, i) ||
-				(v->r->tok[i].type != JSMN_STRING && v->r->tok[i].type != JSMN_PRIMITIVE &&
-				 v->r->tok[i].size == 0));
-	if (i < 0 || empty) {
-		if (v->undefined && (i < 0 || record_is_null(v->r, i)))
+	int i = record_getn(v->r, v->obj, vs->name, vs->len);
+	if (i < 0 && memchr(vs->name, '.', vs->len))
+		i = record_path(v->r, vs->name, vs->len);
+	if (i < 0 || record_is_null(v->r, i)) {
+		if (v->undefined)
 			v->undefined(v->arg, vs->name, vs->len);
 		return -1;
 	}
-	return i;
+	bool composite = !record_is_scalar(v->r, i);
+	return composite && v->r->tok[i].size == 0 ? -1 : i;
 }
 
 /* The text of scalar token i of variable vs, after the value map. */
@@ -213,17 +206,8 @@ static struct text scalar_text(struct expansion *x, const struct varspec *vs, in
 	struct text t = record_text(r, i);
 	if (x->v->map < 0)
 		return t;
-	char name[256];
-	if (vs->len >= sizeof name)
-		return t;
-	memcpy(name, vs->name, vs->len);
-	name[vs->len] = '\0';
-	int m = record_get(r, x->v->map, name);
-	if (m < 0 || r->tok[m].type != JSMN_OBJECT)
-		return t;
-	char *key = xstrndup(t.p, t.n);
-	int to = record_get(r, m, key);
-	free(key);
+	int m = record_getn(r, x->v->map, vs->name, vs->len);
+	int to = m >= 0 ? record_getn(r, m, t.p, t.n) : -1;
 	return to >= 0 && record_is_scalar(r, to) ? record_text(r, to) : t;
 }
 

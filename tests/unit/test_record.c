@@ -46,9 +46,9 @@ int main(void)
 	struct record r = { 0 };
 	ok(parse(&r, "{\"a\":1.50,\"b\":{\"c\":\"x\\u00e9\"},\"a\":2,\"e\\u0078\":\"k\",\"n\":null}"), "parse");
 	ok(text_eq(&r, record_get(&r, 0, "a"), "1.50"), "numbers keep their source text");
-	ok(text_eq(&r, record_path(&r, "b.c"), "x\xc3\xa9"), "nested path, unescaped");
+	ok(text_eq(&r, record_path(&r, "b.c", 3), "x\xc3\xa9"), "nested path, unescaped");
 	ok(text_eq(&r, record_get(&r, 0, "ex"), "k"), "escaped key found by its value");
-	ok(record_get(&r, 0, "zz") < 0 && record_path(&r, "a.b") < 0, "missing keys");
+	ok(record_get(&r, 0, "zz") < 0 && record_path(&r, "a.b", 3) < 0, "missing keys");
 	ok(record_is_null(&r, record_get(&r, 0, "n")), "null");
 	ok(!strcmp(record_type_name(&r, record_get(&r, 0, "b")), "an object"), "type names");
 

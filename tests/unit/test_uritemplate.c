@@ -44,6 +44,11 @@ static void affiliate_cases(void)
 	       "https://p.example/pb?u=%C3%BC%F0%9F%8E%89&n=&f=true&m=");
 	expect(a, "https://p.example/pb{?payout,none,sub}", "https://p.example/pb?payout=1.50&sub=%C3%BC%F0%9F%8E%89");
 	expect(a, "https://p.example/{+external_transaction_id}", "https://p.example/pub%20a&b=c/d+e%25f#g");
+	char longvars[400], longtmpl[400];
+	memset(longvars, 0, sizeof longvars);
+	snprintf(longvars, sizeof longvars, "{\"%0300d\":\"long\"}", 0);
+	snprintf(longtmpl, sizeof longtmpl, "https://h.example/{%0300d}", 0);
+	expect(longvars, longtmpl, "https://h.example/long");
 	static const char *const bad[] = { "{a", "a}", "{a b}", "{=a}", "{a:0}", "x y", "%zz", "{a..b}" };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct tmpl_error e;
