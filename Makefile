@@ -22,8 +22,8 @@ else
 B = build
 endif
 
-TOOLS = pbmatch pbexpand
-COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate request
+TOOLS = pbmatch pbexpand pbdelay
+COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate request heap spool
 UNITS = test_json test_stamp test_record test_uritemplate
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5

@@ -4,9 +4,10 @@
  * longer than max is reported as LINES_TOO_LONG and lines_discard() then
  * consumes the rest of it, copying it to a reject file when asked, without
  * ever holding it whole. A final CR is stripped, so CRLF input works, and
- * empty lines are skipped (still counted). Before a read that would block,
- * the reader calls on_idle, which is how tools flush their output exactly
- * when the input pauses and stay fully buffered otherwise.
+ * empty lines are skipped (still counted). Before every read the reader
+ * calls before_read, telling it whether the read would block, which is
+ * how tools flush their output exactly when the input pauses and stay
+ * fully buffered otherwise; setting stop ends the input there.
  */
 #include "lines.h"
 #include "buf.h"
@@ -52,8 +53,10 @@ static ssize_t fill(struct lines *r)
 		r->scan -= r->start;
 		r->start = 0;
 	}
-	if (r->on_idle && would_block(r->fd))
-		r->on_idle(r->idle_arg);
+	if (r->before_read)
+		r->before_read(r->read_arg, would_block(r->fd));
+	if (r->stop)
+		return 0;
 	for (;;) {
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (n >= 0 || errno != EINTR) {
@@ -79,6 +82,8 @@ static enum lines_status take(struct lines *r, size_t len, size_t used)
 
 enum lines_status lines_next(struct lines *r)
 {
+	if (r->stop)
+		return LINES_EOF;
 	for (;;) {
 		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
 		enum lines_status s;

@@ -16,8 +16,9 @@ struct lines {
 	char *line;		/* the line lines_next returned */
 	size_t len;
 	bool eof, discarding;
-	void (*on_idle)(void *);	/* called before a read that would block */
-	void *idle_arg;
+	bool stop;		/* set to end the input early: reads as end of file */
+	void (*before_read)(void *, bool idle);	/* idle: the read would block */
+	void *read_arg;
 };
 
 enum lines_status { LINES_OK, LINES_TOO_LONG, LINES_EOF, LINES_ERROR };

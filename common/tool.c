@@ -96,14 +96,18 @@ void tool_reject(struct tool *t, const char *line, size_t len, const char *fmt, 
 	}
 }
 
-static void flush_outputs(void *arg)
+static void flush_outputs(void *arg, bool idle)
 {
 	struct tool *t = arg;
-	fflush(stdout);
-	if (t->reject)
-		fflush(t->reject);
-	if (t->extra_flush)
-		fflush(t->extra_flush);
+	if (idle) {
+		fflush(stdout);
+		if (t->reject)
+			fflush(t->reject);
+		if (t->extra_flush)
+			fflush(t->extra_flush);
+	}
+	if (t->before_read)
+		t->before_read(t->read_arg, idle);
 }
 
 /* Reads lines until the input ends; false on a read error. */
@@ -145,13 +149,13 @@ void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg
 	if (t->reject_path)
 		t->reject = tool_open_output(t->reject_path);
 	lines_init(&t->in, t->max_line);
-	t->in.on_idle = flush_outputs;
-	t->in.idle_arg = t;
+	t->in.before_read = flush_outputs;
+	t->in.read_arg = t;
 	if (nfiles == 0) {
 		files = stdin_only;
 		nfiles = 1;
 	}
-	for (int i = 0; i < nfiles; i++) {
+	for (int i = 0; i < nfiles && !t->in.stop; i++) {
 		bool is_stdin = strcmp(files[i], "-") == 0;
 		int fd = is_stdin ? STDIN_FILENO : open(files[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {

@@ -31,6 +31,8 @@ struct tool {
 	const char *reject_path;
 	FILE *reject;
 	FILE *extra_flush;		/* another output to flush when input idles */
+	void (*before_read)(void *arg, bool idle);	/* a tool's own hook, after flushing */
+	void *read_arg;
 	unsigned long nread, nrejected;
 	bool io_error;
 	struct lines in;

@@ -1,0 +1,259 @@
+/*
+ * pbdelay: hold each line until the time in its fire_at field (or -f
+ * FIELD), then write it unchanged. See pbdelay(1).
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "record.h"
+#include "spool.h"
+#include "stamp.h"
+#include "tool.h"
+
+static const char usage[] =
+	"usage: pbdelay [-f FIELD] [--spool FILE [--due-only]] [--reject FILE]\n"
+	"               [--max-line BYTES] [FILE ...]\n";
+
+enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY };
+
+#define NS 1000000000LL
+#define SYNC_EVERY (NS / 10)	/* a named spool is synced at least this often */
+#define MARK_EVERY 4096		/* lines released between marks in a long release */
+#define LAST_SECOND 9000000000LL	/* later times do not fit in 64-bit nanoseconds */
+
+struct pbdelay {
+	const char *field;
+	bool due_only;
+	struct tool *t;
+	struct record rec;
+	struct spool spool;
+	int64_t now, synced;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int64_t now_ns(void)
+{
+	struct stamp s = stamp_now();
+	return s.sec * NS + s.nsec;
+}
+
+/* The line's due time in *due: the field's time, or 0 (at once) when the
+ * field is missing or null. False when the line is rejected. */
+static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
+{
+	struct json_error je;
+	struct stamp s;
+	if (!record_parse(&pd->rec, line, len, &je)) {
+		tool_reject(pd->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
+		return false;
+	}
+	int i = record_path(&pd->rec, pd->field, strlen(pd->field));
+	*due = 0;
+	if (i < 0 || record_is_null(&pd->rec, i))
+		return true;
+	struct text v = record_text(&pd->rec, i);
+	bool parsed = record_is_number(&pd->rec, i) ? stamp_parse_unix(v.p, v.n, &s)
+		: pd->rec.tok[i].type == JSMN_STRING &&
+		  (stamp_parse_rfc3339(v.p, v.n, &s) || stamp_parse_unix(v.p, v.n, &s));
+	if (!parsed || s.sec >= LAST_SECOND) {
+		const jsmntok_t *tok = &pd->rec.tok[i];
+		tool_reject(pd->t, line, len, "%s: %s: %.*s", pd->field,
+			    parsed ? "time out of range" : "not an RFC 3339 time or Unix seconds",
+			    tok->end - tok->start > 80 ? 80 : tok->end - tok->start, line + tok->start);
+		return false;
+	}
+	*due = s.sec < 0 ? 0 : s.sec * NS + s.nsec;
+	return true;
+}
+
+static void flush_stdout(void)
+{
+	if (fflush(stdout) != 0)
+		err(EXIT_USAGE, "stdout");
+}
+
+/* Writes out every held line due by pd->now, earliest first, and marks
+ * them released once they are out. */
+static void release_due(struct pbdelay *pd)
+{
+	int64_t due;
+	unsigned long n = 0;
+	while (spool_next(&pd->spool, &due) && due <= pd->now) {
+		size_t len;
+		const char *line = spool_take(&pd->spool, &len);
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+		if (++n % MARK_EVERY == 0) {
+			flush_stdout();
+			spool_mark_released(&pd->spool);
+		}
+	}
+	if (n % MARK_EVERY) {
+		flush_stdout();
+		spool_mark_released(&pd->spool);
+	}
+}
+
+static void sync_spool(struct pbdelay *pd)
+{
+	spool_sync(&pd->spool);
+	pd->synced = pd->now;
+}
+
+/* Releases lines as they fall due until fd has input (fd < 0: until
+ * nothing is held) or a signal arrives. */
+static void wait_for(struct pbdelay *pd, int fd)
+{
+	int64_t due;
+	for (;;) {
+		pd->now = now_ns();
+		release_due(pd);
+		bool held = spool_next(&pd->spool, &due);
+		if (stop_signal || (fd < 0 && !held))
+			return;
+		if (pd->spool.unsynced)
+			sync_spool(pd);
+		int timeout = held ? (int)((due - pd->now + 999999) / 1000000) : -1;
+		if (held && due - pd->now > 3600 * NS)
+			timeout = 3600 * 1000;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, timeout) > 0)
+			return;
+	}
+}
+
+/* Before each read: the lines read so far go to the spool file, and when
+ * the input pauses, held lines are released as they fall due. */
+static void before_read(void *arg, bool idle)
+{
+	struct pbdelay *pd = arg;
+	spool_write(&pd->spool);
+	if (idle && !stop_signal)
+		wait_for(pd, pd->t->in.fd);
+	pd->t->in.stop = stop_signal != 0;
+}
+
+static void delay_line(struct tool *t, char *line, size_t len, void *arg)
+{
+	struct pbdelay *pd = arg;
+	int64_t due;
+	pd->now = now_ns();
+	if (!due_time(pd, line, len, &due))
+		return;
+	release_due(pd);
+	if (due <= pd->now) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+	} else {
+		spool_add(&pd->spool, due, line, len);
+	}
+	if (pd->spool.path && pd->now - pd->synced > SYNC_EVERY)
+		sync_spool(pd);
+	t->in.stop = stop_signal != 0;
+}
+
+/* Without a spool, an interrupted pbdelay writes what it holds to a file
+ * it names, to be fed back in. */
+static void save_held(struct pbdelay *pd)
+{
+	const char *dir = getenv("TMPDIR");
+	struct buf path = { 0 };
+	size_t n = pd->spool.held.n, len;
+	buf_addf(&path, "%s/pbdelay-held.%ld.ndjson", dir && *dir ? dir : "/tmp", (long)getpid());
+	int fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f)
+		err(EXIT_USAGE, "%s: cannot save %zu held lines", path.data, n);
+	while (pd->spool.held.n) {
+		const char *line = spool_take(&pd->spool, &len);
+		fwrite(line, 1, len, f);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		err(EXIT_USAGE, "%s: cannot save %zu held lines", path.data, n);
+	warnx("interrupted: %zu held lines saved to %s; feed it back in to resume", n, path.data);
+	buf_free(&path);
+}
+
+static void finish_interrupted(struct pbdelay *pd)
+{
+	fflush(stdout);
+	if (pd->spool.path)
+		warnx("interrupted: %zu held lines stay in %s", pd->spool.held.n, pd->spool.path);
+	else if (pd->spool.held.n)
+		save_held(pd);
+	spool_close(&pd->spool);
+	record_free(&pd->rec);
+	signal(stop_signal, SIG_DFL);
+	raise(stop_signal);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: poll returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "field", required_argument, NULL, 'f' },
+		{ "spool", required_argument, NULL, OPT_SPOOL },
+		{ "due-only", no_argument, NULL, OPT_DUE_ONLY },
+		TOOL_OPTIONS,
+		{ 0 },
+	};
+	struct tool t;
+	struct pbdelay pd = { .field = "fire_at", .t = &t };
+	const char *spool_path = NULL;
+	int opt;
+
+	tool_init(&t, usage);
+	while ((opt = getopt_long(argc, argv, "f:h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f': pd.field = optarg; break;
+		case OPT_SPOOL: spool_path = optarg; break;
+		case OPT_DUE_ONLY: pd.due_only = true; break;
+		default:
+			if (!tool_option(&t, opt, optarg))
+				tool_usage_error(&t, NULL);
+		}
+	}
+	if (!*pd.field)
+		tool_usage_error(&t, "-f: empty field name");
+	if (pd.due_only && !spool_path)
+		tool_usage_error(&t, "--due-only needs --spool: what is not due must be kept somewhere");
+	catch_signals();
+	spool_open(&pd.spool, spool_path, t.max_line);
+	pd.now = pd.synced = now_ns();
+	release_due(&pd);
+	t.before_read = before_read;
+	t.read_arg = &pd;
+
+	tool_run(&t, argv + optind, argc - optind, delay_line, &pd);
+
+	if (!pd.due_only)
+		wait_for(&pd, -1);
+	if (stop_signal)
+		finish_interrupted(&pd);
+	pd.now = now_ns();
+	release_due(&pd);
+	spool_close(&pd.spool);
+	record_free(&pd.rec);
+	return tool_finish(&t);
+}

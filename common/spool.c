@@ -1,0 +1,350 @@
+/*
+ * The spool: where pbdelay keeps the lines it holds. Their text lives in
+ * a file of records, "+DUE LINE\n" with DUE in nanoseconds since the
+ * epoch, after a "pbdelay-spool 1" header; memory keeps only the heap of
+ * (due, position) pairs. A released record is marked by overwriting its
+ * "+" with "-" after the line has been written out, so a restart resumes
+ * with what is still held. Records are appended in arrival order and read
+ * back through a cached window, so releasing in arrival order reads the
+ * file sequentially. When released records outweigh held ones the file is
+ * rewritten with the held ones only (into a new file renamed over the
+ * old, for a named spool), and emptied when nothing is held. Without a
+ * path the spool is an unlinked temporary file that is never synced. Any
+ * I/O error is fatal (exit 2): what was written stays in the file.
+ */
+#include "spool.h"
+#include "tool.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char header[] = "pbdelay-spool 1\n";
+#define HEADER_LEN (sizeof header - 1)
+#define WINDOW (1024 * 1024)
+#define PENDING_MAX (256 * 1024)
+#define COMPACT_MIN (4 * 1024 * 1024)
+
+static const char *spool_name(const struct spool *s)
+{
+	return s->path ? s->path : "temporary spool";
+}
+
+static void write_all(const struct spool *s, int fd, const char *p, size_t n, uint64_t at)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)at);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			err(EXIT_USAGE, "%s", spool_name(s));
+		p += w;
+		n -= (size_t)w;
+		at += (uint64_t)w;
+	}
+}
+
+/* Reads the record at pos through the window; returns it, newline
+ * included, with its length in *n, or NULL if the file ends first. */
+static const char *record_at(struct spool *s, uint64_t pos, size_t *n)
+{
+	if (pos < s->window_pos || pos >= s->window_pos + s->window_len ||
+	    !memchr(s->window + (pos - s->window_pos), '\n', s->window_len - (pos - s->window_pos))) {
+		ssize_t r;
+		do
+			r = pread(s->fd, s->window, s->window_cap, (off_t)pos);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			err(EXIT_USAGE, "%s", spool_name(s));
+		s->window_pos = pos;
+		s->window_len = (size_t)r;
+	}
+	const char *p = s->window + (pos - s->window_pos);
+	const char *nl = memchr(p, '\n', s->window_len - (pos - s->window_pos));
+	if (!nl)
+		return NULL;
+	*n = (size_t)(nl - p) + 1;
+	return p;
+}
+
+/* Parses "+DUE " or "-DUE " at the start of a record; returns the length
+ * of that prefix, or 0 if the record is malformed. */
+static size_t record_prefix(const char *p, size_t n, int64_t *due)
+{
+	size_t i = 1;
+	uint64_t v = 0;
+	if (n < 4 || (p[0] != '+' && p[0] != '-'))
+		return 0;
+	while (i < n && i < 21 && p[i] >= '0' && p[i] <= '9')
+		v = v * 10 + (uint64_t)(p[i++] - '0');
+	if (i == 1 || i >= n - 1 || p[i] != ' ' || v > INT64_MAX)
+		return 0;
+	*due = (int64_t)v;
+	return i + 1;
+}
+
+static void forget_window(struct spool *s)
+{
+	s->window_pos = s->window_len = 0;
+}
+
+static void truncate_to(struct spool *s, uint64_t size)
+{
+	if (ftruncate(s->fd, (off_t)size) < 0)
+		err(EXIT_USAGE, "%s", spool_name(s));
+	s->written = size;
+	forget_window(s);
+}
+
+/* Reads every record of an existing spool into the heap. */
+static void load(struct spool *s, uint64_t size)
+{
+	uint64_t pos = HEADER_LEN;
+	while (pos < size) {
+		size_t n;
+		int64_t due;
+		const char *rec = record_at(s, pos, &n);
+		if (!rec) {
+			warnx("%s: offset %" PRIu64 ": dropping an incomplete last record", s->path, pos);
+			truncate_to(s, pos);
+			break;
+		}
+		if (!record_prefix(rec, n, &due))
+			errx(EXIT_USAGE, "%s: offset %" PRIu64 ": not a spool record", s->path, pos);
+		if (rec[0] == '+') {
+			heap_push(&s->held, (struct held){ due, pos });
+			s->live += n;
+		} else {
+			s->dead += n;
+		}
+		pos += n;
+	}
+}
+
+static void lock(const struct spool *s, int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		err(EXIT_USAGE, "%s: %s", spool_name(s),
+		    errno == EWOULDBLOCK ? "in use by another pbdelay" : "lock");
+}
+
+/* Opens and locks the named spool, retrying if a compaction renamed a
+ * new file over it meanwhile. */
+static int open_locked(const struct spool *s)
+{
+	for (;;) {
+		struct stat by_fd, by_path;
+		int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			err(EXIT_USAGE, "%s", s->path);
+		lock(s, fd);
+		if (fstat(fd, &by_fd) == 0 && stat(s->path, &by_path) == 0 &&
+		    by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev)
+			return fd;
+		close(fd);
+	}
+}
+
+static int open_temporary(void)
+{
+	const char *dir = getenv("TMPDIR");
+	struct buf name = { 0 };
+	buf_addf(&name, "%s/pbdelay.XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkostemp(name.data, O_CLOEXEC);
+	if (fd < 0)
+		err(EXIT_USAGE, "%s", name.data);
+	unlink(name.data);
+	buf_free(&name);
+	return fd;
+}
+
+/* Opens the spool at path (NULL: a temporary one) and loads what it
+ * holds. max_line bounds the records it will have to read back. */
+void spool_open(struct spool *s, const char *path, size_t max_line)
+{
+	struct stat st;
+	memset(s, 0, sizeof *s);
+	s->path = path;
+	s->window_cap = max_line + 64 > WINDOW ? max_line + 64 : WINDOW;
+	s->window = xmalloc(s->window_cap);
+	s->fd = path ? open_locked(s) : open_temporary();
+	if (fstat(s->fd, &st) < 0)
+		err(EXIT_USAGE, "%s", spool_name(s));
+	if (st.st_size == 0) {
+		write_all(s, s->fd, header, HEADER_LEN, 0);
+		s->written = HEADER_LEN;
+		s->unsynced = true;
+		return;
+	}
+	char head[HEADER_LEN];
+	if (pread(s->fd, head, HEADER_LEN, 0) != (ssize_t)HEADER_LEN || memcmp(head, header, HEADER_LEN))
+		errx(EXIT_USAGE, "%s: not a pbdelay spool", spool_name(s));
+	s->written = (uint64_t)st.st_size;
+	load(s, s->written);
+}
+
+void spool_add(struct spool *s, int64_t due, const char *line, size_t len)
+{
+	uint64_t pos = s->written + s->pending.len;
+	size_t before = s->pending.len;
+	buf_addf(&s->pending, "+%" PRId64 " ", due);
+	buf_add(&s->pending, line, len);
+	buf_addc(&s->pending, '\n');
+	s->live += s->pending.len - before;
+	heap_push(&s->held, (struct held){ due, pos });
+	if (s->pending.len >= PENDING_MAX)
+		spool_write(s);
+}
+
+/* Writes the records added so far to the file (not yet to disk). */
+void spool_write(struct spool *s)
+{
+	if (!s->pending.len)
+		return;
+	write_all(s, s->fd, s->pending.data, s->pending.len, s->written);
+	s->written += s->pending.len;
+	buf_clear(&s->pending);
+	s->unsynced = true;
+}
+
+static void sync_fd(const struct spool *s, int fd)
+{
+	if (fdatasync(fd) < 0)
+		err(EXIT_USAGE, "%s", spool_name(s));
+}
+
+/* Writes and, for a named spool, syncs to disk what was added or marked. */
+void spool_sync(struct spool *s)
+{
+	spool_write(s);
+	if (s->path && s->unsynced)
+		sync_fd(s, s->fd);
+	s->unsynced = false;
+}
+
+/* Whether a line is held, and when the earliest is due. */
+bool spool_next(const struct spool *s, int64_t *due)
+{
+	if (!s->held.n)
+		return false;
+	*due = s->held.at[0].due;
+	return true;
+}
+
+/* Removes the earliest held line and returns its text, valid until the
+ * next call; spool_mark_released() must follow once it is written out. */
+const char *spool_take(struct spool *s, size_t *len)
+{
+	struct held h = heap_pop(&s->held);
+	size_t n, prefix;
+	int64_t due;
+	if (h.pos >= s->written)
+		spool_write(s);
+	const char *rec = record_at(s, h.pos, &n);
+	if (!rec || !(prefix = record_prefix(rec, n, &due)))
+		errx(EXIT_USAGE, "%s: offset %" PRIu64 ": record changed under pbdelay", spool_name(s), h.pos);
+	s->live -= n;
+	s->dead += n;
+	if (s->path) {
+		if (s->nreleased == s->released_cap) {
+			s->released_cap = s->released_cap ? 2 * s->released_cap : 256;
+			s->released = xreallocarray(s->released, s->released_cap, sizeof *s->released);
+		}
+		s->released[s->nreleased++] = h.pos;
+	}
+	*len = n - prefix - 1;
+	return rec + prefix;
+}
+
+static void rename_into_place(const struct spool *s, const char *tmp)
+{
+	if (rename(tmp, s->path) < 0)
+		err(EXIT_USAGE, "%s", s->path);
+	char *copy = xstrndup(s->path, strlen(s->path));
+	int dir = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir >= 0) {
+		fsync(dir);
+		close(dir);
+	}
+	free(copy);
+}
+
+/* Rewrites the file with the held records only, renumbering positions. */
+static void compact(struct spool *s)
+{
+	struct buf tmp = { 0 }, out = { 0 };
+	int fd;
+	if (s->path) {
+		buf_addf(&tmp, "%s.new", s->path);
+		fd = open(tmp.data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			err(EXIT_USAGE, "%s", tmp.data);
+		lock(s, fd);
+	} else {
+		fd = open_temporary();
+	}
+	uint64_t pos = HEADER_LEN;
+	buf_add(&out, header, HEADER_LEN);
+	heap_sort_by_pos(&s->held);
+	for (size_t i = 0; i < s->held.n; i++) {
+		size_t n;
+		const char *rec = record_at(s, s->held.at[i].pos, &n);
+		s->held.at[i].pos = pos;
+		buf_add(&out, rec, n);
+		pos += n;
+		if (out.len >= PENDING_MAX) {
+			write_all(s, fd, out.data, out.len, pos - out.len);
+			buf_clear(&out);
+		}
+	}
+	write_all(s, fd, out.data, out.len, pos - out.len);
+	heap_rebuild(&s->held);
+	if (s->path) {
+		sync_fd(s, fd);
+		rename_into_place(s, tmp.data);
+	}
+	close(s->fd);
+	s->fd = fd;
+	s->written = pos;
+	s->live = pos - HEADER_LEN;
+	s->dead = 0;
+	forget_window(s);
+	buf_free(&tmp);
+	buf_free(&out);
+}
+
+/* Marks the lines taken since the last call as released, once they are
+ * out, and reclaims space: empties the file when nothing is held, and
+ * compacts it when released records outweigh held ones. */
+void spool_mark_released(struct spool *s)
+{
+	for (size_t i = 0; i < s->nreleased; i++)
+		write_all(s, s->fd, "-", 1, s->released[i]);
+	s->unsynced |= s->nreleased > 0;
+	s->nreleased = 0;
+	if (!s->held.n && !s->pending.len && s->written > HEADER_LEN) {
+		truncate_to(s, HEADER_LEN);
+		s->dead = 0;
+	} else if (s->dead > COMPACT_MIN && s->dead > s->live) {
+		spool_write(s);
+		compact(s);
+	}
+}
+
+void spool_close(struct spool *s)
+{
+	spool_sync(s);
+	close(s->fd);
+	heap_free(&s->held);
+	buf_free(&s->pending);
+	free(s->window);
+	free(s->released);
+}

@@ -1,0 +1,36 @@
+#ifndef PB_SPOOL_H
+#define PB_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "heap.h"
+
+/* The lines pbdelay holds: their text in a file, their order in memory. */
+struct spool {
+	int fd;
+	const char *path;	/* NULL: an unlinked temporary file */
+	struct heap held;
+	struct buf pending;	/* records added but not yet written */
+	uint64_t written;	/* file size, pending excluded */
+	uint64_t live, dead;	/* bytes of held and of released records */
+	char *window;		/* a cached stretch of the file, for reading */
+	size_t window_cap, window_len;
+	uint64_t window_pos;
+	uint64_t *released;	/* positions released but not yet marked */
+	size_t nreleased, released_cap;
+	bool unsynced;
+};
+
+void spool_open(struct spool *s, const char *path, size_t max_line);
+void spool_add(struct spool *s, int64_t due, const char *line, size_t len);
+void spool_write(struct spool *s);
+void spool_sync(struct spool *s);
+bool spool_next(const struct spool *s, int64_t *due);
+const char *spool_take(struct spool *s, size_t *len);
+void spool_mark_released(struct spool *s);
+void spool_close(struct spool *s);
+
+#endif
