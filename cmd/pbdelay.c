@@ -30,6 +30,7 @@ enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY };
 
 struct pbdelay {
 	const char *field;
+	bool nested;		/* field is a dotted path */
 	bool due_only;
 	struct tool *t;
 	struct record rec;
@@ -50,29 +51,53 @@ static int64_t now_ns(void)
 	return s.sec * NS + s.nsec;
 }
 
+/* The text of the line's time field in *v (p NULL when missing), and
+ * whether it is a string. Validation alone finds a top-level field, the
+ * common case and the fast one; a nested field or escapes need tokens.
+ * False when the line is not valid JSON, after rejecting it. */
+static bool find_time(struct pbdelay *pd, char *line, size_t len, struct text *v, bool *string)
+{
+	struct json_error je;
+	struct json_shape shape;
+	struct json_member m = { pd->field, strlen(pd->field), { 0 } };
+	bool valid = pd->nested ? record_parse(&pd->rec, line, len, &je)
+		: json_validate(line, len, &shape, &m, &je);
+	if (!valid) {
+		tool_reject(pd->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
+		return false;
+	}
+	if (!pd->nested && !shape.escapes) {
+		*v = m.value;
+		*string = v->p && *v->p == '"';
+		if (*string)
+			*v = (struct text){ v->p + 1, v->n - 2 };
+		return true;
+	}
+	if (!pd->nested)	/* valid, with escapes to decode */
+		record_parse(&pd->rec, line, len, &je);
+	int i = record_path(&pd->rec, pd->field, strlen(pd->field));
+	*v = i < 0 ? (struct text){ 0 } : record_text(&pd->rec, i);
+	*string = i >= 0 && pd->rec.tok[i].type == JSMN_STRING;
+	return true;
+}
+
 /* The line's due time in *due: the field's time, or 0 (at once) when the
  * field is missing or null. False when the line is rejected. */
 static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 {
-	struct json_error je;
+	struct text v;
 	struct stamp s;
-	if (!record_parse(&pd->rec, line, len, &je)) {
-		tool_reject(pd->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
+	bool string;
+	if (!find_time(pd, line, len, &v, &string))
 		return false;
-	}
-	int i = record_path(&pd->rec, pd->field, strlen(pd->field));
 	*due = 0;
-	if (i < 0 || record_is_null(&pd->rec, i))
+	if (!v.p || (!string && text_is(v, "null")))
 		return true;
-	struct text v = record_text(&pd->rec, i);
-	bool parsed = record_is_number(&pd->rec, i) ? stamp_parse_unix(v.p, v.n, &s)
-		: pd->rec.tok[i].type == JSMN_STRING &&
-		  (stamp_parse_rfc3339(v.p, v.n, &s) || stamp_parse_unix(v.p, v.n, &s));
+	bool parsed = (string && stamp_parse_rfc3339(v.p, v.n, &s)) || stamp_parse_unix(v.p, v.n, &s);
 	if (!parsed || s.sec >= LAST_SECOND) {
-		const jsmntok_t *tok = &pd->rec.tok[i];
 		tool_reject(pd->t, line, len, "%s: %s: %.*s", pd->field,
 			    parsed ? "time out of range" : "not an RFC 3339 time or Unix seconds",
-			    tok->end - tok->start > 80 ? 80 : tok->end - tok->start, line + tok->start);
+			    (int)(v.n > 80 ? 80 : v.n), v.p);
 		return false;
 	}
 	*due = s.sec < 0 ? 0 : s.sec * NS + s.nsec;
@@ -105,6 +130,8 @@ static void release_due(struct pbdelay *pd)
 		flush_stdout();
 		spool_mark_released(&pd->spool);
 	}
+	if (n)
+		spool_reclaim(&pd->spool);
 }
 
 static void sync_spool(struct pbdelay *pd)
@@ -238,6 +265,7 @@ int main(int argc, char **argv)
 		tool_usage_error(&t, "-f: empty field name");
 	if (pd.due_only && !spool_path)
 		tool_usage_error(&t, "--due-only needs --spool: what is not due must be kept somewhere");
+	pd.nested = strchr(pd.field, '.') != NULL;
 	catch_signals();
 	spool_open(&pd.spool, spool_path, t.max_line);
 	pd.now = pd.synced = now_ns();

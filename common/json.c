@@ -5,7 +5,9 @@
  * every line passes json_validate() first, which checks the whole grammar,
  * requires the line to be exactly one object, rejects unpaired surrogate
  * escapes and invalid UTF-8, limits nesting to JSON_MAX_DEPTH, and counts
- * the tokens jsmn will produce so its token array is sized once.
+ * the tokens jsmn will produce so its token array is sized once. It can
+ * also point out one top-level member on the way, for a tool that needs
+ * a single field and no tokens.
  */
 #include "json.h"
 
@@ -17,6 +19,7 @@ struct scan {
 	struct json_shape shape;
 	int depth;
 	struct json_error *e;
+	struct json_member *want;	/* a top-level member to locate, or NULL */
 };
 
 static bool fail(struct scan *s, const char *msg)
@@ -220,6 +223,14 @@ static bool literal(struct scan *s, const char *word)
 
 static bool value(struct scan *s);
 
+/* Whether the key quoted at key is the one wanted and not yet found. */
+static bool wanted(const struct json_member *m, const unsigned char *key, const unsigned char *value)
+{
+	const unsigned char *close = memchr(key + 1, '"', (size_t)(value - key - 1));
+	return !m->value.p && (size_t)(close - key - 1) == m->keylen &&
+	       memcmp(key + 1, m->key, m->keylen) == 0;
+}
+
 /* Parses the members of an object or the elements of an array. */
 static bool container(struct scan *s, bool object)
 {
@@ -235,6 +246,7 @@ static bool container(struct scan *s, bool object)
 		return true;
 	}
 	for (;;) {
+		const unsigned char *key = s->p, *at;
 		if (object) {
 			if (s->p >= s->end || *s->p != '"')
 				return fail(s, "expected a string key");
@@ -244,9 +256,13 @@ static bool container(struct scan *s, bool object)
 			if (s->p >= s->end || *s->p != ':')
 				return fail(s, "expected ':'");
 			s->p++;
+			skip_ws(s);
 		}
+		at = s->p;
 		if (!value(s))
 			return false;
+		if (object && s->depth == 1 && s->want && wanted(s->want, key, at))
+			s->want->value = (struct text){ (const char *)at, (size_t)(s->p - at) };
 		skip_ws(s);
 		if (s->p < s->end && *s->p == close) {
 			s->p++;
@@ -279,12 +295,18 @@ static bool value(struct scan *s)
 	}
 }
 
-bool json_validate(const char *text, size_t n, struct json_shape *shape, struct json_error *e)
+/* Validates text and, when want is not NULL, sets want->value to the
+ * source text of the top-level member want->key (first of its name,
+ * matched byte for byte, escapes not decoded), or to {NULL, 0}. */
+bool json_validate(const char *text, size_t n, struct json_shape *shape, struct json_member *want,
+		   struct json_error *e)
 {
 	struct scan s = {
 		.p = (const unsigned char *)text, .end = (const unsigned char *)text + n,
-		.start = (const unsigned char *)text, .e = e,
+		.start = (const unsigned char *)text, .e = e, .want = want,
 	};
+	if (want)
+		want->value = (struct text){ NULL, 0 };
 	skip_ws(&s);
 	if (s.p >= s.end || *s.p != '{')
 		return fail(&s, "not a JSON object");

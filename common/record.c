@@ -15,7 +15,7 @@
 bool record_parse(struct record *r, const char *text, size_t len, struct json_error *e)
 {
 	struct json_shape shape;
-	if (!json_validate(text, len, &shape, e))
+	if (!json_validate(text, len, &shape, NULL, e))
 		return false;
 	unsigned need = shape.ntokens;
 	if (need > r->cap) {

@@ -32,12 +32,6 @@ struct keyset {
 	unsigned short by_len[KEYSET_MAXLEN];	/* bit i: key i has this length */
 };
 
-/* A value's text: unescaped for strings, the source text for the rest. */
-struct text {
-	const char *p;
-	size_t n;
-};
-
 bool record_parse(struct record *r, const char *text, size_t len, struct json_error *e);
 int record_get(const struct record *r, int obj, const char *key);
 void keyset_init(struct keyset *ks, const char *const *keys);

@@ -322,14 +322,20 @@ static void compact(struct spool *s)
 }
 
 /* Marks the lines taken since the last call as released, once they are
- * out, and reclaims space: empties the file when nothing is held, and
- * compacts it when released records outweigh held ones. */
+ * out. */
 void spool_mark_released(struct spool *s)
 {
 	for (size_t i = 0; i < s->nreleased; i++)
 		write_all(s, s->fd, "-", 1, s->released[i]);
 	s->unsynced |= s->nreleased > 0;
 	s->nreleased = 0;
+}
+
+/* Reclaims the space of released lines, after spool_mark_released():
+ * empties the file when nothing is held, and compacts it when released
+ * records outweigh held ones. */
+void spool_reclaim(struct spool *s)
+{
 	if (!s->held.n && !s->pending.len && s->written > HEADER_LEN) {
 		truncate_to(s, HEADER_LEN);
 		s->dead = 0;

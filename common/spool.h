@@ -31,6 +31,7 @@ void spool_sync(struct spool *s);
 bool spool_next(const struct spool *s, int64_t *due);
 const char *spool_take(struct spool *s, size_t *len);
 void spool_mark_released(struct spool *s);
+void spool_reclaim(struct spool *s);
 void spool_close(struct spool *s);
 
 #endif
