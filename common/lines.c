@@ -7,7 +7,8 @@
  * empty lines are skipped (still counted). Before every read the reader
  * calls before_read, telling it whether the read would block, which is
  * how tools flush their output exactly when the input pauses and stay
- * fully buffered otherwise; setting stop ends the input there.
+ * fully buffered otherwise; setting stop ends the input there. With nowait
+ * set, the reader returns LINES_AGAIN instead of blocking.
  */
 #include "lines.h"
 #include "buf.h"
@@ -98,6 +99,9 @@ enum lines_status lines_next(struct lines *r)
 			if (r->start == r->end)
 				return LINES_EOF;
 			s = take(r, r->end - r->start, r->end - r->start);
+		} else if (r->nowait && would_block(r->fd)) {
+			r->scan = r->end;
+			return LINES_AGAIN;
 		} else {
 			r->scan = r->end;
 			ssize_t n = fill(r);

@@ -17,11 +17,12 @@ struct lines {
 	size_t len;
 	bool eof, discarding;
 	bool stop;		/* set to end the input early: reads as end of file */
+	bool nowait;		/* return LINES_AGAIN rather than block */
 	void (*before_read)(void *, bool idle);	/* idle: the read would block */
 	void *read_arg;
 };
 
-enum lines_status { LINES_OK, LINES_TOO_LONG, LINES_EOF, LINES_ERROR };
+enum lines_status { LINES_OK, LINES_TOO_LONG, LINES_EOF, LINES_ERROR, LINES_AGAIN };
 
 void lines_init(struct lines *r, size_t max);
 void lines_reset(struct lines *r, int fd, const char *name);

@@ -110,39 +110,32 @@ static void flush_outputs(void *arg, bool idle)
 		t->before_read(t->read_arg, idle);
 }
 
-/* Reads lines until the input ends; false on a read error. */
-static bool read_lines(struct tool *t, line_fn *each, void *arg)
+/* Opens the next input file; false when there is none left. */
+static bool open_next(struct tool *t)
 {
-	for (;;) {
-		switch (lines_next(&t->in)) {
-		case LINES_OK:
-			t->nread++;
-			each(t, t->in.line, t->in.len, arg);
-			break;
-		case LINES_TOO_LONG:
-			t->nread++;
-			tool_reject(t, NULL, 0, "line longer than %zu bytes (see --max-line)", t->max_line);
-			if (!lines_discard(&t->in, t->reject))
-				return false;
-			break;
-		case LINES_ERROR:
-			return false;
-		case LINES_EOF:
+	while (t->next < t->nfiles && !t->in.stop) {
+		const char *name = t->files[t->next++];
+		bool is_stdin = strcmp(name, "-") == 0;
+		int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			lines_reset(&t->in, fd, is_stdin ? "stdin" : name);
 			return true;
 		}
-	}
-}
-
-static void read_input(struct tool *t, line_fn *each, void *arg)
-{
-	if (!read_lines(t, each, arg)) {
-		warn("%s", t->in.name);
+		warn("%s", name);
 		t->io_error = true;
 	}
+	return false;
 }
 
-/* Runs each over every line of the named files ("-" or none: stdin). */
-void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg)
+static void close_input(struct tool *t)
+{
+	if (t->in.fd > STDIN_FILENO)
+		close(t->in.fd);
+	t->in.fd = -1;
+}
+
+/* Starts reading the named files ("-" or none: stdin) with tool_next(). */
+void tool_begin(struct tool *t, char **files, int nfiles)
 {
 	static char dash[] = "-";
 	static char *stdin_only[] = { dash };
@@ -151,24 +144,49 @@ void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg
 	lines_init(&t->in, t->max_line);
 	t->in.before_read = flush_outputs;
 	t->in.read_arg = t;
-	if (nfiles == 0) {
-		files = stdin_only;
-		nfiles = 1;
-	}
-	for (int i = 0; i < nfiles && !t->in.stop; i++) {
-		bool is_stdin = strcmp(files[i], "-") == 0;
-		int fd = is_stdin ? STDIN_FILENO : open(files[i], O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			warn("%s", files[i]);
+	t->files = nfiles ? files : stdin_only;
+	t->nfiles = nfiles ? nfiles : 1;
+	t->next = 0;
+	open_next(t);
+}
+
+/* The next line of the inputs, in t->in.line: LINES_OK, LINES_AGAIN when
+ * t->in.nowait is set and no line is ready, or LINES_EOF once every input
+ * has ended. Overlong lines are rejected and read errors reported here. */
+enum lines_status tool_next(struct tool *t)
+{
+	while (t->in.fd >= 0) {
+		switch (lines_next(&t->in)) {
+		case LINES_OK:
+			t->nread++;
+			return LINES_OK;
+		case LINES_AGAIN:
+			return LINES_AGAIN;
+		case LINES_TOO_LONG:
+			t->nread++;
+			tool_reject(t, NULL, 0, "line longer than %zu bytes (see --max-line)", t->max_line);
+			if (lines_discard(&t->in, t->reject))
+				break;
+			/* fall through */
+		case LINES_ERROR:
+			warn("%s", t->in.name);
 			t->io_error = true;
-			continue;
+			/* fall through */
+		case LINES_EOF:
+			close_input(t);
+			open_next(t);
 		}
-		lines_reset(&t->in, fd, is_stdin ? "stdin" : files[i]);
-		read_input(t, each, arg);
-		if (!is_stdin)
-			close(fd);
 	}
 	lines_free(&t->in);
+	return LINES_EOF;
+}
+
+/* Runs each over every line of the named files ("-" or none: stdin). */
+void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg)
+{
+	tool_begin(t, files, nfiles);
+	while (tool_next(t) == LINES_OK)
+		each(t, t->in.line, t->in.len, arg);
 }
 
 static bool close_output(FILE *f, const char *name)

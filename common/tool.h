@@ -36,6 +36,8 @@ struct tool {
 	unsigned long nread, nrejected;
 	bool io_error;
 	struct lines in;
+	char **files;			/* the inputs, and the index of the next */
+	int nfiles, next;
 };
 
 void tool_init(struct tool *t, const char *usage);
@@ -44,6 +46,8 @@ void tool_usage_error(const struct tool *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 FILE *tool_open_output(const char *path);
 void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg);
+void tool_begin(struct tool *t, char **files, int nfiles);
+enum lines_status tool_next(struct tool *t);
 void tool_reject(struct tool *t, const char *line, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int tool_finish(struct tool *t);
