@@ -12,7 +12,7 @@ override CFLAGS += -std=c11 $(WARNINGS) $(WERROR) $(SANFLAGS)
 override CPPFLAGS += -D_GNU_SOURCE -DJSMN_STRICT -DJSMN_PARENT_LINKS -Icommon \
 	$(shell $(PKG_CONFIG) --cflags libcurl yaml-0.1)
 override LDFLAGS += $(SANFLAGS)
-LDLIBS = $(shell $(PKG_CONFIG) --libs libcurl yaml-0.1)
+LDLIBS = $(shell $(PKG_CONFIG) --libs libcurl yaml-0.1) -lm
 
 # SANITIZE=1 builds into build/san with AddressSanitizer and UBSan.
 ifeq ($(SANITIZE),1)
@@ -22,8 +22,8 @@ else
 B = build
 endif
 
-TOOLS = pbmatch pbexpand pbdelay
-COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate request heap spool
+TOOLS = pbmatch pbexpand pbdelay pbfire
+COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate request heap spool netpolicy retry ledger job
 UNITS = test_json test_stamp test_record test_uritemplate
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5

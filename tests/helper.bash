@@ -23,3 +23,30 @@ rules() {
 jget() {
 	jq -r "$1"
 }
+
+# start_receiver: starts tests/receiver.py on an ephemeral 127.0.0.1 port,
+# logging to recv.ndjson; sets RECV to its base URL. teardown stops it.
+start_receiver() {
+	python3 "$TOP/tests/receiver.py" --log "$BATS_TEST_TMPDIR/recv.ndjson" \
+		--port-file "$BATS_TEST_TMPDIR/port" 3>&- &
+	RECEIVER_PID=$!
+	for _ in $(seq 100); do
+		[ -s "$BATS_TEST_TMPDIR/port" ] && break
+		sleep 0.05
+	done
+	PORT=$(cat "$BATS_TEST_TMPDIR/port")
+	RECV=http://127.0.0.1:$PORT
+	touch "$BATS_TEST_TMPDIR/recv.ndjson"
+}
+
+teardown() {
+	if [ -n "${RECEIVER_PID:-}" ]; then
+		kill "$RECEIVER_PID" 2>/dev/null || true
+		wait "$RECEIVER_PID" 2>/dev/null || true
+	fi
+}
+
+# seen: the requests the receiver got, one "METHOD PATH" a line.
+seen() {
+	jq -r '"\(.method) \(.path)"' "$BATS_TEST_TMPDIR/recv.ndjson"
+}

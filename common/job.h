@@ -1,0 +1,46 @@
+#ifndef PB_JOB_H
+#define PB_JOB_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "netpolicy.h"
+#include "record.h"
+#include "retry.h"
+
+/* One input line on its way through pbfire: the request read from it,
+ * and what its attempts came to. */
+struct job {
+	struct job *prev, *next;	/* in arrival order */
+	char *line;			/* the input line, as read */
+	size_t len;
+	unsigned long lineno;
+	char *url, *method, *body, *key;
+	size_t body_len, key_len;
+	struct curl_slist *headers;
+	size_t host;			/* index of its host in pbfire's table */
+	enum { JOB_WAITING, JOB_RUNNING } state;
+	int64_t not_before;		/* a retry waits until then (ns) */
+	int attempts, round;
+	CURL *easy;
+	char error_text[CURL_ERROR_SIZE];
+	struct buf message;		/* why it failed, for the result */
+	enum error_class error;
+	long status;
+	double ms;			/* the last attempt's duration */
+	int64_t fired_at;		/* when the last attempt started (ns) */
+	char ip[48];
+	bool blocked;			/* the address was refused */
+	const struct netpolicy *net;	/* what the address is checked against */
+	size_t received;		/* response body bytes */
+};
+
+bool job_read(struct job *j, struct record *r, const char *key_path, struct buf *why);
+bool job_host(const struct job *j, CURLU *parser, struct buf *host, struct buf *why);
+void job_describe(const struct job *j, struct buf *out);
+void job_print(const struct job *j, FILE *f);
+void job_clear(struct job *j);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * What an attempt's outcome means and when to try again. A 2xx answer
+ * delivers; connection failures, timeouts, a dropped connection, 408, 429
+ * and 5xx answers are worth retrying; every other 4xx, TLS failures,
+ * refused addresses and invalid requests are final. Retries back off
+ * exponentially with jitter, so a recovering server is not hit by every
+ * pbfire in step, and wait at least as long as the server's Retry-After
+ * asks, up to a cap.
+ */
+#include "retry.h"
+
+const char *const error_class_names[] = {
+	"", "dns", "connect", "timeout", "tls", "http", "blocked", "invalid", "interrupted",
+	"duplicate",
+};
+
+enum error_class attempt_class(CURLcode rc, long status, bool blocked)
+{
+	if (blocked)
+		return ERR_BLOCKED;
+	if (status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR))
+		return status >= 200 && status < 300 ? ERR_NONE : ERR_HTTP;
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return ERR_DNS;
+	case CURLE_OPERATION_TIMEDOUT:
+		return ERR_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		return ERR_TLS;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return ERR_INVALID;
+	case CURLE_TOO_MANY_REDIRECTS:
+		return ERR_HTTP;
+	default:
+		return ERR_CONNECT;	/* refused, reset, dropped, nothing received */
+	}
+}
+
+bool attempt_retryable(enum error_class c, long status)
+{
+	switch (c) {
+	case ERR_DNS:
+	case ERR_CONNECT:
+	case ERR_TIMEOUT:
+		return true;
+	case ERR_HTTP:
+		return status == 408 || status == 429 || status >= 500;
+	default:
+		return false;
+	}
+}
+
+/* Seconds to wait before attempt + 1, given the server's Retry-After in
+ * seconds (0: none) and a uniform random number in [0, 1). A negative
+ * result means the server asked for longer than the cap: give up. */
+double retry_delay(const struct retry_policy *p, int attempt, double retry_after, double unit_random)
+{
+	double d = p->base;
+	for (int i = 1; i < attempt && d < p->max; i++)
+		d *= 2;
+	d *= 0.5 + unit_random;
+	if (d > p->max)
+		d = p->max;
+	if (retry_after > p->retry_after_max)
+		return -1;
+	return retry_after > d ? retry_after : d;
+}

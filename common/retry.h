@@ -1,0 +1,26 @@
+#ifndef PB_RETRY_H
+#define PB_RETRY_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+
+/* Why an attempt did not deliver; ERR_NONE when it did. */
+enum error_class {
+	ERR_NONE, ERR_DNS, ERR_CONNECT, ERR_TIMEOUT, ERR_TLS, ERR_HTTP, ERR_BLOCKED,
+	ERR_INVALID, ERR_INTERRUPTED, ERR_DUPLICATE,
+};
+
+extern const char *const error_class_names[];
+
+/* How retries are spaced: base * 2^(attempt-1), jittered by +-50%, at
+ * most max; a Retry-After is honoured up to retry_after_max seconds. */
+struct retry_policy {
+	int retries;
+	double base, max, retry_after_max;
+};
+
+enum error_class attempt_class(CURLcode rc, long status, bool blocked);
+bool attempt_retryable(enum error_class c, long status);
+double retry_delay(const struct retry_policy *p, int attempt, double retry_after, double unit_random);
+
+#endif

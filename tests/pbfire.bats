@@ -1,0 +1,234 @@
+#!/usr/bin/env bats
+# pbfire end to end against tests/receiver.py on 127.0.0.1: what the
+# receiver saw, retries, redirects, the address policy, the ledger,
+# interruption, dry runs and result records.
+
+load helper
+
+# fire ARGS...: pbfire with loopback allowed and fast retries.
+fire() {
+	pbfire --allow-net 127.0.0.0/8 --allow-net ::1 --backoff 0.05 "$@"
+}
+
+@test "exact URLs and bodies reach the receiver; one result per line" {
+	start_receiver
+	cat > in <<EOF
+{"id":1,"url":"$RECV/pb?click=a%20b&payout=1.50"}
+{"id":2,"url":"$RECV/hook","body":"{\"a\":1}","headers":{"X-Token":"t1"},"postback":{"method":"POST","content_type":"application/json"}}
+{"id":3,"url":"$RECV/form","body":"a=1&b=2"}
+EOF
+	run fire in
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(seen | sort)" "$(printf '%s\n' 'GET /pb?click=a%20b&payout=1.50' 'POST /form' 'POST /hook')"
+	assert_equal "$(jq -r 'select(.path == "/hook") | .body, .headers["X-Token"], .headers["Content-Type"]' recv.ndjson)" \
+		$'{"a":1}\nt1\napplication/json'
+	assert_equal "$(jq -r 'select(.path == "/form") | .body' recv.ndjson)" "a=1&b=2"
+	result=$(jq -c 'select(.id == 1) | .result | [.ok, .status, .attempts, .error, .ip, .line]' <<<"$output")
+	assert_equal "$result" '[true,200,1,null,"127.0.0.1",1]'
+	jq -e '.result.fired_at | test("^20[0-9-]+T[0-9:.]+Z$")' <<<"${lines[0]}"
+}
+
+@test "a 4xx answer is final; 5xx, 429 and 408 are retried with backoff" {
+	start_receiver
+	printf '{"url":"%s/a?status=404"}\n{"url":"%s/b?status=503"}\n{"url":"%s/c?status=429"}\n{"url":"%s/d?status=408"}\n' \
+		"$RECV" "$RECV" "$RECV" "$RECV" > in
+	run fire --retries 2 in
+	assert_failure 1
+	assert_equal "$(seen | sort | uniq -c | awk '{ print $1, $3 }')" \
+		"$(printf '1 /a?status=404\n3 /b?status=503\n3 /c?status=429\n3 /d?status=408')"
+	assert_equal "$(jq -c 'select(.url | endswith("404")) | .result | [.ok, .status, .attempts, .error, .message]' <<<"$output")" \
+		'[false,404,1,"http","HTTP 404"]'
+	assert_equal "$(jq -c 'select(.url | endswith("503")) | .result.attempts' <<<"$output")" 3
+}
+
+@test "a key failing its first tries is delivered once, with no duplicate" {
+	start_receiver
+	echo "{\"url\":\"$RECV/x?fail=2&key=k1\"}" > in
+	run fire in
+	assert_success
+	assert_equal "$(seen | wc -l)" 3
+	assert_equal "$(jq -c '.result | [.ok, .status, .attempts, .message]' <<<"$output")" '[true,200,3,null]'
+}
+
+@test "Retry-After is honoured" {
+	start_receiver
+	echo "{\"url\":\"$RECV/x?fail=1&key=k&retry_after=1\"}" > in
+	run fire in
+	assert_success
+	gap=$(jq -s '.[1].t - .[0].t' recv.ndjson)
+	assert_equal "$(awk -v g="$gap" 'BEGIN { print (g >= 1 && g < 3) }')" 1
+}
+
+@test "a Retry-After beyond the cap ends the retries" {
+	start_receiver
+	echo "{\"url\":\"$RECV/x?status=503&retry_after=100000\"}" > in
+	run fire in
+	assert_failure 1
+	assert_equal "$(seen | wc -l)" 1
+}
+
+@test "a dropped connection and a timeout are retried and classified" {
+	start_receiver
+	printf '{"url":"%s/drop?drop=1"}\n{"url":"%s/slow?delay=2"}\n' "$RECV" "$RECV" > in
+	run fire --retries 1 --timeout 0.5 in
+	assert_failure 1
+	assert_equal "$(jq -c '[.result.error, .result.attempts, .result.status]' <<<"$output" | sort)" \
+		"$(printf '%s\n' '["connect",2,0]' '["timeout",2,0]')"
+	jq -e 'select(.result.error == "timeout") | .result.retry_at' <<<"$output"
+}
+
+@test "redirects are not followed unless --follow, and only to http(s)" {
+	start_receiver
+	echo "{\"url\":\"$RECV/r?redirect=$RECV/target\"}" > in
+	run fire in
+	assert_failure 1
+	assert_equal "$(jq -c '[.result.status, .result.error]' <<<"$output")" '[302,"http"]'
+	assert_equal "$(seen)" "GET /r?redirect=$RECV/target"
+	run fire --follow 1 in
+	assert_success
+	assert_equal "$(seen | tail -n 1)" "GET /target"
+	echo "{\"url\":\"$RECV/r?redirect=file:///etc/passwd\"}" > in
+	run fire --follow 1 in
+	assert_failure 1
+	assert_equal "$(jq -r .result.error <<<"$output")" invalid
+}
+
+@test "loopback is refused without --allow-private, by address and by name" {
+	start_receiver
+	printf '{"url":"%s/a"}\n{"url":"http://localhost:%s/b"}\n{"url":"http://169.254.169.254/latest/meta-data/"}\n' \
+		"$RECV" "$PORT" > in
+	run pbfire --connect-timeout 2 in
+	assert_failure 1
+	assert_equal "$(seen)" ""
+	assert_equal "$(jq -r '.result.error' <<<"$output" | sort -u)" blocked
+	assert_equal "$(jq -r 'select(.url | contains("169.254")) | .result.message' <<<"$output")" \
+		"refused to connect to 169.254.169.254, a link-local address (see --allow-private)"
+	run pbfire --allow-private in --connect-timeout 0.2 --retries 0
+	assert_equal "$(seen | wc -l)" 2
+}
+
+@test "one stuck host does not hold back another" {
+	start_receiver
+	for i in 1 2 3 4; do echo "{\"url\":\"$RECV/slow$i?delay=2\"}"; done > in
+	echo "{\"url\":\"http://localhost:$PORT/fast\"}" >> in
+	start=$(date +%s.%N)
+	fire --per-host 2 in > out
+	assert_equal "$(jq -r .url out | head -n 1)" "http://localhost:$PORT/fast"
+	fast=$(jq -r 'select(.path == "/fast") | .t' recv.ndjson)
+	assert_equal "$(awk -v s="$start" -v f="$fast" 'BEGIN { print (f - s < 1) }')" 1
+}
+
+@test "--ledger: replaying the same lines fires each postback once" {
+	start_receiver
+	for k in a b c; do echo "{\"url\":\"$RECV/$k\",\"postback\":{\"key\":\"t1:pb:$k\"}}"; done > in
+	echo "{\"url\":\"$RECV/a2\",\"postback\":{\"key\":\"t1:pb:a\"}}" >> in
+	run fire --ledger fired in
+	assert_success
+	assert_equal "$(seen | wc -l)" 3
+	run fire --ledger fired in
+	assert_success
+	assert_equal "$(seen | wc -l)" 3
+	assert_equal "$(jq -r '[.result.ok, .result.error] | @tsv' <<<"$output" | sort -u)" "$(printf 'true\tduplicate')"
+	assert_equal "$(sort fired)" "$(printf 't1:pb:a\nt1:pb:b\nt1:pb:c')"
+}
+
+@test "--key names another field; a failed key is not in the ledger" {
+	start_receiver
+	printf '{"id":"x1","url":"%s/ok"}\n{"id":"x2","url":"%s/no?status=400"}\n' "$RECV" "$RECV" > in
+	run fire --ledger fired --key id in
+	assert_failure 1
+	assert_equal "$(cat fired)" "x1"
+}
+
+@test "a ledger in use by another pbfire is refused" {
+	start_receiver
+	echo "{\"url\":\"$RECV/s?delay=2\",\"postback\":{\"key\":\"k\"}}" > in
+	fire --ledger fired in > /dev/null &
+	sleep 0.5
+	run fire --ledger fired < /dev/null
+	assert_failure 2
+	assert_output --partial "fired: in use by another pbfire"
+	wait
+}
+
+@test "SIGTERM: every line read gets a result; a rerun with the ledger fires the rest once" {
+	start_receiver
+	for i in $(seq 6); do echo "{\"url\":\"$RECV/s$i?delay=0.1\",\"postback\":{\"key\":\"k$i\"}}"; done > in
+	for i in $(seq 7 10); do echo "{\"url\":\"$RECV/s$i?delay=5\",\"postback\":{\"key\":\"k$i\"}}"; done >> in
+	mkfifo fifo
+	fire --ledger fired --grace 0.5 < fifo > out 2> err &
+	pid=$!
+	exec 4> fifo
+	cat in >&4
+	sleep 1
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	exec 4>&-
+	assert_equal "$status" 1
+	assert_equal "$(wc -l < out)" 10
+	assert_equal "$(jq -r .result.error out | sort | uniq -c | awk '{ print $1, $2 }')" "$(printf '4 interrupted\n6 null')"
+	assert_equal "$(wc -l < fired)" 6
+	sed -i 's/delay=5/delay=0/' in
+	run fire --ledger fired in
+	assert_success
+	assert_equal "$(seen | cut -d'?' -f1 | sort | uniq -d)" "$(printf 'GET /s10\nGET /s7\nGET /s8\nGET /s9')"
+	assert_equal "$(jq -r .result.error <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "$(printf '6 duplicate\n4 null')"
+}
+
+@test "--dry-run sends nothing and shows the request" {
+	start_receiver
+	echo "{\"url\":\"$RECV/hook\",\"body\":\"a=1\",\"headers\":{\"X-T\":\"v\"}}" > in
+	run pbfire --dry-run -v in
+	assert_success
+	assert_equal "$(seen)" ""
+	assert_line "pbfire: line 1: would send POST $RECV/hook"
+	assert_line "    X-T: v"
+	assert_line "    a=1"
+	record=$(grep '^{' <<<"$output")
+	assert_equal "$(jq -c '.result | [.ok, .dry_run, .status, .request.method, .request.headers, .request.body]' <<<"$record")" \
+		'[true,true,0,"POST",{"X-T":"v"},"a=1"]'
+}
+
+@test "a failed record fed back is fired again, its old result replaced" {
+	start_receiver
+	echo "{\"url\":\"$RECV/x?fail=1&key=z\"}" > in
+	fire --retries 0 in > first || true
+	assert_equal "$(jq -r .result.round first)" 1
+	jq -e .result.retry_at first
+	run fire first
+	assert_success
+	assert_equal "$(jq -c '[.result.ok, .result.round]' <<<"$output")" '[true,2]'
+	assert_equal "$(grep -o '"result"' <<<"$output" | wc -l)" 1
+}
+
+@test "bad lines: invalid JSON is rejected, a bad request is a failed result" {
+	start_receiver
+	printf 'nope\n{"url":"ftp://x/y"}\n{"no":"url"}\n{"url":"%s/ok"}\n' "$RECV" > in
+	run fire --reject rej in
+	assert_failure 1
+	assert_line "pbfire: in:1: invalid JSON: not a JSON object at column 1"
+	assert_equal "$(cat rej)" nope
+	assert_equal "$(grep -c '"error":"invalid"' <<<"$output")" 2
+	assert_equal "$(seen)" "GET /ok"
+}
+
+@test "usage errors exit 2" {
+	run pbfire -j 0
+	assert_failure 2
+	run pbfire --allow-net 10.0.0.0/33
+	assert_failure 2
+	run pbfire --nope
+	assert_failure 2
+}
+
+@test "--stats counts outcomes and hosts" {
+	start_receiver
+	printf '{"url":"%s/a"}\n{"url":"%s/b?status=500"}\n' "$RECV" "$RECV" > in
+	run fire --retries 0 --stats in
+	assert_failure 1
+	assert_line "pbfire: 2 lines read, 0 rejected, 2 requests sent"
+	assert_line "pbfire: host http://127.0.0.1:$PORT: 1 ok, 1 failed"
+	assert_line --partial "pbfire: latency ms (within 1%): p50"
+}
