@@ -201,6 +201,7 @@ static bool close_output(FILE *f, const char *name)
 int tool_finish(struct tool *t)
 {
 	bool ok = close_output(stdout, "stdout");
+	lines_free(&t->in);
 	if (t->reject)
 		ok = close_output(t->reject, t->reject_path) && ok;
 	if (!ok || t->io_error)

@@ -145,11 +145,12 @@ EOF
 	start_receiver
 	echo "{\"url\":\"$RECV/s?delay=2\",\"postback\":{\"key\":\"k\"}}" > in
 	fire --ledger fired in > /dev/null &
+	first=$!
 	sleep 0.5
 	run fire --ledger fired < /dev/null
 	assert_failure 2
 	assert_output --partial "fired: in use by another pbfire"
-	wait
+	wait "$first"
 }
 
 @test "SIGTERM: every line read gets a result; a rerun with the ledger fires the rest once" {
@@ -157,7 +158,7 @@ EOF
 	for i in $(seq 6); do echo "{\"url\":\"$RECV/s$i?delay=0.1\",\"postback\":{\"key\":\"k$i\"}}"; done > in
 	for i in $(seq 7 10); do echo "{\"url\":\"$RECV/s$i?delay=5\",\"postback\":{\"key\":\"k$i\"}}"; done >> in
 	mkfifo fifo
-	fire --ledger fired --grace 0.5 < fifo > out 2> err &
+	pbfire --allow-net 127.0.0.0/8 --ledger fired --grace 0.5 < fifo > out 2> err &
 	pid=$!
 	exec 4> fifo
 	cat in >&4

@@ -64,7 +64,12 @@ ap.add_argument("--log", required=True)
 ap.add_argument("--port-file", required=True)
 args = ap.parse_args()
 log = open(args.log, "a")
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass    # a client that hung up early, as pbfire does on purpose
+
+
+server = Server(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 with open(args.port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
