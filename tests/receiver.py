@@ -65,6 +65,7 @@ ap.add_argument("--port-file", required=True)
 args = ap.parse_args()
 log = open(args.log, "a")
 class Server(ThreadingHTTPServer):
+    request_queue_size = 256    # the default, 5, drops connections under load
     def handle_error(self, request, client_address):
         pass    # a client that hung up early, as pbfire does on purpose
 
