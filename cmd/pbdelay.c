@@ -23,8 +23,7 @@ static const char usage[] =
 
 enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY };
 
-#define NS 1000000000LL
-#define SYNC_EVERY (NS / 10)	/* a named spool is synced at least this often */
+#define SYNC_EVERY (STAMP_NS / 10)	/* a named spool is synced at least this often */
 #define MARK_EVERY 4096		/* lines released between marks in a long release */
 #define LAST_SECOND 9000000000LL	/* later times do not fit in 64-bit nanoseconds */
 
@@ -43,12 +42,6 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
-}
-
-static int64_t now_ns(void)
-{
-	struct stamp s = stamp_now();
-	return s.sec * NS + s.nsec;
 }
 
 /* The text of the line's time field in *v (p NULL when missing), and
@@ -100,7 +93,7 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 			    (int)(v.n > 80 ? 80 : v.n), v.p);
 		return false;
 	}
-	*due = s.sec < 0 ? 0 : s.sec * NS + s.nsec;
+	*due = s.sec < 0 ? 0 : stamp_to_ns(s);
 	return true;
 }
 
@@ -146,7 +139,7 @@ static void wait_for(struct pbdelay *pd, int fd)
 {
 	int64_t due;
 	for (;;) {
-		pd->now = now_ns();
+		pd->now = stamp_to_ns(stamp_now());
 		release_due(pd);
 		bool held = spool_next(&pd->spool, &due);
 		if (stop_signal || (fd < 0 && !held))
@@ -154,7 +147,7 @@ static void wait_for(struct pbdelay *pd, int fd)
 		if (pd->spool.unsynced)
 			sync_spool(pd);
 		int timeout = held ? (int)((due - pd->now + 999999) / 1000000) : -1;
-		if (held && due - pd->now > 3600 * NS)
+		if (held && due - pd->now > 3600 * STAMP_NS)
 			timeout = 3600 * 1000;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, timeout) > 0)
@@ -177,7 +170,7 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 {
 	struct pbdelay *pd = arg;
 	int64_t due;
-	pd->now = now_ns();
+	pd->now = stamp_to_ns(stamp_now());
 	if (!due_time(pd, line, len, &due))
 		return;
 	release_due(pd);
@@ -268,7 +261,7 @@ int main(int argc, char **argv)
 	pd.nested = strchr(pd.field, '.') != NULL;
 	catch_signals();
 	spool_open(&pd.spool, spool_path, t.max_line);
-	pd.now = pd.synced = now_ns();
+	pd.now = pd.synced = stamp_to_ns(stamp_now());
 	release_due(&pd);
 	t.before_read = before_read;
 	t.read_arg = &pd;
@@ -279,7 +272,7 @@ int main(int argc, char **argv)
 		wait_for(&pd, -1);
 	if (stop_signal)
 		finish_interrupted(&pd);
-	pd.now = now_ns();
+	pd.now = stamp_to_ns(stamp_now());
 	release_due(&pd);
 	spool_close(&pd.spool);
 	record_free(&pd.rec);

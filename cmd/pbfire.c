@@ -35,7 +35,6 @@ enum {
 	OPT_STATS,
 };
 
-#define NS 1000000000LL
 #define BODY_CAP (64 * 1024)		/* response bytes read before hanging up */
 #define ROUND_DELAY (5 * 60)		/* retry_at of a first failed round, seconds */
 #define ROUND_DELAY_MAX (24 * 3600)
@@ -87,20 +86,13 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static int64_t now_ns(void)
-{
-	struct stamp s = stamp_now();
-	return s.sec * NS + s.nsec;
-}
-
 /* ---- results ---- */
 
 static void add_stamp(struct buf *b, int64_t ns)
 {
 	char text[STAMP_TEXT_MAX];
-	struct stamp s = { ns / NS, (int32_t)(ns % NS) };
 	buf_addc(b, '"');
-	buf_add(b, text, stamp_format(s, text));
+	buf_add(b, text, stamp_format(stamp_from_ns(ns), text));
 	buf_addc(b, '"');
 }
 
@@ -138,7 +130,7 @@ static void build_result(struct pbfire *pf, const struct job *j, struct buf *b)
 		for (int r = 1; r < j->round && delay < ROUND_DELAY_MAX; r++)
 			delay *= 2;
 		buf_adds(b, ",\"retry_at\":");
-		add_stamp(b, pf->now + (delay < ROUND_DELAY_MAX ? delay : ROUND_DELAY_MAX) * NS);
+		add_stamp(b, pf->now + (delay < ROUND_DELAY_MAX ? delay : ROUND_DELAY_MAX) * STAMP_NS);
 	}
 	if (pf->dry_run && j->url) {
 		buf_adds(b, ",\"request\":");
@@ -422,7 +414,7 @@ static bool attempt_done(struct pbfire *pf, struct job *j, CURLcode rc)
 	double wait = retry_delay(&pf->retry, j->attempts, (double)retry_after, random_unit());
 	if (wait < 0)
 		return true;
-	j->not_before = pf->now + (int64_t)(wait * NS);
+	j->not_before = pf->now + (int64_t)(wait * STAMP_NS);
 	return false;
 }
 
@@ -477,7 +469,7 @@ static void drain_wake_pipe(struct pbfire *pf)
 		continue;
 	if (stop_signal && !pf->stopping) {
 		pf->stopping = pf->input_done = true;
-		pf->grace_end = pf->now + (int64_t)(pf->grace * NS);
+		pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
 		warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->running, pf->grace);
 	}
 }
@@ -486,12 +478,12 @@ static void drain_wake_pipe(struct pbfire *pf)
 
 static void show_progress(struct pbfire *pf, bool last)
 {
-	if (!pf->progress || (!last && pf->now - pf->last_progress < NS / 4))
+	if (!pf->progress || (!last && pf->now - pf->last_progress < STAMP_NS / 4))
 		return;
 	unsigned long failed = pf->counts[ERR_DNS] + pf->counts[ERR_CONNECT] + pf->counts[ERR_TIMEOUT] +
 			       pf->counts[ERR_TLS] + pf->counts[ERR_HTTP] + pf->counts[ERR_BLOCKED] +
 			       pf->counts[ERR_INVALID] + pf->counts[ERR_INTERRUPTED];
-	double secs = (double)(pf->now - pf->started) / NS;
+	double secs = (double)(pf->now - pf->started) / STAMP_NS;
 	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %.0f/s\033[K%s", pf->sent,
 		pf->counts[ERR_NONE] + pf->counts[ERR_DUPLICATE], failed, pf->running,
 		secs > 0 ? (double)pf->sent / secs : 0.0, last ? "\n" : "");
@@ -534,9 +526,9 @@ static void wait_for_events(struct pbfire *pf)
 static void run(struct pbfire *pf)
 {
 	int still;
-	pf->started = now_ns();
+	pf->started = stamp_to_ns(stamp_now());
 	while (!pf->input_done || pf->first) {
-		pf->now = now_ns();
+		pf->now = stamp_to_ns(stamp_now());
 		drain_wake_pipe(pf);
 		read_input(pf);
 		if (pf->stopping)
@@ -544,7 +536,7 @@ static void run(struct pbfire *pf)
 		else
 			schedule(pf);
 		curl_multi_perform(pf->multi, &still);
-		pf->now = now_ns();
+		pf->now = stamp_to_ns(stamp_now());
 		collect(pf);
 		show_progress(pf, false);
 		if (pf->first || !pf->input_done)
@@ -687,7 +679,7 @@ static void set_up(struct pbfire *pf)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	srandom((unsigned)now_ns());
+	srandom((unsigned)stamp_to_ns(stamp_now()));
 }
 
 static void tear_down(struct pbfire *pf)

@@ -19,6 +19,14 @@ static void round_trip(long long sec, int nsec, const char *want)
 	ok(strcmp(out, want) == 0, "format %lld.%09d -> %s (got %s)", sec, nsec, want, out);
 }
 
+/* Nanoseconds and back, before the epoch too. */
+static void nanoseconds(int64_t ns, int64_t sec, int32_t nsec)
+{
+	struct stamp t = stamp_from_ns(ns);
+	ok(t.sec == sec && t.nsec == nsec && stamp_to_ns(t) == ns, "ns %lld -> %lld.%09d",
+	   (long long)ns, (long long)sec, nsec);
+}
+
 int main(void)
 {
 	static const char *const bad[] = {
@@ -26,6 +34,9 @@ int main(void)
 		"2026-11-24T24:00:00Z", "2026-11-24T10:60:00Z", "2026-11-24T10:00:00.Z",
 		"2026-11-24T10:00:00+2:00", "2026-11-24T10:00:00Zjunk", "26-11-24T10:00:00Z", "",
 	};
+	nanoseconds(0, 0, 0);
+	nanoseconds(1795514400123456789LL, 1795514400, 123456789);
+	nanoseconds(-1, -1, 999999999);
 	rfc3339("1970-01-01T00:00:00Z", 0, 0);
 	rfc3339("2026-11-24T10:00:00Z", 1795514400, 0);
 	rfc3339("2026-11-24t10:00:00z", 1795514400, 0);
