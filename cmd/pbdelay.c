@@ -189,10 +189,9 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
  * it names, to be fed back in. */
 static void save_held(struct pbdelay *pd)
 {
-	const char *dir = getenv("TMPDIR");
 	struct buf path = { 0 };
 	size_t n = pd->spool.held.n, len;
-	buf_addf(&path, "%s/pbdelay-held.%ld.ndjson", dir && *dir ? dir : "/tmp", (long)getpid());
+	buf_addf(&path, "%s/pbdelay-held.%ld.ndjson", tool_tmpdir(), (long)getpid());
 	int fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f)

@@ -155,9 +155,8 @@ static int open_locked(const struct spool *s)
 
 static int open_temporary(void)
 {
-	const char *dir = getenv("TMPDIR");
 	struct buf name = { 0 };
-	buf_addf(&name, "%s/pbdelay.XXXXXX", dir && *dir ? dir : "/tmp");
+	buf_addf(&name, "%s/pbdelay.XXXXXX", tool_tmpdir());
 	int fd = mkostemp(name.data, O_CLOEXEC);
 	if (fd < 0)
 		err(EXIT_USAGE, "%s", name.data);

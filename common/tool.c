@@ -59,6 +59,13 @@ FILE *tool_open_output(const char *path)
 	return f;
 }
 
+/* Where temporary files go: $TMPDIR, or /tmp when it is unset or empty. */
+const char *tool_tmpdir(void)
+{
+	const char *dir = getenv("TMPDIR");
+	return dir && *dir ? dir : "/tmp";
+}
+
 /* Handles the options every tool shares; false for any other option. */
 bool tool_option(struct tool *t, int opt, const char *arg)
 {

@@ -45,6 +45,7 @@ bool tool_option(struct tool *t, int opt, const char *arg);
 void tool_usage_error(const struct tool *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 FILE *tool_open_output(const char *path);
+const char *tool_tmpdir(void);
 void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg);
 void tool_begin(struct tool *t, char **files, int nfiles);
 enum lines_status tool_next(struct tool *t);
