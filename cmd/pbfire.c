@@ -59,7 +59,6 @@ struct pbfire {
 	bool use_ledger;
 	CURLM *multi;
 	CURLU *parser;
-	struct record rec;
 	struct buf why, scratch, result;
 	struct job *first, *last;	/* waiting and running, in arrival order */
 	unsigned queued, running;
@@ -80,9 +79,8 @@ static void on_signal(int sig)
 {
 	int saved = errno;
 	stop_signal = sig;
-	if (write(wake_fd, "", 1) < 0) {
-		/* the pipe is full: a wake-up is already pending */
-	}
+	ssize_t full_if_negative = write(wake_fd, "", 1);	/* full: a wake-up is pending */
+	(void)full_if_negative;
 	errno = saved;
 }
 
@@ -165,21 +163,19 @@ static void say_outcome(const struct pbfire *pf, const struct job *j)
 /* Writes j's line with its result and forgets the job. */
 static void finish(struct pbfire *pf, struct job *j)
 {
-	struct json_error je;
 	const char *const drop[] = { "result", NULL };
 	pf->counts[j->error]++;
 	if (j->host != (size_t)-1 && !pf->dry_run) {
 		struct host *h = &pf->hosts[j->host];
 		*(j->error == ERR_NONE || j->error == ERR_DUPLICATE ? &h->ok : &h->failed) += 1;
 	}
-	if (j->key && pf->use_ledger && j->error != ERR_DUPLICATE)
+	if (j->owns_key)
 		ledger_set(&pf->ledger, j->key, j->key_len,
 			   j->error == ERR_NONE ? KEY_DELIVERED : KEY_UNKNOWN);
 	if (pf->verbose)
 		say_outcome(pf, j);
 	build_result(pf, j, &pf->result);
-	record_parse(&pf->rec, j->line, j->len, &je);	/* it parsed when read */
-	record_write(&pf->rec, stdout, drop, pf->result.data, pf->result.len);
+	record_write(&j->rec, stdout, drop, pf->result.data, pf->result.len);
 	*(j->prev ? &j->prev->next : &pf->first) = j->next;
 	*(j->next ? &j->next->prev : &pf->last) = j->prev;
 	pf->queued--;
@@ -200,7 +196,8 @@ static void fail(struct pbfire *pf, struct job *j, enum error_class c, const cha
 /* The round of a line fed back: its old result's round, plus one. */
 static int next_round(struct record *r)
 {
-	int i = record_path(r, "result.round", 12);
+	static const char path[] = "result.round";
+	int i = record_path(r, path, sizeof path - 1);
 	struct text t = i >= 0 && record_is_number(r, i) ? record_text(r, i) : (struct text){ "0", 1 };
 	long round = strtol(t.p, NULL, 10);
 	return round >= 0 && round < 1000 ? (int)round + 1 : 1;
@@ -224,32 +221,46 @@ static void enqueue(struct pbfire *pf, struct job *j)
 	pf->queued++;
 }
 
-/* Reads one input line into a new job, or rejects it. */
+/* Claims j's key for it: KEY_UNKNOWN when j may go, the key now marked in
+ * flight and owned by j; otherwise what the ledger knows of the key. */
+static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
+{
+	if (!j->key || !pf->use_ledger)
+		return KEY_UNKNOWN;
+	enum ledger_state s = ledger_state(&pf->ledger, j->key, j->key_len);
+	if (s == KEY_UNKNOWN) {
+		ledger_set(&pf->ledger, j->key, j->key_len, KEY_IN_FLIGHT);
+		j->owns_key = true;
+	}
+	return s;
+}
+
+/* Reads one input line into a new job, or rejects it. The job keeps its
+ * copy of the line parsed, to write it back with the result. */
 static void read_line(struct pbfire *pf, const char *line, size_t len)
 {
 	struct json_error je;
-	if (!record_parse(&pf->rec, line, len, &je)) {
-		tool_reject(pf->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
-		return;
-	}
 	struct job *j = xcalloc(1, sizeof *j);
 	j->line = xstrndup(line, len);
 	j->len = len;
+	if (!record_parse(&j->rec, j->line, len, &je)) {
+		tool_reject(pf->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
+		job_clear(j);
+		free(j);
+		return;
+	}
 	j->lineno = pf->t->nread;
 	j->host = (size_t)-1;
-	j->round = next_round(&pf->rec);
+	j->round = next_round(&j->rec);
 	enqueue(pf, j);
 	buf_clear(&pf->why);
-	if (!job_read(j, &pf->rec, pf->key_path, &pf->why) ||
-	    !job_host(j, pf->parser, &pf->scratch, &pf->why)) {
+	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, pf->parser, &pf->scratch, &pf->why)) {
 		fail(pf, j, ERR_INVALID, pf->why.data);
 		return;
 	}
 	j->host = host_of(pf, pf->scratch.data, pf->scratch.len);
 	if (pf->dry_run) {
-		bool dup = j->key && pf->use_ledger &&
-			   ledger_state(&pf->ledger, j->key, j->key_len) == KEY_DELIVERED;
-		j->error = dup ? ERR_DUPLICATE : ERR_NONE;
+		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
 		finish(pf, j);
 	}
 }
@@ -357,9 +368,9 @@ static bool ready(struct pbfire *pf, struct job *j)
 	if (j->state != JOB_WAITING || j->not_before > pf->now ||
 	    pf->hosts[j->host].running >= pf->per_host)
 		return false;
-	if (!j->key || !pf->use_ledger || j->attempts > 0)
+	if (j->owns_key)
 		return true;
-	switch (ledger_state(&pf->ledger, j->key, j->key_len)) {
+	switch (claim_key(pf, j)) {
 	case KEY_DELIVERED:
 		j->error = ERR_DUPLICATE;
 		finish(pf, j);
@@ -367,7 +378,6 @@ static bool ready(struct pbfire *pf, struct job *j)
 	case KEY_IN_FLIGHT:
 		return false;
 	default:
-		ledger_set(&pf->ledger, j->key, j->key_len, KEY_IN_FLIGHT);
 		return true;
 	}
 }
@@ -434,10 +444,11 @@ static void collect(struct pbfire *pf)
 	CURLMsg *m;
 	int left;
 	while ((m = curl_multi_info_read(pf->multi, &left))) {
-		struct job *j;
+		char *private;
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &private);
+		struct job *j = (struct job *)(void *)private;
 		bool done = attempt_done(pf, j, m->data.result);
 		release_handle(pf, j);
 		if (done)
@@ -476,16 +487,22 @@ static void drain_wake_pipe(struct pbfire *pf)
 
 /* ---- the loop ---- */
 
+/* Lines that came to a good end: sent, or found in the ledger. */
+static unsigned long delivered(const struct pbfire *pf)
+{
+	return pf->counts[ERR_NONE] + pf->counts[ERR_DUPLICATE];
+}
+
 static void show_progress(struct pbfire *pf, bool last)
 {
 	if (!pf->progress || (!last && pf->now - pf->last_progress < STAMP_NS / 4))
 		return;
-	unsigned long failed = pf->counts[ERR_DNS] + pf->counts[ERR_CONNECT] + pf->counts[ERR_TIMEOUT] +
-			       pf->counts[ERR_TLS] + pf->counts[ERR_HTTP] + pf->counts[ERR_BLOCKED] +
-			       pf->counts[ERR_INVALID] + pf->counts[ERR_INTERRUPTED];
+	unsigned long finished = 0;
+	for (int c = 0; c <= ERR_DUPLICATE; c++)
+		finished += pf->counts[c];
 	double secs = (double)(pf->now - pf->started) / STAMP_NS;
 	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %.0f/s\033[K%s", pf->sent,
-		pf->counts[ERR_NONE] + pf->counts[ERR_DUPLICATE], failed, pf->running,
+		delivered(pf), finished - delivered(pf), pf->running,
 		secs > 0 ? (double)pf->sent / secs : 0.0, last ? "\n" : "");
 	pf->last_progress = pf->now;
 }
@@ -694,7 +711,6 @@ static void tear_down(struct pbfire *pf)
 	free(pf->hosts);
 	strmap_free(&pf->host_index);
 	netpolicy_free(&pf->net);
-	record_free(&pf->rec);
 	buf_free(&pf->why);
 	buf_free(&pf->scratch);
 	buf_free(&pf->result);
@@ -723,6 +739,6 @@ int main(int argc, char **argv)
 		print_stats(&pf);
 	tear_down(&pf);
 	int status = tool_finish(&t);
-	bool all_ok = pf.counts[ERR_NONE] + pf.counts[ERR_DUPLICATE] == t.nread - t.nrejected;
+	bool all_ok = delivered(&pf) == t.nread - t.nrejected;
 	return status == EXIT_OK && !all_ok ? EXIT_REJECTED : status;
 }

@@ -34,7 +34,8 @@ static bool read_headers(struct job *j, struct record *r, int h, bool *has_type,
 {
 	struct buf line = { 0 };
 	bool ok = true;
-	for (int k = h + 1; ok && k < record_skip(r, h); k = record_skip(r, k + 1)) {
+	int end = record_skip(r, h);
+	for (int k = h + 1; ok && k < end; k = record_skip(r, k + 1)) {
 		struct text name = record_text(r, k);
 		int v = k + 1;
 		buf_clear(&line);
@@ -71,10 +72,11 @@ static void add_content_type(struct job *j, struct record *r, int pb)
 	buf_free(&line);
 }
 
-/* Reads the request of record r into j; false with why when the record
+/* Reads the request of j's record into j; false with why when the record
  * does not describe one. The key is read from key_path. */
-bool job_read(struct job *j, struct record *r, const char *key_path, struct buf *why)
+bool job_read(struct job *j, const char *key_path, struct buf *why)
 {
+	struct record *r = &j->rec;
 	int url = record_get(r, 0, "url"), body = record_get(r, 0, "body");
 	int headers = record_get(r, 0, "headers"), pb = record_get(r, 0, "postback");
 	int method = pb >= 0 ? record_get(r, pb, "method") : -1;
@@ -172,6 +174,7 @@ void job_print(const struct job *j, FILE *f)
 void job_clear(struct job *j)
 {
 	free(j->line);
+	record_free(&j->rec);
 	free(j->url);
 	free(j->method);
 	free(j->body);

@@ -16,6 +16,7 @@ struct job {
 	struct job *prev, *next;	/* in arrival order */
 	char *line;			/* the input line, as read */
 	size_t len;
+	struct record rec;		/* line, parsed */
 	unsigned long lineno;
 	char *url, *method, *body, *key;
 	size_t body_len, key_len;
@@ -24,6 +25,7 @@ struct job {
 	enum { JOB_WAITING, JOB_RUNNING } state;
 	int64_t not_before;		/* a retry waits until then (ns) */
 	int attempts, round;
+	bool owns_key;			/* it marked its key in flight in the ledger */
 	CURL *easy;
 	char error_text[CURL_ERROR_SIZE];
 	struct buf message;		/* why it failed, for the result */
@@ -37,7 +39,7 @@ struct job {
 	size_t received;		/* response body bytes */
 };
 
-bool job_read(struct job *j, struct record *r, const char *key_path, struct buf *why);
+bool job_read(struct job *j, const char *key_path, struct buf *why);
 bool job_host(const struct job *j, CURLU *parser, struct buf *host, struct buf *why);
 void job_describe(const struct job *j, struct buf *out);
 void job_print(const struct job *j, FILE *f);

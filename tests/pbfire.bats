@@ -133,6 +133,27 @@ EOF
 	assert_equal "$(sort fired)" "$(printf 't1:pb:a\nt1:pb:b\nt1:pb:c')"
 }
 
+@test "--ledger: a bad line with a delivered key does not make the key deliverable again" {
+	start_receiver
+	echo "{\"url\":\"$RECV/a\",\"postback\":{\"key\":\"k\"}}" > in
+	run fire --ledger fired in
+	assert_success
+	printf '{"url":"ftp://x/","postback":{"key":"k"}}\n{"url":"%s/again","postback":{"key":"k"}}\n' "$RECV" > in2
+	run fire --ledger fired in2
+	assert_equal "$(jq -r .result.error <<<"$output" | paste -sd,)" "invalid,duplicate"
+	assert_equal "$(seen)" "GET /a"
+	run pbfire --dry-run --ledger fired in2
+	assert_equal "$(jq -r .result.error <<<"$output" | paste -sd,)" "invalid,duplicate"
+}
+
+@test "--dry-run with a ledger: the second line of one key shows as a duplicate" {
+	printf '{"url":"http://h.example/1","postback":{"key":"k"}}\n{"url":"http://h.example/2","postback":{"key":"k"}}\n' > in
+	run pbfire --dry-run --ledger fired in
+	assert_success
+	assert_equal "$(jq -r .result.error <<<"$output" | paste -sd,)" "null,duplicate"
+	assert [ ! -e fired ]
+}
+
 @test "--key names another field; a failed key is not in the ledger" {
 	start_receiver
 	printf '{"id":"x1","url":"%s/ok"}\n{"id":"x2","url":"%s/no?status=400"}\n' "$RECV" "$RECV" > in
@@ -232,4 +253,12 @@ EOF
 	assert_line "pbfire: 2 lines read, 0 rejected, 2 requests sent"
 	assert_line "pbfire: host http://127.0.0.1:$PORT: 1 ok, 1 failed"
 	assert_line --partial "pbfire: latency ms (within 1%): p50"
+}
+
+@test "on a terminal: a progress line on standard error, the records on standard output" {
+	start_receiver
+	printf '{"url":"%s/a"}\n{"url":"%s/b?status=500"}\n' "$RECV" "$RECV" > in
+	run script -qec "pbfire --allow-net 127.0.0.0/8 --retries 0 in 2>&1 > out" /dev/null
+	assert_output --partial "pbfire: 2 sent, 1 ok, 1 failed, 0 in flight"
+	assert_equal "$(wc -l < out)" 2
 }
