@@ -99,11 +99,10 @@ enum lines_status lines_next(struct lines *r)
 			if (r->start == r->end)
 				return LINES_EOF;
 			s = take(r, r->end - r->start, r->end - r->start);
-		} else if (r->nowait && would_block(r->fd)) {
-			r->scan = r->end;
-			return LINES_AGAIN;
 		} else {
-			r->scan = r->end;
+			r->scan = r->end;	/* no newline before end */
+			if (r->nowait && would_block(r->fd))
+				return LINES_AGAIN;
 			ssize_t n = fill(r);
 			if (n < 0)
 				return LINES_ERROR;

@@ -56,8 +56,12 @@ static void write_all(const struct spool *s, int fd, const char *p, size_t n, ui
  * included, with its length in *n, or NULL if the file ends first. */
 static const char *record_at(struct spool *s, uint64_t pos, size_t *n)
 {
-	if (pos < s->window_pos || pos >= s->window_pos + s->window_len ||
-	    !memchr(s->window + (pos - s->window_pos), '\n', s->window_len - (pos - s->window_pos))) {
+	const char *p = NULL, *nl = NULL;
+	if (pos >= s->window_pos && pos < s->window_pos + s->window_len) {
+		p = s->window + (pos - s->window_pos);
+		nl = memchr(p, '\n', s->window_len - (pos - s->window_pos));
+	}
+	if (!nl) {	/* not in the window, or cut by its end: read from pos */
 		ssize_t r;
 		do
 			r = pread(s->fd, s->window, s->window_cap, (off_t)pos);
@@ -66,9 +70,9 @@ static const char *record_at(struct spool *s, uint64_t pos, size_t *n)
 			err(EXIT_USAGE, "%s", spool_name(s));
 		s->window_pos = pos;
 		s->window_len = (size_t)r;
+		p = s->window;
+		nl = memchr(p, '\n', s->window_len);
 	}
-	const char *p = s->window + (pos - s->window_pos);
-	const char *nl = memchr(p, '\n', s->window_len - (pos - s->window_pos));
 	if (!nl)
 		return NULL;
 	*n = (size_t)(nl - p) + 1;
