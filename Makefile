@@ -24,7 +24,7 @@ endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire
 COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate request heap spool netpolicy retry ledger job
-UNITS = test_json test_stamp test_record test_uritemplate
+UNITS = test_json test_stamp test_record test_uritemplate test_firing
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
