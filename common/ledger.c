@@ -5,7 +5,8 @@
  * newline escaped as "\\" and "\n". The whole file is loaded into a hash
  * map at start; keys delivered meanwhile are appended and synced to disk
  * in batches (ledger_sync). A torn last line, from a crash mid-append, is
- * ignored. The map also marks keys in flight, so that two lines with one
+ * cut off, so the next key appended starts a line of its own. The map
+ * also marks keys in flight, so that two lines with one
  * key in the same run do not both fire. One pbfire at a time may use a
  * ledger for writing: it is locked.
  */
@@ -37,9 +38,11 @@ static void add_key(struct ledger *l, const char *line, size_t n, struct buf *sc
 	*strmap_put(&l->keys, scratch->data, scratch->len, KEY_DELIVERED) = KEY_DELIVERED;
 }
 
-static void load(struct ledger *l)
+/* Loads every key; returns the size of the file up to its last newline. */
+static off_t load(struct ledger *l)
 {
 	struct buf data = { 0 }, scratch = { 0 };
+	off_t whole = 0;
 	for (;;) {
 		buf_reserve(&data, READ_CHUNK);
 		ssize_t r = read(l->fd, data.data + data.len, READ_CHUNK);
@@ -56,14 +59,15 @@ static void load(struct ledger *l)
 			size_t n = (size_t)(nl - (data.data + start));
 			if (n)
 				add_key(l, data.data + start, n, &scratch);
-			l->loaded++;
 			start += n + 1;
 		}
+		whole += (off_t)start;
 		memmove(data.data, data.data + start, data.len - start);
 		data.len -= start;
 	}
 	buf_free(&data);
 	buf_free(&scratch);
+	return whole;
 }
 
 /* Opens and loads the ledger at path; read_only (a dry run) neither
@@ -79,7 +83,13 @@ void ledger_open(struct ledger *l, const char *path, bool read_only)
 		err(EXIT_USAGE, "%s", path);
 	if (!read_only && flock(l->fd, LOCK_EX | LOCK_NB) < 0)
 		err(EXIT_USAGE, "%s: %s", path, errno == EWOULDBLOCK ? "in use by another pbfire" : "lock");
-	load(l);
+	off_t whole = load(l);
+	off_t size = lseek(l->fd, 0, SEEK_END);
+	if (!read_only && size > whole) {	/* a torn last key: appends must not extend it */
+		warnx("%s: dropping an incomplete last key", path);
+		if (ftruncate(l->fd, whole) < 0)
+			err(EXIT_USAGE, "%s", path);
+	}
 	if (read_only) {
 		close(l->fd);
 		l->fd = -1;

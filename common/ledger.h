@@ -16,7 +16,6 @@ struct ledger {
 	int fd;
 	struct strmap keys;	/* key -> enum ledger_state */
 	struct buf pending;	/* delivered keys not yet appended */
-	size_t loaded;
 };
 
 void ledger_open(struct ledger *l, const char *path, bool read_only);

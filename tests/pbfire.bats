@@ -154,6 +154,16 @@ EOF
 	assert [ ! -e fired ]
 }
 
+@test "--ledger: a torn last key is cut off, not glued to the next one" {
+	start_receiver
+	printf 'a\nb' > fired
+	echo "{\"url\":\"$RECV/c\",\"postback\":{\"key\":\"c\"}}" > in
+	run fire --ledger fired in
+	assert_success
+	assert_line "pbfire: fired: dropping an incomplete last key"
+	assert_equal "$(cat fired)" $'a\nc'
+}
+
 @test "--key names another field; a failed key is not in the ledger" {
 	start_receiver
 	printf '{"id":"x1","url":"%s/ok"}\n{"id":"x2","url":"%s/no?status=400"}\n' "$RECV" "$RECV" > in
