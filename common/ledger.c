@@ -6,9 +6,9 @@
  * map at start; keys delivered meanwhile are appended and synced to disk
  * in batches (ledger_sync). A torn last line, from a crash mid-append, is
  * cut off, so the next key appended starts a line of its own. The map
- * also marks keys in flight, so that two lines with one
- * key in the same run do not both fire. One pbfire at a time may use a
- * ledger for writing: it is locked.
+ * also marks keys in flight, so that two lines with one key in the same
+ * run do not both fire. One pbfire at a time may use a ledger for
+ * writing: it is locked.
  */
 #include "ledger.h"
 #include "tool.h"
