@@ -97,10 +97,12 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 	return true;
 }
 
-static void flush_stdout(void)
+/* Flushes the lines released so far, then marks them released. */
+static void flush_and_mark(struct pbdelay *pd)
 {
 	if (fflush(stdout) != 0)
 		err(EXIT_USAGE, "stdout");
+	spool_mark_released(&pd->spool);
 }
 
 /* Writes out every held line due by pd->now, earliest first, and marks
@@ -114,17 +116,13 @@ static void release_due(struct pbdelay *pd)
 		const char *line = spool_take(&pd->spool, &len);
 		fwrite(line, 1, len, stdout);
 		putchar('\n');
-		if (++n % MARK_EVERY == 0) {
-			flush_stdout();
-			spool_mark_released(&pd->spool);
-		}
+		if (++n % MARK_EVERY == 0)
+			flush_and_mark(pd);
 	}
-	if (n % MARK_EVERY) {
-		flush_stdout();
-		spool_mark_released(&pd->spool);
-	}
-	if (n)
+	if (n) {
+		flush_and_mark(pd);
 		spool_reclaim(&pd->spool);
+	}
 }
 
 static void sync_spool(struct pbdelay *pd)
