@@ -9,10 +9,8 @@ CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wwrite-strings -Wcast-qual -Wundef
 override CFLAGS += -std=c11 $(WARNINGS) $(WERROR) $(SANFLAGS)
-override CPPFLAGS += -D_GNU_SOURCE -DJSMN_STRICT -DJSMN_PARENT_LINKS -Icommon \
-	$(shell $(PKG_CONFIG) --cflags libcurl yaml-0.1)
+override CPPFLAGS += -D_GNU_SOURCE -DJSMN_STRICT -DJSMN_PARENT_LINKS -Icommon -MMD -MP
 override LDFLAGS += $(SANFLAGS)
-LDLIBS = $(shell $(PKG_CONFIG) --libs libcurl yaml-0.1) -lm
 
 # SANITIZE=1 builds into build/san with AddressSanitizer and UBSan.
 ifeq ($(SANITIZE),1)
@@ -23,35 +21,51 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire
-COMMON = buf lines json jsmn record stamp strmap rules action match tool uritemplate request heap spool netpolicy retry ledger job
 UNITS = test_json test_stamp test_record test_uritemplate test_firing
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
 
-COMMON_OBJS = $(COMMON:%=$(B)/common/%.o)
+# Each tool is cmd/TOOL/*.c linked with build/libpb.a (common/) and the
+# libraries it alone names here.
+PKGS_pbmatch = yaml-0.1
+PKGS_pbexpand = libcurl
+PKGS_pbdelay =
+PKGS_pbfire = libcurl
+pkg_cflags = $(if $(1),$(shell $(PKG_CONFIG) --cflags $(1)))
+pkg_libs = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1))) -lm
+
+LIBPB = $(B)/libpb.a
 BINS = $(TOOLS:%=$(B)/%)
 UNIT_BINS = $(UNITS:%=$(B)/tests/%)
+objs = $(patsubst %.c,$(B)/%.o,$(1))
+tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
 	bats bats-assert bats-support mandoc jq python3
 
 all: $(BINS)
 
-$(B)/common/%.o: common/%.c common/*.h
+$(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(EXTRA_CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(B)/cmd/%.o: cmd/%.c common/*.h
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(LIBPB): $(call objs,$(wildcard common/*.c))
+	$(AR) rcs $@ $^
 
-$(B)/%: $(B)/cmd/%.o $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+define tool_rules
+$(B)/cmd/$(1)/%.o: EXTRA_CPPFLAGS = $(call pkg_cflags,$(PKGS_$(1)))
+$(B)/$(1): $(call tool_objs,$(1)) $(LIBPB)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call pkg_libs,$(PKGS_$(1)))
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
-$(B)/tests/%: tests/unit/%.c $(COMMON_OBJS) tests/unit/tap.h
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+# A unit test links common/ and, when it tests a tool's module, that
+# module's object and the tool's libraries.
+$(B)/tests/test_firing: $(B)/cmd/pbfire/netpolicy.o $(B)/cmd/pbfire/retry.o
+$(B)/tests/unit/test_firing.o: EXTRA_CPPFLAGS = -Icmd/pbfire
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBPB)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) -lm
 
 # Installs the Debian packages the build and the tests need, if missing.
 deps:
@@ -95,3 +109,5 @@ clean:
 
 .PHONY: all deps check units demo bench install uninstall clean
 .SECONDARY:
+
+-include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/*/*/*/*.d)
