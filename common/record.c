@@ -50,14 +50,17 @@ int record_skip(const struct record *r, int i)
 	return j;
 }
 
+/* Whether raw key token k, escapes decoded, is key[0,keylen). A raw key
+ * with an escape decodes to fewer bytes than it has, so it can equal
+ * only a longer searched key, and never byte for byte. */
 static inline bool key_equals(const struct record *r, int k, const char *key, size_t keylen)
 {
 	const jsmntok_t *t = &r->tok[k];
 	size_t n = (size_t)(t->end - t->start);
 	const char *p = r->text + t->start;
-	if (n == keylen)	/* an escape would make the raw key longer */
-		return memcmp(p, key, n) == 0;
-	if (!r->escapes || n < keylen || n > 6 * keylen || !memchr(p, '\\', n))
+	if (!r->escapes || !memchr(p, '\\', n))
+		return n == keylen && memcmp(p, key, n) == 0;
+	if (n <= keylen || n > 6 * keylen)
 		return false;
 	char *s = xmalloc(n);
 	bool eq = json_unescape(p, n, s) == keylen && memcmp(s, key, keylen) == 0;
@@ -149,14 +152,17 @@ struct text record_text(struct record *r, int i)
 	struct text s = { r->text + t->start, (size_t)(t->end - t->start) };
 	if (t->type != JSMN_STRING || !r->escapes || !memchr(s.p, '\\', s.n))
 		return s;
-	/* Earlier texts must stay valid: a full scratch buffer is retired,
-	 * not grown, and retired ones are freed by the next parse. */
-	if (r->scratch.len + s.n + 1 > r->scratch.cap && r->scratch.data) {
-		r->retired = xreallocarray(r->retired, r->nretired + 1, sizeof *r->retired);
-		r->retired[r->nretired++] = r->scratch.data;
-		r->scratch = (struct buf){ 0 };
+	/* Earlier texts must stay valid, so the scratch buffer never moves:
+	 * one too full for this string is retired (the next parse frees it)
+	 * and a new one, room for all of the line's strings, replaces it. */
+	if (r->scratch.len + s.n + 1 > r->scratch.cap) {
+		if (r->scratch.data) {
+			r->retired = xreallocarray(r->retired, r->nretired + 1, sizeof *r->retired);
+			r->retired[r->nretired++] = r->scratch.data;
+			r->scratch = (struct buf){ 0 };
+		}
+		buf_reserve(&r->scratch, s.n > r->len ? s.n : r->len);
 	}
-	buf_reserve(&r->scratch, s.n > r->len ? s.n : r->len);
 	char *out = r->scratch.data + r->scratch.len;
 	s.n = json_unescape(s.p, s.n, out);
 	s.p = out;
