@@ -31,19 +31,24 @@ static void scope_key(struct buf *k, enum action_type type, const char *offer, s
 		buf_add(k, publisher, pn);
 }
 
+/* Files postback pb under the key in m->key, after those filed there
+ * before. A scope list that names one id twice (9 and "9") gives pb one
+ * key twice: it is filed there once, so it fires once. */
 static void file_entry(struct matcher *m, size_t pb)
 {
-	size_t e = m->nentries++;
-	if (m->nentries > m->entries_cap) {
+	size_t e = m->nentries;
+	size_t head = *strmap_put(&m->index, m->key.data, m->key.len, e);
+	if (head != e && m->entries[m->tails[head]].pb == pb)
+		return;
+	if (++m->nentries > m->entries_cap) {
 		m->entries_cap = m->entries_cap ? 2 * m->entries_cap : 64;
 		m->entries = xreallocarray(m->entries, m->entries_cap, sizeof *m->entries);
 		m->tails = xreallocarray(m->tails, m->entries_cap, sizeof *m->tails);
 	}
 	m->entries[e] = (struct match_entry){ pb, STRMAP_NONE };
-	size_t *head = strmap_put(&m->index, m->key.data, m->key.len, e);
-	if (*head != e)
-		m->entries[m->tails[*head]].next = e;
-	m->tails[*head] = e;
+	if (head != e)
+		m->entries[m->tails[head]].next = e;
+	m->tails[head] = e;
 }
 
 static void index_postback(struct matcher *m, size_t i)
