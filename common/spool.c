@@ -52,8 +52,23 @@ static void write_all(const struct spool *s, int fd, const char *p, size_t n, ui
 	}
 }
 
+/* Fills the window with the file from pos on. */
+static void read_window(struct spool *s, uint64_t pos)
+{
+	ssize_t r;
+	do
+		r = pread(s->fd, s->window, s->window_cap, (off_t)pos);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		err(EXIT_USAGE, "%s", spool_name(s));
+	s->window_pos = pos;
+	s->window_len = (size_t)r;
+}
+
 /* Reads the record at pos through the window; returns it, newline
- * included, with its length in *n, or NULL if the file ends first. */
+ * included, with its length in *n, or NULL if the file ends first. A
+ * record longer than the window (held by a run with a larger --max-line)
+ * grows the window until it fits. */
 static const char *record_at(struct spool *s, uint64_t pos, size_t *n)
 {
 	const char *p = NULL, *nl = NULL;
@@ -61,17 +76,14 @@ static const char *record_at(struct spool *s, uint64_t pos, size_t *n)
 		p = s->window + (pos - s->window_pos);
 		nl = memchr(p, '\n', s->window_len - (pos - s->window_pos));
 	}
-	if (!nl) {	/* not in the window, or cut by its end: read from pos */
-		ssize_t r;
-		do
-			r = pread(s->fd, s->window, s->window_cap, (off_t)pos);
-		while (r < 0 && errno == EINTR);
-		if (r < 0)
-			err(EXIT_USAGE, "%s", spool_name(s));
-		s->window_pos = pos;
-		s->window_len = (size_t)r;
+	while (!nl) {	/* not in the window, or cut by its end: read from pos */
+		read_window(s, pos);
 		p = s->window;
 		nl = memchr(p, '\n', s->window_len);
+		if (nl || s->window_len < s->window_cap)
+			break;
+		s->window_cap *= 2;
+		s->window = xreallocarray(s->window, s->window_cap, 1);
 	}
 	if (!nl)
 		return NULL;
