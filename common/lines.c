@@ -150,3 +150,28 @@ void lines_free(struct lines *r)
 	free(r->buf);
 	r->buf = NULL;
 }
+
+/* The descriptor read, for a tool's loop to wait on; -1 when there is none. */
+int lines_fd(const struct lines *r)
+{
+	return r->fd;
+}
+
+/* The line lines_next returned last, and its length in *len. */
+char *lines_current(const struct lines *r, size_t *len)
+{
+	*len = r->len;
+	return r->line;
+}
+
+/* Ends the input here: from now on it reads as ended. */
+void lines_stop(struct lines *r)
+{
+	r->stop = true;
+}
+
+/* From now on lines_next returns LINES_AGAIN rather than block. */
+void lines_set_nowait(struct lines *r)
+{
+	r->nowait = true;
+}

@@ -30,4 +30,9 @@ enum lines_status lines_next(struct lines *r);
 bool lines_discard(struct lines *r, FILE *keep);
 void lines_free(struct lines *r);
 
+int lines_fd(const struct lines *r);
+char *lines_current(const struct lines *r, size_t *len);
+void lines_stop(struct lines *r);
+void lines_set_nowait(struct lines *r);
+
 #endif

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +15,7 @@
 #include "spool.h"
 #include "stamp.h"
 #include "tool.h"
+#include "wake.h"
 
 static const char usage[] =
 	"usage: pbdelay [-f FIELD] [--spool FILE [--due-only]] [--reject FILE]\n"
@@ -36,13 +36,6 @@ struct pbdelay {
 	struct spool spool;
 	int64_t now, synced;
 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 /* The text of the line's time field in *v (p NULL when missing), and
  * whether it is a string. Validation alone finds a top-level field, the
@@ -132,7 +125,8 @@ static void sync_spool(struct pbdelay *pd)
 }
 
 /* Releases lines as they fall due until fd has input (fd < 0: until
- * nothing is held) or a signal arrives. */
+ * nothing is held) or a signal arrives: the signal's byte in the wake
+ * pipe ends the wait even when it comes after the check. */
 static void wait_for(struct pbdelay *pd, int fd)
 {
 	int64_t due;
@@ -140,17 +134,24 @@ static void wait_for(struct pbdelay *pd, int fd)
 		pd->now = stamp_to_ns(stamp_now());
 		release_due(pd);
 		bool held = spool_next(&pd->spool, &due);
-		if (stop_signal || (fd < 0 && !held))
+		if (wake_signal() || (fd < 0 && !held))
 			return;
 		if (pd->spool.unsynced)
 			sync_spool(pd);
 		int timeout = held ? (int)((due - pd->now + 999999) / 1000000) : -1;
 		if (held && due - pd->now > 3600 * STAMP_NS)
 			timeout = 3600 * 1000;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, timeout) > 0)
+		struct pollfd p[] = { { .fd = fd, .events = POLLIN }, { .fd = wake_fd(), .events = POLLIN } };
+		if (poll(p, 2, timeout) > 0)
 			return;
 	}
+}
+
+/* Ends the input at once when a signal came. */
+static void stop_if_signalled(struct lines *in)
+{
+	if (wake_signal())
+		lines_stop(in);
 }
 
 /* Before each read: the lines read so far go to the spool file, and when
@@ -159,9 +160,9 @@ static void before_read(void *arg, bool idle)
 {
 	struct pbdelay *pd = arg;
 	spool_write(&pd->spool);
-	if (idle && !stop_signal)
-		wait_for(pd, pd->t->in.fd);
-	pd->t->in.stop = stop_signal != 0;
+	if (idle && !wake_signal())
+		wait_for(pd, lines_fd(&pd->t->in));
+	stop_if_signalled(&pd->t->in);
 }
 
 static void delay_line(struct tool *t, char *line, size_t len, void *arg)
@@ -180,7 +181,7 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 	}
 	if (pd->spool.path && pd->now - pd->synced > SYNC_EVERY)
 		sync_spool(pd);
-	t->in.stop = stop_signal != 0;
+	stop_if_signalled(&t->in);
 }
 
 /* Without a spool, an interrupted pbdelay writes what it holds to a file
@@ -214,16 +215,7 @@ static void finish_interrupted(struct pbdelay *pd)
 		save_held(pd);
 	spool_close(&pd->spool);
 	record_free(&pd->rec);
-	signal(stop_signal, SIG_DFL);
-	raise(stop_signal);
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: poll returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	wake_die();
 }
 
 int main(int argc, char **argv)
@@ -256,7 +248,7 @@ int main(int argc, char **argv)
 	if (pd.due_only && !spool_path)
 		tool_usage_error(&t, "--due-only needs --spool: what is not due must be kept somewhere");
 	pd.nested = strchr(pd.field, '.') != NULL;
-	catch_signals();
+	wake_catch_signals();
 	spool_open(&pd.spool, spool_path, t.max_line);
 	pd.now = pd.synced = stamp_to_ns(stamp_now());
 	release_due(&pd);
@@ -267,7 +259,7 @@ int main(int argc, char **argv)
 
 	if (!pd.due_only)
 		wait_for(&pd, -1);
-	if (stop_signal)
+	if (wake_signal())
 		finish_interrupted(&pd);
 	pd.now = stamp_to_ns(stamp_now());
 	release_due(&pd);

@@ -6,10 +6,7 @@
 #include <curl/curl.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +19,7 @@
 #include "stamp.h"
 #include "strmap.h"
 #include "tool.h"
+#include "wake.h"
 
 static const char usage[] =
 	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--retries N] [--backoff SECONDS]\n"
@@ -69,20 +67,7 @@ struct pbfire {
 	int64_t now, grace_end, last_progress, started;
 	unsigned long sent, counts[ERR_DUPLICATE + 1];
 	unsigned long latency[LATENCY_BUCKETS];
-	int wake[2];			/* the signal handler writes here */
 };
-
-static volatile sig_atomic_t stop_signal;
-static int wake_fd = -1;
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	stop_signal = sig;
-	ssize_t full_if_negative = write(wake_fd, "", 1);	/* full: a wake-up is pending */
-	(void)full_if_negative;
-	errno = saved;
-}
 
 /* ---- results ---- */
 
@@ -268,10 +253,13 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 /* Reads lines while there is room for them and input is ready. */
 static void read_input(struct pbfire *pf)
 {
+	const char *line;
+	size_t len;
 	while (!pf->input_done && pf->queued < pf->queue) {
 		switch (tool_next(pf->t)) {
 		case LINES_OK:
-			read_line(pf, pf->t->in.line, pf->t->in.len);
+			line = lines_current(&pf->t->in, &len);
+			read_line(pf, line, len);
 			break;
 		case LINES_AGAIN:
 			return;
@@ -473,12 +461,11 @@ static void interrupt(struct pbfire *pf)
 	}
 }
 
-static void drain_wake_pipe(struct pbfire *pf)
+/* Starts stopping at the first signal. */
+static void note_signal(struct pbfire *pf)
 {
-	char sink[64];
-	while (read(pf->wake[0], sink, sizeof sink) > 0)
-		continue;
-	if (stop_signal && !pf->stopping) {
+	wake_drain();
+	if (wake_signal() && !pf->stopping) {
 		pf->stopping = pf->input_done = true;
 		pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
 		warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->running, pf->grace);
@@ -530,10 +517,10 @@ static void flush_outputs(struct pbfire *pf)
 
 static void wait_for_events(struct pbfire *pf)
 {
-	struct curl_waitfd fds[2] = { { .fd = pf->wake[0], .events = CURL_WAIT_POLLIN } };
+	struct curl_waitfd fds[2] = { { .fd = wake_fd(), .events = CURL_WAIT_POLLIN } };
 	unsigned n = 1;
 	if (!pf->input_done && pf->queued < pf->queue)
-		fds[n++] = (struct curl_waitfd){ .fd = pf->t->in.fd, .events = CURL_WAIT_POLLIN };
+		fds[n++] = (struct curl_waitfd){ .fd = lines_fd(&pf->t->in), .events = CURL_WAIT_POLLIN };
 	flush_outputs(pf);
 	int timeout = next_timeout(pf, pf->progress ? 250 : 1000);
 	if (curl_multi_poll(pf->multi, fds, n, timeout, NULL) != CURLM_OK)
@@ -546,7 +533,7 @@ static void run(struct pbfire *pf)
 	pf->started = stamp_to_ns(stamp_now());
 	while (!pf->input_done || pf->first) {
 		pf->now = stamp_to_ns(stamp_now());
-		drain_wake_pipe(pf);
+		note_signal(pf);
 		read_input(pf);
 		if (pf->stopping)
 			interrupt(pf);
@@ -689,13 +676,9 @@ static void set_up(struct pbfire *pf)
 	if (pf->dry_run)
 		return;
 	pf->multi = curl_multi_init();
-	if (!pf->multi || pipe2(pf->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+	if (!pf->multi)
 		errx(EXIT_USAGE, "cannot set up libcurl");
-	wake_fd = pf->wake[1];
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	wake_catch_signals();
 	srandom((unsigned)stamp_to_ns(stamp_now()));
 }
 
@@ -732,7 +715,7 @@ int main(int argc, char **argv)
 		tool_run(&t, argv + optind, argc - optind, dry_run_line, &pf);
 	} else {
 		tool_begin(&t, argv + optind, argc - optind);
-		t.in.nowait = true;
+		lines_set_nowait(&t.in);
 		run(&pf);
 	}
 	if (pf.stats)
