@@ -255,12 +255,12 @@ EOF
 	assert_failure 2
 }
 
-@test "--stats counts outcomes and hosts" {
+@test "--stats counts lines, requests with their retries, outcomes and hosts" {
 	start_receiver
 	printf '{"url":"%s/a"}\n{"url":"%s/b?status=500"}\n' "$RECV" "$RECV" > in
-	run fire --retries 0 --stats in
+	run fire --retries 2 --stats in
 	assert_failure 1
-	assert_line "pbfire: 2 lines read, 0 rejected, 2 requests sent"
+	assert_line "pbfire: 2 lines read, 0 rejected, 2 lines sent in 4 requests"
 	assert_line "pbfire: host http://127.0.0.1:$PORT: 1 ok, 1 failed"
 	assert_line --partial "pbfire: latency ms (within 1%): p50"
 }

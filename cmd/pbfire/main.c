@@ -65,7 +65,8 @@ struct pbfire {
 	struct strmap host_index;
 	bool input_done, stopping;
 	int64_t now, grace_end, last_progress, started;
-	unsigned long sent, counts[ERR_DUPLICATE + 1];
+	unsigned long sent, requests;	/* lines sent; attempts, retries included */
+	unsigned long counts[ERR_DUPLICATE + 1];
 	unsigned long latency[LATENCY_BUCKETS];
 };
 
@@ -346,6 +347,7 @@ static void start(struct pbfire *pf, struct job *j)
 	pf->hosts[j->host].running++;
 	pf->running++;
 	pf->sent += j->attempts == 1;
+	pf->requests++;
 	curl_multi_add_handle(pf->multi, j->easy);
 }
 
@@ -568,8 +570,8 @@ static double latency_percentile(const struct pbfire *pf, double p)
 static void print_stats(const struct pbfire *pf)
 {
 	fflush(stdout);
-	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu requests sent\n", pf->t->nread,
-		pf->t->nrejected, pf->sent);
+	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
+		pf->t->nread, pf->t->nrejected, pf->sent, pf->requests);
 	for (int c = 0; c <= ERR_DUPLICATE; c++)
 		if (pf->counts[c])
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", pf->counts[c]);
