@@ -209,6 +209,23 @@ EOF
 	assert_equal "$(jq -r .result.error <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "$(printf '6 duplicate\n4 null')"
 }
 
+@test "SIGTERM: a line waiting to retry is reported with its last attempt's outcome" {
+	start_receiver
+	printf '{"url":"%s/retry?status=503"}\n{"url":"%s/next"}\n' "$RECV" "$RECV" > in
+	pbfire --allow-net 127.0.0.0/8 -j 1 --backoff 30 in > out 2> err &	# /next starts once /retry's attempt is over
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(wc -l < recv.ndjson)" -eq 2 ] && break
+		sleep 0.05
+	done
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 1
+	assert_equal "$(jq -c 'select(.url | contains("retry")) | .result | [.error, .status, .attempts, .message]' out)" \
+		'["interrupted",503,1,"interrupted waiting to retry; the last attempt: HTTP 503"]'
+}
+
 @test "--dry-run sends nothing and shows the request" {
 	start_receiver
 	echo "{\"url\":\"$RECV/hook\",\"body\":\"a=1\",\"headers\":{\"X-T\":\"v\"}}" > in

@@ -448,18 +448,30 @@ static void collect(struct pbfire *pf)
 
 /* ---- interruption ---- */
 
+/* Ends j as interrupted, saying how far it got: a retry waiting keeps
+ * the status of the attempt that finished, and tells its outcome. */
+static void end_interrupted(struct pbfire *pf, struct job *j)
+{
+	if (j->state == JOB_RUNNING) {
+		release_handle(pf, j);
+		fail(pf, j, ERR_INTERRUPTED, "interrupted; the last attempt's outcome is unknown");
+	} else if (j->attempts) {
+		buf_clear(&pf->why);
+		buf_addf(&pf->why, "interrupted waiting to retry; the last attempt: %s", j->message.data);
+		fail(pf, j, ERR_INTERRUPTED, pf->why.data);
+	} else {
+		fail(pf, j, ERR_INTERRUPTED, "interrupted before it was sent");
+	}
+}
+
 /* Ends every job: waiting ones at once, running ones after the grace. */
 static void interrupt(struct pbfire *pf)
 {
 	struct job *next;
 	for (struct job *j = pf->first; j; j = next) {
 		next = j->next;
-		if (j->state == JOB_RUNNING && pf->now < pf->grace_end)
-			continue;
-		if (j->state == JOB_RUNNING)
-			release_handle(pf, j);
-		fail(pf, j, ERR_INTERRUPTED, j->attempts ? "interrupted; the last attempt's outcome is unknown"
-							: "interrupted before it was sent");
+		if (j->state != JOB_RUNNING || pf->now >= pf->grace_end)
+			end_interrupted(pf, j);
 	}
 }
 
