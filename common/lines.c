@@ -164,6 +164,12 @@ char *lines_current(const struct lines *r, size_t *len)
 	return r->line;
 }
 
+/* The number of the line lines_next returned last, counted from 1. */
+unsigned long lines_lineno(const struct lines *r)
+{
+	return r->lineno;
+}
+
 /* Ends the input here: from now on it reads as ended. */
 void lines_stop(struct lines *r)
 {

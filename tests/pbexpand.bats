@@ -127,6 +127,17 @@ EOF
 	assert_line --index 0 "pbexpand: -t: malformed template at character 22: prefix length must be 1 to 9999"
 }
 
+@test "two malformed templates that share their first 200 bytes are each reported in full" {
+	long=https://h.example/$(printf '%0200d' 0)
+	printf '{"postback":{"name":"b","url":"%s{a"}}\n' "$long" "$long/x" "$long" > in
+	run pbexpand in
+	assert_failure 1
+	shown="${long:0:200}..."
+	assert_line --index 0 "pbexpand: in:1: postback b: malformed template at character 219: unclosed '{': $shown"
+	assert_line --index 1 "pbexpand: in:2: postback b: malformed template at character 221: unclosed '{': $shown"
+	assert_line --index 2 "pbexpand: in:3: postback b: the malformed template of line 1"
+}
+
 @test "bad input: invalid JSON, no template, a template of the wrong type" {
 	run pbexpand --reject rej.ndjson <<'EOF'
 {"postback":{"url":"https://h.example/"}

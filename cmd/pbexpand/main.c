@@ -20,8 +20,11 @@ static const char usage[] =
 
 enum { OPT_STRICT = OPT_TOOL_LAST, OPT_STATS };
 
-/* How many malformed templates are remembered to be reported only once. */
+/* How many malformed templates, and how many bytes of them, are
+ * remembered to be reported only once. */
 #define MAX_REMEMBERED 1024
+#define MAX_REMEMBERED_BYTES (4 * 1024 * 1024)
+#define SHOWN_MAX 200		/* bytes of a template a diagnostic shows */
 
 struct pbexpand {
 	const char *template;		/* -t, or NULL for postback.url */
@@ -35,6 +38,7 @@ struct pbexpand {
 	} *macros;			/* undefined macros, in order of first sight */
 	size_t nmacros;
 	struct strmap bad_templates;	/* malformed template -> first line */
+	size_t bad_bytes;		/* the length of those templates, in all */
 	struct request request;
 	CURLU *parsed;
 	unsigned long nout;
@@ -105,20 +109,30 @@ static bool find_template(struct tool *t, struct pbexpand *pe, int pb, char *lin
 	return true;
 }
 
+/* Remembers a malformed template, the whole of it, as first seen on the
+ * current line, while memory allows. */
+static void remember_template(struct tool *t, struct pbexpand *pe, struct text tmpl)
+{
+	if (pe->bad_templates.count >= MAX_REMEMBERED || pe->bad_bytes + tmpl.n > MAX_REMEMBERED_BYTES)
+		return;
+	strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, lines_lineno(&t->in));
+	pe->bad_bytes += tmpl.n;
+}
+
 static void reject_template(struct tool *t, struct pbexpand *pe, char *line, size_t len,
 			    struct text tmpl, struct text name, const struct tmpl_error *e)
 {
-	if (tmpl.n > 200)	/* diagnostics stay one readable line */
-		tmpl.n = 200;
 	size_t seen = strmap_get(&pe->bad_templates, tmpl.p, tmpl.n);
-	if (seen == STRMAP_NONE && pe->bad_templates.count < MAX_REMEMBERED)	/* memory stays bounded */
-		strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, t->in.lineno);
-	if (seen == STRMAP_NONE)
-		tool_reject(t, line, len, "postback %.*s: malformed template at character %zu: %s: %.*s",
-			    (int)name.n, name.p, e->offset + 1, e->msg, (int)tmpl.n, tmpl.p);
-	else
+	if (seen != STRMAP_NONE) {
 		tool_reject(t, line, len, "postback %.*s: the malformed template of line %zu",
 			    (int)name.n, name.p, seen);
+		return;
+	}
+	remember_template(t, pe, tmpl);
+	bool cut = tmpl.n > SHOWN_MAX;	/* diagnostics stay one readable line */
+	tool_reject(t, line, len, "postback %.*s: malformed template at character %zu: %s: %.*s%s",
+		    (int)name.n, name.p, e->offset + 1, e->msg, (int)(cut ? SHOWN_MAX : tmpl.n), tmpl.p,
+		    cut ? "..." : "");
 }
 
 static void expand_line(struct tool *t, char *line, size_t len, void *arg)
