@@ -28,7 +28,7 @@ MAN7 = man/pb-records.7
 
 # Each tool is cmd/TOOL/*.c linked with build/libpb.a (common/) and the
 # libraries it alone names here.
-PKGS_pbmatch = yaml-0.1
+PKGS_pbmatch = yaml-0.1 libcurl
 PKGS_pbexpand = libcurl
 PKGS_pbdelay =
 PKGS_pbfire = libcurl

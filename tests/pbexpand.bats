@@ -114,6 +114,33 @@ EOF
 	assert_equal "$(wc -l < rej.ndjson)" 2
 }
 
+@test "a relative URL or one slash after the scheme is rejected, also after a good URL" {
+	run pbexpand -t '{+u}' <<'EOF'
+{"u":"https://h.example/a"}
+{"u":"/x"}
+{"u":"https:/h.example/"}
+{"u":"https://h.example/b"}
+EOF
+	assert_failure 1
+	assert_line "pbexpand: stdin:2: postback -t: rendered URL rejected: not an http or https URL: /x"
+	assert_line "pbexpand: stdin:3: postback -t: rendered URL rejected: not an http or https URL: https:/h.example/"
+	assert_equal "$(grep -c '^{' <<<"$output")" 2
+}
+
+@test "a record's headers that pb refuses are rejected though no rule file checked them" {
+	run pbexpand <<'EOF'
+{"postback":{"name":"p","url":"https://h.example/","headers":{"Host":"internal.example"}}}
+{"postback":{"name":"p","url":"https://h.example/","headers":{"Bad Name":"x"}}}
+{"postback":{"name":"p","url":"https://h.example/","headers":{"X-A":"{v}"}},"v":"a\tb"}
+{"postback":{"name":"p","url":"https://h.example/","headers":{"X-A":"{v}"}},"v":"ab"}
+EOF
+	assert_failure 1
+	assert_line "pbexpand: stdin:1: postback p: header Host: a header pbfire sets itself"
+	assert_line "pbexpand: stdin:2: postback p: header Bad Name: not a header name (letters, digits and !#$%&'*+-.^_\`|~ only)"
+	assert_line "pbexpand: stdin:3: postback p: header X-A: a control character (CR, LF, ...) in the value"
+	assert_equal "$(grep '^{' <<<"$output" | jq -c .headers)" '{"X-A":"ab"}'
+}
+
 @test "a malformed template is reported once with its position, each line still rejected" {
 	run pbexpand <<'EOF'
 {"postback":{"name":"bad","url":"https://h.example/{a"}}
@@ -199,7 +226,7 @@ YAML
 	post_rules
 	run bash -c "echo '{\"type\":\"conversion\",\"transaction_id\":\"t\",\"status\":\"approved\",\"offer_id\":\"12\\r\\nX-Evil: 1\"}' | pbmatch -r rules.yaml | pbexpand --reject rej.ndjson"
 	assert_failure 1
-	assert_line "pbexpand: stdin:1: postback json-post: header X-Offer: a header value renders with a control character (CR, LF, ...)"
+	assert_line "pbexpand: stdin:1: postback json-post: header X-Offer: a control character (CR, LF, ...) in the value"
 	refute_output --partial '"X-Evil'
 	assert_equal "$(wc -l < rej.ndjson)" 1
 }

@@ -263,6 +263,64 @@ EOF
 	assert_equal "$(seen)" "GET /ok"
 }
 
+@test "a record with a header or URL pb refuses is invalid and never sent, dry run or not" {
+	start_receiver
+	cat > in <<EOF
+{"url":"$RECV/ok"}
+{"url":"$RECV/host","headers":{"Host":"internal.example"}}
+{"url":"$RECV/conn","headers":{"connection":"Upgrade"}}
+{"url":"$RECV/name","headers":{"X:Y":"v"}}
+{"url":"$RECV/tab","headers":{"X-A":"a\tb"}}
+{"url":"$RECV/ct","body":"a=1","postback":{"content_type":"text/plain\r\nX-Evil: 1"}}
+{"url":"/relative"}
+{"url":"http:///127.0.0.1:$PORT/nohost"}
+{"url":"$RECV/nul\u0000"}
+EOF
+	for dry in --dry-run ""; do
+		run fire $dry in
+		assert_failure 1
+		assert_equal "$(jq -s -r 'sort_by(.result.line)[] | .result.error // "ok"' <<<"$output" | paste -sd' ')" \
+			"ok$(printf ' invalid%.0s' $(seq 8))"
+	done
+	assert_equal "$(seen)" "GET /ok"
+	messages=$(jq -s -r 'sort_by(.result.line)[] | select(.result.error) | .result.message' <<<"$output")
+	assert_equal "$messages" "$(cat <<'EOF'
+headers: Host: a header pbfire sets itself
+headers: connection: a header pbfire sets itself
+headers: X:Y: not a header name (letters, digits and !#$%&'*+-.^_`|~ only)
+headers: X-A: a control character (CR, LF, ...) in the value
+postback.content_type: Content-Type: a control character (CR, LF, ...) in the value
+url: not an http or https URL
+url: no host
+url: a NUL character
+EOF
+)"
+}
+
+# verdict CMD...: "takes" when CMD succeeds, else "refuses".
+verdict() {
+	if "$@" > /dev/null 2>&1; then echo takes; else echo refuses; fi
+}
+
+# verdicts NAME: the verdicts of the rule loader, pbexpand and pbfire on
+# a header NAME, on one line.
+verdicts() {
+	printf 'postbacks:\n  - {name: p, type: click, url: "https://h.example/", headers: {"%s": v}}\n' "$1" > rules.yaml
+	record=$(jq -nc --arg n "$1" '{url: "https://h.example/", postback: {url: "https://h.example/", headers: {($n): "v"}}}
+		| .headers = .postback.headers')
+	echo "$(verdict pbmatch --check -r rules.yaml) $(verdict pbexpand <<<"$record") $(verdict pbfire --dry-run <<<"$record")"
+}
+
+@test "the rule loader, pbexpand and pbfire agree on the headers a postback may set" {
+	for name in Host content-length Transfer-Encoding Connection Keep-Alive Proxy-Connection TE Trailer \
+		Upgrade Expect "Bad Name" "X:Y" ""; do
+		assert_equal "$name: $(verdicts "$name")" "$name: refuses refuses refuses"
+	done
+	for name in X-Token Authorization Content-Type; do
+		assert_equal "$name: $(verdicts "$name")" "$name: takes takes takes"
+	done
+}
+
 @test "usage errors exit 2" {
 	run pbfire -j 0
 	assert_failure 2

@@ -138,16 +138,21 @@ postbacks:
   - {name: e, type: click, url: "https://x.example/?a=b}"}
   - {name: f, type: click, url: "https://x.example/?a={{b}}"}
   - {name: g, type: click, url: "HTTPS://x.example/?a={b}"}
+  - {name: h, type: click, url: "https:/x.example/"}
+  - {name: i, type: click, url: "https://x.example:99999/?a={b}"}
+  - {name: j, type: click, url: "https://{host}:{port}/{+path}{?a,b}"}
 YAML
 	run pbmatch --check -r rules.yaml
 	assert_failure 2
-	assert_line "pbmatch: rules.yaml:2:33: url: expected an http:// or https:// URL with a host, got 'ftp://x.example/'"
-	assert_line "pbmatch: rules.yaml:3:33: url: expected an http:// or https:// URL with a host, got 'https:///path'"
-	assert_line "pbmatch: rules.yaml:4:33: url: expected an http:// or https:// URL with a host, got 'publisher-track.com/pb'"
+	assert_line "pbmatch: rules.yaml:2:33: url: not an http or https URL: 'ftp://x.example/'"
+	assert_line "pbmatch: rules.yaml:3:33: url: no host: 'https:///path'"
+	assert_line "pbmatch: rules.yaml:4:33: url: not an http or https URL: 'publisher-track.com/pb'"
 	assert_line "pbmatch: rules.yaml:5:55: url: unclosed '{'"
 	assert_line "pbmatch: rules.yaml:6:56: url: unmatched '}'"
 	assert_line "pbmatch: rules.yaml:7:56: url: expected a variable name"
-	assert_equal "${#lines[@]}" 6
+	assert_line "pbmatch: rules.yaml:9:33: url: not an http or https URL: 'https:/x.example/'"
+	assert_line "pbmatch: rules.yaml:10:33: url: Port number was not a decimal number between 0 and 65535: 'https://x.example:99999/?a={b}'"
+	assert_equal "${#lines[@]}" 8
 	rules <<'YAML'
 postbacks:
   - name: a
@@ -239,9 +244,35 @@ YAML
 	assert_line "pbmatch: rules.yaml:5:69: content_type: expected form or json, got 'xml'"
 	assert_line "pbmatch: rules.yaml:5:55: content_type: describes a body, and there is none"
 	assert_line "pbmatch: rules.yaml:6:80: body.a: unclosed '{'"
-	assert_line "pbmatch: rules.yaml:6:96: headers: 'Host' is not a header pbfire lets a rule set"
-	assert_line "pbmatch: rules.yaml:6:105: headers: 'Bad Name' is not a header pbfire lets a rule set"
+	assert_line "pbmatch: rules.yaml:6:96: headers: 'Host': a header pbfire sets itself"
+	assert_line "pbmatch: rules.yaml:6:105: headers: 'Bad Name': not a header name (letters, digits and !#$%&'*+-.^_\`|~ only)"
 	assert_equal "${#lines[@]}" 8
+}
+
+@test "headers: the names pbfire sets itself and values with control characters are refused" {
+	rules <<'YAML'
+postbacks:
+  - name: a
+    type: click
+    url: https://x.example/
+    headers:
+      connection: close
+      Transfer-Encoding: chunked
+      Content-Length: "1"
+      Expect: 100-continue
+      X-Ok: "fine {x}"
+      X-Crlf: "a\r\nX-Evil: 1"
+      X-Tab: "a\tb"
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_line "pbmatch: rules.yaml:6:7: headers: 'connection': a header pbfire sets itself"
+	assert_line "pbmatch: rules.yaml:7:7: headers: 'Transfer-Encoding': a header pbfire sets itself"
+	assert_line "pbmatch: rules.yaml:8:7: headers: 'Content-Length': a header pbfire sets itself"
+	assert_line "pbmatch: rules.yaml:9:7: headers: 'Expect': a header pbfire sets itself"
+	assert_line "pbmatch: rules.yaml:11:15: headers.X-Crlf: a control character (CR, LF, ...) in the value"
+	assert_line "pbmatch: rules.yaml:12:14: headers.X-Tab: a control character (CR, LF, ...) in the value"
+	assert_equal "${#lines[@]}" 6
 }
 
 @test "a key given twice is an error, not a silent override" {

@@ -2,12 +2,11 @@
  * pbexpand: render each record's postback URL template (RFC 6570) with
  * the record's fields and append it as "url". See pbexpand(1).
  */
-#include <curl/curl.h>
-#include <err.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpurl.h"
 #include "record.h"
 #include "request.h"
 #include "strmap.h"
@@ -40,7 +39,6 @@ struct pbexpand {
 	struct strmap bad_templates;	/* malformed template -> first line */
 	size_t bad_bytes;		/* the length of those templates, in all */
 	struct request request;
-	CURLU *parsed;
 	unsigned long nout;
 };
 
@@ -57,32 +55,6 @@ static void note_undefined(void *arg, const char *name, size_t n)
 		pe->macros[i] = (struct macro_count){ xstrndup(name, n), 0 };
 	}
 	pe->macros[i].count++;
-}
-
-/* Whether the rendered URL is absolute http(s) with a host, by libcurl's
- * own parser; why tells what is wrong otherwise. libcurl reads
- * "https:///x" as host x, so an empty authority is refused first. */
-static bool url_acceptable(struct pbexpand *pe, const char *url, const char **why)
-{
-	const char *authority = strstr(url, "://");
-	if (authority && authority[3] == '/') {
-		*why = "no host";
-		return false;
-	}
-	CURLUcode rc = curl_url_set(pe->parsed, CURLUPART_URL, url, 0);
-	if (rc != CURLUE_OK) {
-		*why = curl_url_strerror(rc);
-		return false;
-	}
-	char *scheme = NULL, *host = NULL;
-	curl_url_get(pe->parsed, CURLUPART_SCHEME, &scheme, 0);
-	curl_url_get(pe->parsed, CURLUPART_HOST, &host, 0);
-	bool http = scheme && (!strcmp(scheme, "http") || !strcmp(scheme, "https"));
-	bool has_host = host && *host;
-	curl_free(scheme);
-	curl_free(host);
-	*why = !http ? "not an http or https URL" : "no host";
-	return http && has_host;
 }
 
 /* The template to render and the name of postback object pb (-1 when
@@ -171,7 +143,7 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 		return;
 	}
 	const char *why;
-	if (!url_acceptable(pe, pe->url.data, &why)) {
+	if (!httpurl_check(pe->url.data, pe->url.len, NULL, &why)) {
 		tool_reject(t, line, len, "postback %.*s: rendered URL rejected: %s: %s",
 			    (int)name.n, name.p, why, pe->url.data);
 		return;
@@ -206,7 +178,6 @@ static void pbexpand_free(struct pbexpand *pe)
 	buf_free(&pe->add);
 	buf_free(&pe->missing);
 	request_free(&pe->request);
-	curl_url_cleanup(pe->parsed);
 }
 
 int main(int argc, char **argv)
@@ -237,8 +208,6 @@ int main(int argc, char **argv)
 	struct tmpl_error e;
 	if (pe.template && !tmpl_check(pe.template, strlen(pe.template), TMPL_URI, &e))
 		tool_usage_error(&t, "-t: malformed template at character %zu: %s", e.offset + 1, e.msg);
-	if (!(pe.parsed = curl_url()))
-		errx(EXIT_USAGE, "curl_url: out of memory");
 
 	tool_run(&t, argv + optind, argc - optind, expand_line, &pe);
 

@@ -6,10 +6,12 @@
  * mapping of names to text templates whose results are JSON strings,
  * except that a template that is exactly one {variable} holding a number
  * or a boolean gives that value as it is. Header values are text
- * templates; one that renders with a control character (a CR or LF could
+ * templates; a header that pb refuses (common/httpheader.c: a name pbfire
+ * sets itself, a value that renders with a control character, which could
  * inject a header) fails the record.
  */
 #include "request.h"
+#include "httpheader.h"
 
 #include <string.h>
 
@@ -95,12 +97,26 @@ static bool render_body(struct request *q, struct record *r, int pb, const struc
 	return true;
 }
 
-static bool has_control(const struct buf *b)
+static bool refuse_header(struct request_error *err, struct text name, const char *why)
 {
-	for (size_t i = 0; i < b->len; i++)
-		if ((unsigned char)b->data[i] < 0x20 || b->data[i] == 0x7F)
-			return true;
+	err->why = why;
+	err->part = name;
 	return false;
+}
+
+/* Renders the value of header name from template t into q->scratch;
+ * false when the template fails or pb refuses the name or the value. */
+static bool render_header(struct request *q, struct text name, struct text t,
+			  const struct tmpl_vars *v, struct request_error *err)
+{
+	const char *why = httpheader_bad_name(name.p, name.n);
+	if (why)
+		return refuse_header(err, name, why);
+	buf_clear(&q->scratch);
+	if (!render_text(t.p, t.n, TMPL_TEXT, v, &q->scratch, err))
+		return false;
+	why = httpheader_bad_value(q->scratch.data, q->scratch.len);
+	return why ? refuse_header(err, name, why) : true;
 }
 
 static bool render_headers(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
@@ -113,14 +129,8 @@ static bool render_headers(struct request *q, struct record *r, int pb, const st
 	int k = h + 1;
 	for (int m = 0; m < r->tok[h].size; m++, k = record_skip(r, k + 1)) {
 		struct text name = record_text(r, k), t = record_text(r, k + 1);
-		buf_clear(&q->scratch);
-		if (!render_text(t.p, t.n, TMPL_TEXT, v, &q->scratch, err))
+		if (!render_header(q, name, t, v, err))
 			return false;
-		if (has_control(&q->scratch)) {
-			err->why = "a header value renders with a control character (CR, LF, ...)";
-			err->part = name;
-			return false;
-		}
 		if (m)
 			buf_addc(&q->members, ',');
 		buf_add_json_string(&q->members, name.p, name.n);

@@ -13,8 +13,8 @@ struct request {
 	struct buf body, scratch;
 };
 
-/* Why rendering failed: a template error, or a header value that would
- * smuggle a line break (why is then set and e unused). */
+/* Why rendering failed: a template error, or a header pb refuses, its
+ * name or its rendered value (why is then set and e unused). */
 struct request_error {
 	struct tmpl_error e;
 	const char *why;

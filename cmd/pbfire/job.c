@@ -4,11 +4,15 @@
  * and "headers" (an object of strings), with the method from
  * "postback.method" (POST when a body is given and no method is), the
  * Content-Type from "postback.content_type" unless a header sets it, and
- * the ledger key from "postback.key" or another dotted field. Also: the
- * host a request counts against for --per-host, and the request written
- * out for a dry run, as JSON and for people.
+ * the ledger key from "postback.key" or another dotted field. The URL and
+ * the headers must be ones pb sends (common/httpurl.c, httpheader.c), as
+ * the rule loader and pbexpand check them. Also: the host a request
+ * counts against for --per-host, and the request written out for a dry
+ * run, as JSON and for people.
  */
 #include "job.h"
+#include "httpheader.h"
+#include "httpurl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,8 @@ static char *copy_text(struct record *r, int i, size_t *len)
 	return xstrndup(t.p, t.n);
 }
 
+static const struct text content_type = { "Content-Type", sizeof "Content-Type" - 1 };
+
 static bool wrong(struct buf *why, const char *what)
 {
 	buf_clear(why);
@@ -29,47 +35,49 @@ static bool wrong(struct buf *why, const char *what)
 	return false;
 }
 
-/* Adds "Name: value" for each member of the headers object h. */
-static bool read_headers(struct job *j, struct record *r, int h, bool *has_type, struct buf *why)
+/* Adds header "name: value" to j's request; false with why when pb
+ * refuses the name or the value (what names the member it came from). */
+static bool add_header(struct job *j, struct text name, struct text value, const char *what,
+		       struct buf *why)
 {
-	struct buf line = { 0 };
-	bool ok = true;
-	int end = record_skip(r, h);
-	for (int k = h + 1; ok && k < end; k = record_skip(r, k + 1)) {
-		struct text name = record_text(r, k);
-		int v = k + 1;
-		buf_clear(&line);
-		buf_add(&line, name.p, name.n);
-		if (r->tok[v].type != JSMN_STRING || !name.n || strpbrk(line.data, ": \t\r\n")) {
-			ok = wrong(why, "headers: expected an object of strings with valid names");
-			break;
-		}
-		*has_type |= strcasecmp(line.data, "content-type") == 0;
-		struct text value = record_text(r, v);
-		buf_adds(&line, ": ");
-		buf_add(&line, value.p, value.n);
-		for (size_t i = 0; i < line.len; i++)
-			if ((unsigned char)line.data[i] < 0x20 && line.data[i] != '\t')
-				ok = wrong(why, "headers: control character in a header");
-		if (ok)
-			j->headers = curl_slist_append(j->headers, line.data);
+	const char *bad = httpheader_bad_name(name.p, name.n);
+	if (!bad)
+		bad = httpheader_bad_value(value.p, value.n);
+	if (bad) {
+		buf_clear(why);
+		buf_addf(why, "%s: %.*s: %s", what, (int)name.n, name.p, bad);
+		return false;
 	}
+	struct buf line = { 0 };
+	buf_add(&line, name.p, name.n);
+	buf_adds(&line, ": ");
+	buf_add(&line, value.p, value.n);
+	j->headers = curl_slist_append(j->headers, line.data);
 	buf_free(&line);
-	return ok;
+	return true;
 }
 
-static void add_content_type(struct job *j, struct record *r, int pb)
+/* Adds a header for each member of the headers object h. */
+static bool read_headers(struct job *j, struct record *r, int h, bool *has_type, struct buf *why)
+{
+	int end = record_skip(r, h);
+	for (int k = h + 1; k < end; k = record_skip(r, k + 1)) {
+		struct text name = record_text(r, k);
+		if (r->tok[k + 1].type != JSMN_STRING)
+			return wrong(why, "headers: expected an object of strings");
+		*has_type |= name.n == content_type.n && !strncasecmp(name.p, content_type.p, name.n);
+		if (!add_header(j, name, record_text(r, k + 1), "headers", why))
+			return false;
+	}
+	return true;
+}
+
+static bool add_content_type(struct job *j, struct record *r, int pb, struct buf *why)
 {
 	int ct = pb >= 0 ? record_get(r, pb, "content_type") : -1;
 	if (ct < 0 || r->tok[ct].type != JSMN_STRING)
-		return;
-	struct buf line = { 0 };
-	struct text t = record_text(r, ct);
-	buf_adds(&line, "Content-Type: ");
-	buf_add(&line, t.p, t.n);
-	if (!strpbrk(line.data, "\r\n"))
-		j->headers = curl_slist_append(j->headers, line.data);
-	buf_free(&line);
+		return true;
+	return add_header(j, content_type, record_text(r, ct), "postback.content_type", why);
 }
 
 /* Reads the request of j's record into j; false with why when the record
@@ -84,7 +92,7 @@ bool job_read(struct job *j, const char *key_path, struct buf *why)
 	bool has_type = false;
 	if (url < 0 || r->tok[url].type != JSMN_STRING)
 		return wrong(why, url < 0 ? "url: missing" : "url: expected a string");
-	j->url = copy_text(r, url, NULL);
+	j->url = copy_text(r, url, &j->url_len);
 	if (body >= 0 && !record_is_null(r, body)) {
 		if (r->tok[body].type != JSMN_STRING)
 			return wrong(why, "body: expected a string");
@@ -102,38 +110,23 @@ bool job_read(struct job *j, const char *key_path, struct buf *why)
 		if (!read_headers(j, r, headers, &has_type, why))
 			return false;
 	}
-	if (j->body && !has_type)
-		add_content_type(j, r, pb);
+	if (j->body && !has_type && !add_content_type(j, r, pb, why))
+		return false;
 	if (key >= 0 && record_is_scalar(r, key) && !record_is_null(r, key))
 		j->key = copy_text(r, key, &j->key_len);
 	return true;
 }
 
-/* The host the request goes to, "scheme://host:port", by libcurl's URL
- * parser; false with why when the URL is not an http(s) URL with a host. */
-bool job_host(const struct job *j, CURLU *parser, struct buf *host, struct buf *why)
+/* The host the request goes to, "scheme://host:port"; false with why
+ * when the URL is not one pb sends postbacks to. */
+bool job_host(const struct job *j, struct buf *host, struct buf *why)
 {
-	char *scheme = NULL, *name = NULL, *port = NULL;
-	CURLUcode rc = curl_url_set(parser, CURLUPART_URL, j->url, 0);
-	bool ok = rc == CURLUE_OK;
-	if (!ok)
-		buf_addf(why, "url: %s", curl_url_strerror(rc));
-	if (ok) {
-		curl_url_get(parser, CURLUPART_SCHEME, &scheme, 0);
-		curl_url_get(parser, CURLUPART_HOST, &name, 0);
-		curl_url_get(parser, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-		ok = scheme && (!strcmp(scheme, "http") || !strcmp(scheme, "https")) && name && *name;
-		if (!ok)
-			buf_adds(why, "url: not an http or https URL with a host");
-	}
-	if (ok) {
-		buf_clear(host);
-		buf_addf(host, "%s://%s:%s", scheme, name, port ? port : "");
-	}
-	curl_free(scheme);
-	curl_free(name);
-	curl_free(port);
-	return ok;
+	const char *bad;
+	if (httpurl_check(j->url, j->url_len, host, &bad))
+		return true;
+	buf_clear(why);
+	buf_addf(why, "url: %s", bad);
+	return false;
 }
 
 /* The request as a JSON object: method, url, headers, body. */

@@ -19,7 +19,7 @@ struct job {
 	struct record rec;		/* line, parsed */
 	unsigned long lineno;
 	char *url, *method, *body, *key;
-	size_t body_len, key_len;
+	size_t url_len, body_len, key_len;
 	struct curl_slist *headers;
 	size_t host;			/* index of its host in pbfire's table */
 	enum { JOB_WAITING, JOB_RUNNING } state;
@@ -40,7 +40,7 @@ struct job {
 };
 
 bool job_read(struct job *j, const char *key_path, struct buf *why);
-bool job_host(const struct job *j, CURLU *parser, struct buf *host, struct buf *why);
+bool job_host(const struct job *j, struct buf *host, struct buf *why);
 void job_describe(const struct job *j, struct buf *out);
 void job_print(const struct job *j, FILE *f);
 void job_clear(struct job *j);

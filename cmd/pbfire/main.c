@@ -56,7 +56,6 @@ struct pbfire {
 	struct ledger ledger;
 	bool use_ledger;
 	CURLM *multi;
-	CURLU *parser;
 	struct buf why, scratch, result;
 	struct job *first, *last;	/* waiting and running, in arrival order */
 	unsigned queued, running;
@@ -240,7 +239,7 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	j->round = next_round(&j->rec);
 	enqueue(pf, j);
 	buf_clear(&pf->why);
-	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, pf->parser, &pf->scratch, &pf->why)) {
+	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why)) {
 		fail(pf, j, ERR_INVALID, pf->why.data);
 		return;
 	}
@@ -680,9 +679,6 @@ static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
 static void set_up(struct pbfire *pf)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	pf->parser = curl_url();
-	if (!pf->parser)
-		errx(EXIT_USAGE, "curl_url: out of memory");
 	if (pf->use_ledger)
 		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run);
 	pf->progress = !pf->dry_run && isatty(STDERR_FILENO);
@@ -700,7 +696,6 @@ static void tear_down(struct pbfire *pf)
 {
 	if (pf->multi)
 		curl_multi_cleanup(pf->multi);
-	curl_url_cleanup(pf->parser);
 	if (pf->use_ledger)
 		ledger_close(&pf->ledger);
 	for (size_t i = 0; i < pf->nhosts; i++)

@@ -10,16 +10,16 @@
  */
 #include "rules.h"
 #include "buf.h"
+#include "httpheader.h"
+#include "httpurl.h"
 #include "strmap.h"
 #include "uritemplate.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <yaml.h>
 
 #define MIN_DELAY 120
@@ -252,33 +252,32 @@ static void read_delay(struct loader *l, yaml_node_t *n, struct postback *pb)
 		report(l, n, "delay: %s is under the 2-minute minimum", s);
 }
 
-/* Checks the URL template: http(s), a host, balanced braces. */
+/* Checks the URL template: a valid one, of a URL pb sends postbacks to. */
 static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
-	const char *s = want_scalar(l, n, "url");
+	const char *s = want_scalar(l, n, "url"), *why;
 	if (!s)
 		return;
 	pb->url = xstrndup(s, strlen(s));
-	size_t scheme = !strncasecmp(s, "http://", 7) ? 7 : !strncasecmp(s, "https://", 8) ? 8 : 0;
-	if (!scheme || strchr("/?#", s[scheme])) {
-		report(l, n, "url: expected an http:// or https:// URL with a host, got '%s'", s);
-		return;
-	}
 	struct tmpl_error e;
 	if (!tmpl_check(s, strlen(s), TMPL_URI, &e))
 		report_in(l, n, e.offset, "url: %s", e.msg);
+	else if (!httpurl_check_template(s, strlen(s), &why))
+		report(l, n, "url: %s: '%s'", why, s);
 }
 
 /* What the keys and values of a string mapping must be. */
 enum string_map_kind { VALUE_MAP, BODY_FIELDS, HEADERS };
 
-static bool is_header_name(const char *s)
+/* Checks a header's name (key k) and the literal text of its value v. */
+static void check_header(struct loader *l, yaml_node_t *k, yaml_node_t *v, const char *name)
 {
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
-			return false;
-	return *s && strcasecmp(s, "Host") && strcasecmp(s, "Content-Length") &&
-	       strcasecmp(s, "Transfer-Encoding");
+	const char *why = httpheader_bad_name(name, strlen(name));
+	if (why)
+		report(l, k, "headers: '%s': %s", name, why);
+	why = httpheader_bad_value(scalar(v), strlen(scalar(v)));
+	if (why)
+		report(l, v, "headers.%s: %s", name, why);
 }
 
 static void check_template(struct loader *l, yaml_node_t *v, enum tmpl_mode mode,
@@ -311,8 +310,8 @@ static void read_string_map(struct loader *l, yaml_node_t *n, const char *what,
 			report(l, v, "%s.%s: expected a single value, got %s", what, key, kind(v));
 			continue;
 		}
-		if (kind_of == HEADERS && !is_header_name(key))
-			report(l, k, "%s: '%s' is not a header pbfire lets a rule set", what, key);
+		if (kind_of == HEADERS)
+			check_header(l, k, v, key);
 		if (kind_of != VALUE_MAP)
 			check_template(l, v, kind_of == HEADERS || json ? TMPL_TEXT : TMPL_URI, what, key);
 		if (b->len > start + 1)

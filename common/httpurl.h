@@ -1,0 +1,13 @@
+#ifndef PB_HTTPURL_H
+#define PB_HTTPURL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Where pb sends a postback: an absolute http or https URL with a host. */
+bool httpurl_check(const char *url, size_t n, struct buf *origin, const char **why);
+bool httpurl_check_template(const char *tmpl, size_t n, const char **why);
+
+#endif
