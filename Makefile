@@ -9,13 +9,18 @@ CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wwrite-strings -Wcast-qual -Wundef
 override CFLAGS += -std=c11 $(WARNINGS) $(WERROR) $(SANFLAGS)
-override CPPFLAGS += -D_GNU_SOURCE -DJSMN_STRICT -DJSMN_PARENT_LINKS -Icommon -MMD -MP
+override CPPFLAGS += -D_GNU_SOURCE -DJSMN_STRICT -Icommon -MMD -MP
 override LDFLAGS += $(SANFLAGS)
 
-# SANITIZE=1 builds into build/san with AddressSanitizer and UBSan.
+# SANITIZE=1 builds into build/san with AddressSanitizer and UBSan; FUZZ=1
+# (make fuzz sets it) into build/fuzz with clang, instrumented for libFuzzer.
 ifeq ($(SANITIZE),1)
 B = build/san
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(FUZZ),1)
+B = build/fuzz
+CC = clang
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else
 B = build
 endif
@@ -43,10 +48,35 @@ tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
 	bats bats-assert bats-support mandoc jq python3
+FUZZ_DEBS = clang libclang-rt-14-dev
+
+# Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,
+# the tool modules FUZZ_SRCS_NAME names and the libraries FUZZ_PKGS_NAME
+# names. Normally each is linked with tests/fuzz/replay.c, which make check
+# runs over its seed corpus and regression inputs; with FUZZ=1, with
+# libFuzzer.
+FUZZERS = record uritemplate rules stamp spool ledger netpolicy request
+FUZZ_SRCS_rules = cmd/pbmatch/rules.c cmd/pbmatch/match.c cmd/pbmatch/action.c \
+	cmd/pbexpand/request.c
+FUZZ_PKGS_rules = $(PKGS_pbmatch)
+FUZZ_PKGS_uritemplate = libcurl
+FUZZ_SRCS_spool =
+FUZZ_SRCS_ledger = cmd/pbfire/ledger.c
+FUZZ_SRCS_netpolicy = cmd/pbfire/netpolicy.c
+FUZZ_SRCS_request = cmd/pbexpand/request.c
+FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)
+FUZZ_SECONDS ?= 60
+ifeq ($(FUZZ),1)
+FUZZ_LDFLAGS = -fsanitize=fuzzer
+else
+FUZZ_DRIVER = $(B)/tests/fuzz/replay.o
+endif
 
 all: $(BINS)
 
-$(B)/%.o: %.c
+# Objects depend on the Makefile too: its flags (the JSMN_* ones change
+# the layout of jsmntok_t) must be the same in every object.
+$(B)/%.o: %.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(EXTRA_CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -67,9 +97,17 @@ $(B)/tests/unit/test_firing.o: EXTRA_CPPFLAGS = -Icmd/pbfire
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBPB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) -lm
 
-# Installs the Debian packages the build and the tests need, if missing.
-deps:
-	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+define fuzz_rules
+$(B)/tests/fuzz/fuzz_$(1).o: EXTRA_CPPFLAGS = $(addprefix -I,$(sort $(dir $(FUZZ_SRCS_$(1))))) \
+	$(call pkg_cflags,$(FUZZ_PKGS_$(1)))
+$(B)/tests/fuzz/fuzz_$(1): $(B)/tests/fuzz/fuzz_$(1).o $(B)/tests/fuzz/fuzz.o \
+		$(call objs,$(FUZZ_SRCS_$(1))) $(FUZZ_DRIVER) $(LIBPB)
+	$$(CC) $$(LDFLAGS) $(FUZZ_LDFLAGS) -o $$@ $$^ $(call pkg_libs,$(FUZZ_PKGS_$(1)))
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rules,$(f))))
+
+# Installs the Debian packages named in $(1) that are missing.
+install_debs = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 		| grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
@@ -78,13 +116,44 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
 
+# The Debian packages the build and the tests need; make fuzz, clang too.
+deps:
+	@$(call install_debs,$(DEBS))
+
+fuzz-deps: deps
+	@$(call install_debs,$(FUZZ_DEBS))
+
 # make check: every unit test and bats suite; ends with "N passed, N failed".
 check: WERROR = -Werror
 check: deps
 	@$(MAKE) --no-print-directory all units WERROR=-Werror SANITIZE=$(SANITIZE)
-	@PB_BIN=$(CURDIR)/$(B) tests/run $(UNIT_BINS)
+	@PB_BIN=$(CURDIR)/$(B) tests/run $(UNIT_BINS) $(FUZZ_BINS)
 
-units: $(UNIT_BINS)
+units: $(UNIT_BINS) $(FUZZ_BINS)
+
+# make fuzz: every harness built with clang and libFuzzer into build/fuzz,
+# then run for FUZZ_SECONDS over a working copy of its corpus (kept in
+# build/fuzz/corpus/NAME, so later runs go on from it); a crash, leak,
+# sanitizer report or timeout fails it and keeps the input as
+# build/fuzz/artifacts/NAME-*. make fuzz-NAME runs one harness.
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZERS:%=fuzz-%)
+
+ifeq ($(FUZZ),1)
+fuzz-%: $(B)/tests/fuzz/fuzz_%
+	@mkdir -p $(B)/corpus/$* $(B)/artifacts
+	@cp -n tests/fuzz/corpus/$*/* $(wildcard tests/fuzz/regressions/$*/*) $(B)/corpus/$*/
+	@echo "fuzz $*: $(FUZZ_SECONDS) s, log in $(B)/$*.log"
+	@UBSAN_OPTIONS=print_stacktrace=1 $< -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(B)/artifacts/$*- \
+		$(addprefix -dict=,$(wildcard tests/fuzz/$*.dict)) $(B)/corpus/$* > $(B)/$*.log 2>&1 || \
+		{ tail -n 40 $(B)/$*.log; echo "fuzz $*: FAILED, see $(B)/$*.log"; exit 1; }
+	@echo "fuzz $*: $$(grep -o 'stat::number_of_executed_units: [0-9]*' $(B)/$*.log | \
+		grep -o '[0-9]*$$') runs, $$(grep 'DONE' $(B)/$*.log | grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*')"
+else
+fuzz-%: fuzz-deps
+	@$(MAKE) --no-print-directory FUZZ=1 $@
+endif
 
 demo: deps all
 	@PB_BIN=$(CURDIR)/$(B) tests/demo
@@ -107,7 +176,7 @@ uninstall:
 clean:
 	rm -rf build
 
-.PHONY: all deps check units demo bench install uninstall clean
+.PHONY: all deps fuzz-deps check units fuzz demo bench install uninstall clean
 .SECONDARY:
 
 -include $(wildcard $(B)/*/*.d $(B)/*/*/*.d $(B)/*/*/*/*.d)

@@ -1,0 +1,144 @@
+/* Helpers of the fuzz harnesses; see fuzz.h. */
+#include "fuzz.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "tool.h"
+
+void fuzz_fail(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+	fflush(stderr);
+	abort();
+}
+
+static FILE *saved_stderr;
+
+void fuzz_quiet(void)
+{
+	static FILE *null;
+	if (!null && !(null = fopen("/dev/null", "w")))
+		err(1, "/dev/null");
+	saved_stderr = stderr;
+	stderr = null;
+}
+
+void fuzz_loud(void)
+{
+	stderr = saved_stderr;
+}
+
+static char *tmpdir;
+
+/* Removes the temporary directory and whatever a harness left in it. */
+static void remove_tmpdir(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	struct buf path = { 0 };
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		buf_clear(&path);
+		buf_addf(&path, "%s/%s", tmpdir, e->d_name);
+		unlink(path.data);
+	}
+	if (d)
+		closedir(d);
+	rmdir(tmpdir);
+	buf_free(&path);
+	free(tmpdir);
+}
+
+const char *fuzz_path(const char *name)
+{
+	static struct buf path;
+	if (!tmpdir) {
+		struct buf t = { 0 };
+		buf_addf(&t, "%s/pbfuzz.XXXXXX", tool_tmpdir());
+		if (!mkdtemp(t.data))
+			err(1, "%s", t.data);
+		tmpdir = t.data;
+		atexit(remove_tmpdir);
+	}
+	buf_clear(&path);
+	buf_addf(&path, "%s/%s", tmpdir, name);
+	return path.data;
+}
+
+void fuzz_write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+		err(1, "%s", path);
+}
+
+long fuzz_file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+char *fuzz_written(const struct record *r, const char *const *drop, const char *add, size_t addlen,
+		   size_t *n)
+{
+	char *out = NULL;
+	FILE *f = open_memstream(&out, n);
+	if (!f)
+		err(1, "open_memstream");
+	record_write(r, f, drop, add, addlen);
+	if (fclose(f) != 0)
+		err(1, "open_memstream");
+	return out;
+}
+
+bool fuzz_json_object(const char *s, size_t n)
+{
+	struct json_shape shape;
+	struct json_error e;
+	return json_validate(s, n, &shape, NULL, &e);
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+bool fuzz_uri_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%') {
+			if (n - i < 3 || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))
+				return false;
+			i += 2;
+		} else if (!c || c >= 0x80 || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						       "0123456789-._~:/?#[]@!$&'()*+,;=", c)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+size_t fuzz_literal_origin(const char *t, size_t n)
+{
+	size_t i = n >= 7 && !strncasecmp(t, "http://", 7) ? 7 : n >= 8 && !strncasecmp(t, "https://", 8) ? 8 : 0;
+	size_t label = i;	/* where the host's last label starts */
+	if (!i)
+		return 0;
+	for (; i < n && t[i] && (isalnum((unsigned char)t[i]) || t[i] == '-' || t[i] == '.'); i++)
+		if (t[i] == '.')
+			label = i + 1;
+	if (label == i || !isalpha((unsigned char)t[label]))	/* not a name: curl reads 1.2 as 1.0.0.2 */
+		return 0;
+	return i == n || t[i] == '/' || t[i] == '?' || t[i] == '#' ? i : 0;
+}

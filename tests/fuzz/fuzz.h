@@ -1,0 +1,49 @@
+/* What the fuzz harnesses share: the entry point libFuzzer (or replay.c)
+ * calls, checks that abort with a message, quiet diagnostics, files in a
+ * per-process temporary directory, and the properties more than one
+ * harness checks (JSON validity, URL text). */
+#ifndef PB_FUZZ_H
+#define PB_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "record.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Aborts with file, line and the failed condition when cond is false. */
+#define CHECK(cond) ((cond) ? (void)0 : fuzz_fail(__FILE__, __LINE__, #cond))
+void fuzz_fail(const char *file, int line, const char *what) __attribute__((noreturn));
+
+/* Sends what the code under test prints to stderr (stdio's stderr, not
+ * fd 2, so sanitizer reports still show) to /dev/null until fuzz_loud(). */
+void fuzz_quiet(void);
+void fuzz_loud(void);
+
+/* A path for name in this process's temporary directory under TMPDIR,
+ * made on first use and removed at exit; valid until the next call. */
+const char *fuzz_path(const char *name);
+void fuzz_write_file(const char *path, const void *p, size_t n);
+long fuzz_file_size(const char *path);
+
+/* What record_write() writes, as a string the caller frees; *n its length. */
+char *fuzz_written(const struct record *r, const char *const *drop, const char *add, size_t addlen,
+		   size_t *n);
+
+/* Whether s[0,n) is one valid JSON object (json_validate). */
+bool fuzz_json_object(const char *s, size_t n);
+
+/* Whether every byte of s[0,n) is a URI character (RFC 3986 unreserved
+ * or reserved) and every '%' starts a %XX triplet. */
+bool fuzz_uri_text(const char *s, size_t n);
+
+/* The length of template t's literal "http://HOST" or "https://HOST"
+ * prefix, HOST a domain name (letters, digits, '.' and '-', its last
+ * label starting with a letter) followed by '/', '?', '#' or the end; 0
+ * when t has none. No value can change such a host. */
+size_t fuzz_literal_origin(const char *t, size_t n);
+
+#endif
