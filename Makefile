@@ -25,7 +25,7 @@ else
 B = build
 endif
 
-TOOLS = pbmatch pbexpand pbdelay pbfire
+TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
 UNITS = test_json test_stamp test_record test_uritemplate test_firing
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
@@ -37,6 +37,7 @@ PKGS_pbmatch = yaml-0.1 libcurl
 PKGS_pbexpand = libcurl
 PKGS_pbdelay =
 PKGS_pbfire = libcurl
+PKGS_pbstat =
 pkg_cflags = $(if $(1),$(shell $(PKG_CONFIG) --cflags $(1)))
 pkg_libs = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1))) -lm
 
@@ -47,7 +48,7 @@ objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc jq python3
+	bats bats-assert bats-support mandoc jq python3 librsvg2-bin
 FUZZ_DEBS = clang libclang-rt-14-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,

@@ -1,0 +1,236 @@
+/*
+ * pbstat: read pbfire's result records and report on them: counts by
+ * outcome, success ratio, attempts, latency and fire lag percentiles,
+ * status codes and errors, overall and --by a field, as text or JSON,
+ * with a --hist and an SVG --plot; once at the end of the input, or
+ * every few seconds over a growing one. See pbstat(1).
+ */
+#include <err.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buckets.h"
+#include "groups.h"
+#include "plot.h"
+#include "record.h"
+#include "report.h"
+#include "result.h"
+#include "series.h"
+#include "stamp.h"
+#include "summary.h"
+#include "tool.h"
+
+static const char usage[] =
+	"usage: pbstat [--by FIELD] [-o text|json] [--hist BOUNDS] [--plot FILE.svg]\n"
+	"              [--every SECONDS] [--min-success RATIO] [--reject FILE]\n"
+	"              [--max-line BYTES] [FILE ...]\n";
+
+enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS };
+
+struct pbstat {
+	struct tool *t;
+	struct record rec;
+	struct result_keys keys;
+	struct summary total;
+	unsigned long other;		/* valid lines that are not result records */
+	const char *by, *plot;
+	struct groups groups;
+	struct buckets *buckets;	/* --hist, or NULL */
+	struct series series;
+	bool json, terminal;
+	int64_t every;			/* --every, nanoseconds; 0: not given */
+	double min_success;		/* 0: not given */
+	int64_t next_report;		/* CLOCK_MONOTONIC nanoseconds */
+};
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * STAMP_NS + ts.tv_nsec;
+}
+
+static void count_line(struct pbstat *ps, const char *line, size_t len)
+{
+	struct json_error je;
+	struct result r;
+	if (!record_parse(&ps->rec, line, len, &je)) {
+		tool_reject(ps->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
+		return;
+	}
+	if (!result_read(&ps->keys, &ps->rec, &r)) {
+		ps->other++;
+		return;
+	}
+	summary_add(&ps->total, &r);
+	if (ps->by)
+		summary_add(groups_of(&ps->groups, &ps->rec), &r);
+	if (ps->buckets && r.has_latency)
+		buckets_add(ps->buckets, r.latency_us);
+	if (ps->plot)
+		series_add(&ps->series, &r);
+}
+
+/* Writes the report, and the plot; with --every, stamped with the time
+ * and, on a terminal, in place of the last one. */
+static void report(struct pbstat *ps)
+{
+	char at[STAMP_TEXT_MAX];
+	stamp_format((struct stamp){ stamp_now().sec, 0 }, at);
+	struct report r = {
+		.lines = ps->t->nread, .rejected = ps->t->nrejected, .other = ps->other,
+		.total = &ps->total, .groups = ps->by ? &ps->groups : NULL, .buckets = ps->buckets,
+		.at = ps->every ? at : NULL,
+	};
+	if (ps->every && ps->terminal)
+		fputs("\033[H\033[2J", stdout);
+	(ps->json ? report_json : report_text)(&r, stdout);
+	if (ps->every && !ps->json && !ps->terminal)
+		putchar('\n');
+	if (fflush(stdout) != 0)
+		err(EXIT_USAGE, "stdout");
+	if (ps->plot && !plot_write(&ps->series, ps->plot))
+		err(EXIT_USAGE, "%s", ps->plot);
+}
+
+/* With --every: the report, when it is due. */
+static void report_if_due(struct pbstat *ps)
+{
+	int64_t now = monotonic_ns();
+	if (!ps->every || now < ps->next_report)
+		return;
+	report(ps);
+	ps->next_report = now + ps->every;
+}
+
+/* Waits until the input has more or the next report is due. */
+static void wait_for_input(struct pbstat *ps)
+{
+	int64_t left = ps->next_report - monotonic_ns();
+	struct pollfd p = { .fd = ps->t->in.fd, .events = POLLIN };
+	if (left > 0 && poll(&p, 1, (int)((left + 999999) / 1000000)) < 0 && errno != EINTR)
+		err(EXIT_USAGE, "poll");
+}
+
+/* Counts every line of the inputs; with --every the input is read
+ * without blocking, so a report falls due while a pipe is quiet. */
+static void run(struct pbstat *ps, char **files, int nfiles)
+{
+	struct tool *t = ps->t;
+	tool_begin(t, files, nfiles);
+	t->in.nowait = ps->every > 0;
+	ps->next_report = monotonic_ns() + ps->every;
+	for (;;) {
+		enum lines_status s = tool_next(t);
+		if (s == LINES_EOF)
+			break;
+		if (s == LINES_OK)
+			count_line(ps, t->in.line, t->in.len);
+		else
+			wait_for_input(ps);
+		report_if_due(ps);
+	}
+	report(ps);
+}
+
+static void every_option(struct pbstat *ps, const char *arg)
+{
+	uint64_t us;
+	if (!duration_parse(arg, 1e6, 86400, &us) || us < 10000)
+		tool_usage_error(ps->t, "--every: expected seconds, from 0.01 to 86400, got '%s'", arg);
+	ps->every = (int64_t)us * 1000;
+}
+
+/* A ratio from 0 to 1, or a percentage such as 95%. */
+static void min_success_option(struct pbstat *ps, const char *arg)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (*end == '%' && end > arg) {
+		v /= 100;
+		end++;
+	}
+	if (errno || end == arg || *end || !(v >= 0 && v <= 1))
+		tool_usage_error(ps->t, "--min-success: expected a ratio from 0 to 1 or a percentage, got '%s'", arg);
+	ps->min_success = v;
+}
+
+static void hist_option(struct pbstat *ps, const char *arg)
+{
+	static struct buckets buckets;
+	const char *why;
+	if (!buckets_parse(&buckets, arg, &why))
+		tool_usage_error(ps->t, "--hist: %s, got '%s'", why, arg);
+	ps->buckets = &buckets;
+}
+
+static void output_option(struct pbstat *ps, const char *arg)
+{
+	if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0)
+		tool_usage_error(ps->t, "-o: expected text or json, got '%s'", arg);
+	ps->json = strcmp(arg, "json") == 0;
+}
+
+static void parse_options(struct pbstat *ps, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "output", required_argument, NULL, 'o' },
+		{ "hist", required_argument, NULL, OPT_HIST },
+		{ "plot", required_argument, NULL, OPT_PLOT },
+		{ "every", required_argument, NULL, OPT_EVERY },
+		{ "min-success", required_argument, NULL, OPT_MIN_SUCCESS },
+		TOOL_OPTIONS,
+		{ 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_BY: ps->by = optarg; break;
+		case 'o': output_option(ps, optarg); break;
+		case OPT_HIST: hist_option(ps, optarg); break;
+		case OPT_PLOT: ps->plot = optarg; break;
+		case OPT_EVERY: every_option(ps, optarg); break;
+		case OPT_MIN_SUCCESS: min_success_option(ps, optarg); break;
+		default:
+			if (!tool_option(ps->t, opt, optarg))
+				tool_usage_error(ps->t, NULL);
+		}
+	}
+	if (ps->by && !*ps->by)
+		tool_usage_error(ps->t, "--by: empty field name");
+	if (ps->plot && !*ps->plot)
+		tool_usage_error(ps->t, "--plot: empty file name");
+}
+
+int main(int argc, char **argv)
+{
+	struct tool t;
+	struct pbstat ps = { .t = &t };
+	tool_init(&t, usage);
+	parse_options(&ps, argc, argv);
+	ps.terminal = isatty(STDOUT_FILENO);
+	result_keys_init(&ps.keys);
+	summary_init(&ps.total);
+	groups_init(&ps.groups, ps.by ? ps.by : "");
+	series_init(&ps.series);
+
+	run(&ps, argv + optind, argc - optind);
+
+	double success = summary_success(&ps.total);
+	bool below = ps.min_success > 0 && success < ps.min_success;
+	if (below)
+		warnx("success ratio %.4f is below --min-success %g", success, ps.min_success);
+	summary_free(&ps.total);
+	groups_free(&ps.groups);
+	series_free(&ps.series);
+	record_free(&ps.rec);
+	int status = tool_finish(&t);
+	return status == EXIT_OK && below ? EXIT_REJECTED : status;
+}
