@@ -4,7 +4,8 @@
  * or Unix seconds as a JSON number, integer or fraction. Parsing is exact,
  * to the nanosecond, and independent of the TZ environment; formatting is
  * always UTC with "Z" and as many fraction digits as needed, none for a
- * whole second.
+ * whole second. Only the years 0000 to 9999 (in UTC) parse, so whatever
+ * parses can be written back.
  */
 #include "stamp.h"
 
@@ -116,7 +117,7 @@ bool stamp_parse_rfc3339(const char *s, size_t n, struct stamp *t)
 		return false;
 	/* A leap second (:60) counts as the first second of the next minute. */
 	t->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off;
-	return true;
+	return t->sec >= STAMP_MIN_SEC && t->sec <= STAMP_MAX_SEC;
 }
 
 /* Unix seconds as JSON number text: digits, an optional fraction, no
@@ -128,7 +129,7 @@ bool stamp_parse_unix(const char *s, size_t n, struct stamp *t)
 	if (p == end || *p < '0' || *p > '9')
 		return false;
 	for (; p < end && *p >= '0' && *p <= '9'; p++) {
-		if (sec > (INT64_C(253402300799) - 9) / 10)	/* past 9999-12-31 */
+		if (sec > (STAMP_MAX_SEC - 9) / 10)
 			return false;
 		sec = sec * 10 + (*p - '0');
 	}

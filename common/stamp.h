@@ -12,6 +12,10 @@ struct stamp {
 };
 
 #define STAMP_TEXT_MAX 40
+/* The times a record may carry: the years 0000 to 9999, all that RFC
+ * 3339's four-digit year can write. */
+#define STAMP_MIN_SEC (-62167219200LL)	/* 0000-01-01T00:00:00Z */
+#define STAMP_MAX_SEC 253402300799LL	/* 9999-12-31T23:59:59Z */
 #define STAMP_NS 1000000000LL	/* nanoseconds in a second */
 
 bool stamp_parse_rfc3339(const char *s, size_t n, struct stamp *t);

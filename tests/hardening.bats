@@ -70,3 +70,16 @@ held() {
 	run held S
 	assert_output '{"fire_at":"2099-01-01T00:00:00Z","n":1}'
 }
+
+@test "a time out of the years 0000 to 9999, or too late for a delay, is rejected" {
+	cat > in.ndjson <<'EOF'
+{"type":"click","transaction_id":"a","publisher_id":9,"time":"0000-01-01T00:00:00+01:00"}
+{"type":"click","transaction_id":"b","publisher_id":9,"time":"9999-06-01T00:00:00Z"}
+{"type":"click","transaction_id":"c","publisher_id":9,"time":"0000-01-01T00:00:00-01:00"}
+EOF
+	run pbmatch -r "$RULES" in.ndjson
+	assert_failure 1
+	assert_line "pbmatch: in.ndjson:1: time: '0000-01-01T00:00:00+01:00' is not an RFC 3339 time or Unix seconds"
+	assert_line "pbmatch: in.ndjson:2: time: '9999-06-01T00:00:00Z' is too late: a delay would take fire_at past the year 9999"
+	assert_line --partial '"fire_at":"0000-01-01T01:00:00Z"'
+}

@@ -49,6 +49,18 @@ static bool required(struct buf *why, const struct text *t, const char *name)
 	return false;
 }
 
+/* Whether every fire time from the action's time, delay added, can be
+ * written: a year at most after it, up to 9999-12-31T23:59:59Z. */
+static bool fire_time_fits(struct record *r, int i, struct action *a, struct buf *why)
+{
+	if (a->time.sec <= STAMP_MAX_SEC - MAX_DELAY)
+		return true;
+	buf_clear(why);
+	buf_addf(why, "time: '%.*s' is too late: a delay would take fire_at past the year 9999",
+		 r->tok[i].end - r->tok[i].start, r->text + r->tok[i].start);
+	return false;
+}
+
 static bool read_time(struct record *r, int i, struct action *a, struct buf *why)
 {
 	a->has_time = i >= 0 && !record_is_null(r, i);
@@ -57,11 +69,11 @@ static bool read_time(struct record *r, int i, struct action *a, struct buf *why
 	if (record_is_number(r, i)) {
 		struct text t = record_text(r, i);
 		if (stamp_parse_unix(t.p, t.n, &a->time))
-			return true;
+			return fire_time_fits(r, i, a, why);
 	} else if (r->tok[i].type == JSMN_STRING) {
 		struct text t = record_text(r, i);
 		if (stamp_parse_rfc3339(t.p, t.n, &a->time))
-			return true;
+			return fire_time_fits(r, i, a, why);
 	} else {
 		return wrong(why, r, i, "time", "RFC 3339 text or Unix seconds");
 	}

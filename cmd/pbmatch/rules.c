@@ -22,7 +22,6 @@
 #include <string.h>
 #include <yaml.h>
 
-#define MIN_DELAY 120
 
 const char *const action_type_names[TYPE_COUNT] = { "click", "conversion", "event" };
 const char *const fire_status_names[] = { "always", "any", "approved", "rejected" };
@@ -243,7 +242,7 @@ static void read_delay(struct loader *l, yaml_node_t *n, struct postback *pb)
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	long unit = !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : 0;
-	if (*s < '0' || *s > '9' || errno || !unit || v > 24L * 365 * 3600 / unit) {
+	if (*s < '0' || *s > '9' || errno || !unit || v > MAX_DELAY / unit) {
 		report(l, n, "delay: expected a number and a unit (s, m or h), such as 2m; got '%s'", s);
 		return;
 	}

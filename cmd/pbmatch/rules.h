@@ -4,6 +4,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A postback's delay, in seconds: the guide's 2-minute minimum, a year
+ * at most. */
+#define MIN_DELAY 120
+#define MAX_DELAY (365L * 24 * 3600)
+
 enum action_type { TYPE_CLICK, TYPE_CONVERSION, TYPE_EVENT, TYPE_COUNT };
 
 /* Which action statuses a postback fires on. FIRE_ALWAYS is a click

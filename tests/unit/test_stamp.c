@@ -47,11 +47,19 @@ int main(void)
 	rfc3339("2026-11-24T10:00:00.123456789123Z", 1795514400, 123456789);
 	rfc3339("2024-02-29T00:00:00Z", 1709164800, 0);
 	rfc3339("2016-12-31T23:59:60Z", 1483228800, 0);
+	rfc3339("0000-01-01T00:00:00Z", STAMP_MIN_SEC, 0);
+	rfc3339("9999-12-31T23:59:59Z", STAMP_MAX_SEC, 0);
+	rfc3339("0000-01-01T00:00:00-01:00", STAMP_MIN_SEC + 3600, 0);
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct stamp t;
 		ok(!stamp_parse_rfc3339(bad[i], strlen(bad[i]), &t), "rfc3339 rejects '%s'", bad[i]);
 	}
 	struct stamp t;
+	ok(!stamp_parse_rfc3339("0000-01-01T00:00:00+01:00", 25, &t) &&
+	   !stamp_parse_rfc3339("9999-12-31T23:59:60Z", 20, &t) &&
+	   !stamp_parse_rfc3339("9999-12-31T23:00:00-01:00", 25, &t), "rfc3339 rejects UTC times outside 0000 to 9999");
+	ok(stamp_parse_unix("253402300799", 12, &t) && !stamp_parse_unix("253402300800", 12, &t),
+	   "unix seconds up to the end of 9999");
 	ok(stamp_parse_unix("1700000000", 10, &t) && t.sec == 1700000000 && t.nsec == 0, "unix integer");
 	ok(stamp_parse_unix("1700000000.5", 12, &t) && t.sec == 1700000000 && t.nsec == 500000000, "unix fraction");
 	ok(!stamp_parse_unix("-5", 2, &t) && !stamp_parse_unix("1e9", 3, &t) &&
