@@ -190,6 +190,12 @@ close_to() {
 	jq -e '.errors.dns.messages[0].count >= 100 and .errors.dns.messages[0].count <= 100 + 140 / 16' <<<"$output"
 }
 
+@test "more than 32 error classes: the rest count as other" {
+	for i in $(seq 40); do echo "{\"result\":{\"ok\":false,\"attempts\":1,\"error\":\"class$i\"}}"; done > r
+	run pbstat -o json r
+	assert_equal "$(jq -c '.errors | [length, .other.count, .class1.count, .class31.count, .class32]' <<<"$output")" '[32,9,1,1,null]'
+}
+
 @test "--by a dotted field: a row per value, by volume, 12 and \"12\" together" {
 	make_results 2000 5 > results.ndjson
 	pbstat -o json --by publisher_id results.ndjson > got.json || true

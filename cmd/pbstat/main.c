@@ -101,8 +101,10 @@ static void report(struct pbstat *ps)
 /* With --every: the report, when it is due. */
 static void report_if_due(struct pbstat *ps)
 {
+	if (!ps->every)
+		return;
 	int64_t now = monotonic_ns();
-	if (!ps->every || now < ps->next_report)
+	if (now < ps->next_report)
 		return;
 	report(ps);
 	ps->next_report = now + ps->every;
