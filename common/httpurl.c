@@ -26,28 +26,33 @@ static size_t scheme_length(const char *url)
 	return !strncasecmp(url, "http://", 7) ? 7 : !strncasecmp(url, "https://", 8) ? 8 : 0;
 }
 
+/* "scheme://host:port" of the URL u holds, in origin. */
+static void get_origin(CURLU *u, const char *host, struct buf *origin)
+{
+	char *scheme = NULL, *port = NULL;
+	curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+	buf_clear(origin);
+	buf_addf(origin, "%s://%s:%s", scheme ? scheme : "", host, port ? port : "");
+	curl_free(scheme);
+	curl_free(port);
+}
+
 /* Reads url with libcurl: NULL when it has a host, "scheme://host:port"
  * then in origin (when not NULL); otherwise why not. */
 static const char *parse(const char *url, struct buf *origin)
 {
-	char *scheme = NULL, *host = NULL, *port = NULL;
+	char *host = NULL;
 	CURLU *u = curl_url();
 	if (!u)
 		errx(EXIT_USAGE, "curl_url: out of memory");
 	CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
-	if (rc == CURLUE_OK) {
-		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	if (rc == CURLUE_OK)
 		curl_url_get(u, CURLUPART_HOST, &host, 0);
-		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-	}
 	const char *why = rc != CURLUE_OK ? curl_url_strerror(rc) : !host || !*host ? "no host" : NULL;
-	if (!why && origin) {
-		buf_clear(origin);
-		buf_addf(origin, "%s://%s:%s", scheme, host, port ? port : "");
-	}
-	curl_free(scheme);
+	if (!why && origin)
+		get_origin(u, host, origin);
 	curl_free(host);
-	curl_free(port);
 	curl_url_cleanup(u);
 	return why;
 }
