@@ -81,6 +81,9 @@ $(B)/%.o: %.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(EXTRA_CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# common/httpurl.c asks libcurl's URL parser; only the tools that use it
+# link libcurl (a tool pulls from the archive only what it calls).
+$(B)/common/httpurl.o: EXTRA_CPPFLAGS = $(call pkg_cflags,libcurl)
 $(LIBPB): $(call objs,$(wildcard common/*.c))
 	$(AR) rcs $@ $^
 

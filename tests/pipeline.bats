@@ -21,11 +21,12 @@ postbacks:
 EOF
 }
 
-# iso SECONDS: RFC 3339 UTC time SECONDS from now, with milliseconds.
+# iso SECONDS: RFC 3339 UTC time SECONDS from now, with microseconds
+# (GNU date and awk: a python start per line made building a test's logs
+# take seconds on a loaded machine, and the due times with it).
 iso() {
-	python3 -c 'import sys, time, datetime
-t = time.time() + float(sys.argv[1])
-print(datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))' "$1"
+	date -u -d "@$(awk -v d="$1" -v now="$(date +%s.%N)" 'BEGIN { printf "%.6f", now + d }')" \
+		+%Y-%m-%dT%H:%M:%S.%6NZ
 }
 
 # click ID: an action line for a click, happening now.
