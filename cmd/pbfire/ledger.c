@@ -16,6 +16,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -70,12 +71,30 @@ static off_t load(struct ledger *l)
 	return whole;
 }
 
+/* Reads a --ledger-keep duration, a whole number of seconds, minutes,
+ * hours or days (s, m, h, d; seconds without a unit), up to 100 years;
+ * 0 keeps keys forever. */
+bool ledger_parse_keep(const char *s, int64_t *seconds)
+{
+	char *end;
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	unsigned long long v = strtoull(s, &end, 10);
+	int64_t unit = !*end ? 1 : end[1] ? 0 : *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+	if (errno || !unit || v > 100ULL * 366 * 86400 / (unsigned long long)unit)
+		return false;
+	*seconds = (int64_t)v * unit;
+	return true;
+}
+
 /* Opens and loads the ledger at path; read_only (a dry run) neither
  * creates, locks nor writes it. */
-void ledger_open(struct ledger *l, const char *path, bool read_only)
+void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t keep)
 {
 	memset(l, 0, sizeof *l);
 	l->path = path;
+	l->keep = keep;
 	l->fd = open(path, read_only ? O_RDONLY | O_CLOEXEC : O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (l->fd < 0 && read_only && errno == ENOENT)
 		return;

@@ -24,13 +24,14 @@
 static const char usage[] =
 	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--retries N] [--backoff SECONDS]\n"
 	"              [--connect-timeout SECONDS] [--timeout SECONDS] [--follow N]\n"
-	"              [--allow-private] [--allow-net CIDR] [--ledger FILE] [--key FIELD]\n"
-	"              [--grace SECONDS] [--stats] [--reject FILE] [--max-line BYTES] [FILE ...]\n";
+	"              [--allow-private] [--allow-net CIDR] [--cacert FILE] [--ledger FILE]\n"
+	"              [--ledger-keep DURATION] [--key FIELD] [--grace SECONDS] [--stats]\n"
+	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
 enum {
 	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
-	OPT_STATS,
+	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT,
 };
 
 #define BODY_CAP (64 * 1024)		/* response bytes read before hanging up */
@@ -50,7 +51,8 @@ struct pbfire {
 	unsigned jobs, per_host, queue;
 	long connect_ms, timeout_ms, follow;
 	double grace;
-	const char *key_path;
+	const char *key_path, *cacert;
+	int64_t ledger_keep;		/* seconds; 0: forever */
 	struct retry_policy retry;
 	struct netpolicy net;
 	struct ledger ledger;
@@ -314,6 +316,8 @@ static void set_options(struct pbfire *pf, struct job *j, CURL *e)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, pf->connect_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, pf->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	if (pf->cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, pf->cacert);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "pbfire/" PB_VERSION);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
@@ -631,6 +635,8 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		{ "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
 		{ "allow-net", required_argument, NULL, OPT_ALLOW_NET },
 		{ "ledger", required_argument, NULL, OPT_LEDGER },
+		{ "ledger-keep", required_argument, NULL, OPT_LEDGER_KEEP },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "stats", no_argument, NULL, OPT_STATS },
@@ -657,6 +663,15 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		case OPT_ALLOW_PRIVATE: pf->net.allow_private = true; break;
 		case OPT_ALLOW_NET: net_option(pf, optarg); break;
 		case OPT_LEDGER: pf->ledger.path = optarg; pf->use_ledger = true; break;
+		case OPT_LEDGER_KEEP:
+			if (!ledger_parse_keep(optarg, &pf->ledger_keep))
+				tool_usage_error(t, "--ledger-keep: expected a duration such as 30d, 12h, 90m or 3600s, got '%s'", optarg);
+			break;
+		case OPT_CACERT:
+			if (access(optarg, R_OK) < 0)
+				err(EXIT_USAGE, "--cacert: %s", optarg);
+			pf->cacert = optarg;
+			break;
 		case OPT_KEY: pf->key_path = optarg; break;
 		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: pf->stats = true; break;
@@ -680,7 +695,7 @@ static void set_up(struct pbfire *pf)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (pf->use_ledger)
-		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run);
+		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run, pf->ledger_keep);
 	pf->progress = !pf->dry_run && isatty(STDERR_FILENO);
 	pf->verbose |= pf->dry_run && isatty(STDERR_FILENO);
 	if (pf->dry_run)
@@ -714,7 +729,7 @@ int main(int argc, char **argv)
 	struct tool t;
 	struct pbfire pf = {
 		.t = &t, .jobs = 64, .per_host = 8, .connect_ms = 10000, .timeout_ms = 30000,
-		.grace = 5, .key_path = "postback.key",
+		.grace = 5, .key_path = "postback.key", .ledger_keep = LEDGER_KEEP_DEFAULT,
 		.retry = { .retries = 3, .base = 1, .max = 60, .retry_after_max = 300 },
 	};
 	tool_init(&t, usage);

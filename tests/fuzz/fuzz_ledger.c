@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_write_file(path, data, size);
 	struct ledger l;
 	fuzz_quiet();	/* a torn last key is reported */
-	ledger_open(&l, path, false);
+	ledger_open(&l, path, false, 0);
 	fuzz_loud();
 	size_t whole = check_lines(&l, text, size);
 	CHECK(fuzz_file_size(path) == (long)whole);
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ledger_set(&l, flying, sizeof flying - 1, KEY_IN_FLIGHT);
 	ledger_close(&l);
 
-	ledger_open(&l, path, true);
+	ledger_open(&l, path, true, 0);
 	check_lines(&l, text, whole);
 	for (size_t i = 0; i < n; i++)
 		CHECK(ledger_state(&l, added[i].p, added[i].n) == KEY_DELIVERED);
