@@ -196,6 +196,25 @@ close_to() {
 	assert_equal "$(jq -c '.errors | [length, .other.count, .class1.count, .class31.count, .class32]' <<<"$output")" '[32,9,1,1,null]'
 }
 
+@test "escapes: keys and strings are read decoded; a key given twice, the first counts" {
+	printf '%s\n' '{"fire_at":"2026-11-24T10:00:00Z","res\u0075lt":{"ok":true,"attempts":1,"ms":1,"st\u0061tus":200,"fired_at":"2026-11-24T10:00:01Z"},"publisher_id":"p\u00e9"}' \
+		'{"result":{"ok":false,"attempts":1,"ms":2,"error":"h\u0074tp","message":"tab\there","fired_at":"2026\u002d11-24T10:00:02Z"},"fire_at":"2026-11-24T10:00:00Z","publisher_id":"p\u00e9","result":{"ok":true}}' > r
+	run pbstat -o json --by publisher_id r
+	assert_success
+	assert_equal "$(jq -c '[.seen, .delivered, .failed, .status, .errors, .fire_lag_ms.count, .fire_lag_ms.max, .by.groups[0].value, .by.groups[0].seen]' <<<"$output")" \
+		'[2,1,1,{"200":1},{"http":{"count":1,"messages":[{"message":"tab\there","count":1}]}},2,2000,"pé",2]'
+	run pbstat r
+	assert_line "  http: tab?here (1)"
+}
+
+@test "members found around spaces, nested brackets and quotes in strings" {
+	printf '%s\n' ' { "a" : [ 1 , { "x" : "}\\\"{" } ] , "result" : { "ok" : true , "attempts" : 2 , "ms" : 3.5 , "status" : 204 } } ' \
+		'{"result":{}}' '{}' '{"result":{"ok":null}}' > r
+	run pbstat -o json r
+	assert_success
+	assert_equal "$(jq -c '[.seen, .other, .attempts.sent, .latency_ms.max, .status]' <<<"$output")" '[1,3,1,3.5,{"204":1}]'
+}
+
 @test "--by a dotted field: a row per value, by volume, 12 and \"12\" together" {
 	make_results 2000 5 > results.ndjson
 	pbstat -o json --by publisher_id results.ndjson > got.json || true

@@ -10,11 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "members.h"
+
 void groups_init(struct groups *g, const char *field)
 {
 	memset(g, 0, sizeof *g);
 	g->field = field;
 	g->by_host = strcmp(field, "host") == 0;
+	g->nested = strchr(field, '.') != NULL;
+}
+
+/* The top-level member the groups are told apart by: the field's first
+ * part, or "url" for --by host. */
+struct text groups_member(const struct groups *g)
+{
+	if (g->by_host)
+		return (struct text){ "url", 3 };
+	const char *dot = strchr(g->field, '.');
+	return (struct text){ g->field, dot ? (size_t)(dot - g->field) : strlen(g->field) };
 }
 
 /* The host of URL u, lower-case, without user information or port. */
@@ -38,26 +51,50 @@ static void host_of(struct text u, struct buf *out)
 		buf_addc(out, *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p);
 }
 
-/* The group's key in g->key: "v" and the value's text, or "-" for none. */
-static void key_of(struct groups *g, struct record *r)
+/* The value at the rest of the dotted field in top, the source text of
+ * the field's top-level member; p NULL when it is missing. */
+static struct text nested_value(struct groups *g, struct text top)
 {
-	int i = g->by_host ? record_get(r, 0, "url") : record_path(r, g->field, strlen(g->field));
-	bool none = i < 0 || record_is_null(r, i) || (g->by_host && r->tok[i].type != JSMN_STRING);
-	buf_clear(&g->key);
-	buf_addc(&g->key, none ? '-' : 'v');
-	if (none)
-		return;
-	struct text t = record_text(r, i);
-	if (g->by_host)
-		host_of(t, &g->key);
-	else
-		buf_add(&g->key, t.p, t.n);
+	struct json_error je;
+	const char *rest = strchr(g->field, '.') + 1;
+	if (*top.p != '{' || !record_parse(&g->rec, top.p, top.n, &je))
+		return (struct text){ 0 };
+	int i = record_path(&g->rec, rest, strlen(rest));
+	if (i < 0 || record_is_null(&g->rec, i))
+		return (struct text){ 0 };
+	return record_text(&g->rec, i);
 }
 
-/* The summary of r's group, a new one the first time its value is seen. */
-struct summary *groups_of(struct groups *g, struct record *r)
+/* The field's value, p NULL for none: strings decoded, other values
+ * their source text. */
+static struct text value_of(struct groups *g, struct text top)
 {
-	key_of(g, r);
+	bool string = top.p && *top.p == '"';
+	if (!top.p || (top.n == 4 && memcmp(top.p, "null", 4) == 0) || (g->by_host && !string))
+		return (struct text){ 0 };
+	return g->nested ? nested_value(g, top) : member_string(top, &g->scratch);
+}
+
+/* The group's key in g->key: "v" and the value's text, or "-" for none;
+ * top is the source text of the field's top-level member (of "url" for
+ * --by host), p NULL when absent. */
+static void key_of(struct groups *g, struct text top)
+{
+	struct text v = value_of(g, top);
+	buf_clear(&g->key);
+	buf_addc(&g->key, v.p ? 'v' : '-');
+	if (v.p && g->by_host)
+		host_of(v, &g->key);
+	else if (v.p)
+		buf_add(&g->key, v.p, v.n);
+}
+
+/* The summary of the group of a line whose member named by
+ * groups_member() has the source text top (p NULL when absent); a new
+ * one the first time its value is seen. */
+struct summary *groups_of(struct groups *g, struct text top)
+{
+	key_of(g, top);
 	size_t *i = strmap_put(&g->index, g->key.data, g->key.len, g->n);
 	if (*i == g->n) {
 		struct group *new = xcalloc(1, sizeof *new);
@@ -104,4 +141,6 @@ void groups_free(struct groups *g)
 	free(g->v);
 	strmap_free(&g->index);
 	buf_free(&g->key);
+	buf_free(&g->scratch);
+	record_free(&g->rec);
 }

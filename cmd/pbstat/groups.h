@@ -19,15 +19,17 @@ struct group {
  * of "url" (field "host"). */
 struct groups {
 	const char *field;
-	bool by_host;
+	bool by_host, nested;	/* nested: field is dotted */
 	struct strmap index;
 	struct group **v;
 	size_t n;
-	struct buf key;
+	struct buf key, scratch;
+	struct record rec;	/* the field's top-level member, parsed */
 };
 
 void groups_init(struct groups *g, const char *field);
-struct summary *groups_of(struct groups *g, struct record *r);
+struct text groups_member(const struct groups *g);
+struct summary *groups_of(struct groups *g, struct text top);
 const struct group **groups_by_volume(const struct groups *g);
 void groups_free(struct groups *g);
 

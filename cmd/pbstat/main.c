@@ -16,8 +16,8 @@
 
 #include "buckets.h"
 #include "groups.h"
+#include "members.h"
 #include "plot.h"
-#include "record.h"
 #include "report.h"
 #include "result.h"
 #include "series.h"
@@ -32,10 +32,13 @@ static const char usage[] =
 
 enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS };
 
+/* The top-level members read from each line, in members.value[]. */
+enum { MEMBER_RESULT, MEMBER_FIRE_AT, MEMBER_BY };
+
 struct pbstat {
 	struct tool *t;
-	struct record rec;
-	struct result_keys keys;
+	struct members members;
+	struct result_reader reader;
 	struct summary total;
 	unsigned long other;		/* valid lines that are not result records */
 	const char *by, *plot;
@@ -58,18 +61,21 @@ static int64_t monotonic_ns(void)
 static void count_line(struct pbstat *ps, const char *line, size_t len)
 {
 	struct json_error je;
+	struct json_shape shape;
 	struct result r;
-	if (!record_parse(&ps->rec, line, len, &je)) {
+	if (!json_validate(line, len, &shape, NULL, &je)) {
 		tool_reject(ps->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
 		return;
 	}
-	if (!result_read(&ps->keys, &ps->rec, &r)) {
+	members_find(&ps->members, line, shape.escapes);
+	const struct text *v = ps->members.value;
+	if (!result_read(&ps->reader, v[MEMBER_RESULT], v[MEMBER_FIRE_AT], shape.escapes, &r)) {
 		ps->other++;
 		return;
 	}
 	summary_add(&ps->total, &r);
 	if (ps->by)
-		summary_add(groups_of(&ps->groups, &ps->rec), &r);
+		summary_add(groups_of(&ps->groups, v[MEMBER_BY]), &r);
 	if (ps->buckets && r.has_latency)
 		buckets_add(ps->buckets, r.latency_us);
 	if (ps->plot)
@@ -211,6 +217,16 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		tool_usage_error(ps->t, "--plot: empty file name");
 }
 
+static void want_members(struct pbstat *ps)
+{
+	members_want(&ps->members, "result", 6);
+	members_want(&ps->members, "fire_at", 7);
+	if (ps->by) {
+		struct text by = groups_member(&ps->groups);
+		members_want(&ps->members, by.p, by.n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct tool t;
@@ -218,9 +234,10 @@ int main(int argc, char **argv)
 	tool_init(&t, usage);
 	parse_options(&ps, argc, argv);
 	ps.terminal = isatty(STDOUT_FILENO);
-	result_keys_init(&ps.keys);
+	result_reader_init(&ps.reader);
 	summary_init(&ps.total);
 	groups_init(&ps.groups, ps.by ? ps.by : "");
+	want_members(&ps);
 	series_init(&ps.series);
 
 	run(&ps, argv + optind, argc - optind);
@@ -232,7 +249,8 @@ int main(int argc, char **argv)
 	summary_free(&ps.total);
 	groups_free(&ps.groups);
 	series_free(&ps.series);
-	record_free(&ps.rec);
+	result_reader_free(&ps.reader);
+	members_free(&ps.members);
 	int status = tool_finish(&t);
 	return status == EXIT_OK && below ? EXIT_REJECTED : status;
 }

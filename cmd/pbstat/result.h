@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "record.h"
+#include "members.h"
 
 /* Where a postback stands, by its result record; each counts in one. */
 enum outcome {
@@ -24,12 +24,16 @@ struct result {
 	struct text error, message;	/* p NULL when not a string */
 };
 
-/* The keys looked up in every line, prepared once. */
-struct result_keys {
-	struct keyset top, result;
+/* The members looked up in every "result" object, and room for strings
+ * with escapes, decoded. */
+struct result_reader {
+	struct members members;
+	struct buf error, message, time;
 };
 
-void result_keys_init(struct result_keys *k);
-bool result_read(const struct result_keys *k, struct record *r, struct result *out);
+void result_reader_init(struct result_reader *rd);
+bool result_read(struct result_reader *rd, struct text result, struct text fire_at, bool escaped,
+		 struct result *out);
+void result_reader_free(struct result_reader *rd);
 
 #endif

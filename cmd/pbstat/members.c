@@ -1,0 +1,127 @@
+/*
+ * Finding a few members of a JSON object that json_validate() has
+ * accepted, without tokenizing it: one walk over the object that steps
+ * over strings to their closing quote and over nested values by their
+ * brackets. pbstat walks each line for "result" and "fire_at", then the
+ * result object for its members; only a dotted --by field needs tokens.
+ * Tokenizing every line with jsmn took a third more time: a result
+ * record is mostly members pbstat does not read. Only valid JSON may be
+ * given: nothing here checks it again. When a key occurs twice the first
+ * counts, as everywhere in pb.
+ */
+#include "members.h"
+
+#include <string.h>
+
+/* Adds key (which must stay valid) to those members_find() looks for;
+ * its value goes to value[i] for the i-th key added, at most MEMBERS_MAX. */
+void members_want(struct members *m, const char *key, size_t keylen)
+{
+	m->key[m->n] = key;
+	m->keylen[m->n] = keylen;
+	m->n++;
+}
+
+static const char *skip_space(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+/* Past the closing quote of the string whose opening quote is at p: the
+ * first quote after it with an even number of backslashes before it.
+ * (Stepping over each escape instead would make every step wait for
+ * the byte it reads, several times slower.) */
+static const char *skip_string(const char *p)
+{
+	for (p++;; p++) {
+		while (*p != '"')
+			p++;
+		size_t backslashes = 0;
+		while (p[-1 - (long)backslashes] == '\\')
+			backslashes++;
+		if (backslashes % 2 == 0)
+			return p + 1;
+	}
+}
+
+static bool ends_primitive(char c)
+{
+	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Past the value that starts at p. */
+static const char *skip_value(const char *p)
+{
+	if (*p == '"')
+		return skip_string(p);
+	if (*p != '{' && *p != '[') {
+		while (!ends_primitive(*p))
+			p++;
+		return p;
+	}
+	for (int depth = 0;; p++) {
+		if (*p == '"')
+			p = skip_string(p) - 1;
+		else if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+	}
+}
+
+/* The wanted key that the raw key s[0,n) (between its quotes) is, or -1;
+ * escaped tells whether it may hold escapes to decode first. */
+static int wanted(struct members *m, const char *s, size_t n, bool escaped)
+{
+	struct text key = { s, n };
+	if (escaped && memchr(s, '\\', n))
+		key = member_string((struct text){ s - 1, n + 2 }, &m->scratch);
+	for (size_t i = 0; i < m->n; i++)
+		if (key.n == m->keylen[i] && (!key.n || *key.p == *m->key[i]) &&
+		    memcmp(key.p, m->key[i], key.n) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Finds the wanted members in object, valid JSON (the walk needs no
+ * length: it stops at the closing brace); escaped tells whether any of
+ * its strings may hold an escape (json_shape.escapes). */
+void members_find(struct members *m, const char *object, bool escaped)
+{
+	const char *p = skip_space(object) + 1;
+	for (size_t i = 0; i < m->n; i++)
+		m->value[i] = (struct text){ NULL, 0 };
+	for (p = skip_space(p); *p == '"'; p = skip_space(skip_space(p) + 1)) {
+		const char *key = p + 1;
+		p = skip_string(p);
+		int i = wanted(m, key, (size_t)(p - 1 - key), escaped);
+		const char *value = skip_space(skip_space(p) + 1);
+		p = skip_value(value);
+		if (i >= 0 && !m->value[i].p)
+			m->value[i] = (struct text){ value, (size_t)(p - value) };
+		if (*skip_space(p) != ',')
+			break;
+	}
+}
+
+/* The text of a string value (its source text, quotes included), escapes
+ * decoded into out when it has any; of any other value, its source text. */
+struct text member_string(struct text value, struct buf *out)
+{
+	if (!value.p || value.n < 2 || *value.p != '"')
+		return value;
+	struct text s = { value.p + 1, value.n - 2 };
+	if (!memchr(s.p, '\\', s.n))
+		return s;
+	buf_clear(out);
+	buf_reserve(out, s.n);
+	out->len = json_unescape(s.p, s.n, out->data);
+	return (struct text){ out->data, out->len };
+}
+
+void members_free(struct members *m)
+{
+	buf_free(&m->scratch);
+}

@@ -1,0 +1,27 @@
+#ifndef PBSTAT_MEMBERS_H
+#define PBSTAT_MEMBERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "json.h"
+
+#define MEMBERS_MAX 16
+
+/* Members of an object looked up together: their keys, and the source
+ * text of their values (quotes included for a string; p NULL when
+ * absent). */
+struct members {
+	const char *key[MEMBERS_MAX];
+	size_t keylen[MEMBERS_MAX], n;
+	struct text value[MEMBERS_MAX];
+	struct buf scratch;	/* escaped keys, decoded */
+};
+
+void members_want(struct members *m, const char *key, size_t keylen);
+void members_find(struct members *m, const char *object, bool escaped);
+struct text member_string(struct text value, struct buf *out);
+void members_free(struct members *m);
+
+#endif
