@@ -52,17 +52,23 @@ static void write_all(const struct spool *s, int fd, const char *p, size_t n, ui
 	}
 }
 
-/* Fills the window with the file from pos on. */
+/* Fills the window with the file from pos on: all of it, unless the
+ * file ends first (a short read alone never passes for the end). */
 static void read_window(struct spool *s, uint64_t pos)
 {
-	ssize_t r;
-	do
-		r = pread(s->fd, s->window, s->window_cap, (off_t)pos);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		err(EXIT_USAGE, "%s", spool_name(s));
+	size_t len = 0;
+	while (len < s->window_cap) {
+		ssize_t r = pread(s->fd, s->window + len, s->window_cap - len, (off_t)(pos + len));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			err(EXIT_USAGE, "%s", spool_name(s));
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
 	s->window_pos = pos;
-	s->window_len = (size_t)r;
+	s->window_len = len;
 }
 
 /* Reads the record at pos through the window; returns it, newline
@@ -92,14 +98,15 @@ static const char *record_at(struct spool *s, uint64_t pos, size_t *n)
 }
 
 /* Parses "+DUE " or "-DUE " at the start of a record; returns the length
- * of that prefix, or 0 if the record is malformed. */
+ * of that prefix, or 0 if the record is malformed. DUE has 19 digits at
+ * most, so it cannot wrap before the range check. */
 static size_t record_prefix(const char *p, size_t n, int64_t *due)
 {
 	size_t i = 1;
 	uint64_t v = 0;
 	if (n < 4 || (p[0] != '+' && p[0] != '-'))
 		return 0;
-	while (i < n && i < 21 && p[i] >= '0' && p[i] <= '9')
+	while (i < n && i < 20 && p[i] >= '0' && p[i] <= '9')
 		v = v * 10 + (uint64_t)(p[i++] - '0');
 	if (i == 1 || i >= n - 1 || p[i] != ' ' || v > INT64_MAX)
 		return 0;

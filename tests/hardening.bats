@@ -83,3 +83,10 @@ EOF
 	assert_line "pbmatch: in.ndjson:2: time: '9999-06-01T00:00:00Z' is too late: a delay would take fire_at past the year 9999"
 	assert_line --partial '"fire_at":"0000-01-01T01:00:00Z"'
 }
+
+@test "a spool record with a due time past 64 bits is refused, not wrapped" {
+	printf 'pbdelay-spool 1\n+18446744073709551626 {"n":1}\n' > S
+	run pbdelay --spool S --due-only </dev/null
+	assert_failure 2
+	assert_output --partial 'not a spool record'
+}
