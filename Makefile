@@ -84,8 +84,11 @@ $(B)/%.o: %.c Makefile
 # common/httpurl.c asks libcurl's URL parser; only the tools that use it
 # link libcurl (a tool pulls from the archive only what it calls).
 $(B)/common/httpurl.o: EXTRA_CPPFLAGS = $(call pkg_cflags,libcurl)
-$(LIBPB): $(call objs,$(wildcard common/*.c))
-	$(AR) rcs $@ $^
+# The archive is made anew, and whenever common/ gains or loses a file, so
+# it never keeps the object of a file that has gone.
+$(LIBPB): $(call objs,$(wildcard common/*.c)) common
+	rm -f $@
+	$(AR) rcs $@ $(filter %.o,$^)
 
 define tool_rules
 $(B)/cmd/$(1)/%.o: EXTRA_CPPFLAGS = $(call pkg_cflags,$(PKGS_$(1)))
