@@ -170,6 +170,12 @@ unsigned long lines_lineno(const struct lines *r)
 	return r->lineno;
 }
 
+/* The name of the input being read, as diagnostics give it. */
+const char *lines_name(const struct lines *r)
+{
+	return r->name;
+}
+
 /* Ends the input here: from now on it reads as ended. */
 void lines_stop(struct lines *r)
 {

@@ -33,6 +33,7 @@ void lines_free(struct lines *r);
 int lines_fd(const struct lines *r);
 char *lines_current(const struct lines *r, size_t *len);
 unsigned long lines_lineno(const struct lines *r);
+const char *lines_name(const struct lines *r);
 void lines_stop(struct lines *r);
 void lines_set_nowait(struct lines *r);
 

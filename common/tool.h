@@ -49,6 +49,11 @@ const char *tool_tmpdir(void);
 void tool_run(struct tool *t, char **files, int nfiles, line_fn *each, void *arg);
 void tool_begin(struct tool *t, char **files, int nfiles);
 enum lines_status tool_next(struct tool *t);
+/* A value in a diagnostic, for "%.*s%s": its first SHOWN_MAX bytes, then
+ * "..." when it is longer, so a diagnostic stays one readable line. */
+#define SHOWN_MAX 200
+#define SHOWN(p, n) (int)((n) > SHOWN_MAX ? SHOWN_MAX : (n)), (p), ((n) > SHOWN_MAX ? "..." : "")
+
 void tool_reject(struct tool *t, const char *line, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int tool_finish(struct tool *t);

@@ -148,13 +148,13 @@ EOF
 EOF
 	assert_failure 1
 	assert_line "pbexpand: stdin:1: postback bad: malformed template at character 19: unclosed '{': https://h.example/{a"
-	assert_line "pbexpand: stdin:2: postback bad: the malformed template of line 1"
+	assert_line "pbexpand: stdin:2: postback bad: the malformed template of stdin:1"
 	run pbexpand -t 'https://h.example/{a:0}'
 	assert_failure 2
 	assert_line --index 0 "pbexpand: -t: malformed template at character 22: prefix length must be 1 to 9999"
 }
 
-@test "two malformed templates that share their first 200 bytes are each reported in full" {
+@test "two malformed templates that share their first 200 bytes are each reported, not by reference" {
 	long=https://h.example/$(printf '%0200d' 0)
 	printf '{"postback":{"name":"b","url":"%s{a"}}\n' "$long" "$long/x" "$long" > in
 	run pbexpand in
@@ -162,7 +162,7 @@ EOF
 	shown="${long:0:200}..."
 	assert_line --index 0 "pbexpand: in:1: postback b: malformed template at character 219: unclosed '{': $shown"
 	assert_line --index 1 "pbexpand: in:2: postback b: malformed template at character 221: unclosed '{': $shown"
-	assert_line --index 2 "pbexpand: in:3: postback b: the malformed template of line 1"
+	assert_line --index 2 "pbexpand: in:3: postback b: the malformed template of in:1"
 }
 
 @test "bad input: invalid JSON, no template, a template of the wrong type" {

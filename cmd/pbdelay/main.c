@@ -81,9 +81,9 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 		return true;
 	bool parsed = (string && stamp_parse_rfc3339(v.p, v.n, &s)) || stamp_parse_unix(v.p, v.n, &s);
 	if (!parsed || s.sec >= LAST_SECOND) {
-		tool_reject(pd->t, line, len, "%s: %s: %.*s", pd->field,
+		tool_reject(pd->t, line, len, "%s: %s: %.*s%s", pd->field,
 			    parsed ? "time out of range" : "not an RFC 3339 time or Unix seconds",
-			    (int)(v.n > 80 ? 80 : v.n), v.p);
+			    SHOWN(v.p, v.n));
 		return false;
 	}
 	*due = s.sec < 0 ? 0 : stamp_to_ns(s);

@@ -23,7 +23,6 @@ enum { OPT_STRICT = OPT_TOOL_LAST, OPT_STATS };
  * remembered to be reported only once. */
 #define MAX_REMEMBERED 1024
 #define MAX_REMEMBERED_BYTES (4 * 1024 * 1024)
-#define SHOWN_MAX 200		/* bytes of a template a diagnostic shows */
 
 struct pbexpand {
 	const char *template;		/* -t, or NULL for postback.url */
@@ -36,7 +35,8 @@ struct pbexpand {
 		unsigned long count;
 	} *macros;			/* undefined macros, in order of first sight */
 	size_t nmacros;
-	struct strmap bad_templates;	/* malformed template -> first line */
+	struct strmap bad_templates;	/* malformed template -> its place in bad_where */
+	struct buf bad_where;		/* "FILE:LINE\0" where each was first seen */
 	size_t bad_bytes;		/* the length of those templates, in all */
 	struct request request;
 	unsigned long nout;
@@ -87,7 +87,9 @@ static void remember_template(struct tool *t, struct pbexpand *pe, struct text t
 {
 	if (pe->bad_templates.count >= MAX_REMEMBERED || pe->bad_bytes + tmpl.n > MAX_REMEMBERED_BYTES)
 		return;
-	strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, lines_lineno(&t->in));
+	strmap_put(&pe->bad_templates, tmpl.p, tmpl.n, pe->bad_where.len);
+	buf_addf(&pe->bad_where, "%s:%lu", lines_name(&t->in), lines_lineno(&t->in));
+	buf_addc(&pe->bad_where, '\0');
 	pe->bad_bytes += tmpl.n;
 }
 
@@ -96,15 +98,13 @@ static void reject_template(struct tool *t, struct pbexpand *pe, char *line, siz
 {
 	size_t seen = strmap_get(&pe->bad_templates, tmpl.p, tmpl.n);
 	if (seen != STRMAP_NONE) {
-		tool_reject(t, line, len, "postback %.*s: the malformed template of line %zu",
-			    (int)name.n, name.p, seen);
+		tool_reject(t, line, len, "postback %.*s: the malformed template of %s",
+			    (int)name.n, name.p, pe->bad_where.data + seen);
 		return;
 	}
 	remember_template(t, pe, tmpl);
-	bool cut = tmpl.n > SHOWN_MAX;	/* diagnostics stay one readable line */
 	tool_reject(t, line, len, "postback %.*s: malformed template at character %zu: %s: %.*s%s",
-		    (int)name.n, name.p, e->offset + 1, e->msg, (int)(cut ? SHOWN_MAX : tmpl.n), tmpl.p,
-		    cut ? "..." : "");
+		    (int)name.n, name.p, e->offset + 1, e->msg, SHOWN(tmpl.p, tmpl.n));
 }
 
 static void expand_line(struct tool *t, char *line, size_t len, void *arg)
@@ -144,8 +144,8 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 	}
 	const char *why;
 	if (!httpurl_check(pe->url.data, pe->url.len, NULL, &why)) {
-		tool_reject(t, line, len, "postback %.*s: rendered URL rejected: %s: %s",
-			    (int)name.n, name.p, why, pe->url.data);
+		tool_reject(t, line, len, "postback %.*s: rendered URL rejected: %s: %.*s%s",
+			    (int)name.n, name.p, why, SHOWN(pe->url.data, pe->url.len));
 		return;
 	}
 	buf_clear(&pe->add);
@@ -173,6 +173,7 @@ static void pbexpand_free(struct pbexpand *pe)
 	free(pe->macros);
 	strmap_free(&pe->undefined);
 	strmap_free(&pe->bad_templates);
+	buf_free(&pe->bad_where);
 	record_free(&pe->rec);
 	buf_free(&pe->url);
 	buf_free(&pe->add);

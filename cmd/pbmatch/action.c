@@ -8,6 +8,7 @@
  * not an error: such an action simply matches no postback.
  */
 #include "action.h"
+#include "tool.h"
 
 #include <string.h>
 
@@ -56,8 +57,8 @@ static bool fire_time_fits(struct record *r, int i, struct action *a, struct buf
 	if (a->time.sec <= STAMP_MAX_SEC - MAX_DELAY)
 		return true;
 	buf_clear(why);
-	buf_addf(why, "time: '%.*s' is too late: a delay would take fire_at past the year 9999",
-		 r->tok[i].end - r->tok[i].start, r->text + r->tok[i].start);
+	buf_addf(why, "time: '%.*s%s' is too late: a delay would take fire_at past the year 9999",
+		 SHOWN(r->text + r->tok[i].start, (size_t)(r->tok[i].end - r->tok[i].start)));
 	return false;
 }
 
@@ -78,8 +79,8 @@ static bool read_time(struct record *r, int i, struct action *a, struct buf *why
 		return wrong(why, r, i, "time", "RFC 3339 text or Unix seconds");
 	}
 	buf_clear(why);
-	buf_addf(why, "time: '%.*s' is not an RFC 3339 time or Unix seconds",
-		 r->tok[i].end - r->tok[i].start, r->text + r->tok[i].start);
+	buf_addf(why, "time: '%.*s%s' is not an RFC 3339 time or Unix seconds",
+		 SHOWN(r->text + r->tok[i].start, (size_t)(r->tok[i].end - r->tok[i].start)));
 	return false;
 }
 
