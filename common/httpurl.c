@@ -57,9 +57,10 @@ static const char *parse(const char *url, struct buf *origin)
 	return why;
 }
 
-/* Whether url (n bytes) is an absolute http or https URL with a host;
- * true with its "scheme://host:port" in origin when origin is not NULL,
- * false with why. */
+/* Whether url is an absolute http or https URL with a host; true with its
+ * "scheme://host:port" in origin when origin is not NULL, false with why.
+ * url is a string, url[n] its terminating NUL: n tells a NUL inside the
+ * text, which is refused, from the end. */
 bool httpurl_check(const char *url, size_t n, struct buf *origin, const char **why)
 {
 	size_t scheme = scheme_length(url);
