@@ -8,7 +8,9 @@
  * back through a cached window, so releasing in arrival order reads the
  * file sequentially. When released records outweigh held ones the file is
  * rewritten with the held ones only (into a new file renamed over the
- * old, for a named spool), and emptied when nothing is held. Without a
+ * old, for a named spool), and emptied when nothing is held. A caller
+ * may also append lines it keeps track of by position itself (pbfire's
+ * overflowing host backlogs), taken back in any order. Without a
  * path the spool is an unlinked temporary file that is never synced. Any
  * I/O error is fatal (exit 2): what was written stays in the file.
  */
@@ -213,7 +215,9 @@ void spool_open(struct spool *s, const char *path, size_t max_line)
 	load(s, s->written);
 }
 
-void spool_add(struct spool *s, int64_t due, const char *line, size_t len)
+/* Appends the record of line, due then, to the pending writes; returns
+ * its position. */
+static uint64_t add_record(struct spool *s, int64_t due, const char *line, size_t len)
 {
 	uint64_t pos = s->written + s->pending.len;
 	size_t before = s->pending.len;
@@ -221,9 +225,14 @@ void spool_add(struct spool *s, int64_t due, const char *line, size_t len)
 	buf_add(&s->pending, line, len);
 	buf_addc(&s->pending, '\n');
 	s->live += s->pending.len - before;
-	heap_push(&s->held, (struct held){ due, pos });
 	if (s->pending.len >= PENDING_MAX)
 		spool_write(s);
+	return pos;
+}
+
+void spool_add(struct spool *s, int64_t due, const char *line, size_t len)
+{
+	heap_push(&s->held, (struct held){ due, add_record(s, due, line, len) });
 }
 
 /* Writes the records added so far to the file (not yet to disk). */
@@ -261,18 +270,17 @@ bool spool_next(const struct spool *s, int64_t *due)
 	return true;
 }
 
-/* Removes the earliest held line and returns its text, valid until the
- * next call; spool_mark_released() must follow once it is written out. */
-const char *spool_take(struct spool *s, size_t *len)
+/* Reads the record at pos out of the spool and returns its line, valid
+ * until the next call; a named spool notes pos for marking. */
+static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 {
-	struct held h = heap_pop(&s->held);
 	size_t n, prefix;
 	int64_t due;
-	if (h.pos >= s->written)
+	if (pos >= s->written)
 		spool_write(s);
-	const char *rec = record_at(s, h.pos, &n);
+	const char *rec = record_at(s, pos, &n);
 	if (!rec || !(prefix = record_prefix(rec, n, &due)))
-		errx(EXIT_USAGE, "%s: offset %" PRIu64 ": record changed under pbdelay", spool_name(s), h.pos);
+		errx(EXIT_USAGE, "%s: offset %" PRIu64 ": record changed under pbdelay", spool_name(s), pos);
 	s->live -= n;
 	s->dead += n;
 	if (s->path) {
@@ -280,10 +288,32 @@ const char *spool_take(struct spool *s, size_t *len)
 			s->released_cap = s->released_cap ? 2 * s->released_cap : 256;
 			s->released = xreallocarray(s->released, s->released_cap, sizeof *s->released);
 		}
-		s->released[s->nreleased++] = h.pos;
+		s->released[s->nreleased++] = pos;
 	}
 	*len = n - prefix - 1;
 	return rec + prefix;
+}
+
+/* Removes the earliest held line and returns its text, valid until the
+ * next call; spool_mark_released() must follow once it is written out. */
+const char *spool_take(struct spool *s, size_t *len)
+{
+	return take_record(s, heap_pop(&s->held).pos, len);
+}
+
+/* Adds a line that the caller keeps track of itself, outside the heap,
+ * and returns its position for spool_take_at(). */
+uint64_t spool_append(struct spool *s, const char *line, size_t len)
+{
+	s->kept++;
+	return add_record(s, 0, line, len);
+}
+
+/* Takes the line spool_append() put at pos, as spool_take() does. */
+const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len)
+{
+	s->kept--;
+	return take_record(s, pos, len);
 }
 
 static void rename_into_place(const struct spool *s, const char *tmp)
@@ -355,13 +385,14 @@ void spool_mark_released(struct spool *s)
 
 /* Reclaims the space of released lines, after spool_mark_released():
  * empties the file when nothing is held, and compacts it when released
- * records outweigh held ones. */
+ * records outweigh held ones and none is kept by its caller (compaction
+ * renumbers only the heap's positions). */
 void spool_reclaim(struct spool *s)
 {
-	if (!s->held.n && !s->pending.len && s->written > HEADER_LEN) {
+	if (!s->held.n && !s->kept && !s->pending.len && s->written > HEADER_LEN) {
 		truncate_to(s, HEADER_LEN);
 		s->dead = 0;
-	} else if (s->dead > COMPACT_MIN && s->dead > s->live) {
+	} else if (!s->kept && s->dead > COMPACT_MIN && s->dead > s->live) {
 		spool_write(s);
 		compact(s);
 	}

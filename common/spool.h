@@ -8,7 +8,7 @@
 #include "buf.h"
 #include "heap.h"
 
-/* The lines pbdelay holds: their text in a file, their order in memory. */
+/* Held lines: their text in a file, their order in memory. */
 struct spool {
 	int fd;
 	const char *path;	/* NULL: an unlinked temporary file */
@@ -16,6 +16,7 @@ struct spool {
 	struct buf pending;	/* records added but not yet written */
 	uint64_t written;	/* file size, pending excluded */
 	uint64_t live, dead;	/* bytes of held and of released records */
+	size_t kept;		/* records appended outside the heap, not yet taken */
 	char *window;		/* a cached stretch of the file, for reading */
 	size_t window_cap, window_len;
 	uint64_t window_pos;
@@ -30,6 +31,8 @@ void spool_write(struct spool *s);
 void spool_sync(struct spool *s);
 bool spool_next(const struct spool *s, int64_t *due);
 const char *spool_take(struct spool *s, size_t *len);
+uint64_t spool_append(struct spool *s, const char *line, size_t len);
+const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len);
 void spool_mark_released(struct spool *s);
 void spool_reclaim(struct spool *s);
 void spool_close(struct spool *s);

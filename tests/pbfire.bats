@@ -119,6 +119,40 @@ EOF
 	assert_equal "$(awk -v s="$start" -v f="$fast" 'BEGIN { print (f - s < 1) }')" 1
 }
 
+@test "a freed slot is refilled at once: -j 1 and --per-host 1 over six requests take well under a second each" {
+	start_receiver
+	for i in $(seq 6); do echo "{\"url\":\"$RECV/n$i\"}"; done > in
+	for limit in "-j 1" "--per-host 1"; do
+		start=$(date +%s.%N)
+		fire $limit in > out
+		end=$(date +%s.%N)
+		assert_equal "$(jq -r .result.ok out | sort -u)" true
+		assert_equal "$limit: $(awk -v s="$start" -v e="$end" 'BEGIN { print (e - s < 3) }')" "$limit: 1"
+	done
+	assert_equal "$(seen | wc -l)" 12
+}
+
+@test "--grace ends a request in flight on time, not at the next tick" {
+	start_receiver
+	echo "{\"url\":\"$RECV/stuck?delay=30\"}" > in
+	mkfifo fifo
+	pbfire --allow-net 127.0.0.0/8 --grace 0.3 < fifo > out 2> err &
+	pid=$!
+	exec 4> fifo
+	cat in >&4
+	for _ in $(seq 100); do
+		[ "$(wc -l < recv.ndjson)" -eq 1 ] && break
+		sleep 0.05
+	done
+	start=$(date +%s.%N)
+	kill -TERM "$pid"
+	wait "$pid" || true
+	end=$(date +%s.%N)
+	exec 4>&-
+	assert_equal "$(jq -r .result.error out)" interrupted
+	assert_equal "$(awk -v s="$start" -v e="$end" 'BEGIN { print (e - s < 2) }')" 1
+}
+
 @test "--ledger: replaying the same lines fires each postback once" {
 	start_receiver
 	for k in a b c; do echo "{\"url\":\"$RECV/$k\",\"postback\":{\"key\":\"t1:pb:$k\"}}"; done > in
@@ -130,7 +164,7 @@ EOF
 	assert_success
 	assert_equal "$(seen | wc -l)" 3
 	assert_equal "$(jq -r '[.result.ok, .result.error] | @tsv' <<<"$output" | sort -u)" "$(printf 'true\tduplicate')"
-	assert_equal "$(sort fired)" "$(printf 't1:pb:a\nt1:pb:b\nt1:pb:c')"
+	assert_equal "$(ledger_keys fired | sort)" "$(printf 't1:pb:a\nt1:pb:b\nt1:pb:c')"
 }
 
 @test "--ledger: a bad line with a delivered key does not make the key deliverable again" {
@@ -161,7 +195,7 @@ EOF
 	run fire --ledger fired in
 	assert_success
 	assert_line "pbfire: fired: dropping an incomplete last key"
-	assert_equal "$(cat fired)" $'a\nc'
+	assert_equal "$(ledger_keys fired)" $'a\nc'
 }
 
 @test "--key names another field; a failed key is not in the ledger" {
@@ -169,7 +203,7 @@ EOF
 	printf '{"id":"x1","url":"%s/ok"}\n{"id":"x2","url":"%s/no?status=400"}\n' "$RECV" "$RECV" > in
 	run fire --ledger fired --key id in
 	assert_failure 1
-	assert_equal "$(cat fired)" "x1"
+	assert_equal "$(ledger_keys fired)" "x1"
 }
 
 @test "a ledger in use by another pbfire is refused" {
@@ -201,7 +235,7 @@ EOF
 	assert_equal "$status" 1
 	assert_equal "$(wc -l < out)" 10
 	assert_equal "$(jq -r .result.error out | sort | uniq -c | awk '{ print $1, $2 }')" "$(printf '4 interrupted\n6 null')"
-	assert_equal "$(wc -l < fired)" 6
+	assert_equal "$(ledger_keys fired | wc -l)" 6
 	sed -i 's/delay=5/delay=0/' in
 	run fire --ledger fired in
 	assert_success

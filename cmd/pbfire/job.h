@@ -13,7 +13,7 @@
 /* One input line on its way through pbfire: the request read from it,
  * and what its attempts came to. */
 struct job {
-	struct job *prev, *next;	/* in arrival order */
+	struct job *prev, *next;	/* in its host's list, or the running list */
 	char *line;			/* the input line, as read */
 	size_t len;
 	struct record rec;		/* line, parsed */
@@ -22,11 +22,9 @@ struct job {
 	size_t url_len, body_len, key_len;
 	struct curl_slist *headers;
 	size_t host;			/* index of its host in pbfire's table */
-	enum { JOB_WAITING, JOB_RUNNING } state;
-	int64_t not_before;		/* a retry waits until then (ns) */
 	int attempts, round;
 	bool owns_key;			/* it marked its key in flight in the ledger */
-	CURL *easy;
+	CURL *easy;			/* its attempt in flight, or NULL */
 	char error_text[CURL_ERROR_SIZE];
 	struct buf message;		/* why it failed, for the result */
 	enum error_class error;

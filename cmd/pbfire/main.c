@@ -1,12 +1,18 @@
 /*
  * pbfire: send each line's request with libcurl and write the line back
  * with a "result" member, one output line per input line. See pbfire(1).
+ * This file holds the options and the event loop, which after any event
+ * does all the work it can before it waits again (as curl's --parallel
+ * loop does): read input while there is room, put retries that are due
+ * back in line, start what may start, let libcurl work, reap finished
+ * transfers and, when any finished, go round again to refill their slots;
+ * only then wait, until the nearest deadline. The lines waiting are in
+ * queue.c, the transfers in transfer.c, what is told about them in
+ * report.c.
  */
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <err.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,11 +20,13 @@
 #include "job.h"
 #include "ledger.h"
 #include "netpolicy.h"
+#include "queue.h"
 #include "record.h"
+#include "report.h"
 #include "retry.h"
 #include "stamp.h"
-#include "strmap.h"
 #include "tool.h"
+#include "transfer.h"
 #include "wake.h"
 
 static const char usage[] =
@@ -34,140 +42,55 @@ enum {
 	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT,
 };
 
-#define BODY_CAP (64 * 1024)		/* response bytes read before hanging up */
-#define ROUND_DELAY (5 * 60)		/* retry_at of a first failed round, seconds */
-#define ROUND_DELAY_MAX (24 * 3600)
-#define LATENCY_BUCKETS 800		/* 1% wide, from 0.01 ms to 100 s */
-
-struct host {
-	char *name;
-	unsigned running;
-	unsigned long ok, failed;
-};
+#define WAIT_MAX_MS (3600 * 1000)	/* a wait with no deadline still ends now and then */
 
 struct pbfire {
 	struct tool *t;
-	bool dry_run, verbose, stats, progress;
-	unsigned jobs, per_host, queue;
-	long connect_ms, timeout_ms, follow;
+	bool dry_run, stats;
+	unsigned jobs, per_host;
+	unsigned held, held_max;	/* lines in memory, and how many may be */
 	double grace;
-	const char *key_path, *cacert;
+	const char *key_path;
 	int64_t ledger_keep;		/* seconds; 0: forever */
 	struct retry_policy retry;
 	struct netpolicy net;
+	struct transfer_options send;
 	struct ledger ledger;
 	bool use_ledger;
-	CURLM *multi;
+	struct queue queue;
+	struct transfers transfers;
+	struct report report;
 	struct buf why, scratch, result;
-	struct job *first, *last;	/* waiting and running, in arrival order */
-	unsigned queued, running;
-	struct host *hosts;
-	size_t nhosts;
-	struct strmap host_index;
+	struct json_error je;
 	bool input_done, stopping;
-	int64_t now, grace_end, last_progress, started;
-	unsigned long sent, requests;	/* lines sent; attempts, retries included */
-	unsigned long counts[ERR_DUPLICATE + 1];
-	unsigned long latency[LATENCY_BUCKETS];
+	int64_t now, grace_end;
 };
 
-/* ---- results ---- */
+/* ---- finishing ---- */
 
-static void add_stamp(struct buf *b, int64_t ns)
+static void forget(struct job *j)
 {
-	char text[STAMP_TEXT_MAX];
-	buf_addc(b, '"');
-	buf_add(b, text, stamp_format(stamp_from_ns(ns), text));
-	buf_addc(b, '"');
-}
-
-static void add_string_or_null(struct buf *b, const char *s, size_t n)
-{
-	if (s && n)
-		buf_add_json_string(b, s, n);
-	else
-		buf_adds(b, "null");
-}
-
-/* The "result" member of a finished job. */
-static void build_result(struct pbfire *pf, const struct job *j, struct buf *b)
-{
-	bool ok = j->error == ERR_NONE || j->error == ERR_DUPLICATE;
-	const char *err = error_class_names[j->error];
-	buf_clear(b);
-	buf_addf(b, "\"result\":{\"ok\":%s,", ok ? "true" : "false");
-	if (pf->dry_run)
-		buf_adds(b, "\"dry_run\":true,");
-	buf_addf(b, "\"status\":%ld,\"attempts\":%d,\"error\":", j->status, j->attempts);
-	add_string_or_null(b, err, strlen(err));
-	buf_adds(b, ",\"message\":");
-	add_string_or_null(b, j->message.data, j->message.len);
-	buf_addf(b, ",\"ms\":%.1f,\"fired_at\":", j->ms);
-	if (j->fired_at)
-		add_stamp(b, j->fired_at);
-	else
-		buf_adds(b, "null");
-	buf_adds(b, ",\"ip\":");
-	add_string_or_null(b, j->ip, strlen(j->ip));
-	buf_addf(b, ",\"line\":%lu,\"round\":%d", j->lineno, j->round);
-	if (!ok && attempt_retryable(j->error, j->status)) {
-		long delay = ROUND_DELAY;
-		for (int r = 1; r < j->round && delay < ROUND_DELAY_MAX; r++)
-			delay *= 2;
-		buf_adds(b, ",\"retry_at\":");
-		add_stamp(b, pf->now + (delay < ROUND_DELAY_MAX ? delay : ROUND_DELAY_MAX) * STAMP_NS);
-	}
-	if (pf->dry_run && j->url) {
-		buf_adds(b, ",\"request\":");
-		job_describe(j, b);
-	}
-	buf_addc(b, '}');
-}
-
-static void note_latency(struct pbfire *pf, double ms)
-{
-	int i = ms <= 0.01 ? 0 : (int)(100 * log10(ms * 100));
-	pf->latency[i < LATENCY_BUCKETS ? i : LATENCY_BUCKETS - 1]++;
-}
-
-static void say_outcome(const struct pbfire *pf, const struct job *j)
-{
-	fflush(stdout);
-	if (pf->dry_run) {
-		fprintf(stderr, "pbfire: line %lu: %s", j->lineno, j->error ? "" : "would send ");
-		if (j->error)
-			fprintf(stderr, "%s: %s\n", error_class_names[j->error], j->message.data);
-		else
-			job_print(j, stderr);
-	} else {
-		fprintf(stderr, "pbfire: line %lu: %s %ld in %.1f ms after %d attempts%s%s: %s\n",
-			j->lineno, j->error ? error_class_names[j->error] : "ok", j->status, j->ms,
-			j->attempts, j->message.len ? ": " : "", j->message.data ? j->message.data : "",
-			j->url ? j->url : "");
-	}
+	job_clear(j);
+	free(j);
 }
 
 /* Writes j's line with its result and forgets the job. */
 static void finish(struct pbfire *pf, struct job *j)
 {
 	const char *const drop[] = { "result", NULL };
-	pf->counts[j->error]++;
 	if (j->host != (size_t)-1 && !pf->dry_run) {
-		struct host *h = &pf->hosts[j->host];
+		struct host *h = &pf->queue.hosts[j->host];
 		*(j->error == ERR_NONE || j->error == ERR_DUPLICATE ? &h->ok : &h->failed) += 1;
 	}
-	if (j->owns_key)
+	if (j->owns_key) {
 		ledger_set(&pf->ledger, j->key, j->key_len,
 			   j->error == ERR_NONE ? KEY_DELIVERED : KEY_UNKNOWN);
-	if (pf->verbose)
-		say_outcome(pf, j);
-	build_result(pf, j, &pf->result);
+		queue_unpark(&pf->queue);
+	}
+	report_finished(&pf->report, j, pf->now, &pf->result);
 	record_write(&j->rec, stdout, drop, pf->result.data, pf->result.len);
-	*(j->prev ? &j->prev->next : &pf->first) = j->next;
-	*(j->next ? &j->next->prev : &pf->last) = j->prev;
-	pf->queued--;
-	job_clear(j);
-	free(j);
+	pf->held--;
+	forget(j);
 }
 
 static void fail(struct pbfire *pf, struct job *j, enum error_class c, const char *msg)
@@ -190,29 +113,11 @@ static int next_round(struct record *r)
 	return round >= 0 && round < 1000 ? (int)round + 1 : 1;
 }
 
-static size_t host_of(struct pbfire *pf, const char *name, size_t n)
-{
-	size_t *i = strmap_put(&pf->host_index, name, n, pf->nhosts);
-	if (*i == pf->nhosts) {
-		pf->hosts = xreallocarray(pf->hosts, ++pf->nhosts, sizeof *pf->hosts);
-		pf->hosts[*i] = (struct host){ .name = xstrndup(name, n) };
-	}
-	return *i;
-}
-
-static void enqueue(struct pbfire *pf, struct job *j)
-{
-	j->prev = pf->last;
-	*(pf->last ? &pf->last->next : &pf->first) = j;
-	pf->last = j;
-	pf->queued++;
-}
-
 /* Claims j's key for it: KEY_UNKNOWN when j may go, the key now marked in
  * flight and owned by j; otherwise what the ledger knows of the key. */
 static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
 {
-	if (!j->key || !pf->use_ledger)
+	if (!j->key || !pf->use_ledger || j->owns_key)
 		return KEY_UNKNOWN;
 	enum ledger_state s = ledger_state(&pf->ledger, j->key, j->key_len);
 	if (s == KEY_UNKNOWN) {
@@ -222,34 +127,73 @@ static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
 	return s;
 }
 
+/* Parses line into j; false with the reason in pf->why. */
+static bool parse_line(struct pbfire *pf, struct job *j, const char *line, size_t len,
+		       unsigned long lineno)
+{
+	j->line = xstrndup(line, len);
+	j->len = len;
+	j->lineno = lineno;
+	j->host = (size_t)-1;
+	buf_clear(&pf->why);
+	if (record_parse(&j->rec, j->line, len, &pf->je))
+		return true;
+	buf_addf(&pf->why, "invalid JSON: %s at column %zu", pf->je.msg, pf->je.offset + 1);
+	return false;
+}
+
+/* Reads the request of j's record and its host; false with the reason in
+ * pf->why. */
+static bool read_request(struct pbfire *pf, struct job *j)
+{
+	j->round = next_round(&j->rec);
+	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
+		return false;
+	j->host = queue_host(&pf->queue, pf->scratch.data, pf->scratch.len);
+	return true;
+}
+
+/* Makes a line that waited on disk a job again; it was read once, so its
+ * request reads the same. */
+static struct job *revive(void *arg, const char *line, size_t len, unsigned long lineno)
+{
+	struct pbfire *pf = arg;
+	struct job *j = xcalloc(1, sizeof *j);
+	if (!parse_line(pf, j, line, len, lineno) || !read_request(pf, j))
+		errx(EXIT_USAGE, "line %lu changed on disk: %s", lineno, pf->why.data);
+	pf->held++;
+	return j;
+}
+
 /* Reads one input line into a new job, or rejects it. The job keeps its
  * copy of the line parsed, to write it back with the result. */
 static void read_line(struct pbfire *pf, const char *line, size_t len)
 {
-	struct json_error je;
 	struct job *j = xcalloc(1, sizeof *j);
-	j->line = xstrndup(line, len);
-	j->len = len;
-	if (!record_parse(&j->rec, j->line, len, &je)) {
-		tool_reject(pf->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
-		job_clear(j);
-		free(j);
+	if (!parse_line(pf, j, line, len, pf->t->nread)) {
+		tool_reject(pf->t, line, len, "%s", pf->why.data);
+		forget(j);
 		return;
 	}
-	j->lineno = pf->t->nread;
-	j->host = (size_t)-1;
-	j->round = next_round(&j->rec);
-	enqueue(pf, j);
-	buf_clear(&pf->why);
-	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why)) {
+	pf->held++;
+	if (!read_request(pf, j)) {
 		fail(pf, j, ERR_INVALID, pf->why.data);
-		return;
-	}
-	j->host = host_of(pf, pf->scratch.data, pf->scratch.len);
-	if (pf->dry_run) {
+	} else if (pf->dry_run) {
 		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
 		finish(pf, j);
+	} else if (!queue_add(&pf->queue, j)) {	/* on disk now */
+		pf->held--;
+		forget(j);
 	}
+}
+
+/* Whether to read more input: while the lines in memory are fewer than
+ * four times -j (at least 256) and a backlog's worth more for each host
+ * whose lines overflow to disk, which hold lines of their own. */
+static bool may_read(const struct pbfire *pf)
+{
+	return !pf->input_done &&
+	       pf->held < pf->held_max + pf->queue.spilling * pf->queue.backlog_max;
 }
 
 /* Reads lines while there is room for them and input is ready. */
@@ -257,7 +201,7 @@ static void read_input(struct pbfire *pf)
 {
 	const char *line;
 	size_t len;
-	while (!pf->input_done && pf->queued < pf->queue) {
+	while (may_read(pf)) {
 		switch (tool_next(pf->t)) {
 		case LINES_OK:
 			line = lines_current(&pf->t->in, &len);
@@ -273,116 +217,32 @@ static void read_input(struct pbfire *pf)
 
 /* ---- sending ---- */
 
-/* Opens a socket only to an address the policy permits: checked here, on
- * the address libcurl is about to connect to, after DNS and redirects. */
-static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct job *j = arg;
-	const char *why;
-	char ip[64] = "?";
-	(void)purpose;
-	if (netpolicy_permits(j->net, &a->addr, &why))
-		return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (a->family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&a->addr)->sin_addr, ip, sizeof ip);
-	else if (a->family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr, ip, sizeof ip);
-	j->blocked = true;
-	snprintf(j->ip, sizeof j->ip, "%s", ip);
-	buf_clear(&j->message);
-	buf_addf(&j->message, "refused to connect to %s, %s (see --allow-private)", ip, why);
-	return CURL_SOCKET_BAD;
-}
-
-static size_t read_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct job *j = arg;
-	(void)data;
-	j->received += size * n;
-	return j->received > BODY_CAP ? 0 : size * n;
-}
-
-static void set_options(struct pbfire *pf, struct job *j, CURL *e)
-{
-	curl_easy_setopt(e, CURLOPT_URL, j->url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->error_text);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, pf->follow > 0 ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, pf->follow);
-	curl_easy_setopt(e, CURLOPT_PROXY, "");	/* the address check must see the real server */
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, pf->connect_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, pf->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	if (pf->cacert)
-		curl_easy_setopt(e, CURLOPT_CAINFO, pf->cacert);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "pbfire/" PB_VERSION);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, read_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
-	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, j->method);
-	if (j->body) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-	} else if (!strcmp(j->method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	}
-}
-
-/* Starts the next attempt of j. */
 static void start(struct pbfire *pf, struct job *j)
 {
-	j->easy = curl_easy_init();
-	if (!j->easy)
-		errx(EXIT_USAGE, "curl_easy_init failed");
-	j->net = &pf->net;
-	j->blocked = false;
-	j->received = 0;
-	j->error_text[0] = j->ip[0] = '\0';
-	set_options(pf, j, j->easy);
-	j->state = JOB_RUNNING;
-	j->attempts++;
-	j->fired_at = pf->now;
-	pf->hosts[j->host].running++;
-	pf->running++;
-	pf->sent += j->attempts == 1;
-	pf->requests++;
-	curl_multi_add_handle(pf->multi, j->easy);
+	queue_started(&pf->queue, j);
+	transfer_start(&pf->transfers, j, pf->now);
+	pf->report.sent += j->attempts == 1;
+	pf->report.requests++;
 }
 
-/* Whether j may start now; a line whose key is delivered finishes here as
- * a duplicate, and one whose key is in flight waits for it. */
-static bool ready(struct pbfire *pf, struct job *j)
+/* Starts lines, each host's oldest first and hosts in turn, within -j
+ * and --per-host. A line whose key is delivered finishes here as a
+ * duplicate, and one whose key is in flight waits for it. */
+static void start_ready(struct pbfire *pf)
 {
-	if (j->state != JOB_WAITING || j->not_before > pf->now ||
-	    pf->hosts[j->host].running >= pf->per_host)
-		return false;
-	if (j->owns_key)
-		return true;
-	switch (claim_key(pf, j)) {
-	case KEY_DELIVERED:
-		j->error = ERR_DUPLICATE;
-		finish(pf, j);
-		return false;
-	case KEY_IN_FLIGHT:
-		return false;
-	default:
-		return true;
-	}
-}
-
-/* Starts what may start, oldest first, within -j and --per-host. */
-static void schedule(struct pbfire *pf)
-{
-	struct job *next;
-	for (struct job *j = pf->first; j && pf->running < pf->jobs; j = next) {
-		next = j->next;
-		if (ready(pf, j))
+	struct job *j;
+	while (pf->transfers.nrunning < pf->jobs && (j = queue_next(&pf->queue))) {
+		switch (claim_key(pf, j)) {
+		case KEY_DELIVERED:
+			j->error = ERR_DUPLICATE;
+			finish(pf, j);
+			break;
+		case KEY_IN_FLIGHT:
+			queue_park(&pf->queue, j);
+			break;
+		default:
 			start(pf, j);
+		}
 	}
 }
 
@@ -391,135 +251,87 @@ static double random_unit(void)
 	return (double)random() / ((double)RAND_MAX + 1);
 }
 
-/* Reads what an attempt came to into j; true when j is finished. */
-static bool attempt_done(struct pbfire *pf, struct job *j, CURLcode rc)
+/* Ends a line waiting to retry as interrupted, with the outcome of the
+ * attempt that finished (its status stays). */
+static void end_waiting_retry(struct pbfire *pf, struct job *j)
 {
-	char *ip = NULL;
-	curl_off_t us = 0, retry_after = 0;
-	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
-	curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &us);
-	curl_easy_getinfo(j->easy, CURLINFO_RETRY_AFTER, &retry_after);
-	if (!j->blocked && curl_easy_getinfo(j->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
-		snprintf(j->ip, sizeof j->ip, "%s", ip);
-	j->ms = (double)us / 1000;
-	note_latency(pf, j->ms);
-	j->error = attempt_class(rc, j->status, j->blocked);
-	if (!j->blocked) {	/* open_socket() wrote why it refused */
-		buf_clear(&j->message);
-		if (j->error == ERR_HTTP && j->status > 0)
-			buf_addf(&j->message, "HTTP %ld", j->status);
-		else if (j->error != ERR_NONE)
-			buf_adds(&j->message, j->error_text[0] ? j->error_text : curl_easy_strerror(rc));
-	}
+	buf_clear(&pf->why);
+	buf_addf(&pf->why, "interrupted waiting to retry; the last attempt: %s", j->message.data);
+	fail(pf, j, ERR_INTERRUPTED, pf->why.data);
+}
+
+/* Whether the attempt of j that ended is to be tried again; if so, j now
+ * waits for it (or, when stopping, ends as interrupted). */
+static bool retried(struct pbfire *pf, struct job *j, double retry_after)
+{
 	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) ||
 	    j->attempts > pf->retry.retries)
-		return true;
-	double wait = retry_delay(&pf->retry, j->attempts, (double)retry_after, random_unit());
+		return false;
+	double wait = retry_delay(&pf->retry, j->attempts, retry_after, random_unit());
 	if (wait < 0)
-		return true;
-	j->not_before = pf->now + (int64_t)(wait * STAMP_NS);
-	return false;
+		return false;
+	if (pf->stopping)
+		end_waiting_retry(pf, j);
+	else
+		queue_retry_at(&pf->queue, j, pf->now + (int64_t)(wait * STAMP_NS));
+	return true;
 }
 
-static void release_handle(struct pbfire *pf, struct job *j)
+/* Collects finished transfers: results, or retries to wait for; true
+ * when any finished, freeing a slot. */
+static bool reap(struct pbfire *pf)
 {
-	curl_multi_remove_handle(pf->multi, j->easy);
-	curl_easy_cleanup(j->easy);
-	j->easy = NULL;
-	j->state = JOB_WAITING;
-	pf->hosts[j->host].running--;
-	pf->running--;
-}
-
-/* Collects finished transfers: results, or retries to wait for. */
-static void collect(struct pbfire *pf)
-{
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(pf->multi, &left))) {
-		char *private;
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &private);
-		struct job *j = (struct job *)(void *)private;
-		bool done = attempt_done(pf, j, m->data.result);
-		release_handle(pf, j);
-		if (done)
+	struct job *j;
+	double retry_after;
+	bool any = false;
+	while ((j = transfer_reap(&pf->transfers, &retry_after))) {
+		any = true;
+		queue_ended(&pf->queue, j);
+		report_attempt(&pf->report, j);
+		if (!retried(pf, j, retry_after))
 			finish(pf, j);
 	}
+	return any;
 }
 
 /* ---- interruption ---- */
 
-/* Ends j as interrupted, saying how far it got: a retry waiting keeps
- * the status of the attempt that finished, and tells its outcome. */
-static void end_interrupted(struct pbfire *pf, struct job *j)
+static void end_waiting(void *arg, struct job *j)
 {
-	if (j->state == JOB_RUNNING) {
-		release_handle(pf, j);
-		fail(pf, j, ERR_INTERRUPTED, "interrupted; the last attempt's outcome is unknown");
-	} else if (j->attempts) {
-		buf_clear(&pf->why);
-		buf_addf(&pf->why, "interrupted waiting to retry; the last attempt: %s", j->message.data);
-		fail(pf, j, ERR_INTERRUPTED, pf->why.data);
-	} else {
+	struct pbfire *pf = arg;
+	if (j->attempts)
+		end_waiting_retry(pf, j);
+	else
 		fail(pf, j, ERR_INTERRUPTED, "interrupted before it was sent");
-	}
 }
 
-/* Ends every job: waiting ones at once, running ones after the grace. */
-static void interrupt(struct pbfire *pf)
+/* Ends the requests still in flight when the grace period is over. */
+static void end_overdue(struct pbfire *pf)
 {
-	struct job *next;
-	for (struct job *j = pf->first; j; j = next) {
-		next = j->next;
-		if (j->state != JOB_RUNNING || pf->now >= pf->grace_end)
-			end_interrupted(pf, j);
+	if (pf->now < pf->grace_end)
+		return;
+	while (pf->transfers.running) {
+		struct job *j = pf->transfers.running;
+		transfer_cancel(&pf->transfers, j);
+		queue_ended(&pf->queue, j);
+		fail(pf, j, ERR_INTERRUPTED, "interrupted; the last attempt's outcome is unknown");
 	}
 }
 
-/* Starts stopping at the first signal. */
+/* Starts stopping at the first signal: lines waiting end at once. */
 static void note_signal(struct pbfire *pf)
 {
 	wake_drain();
-	if (wake_signal() && !pf->stopping) {
-		pf->stopping = pf->input_done = true;
-		pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
-		warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->running, pf->grace);
-	}
+	if (!wake_signal() || pf->stopping)
+		return;
+	pf->stopping = pf->input_done = true;
+	pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
+	warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->transfers.nrunning,
+	      pf->grace);
+	queue_drain(&pf->queue, end_waiting, pf);
 }
 
 /* ---- the loop ---- */
-
-/* Lines that came to a good end: sent, or found in the ledger. */
-static unsigned long delivered(const struct pbfire *pf)
-{
-	return pf->counts[ERR_NONE] + pf->counts[ERR_DUPLICATE];
-}
-
-static void show_progress(struct pbfire *pf, bool last)
-{
-	if (!pf->progress || (!last && pf->now - pf->last_progress < STAMP_NS / 4))
-		return;
-	unsigned long finished = 0;
-	for (int c = 0; c <= ERR_DUPLICATE; c++)
-		finished += pf->counts[c];
-	double secs = (double)(pf->now - pf->started) / STAMP_NS;
-	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %.0f/s\033[K%s", pf->sent,
-		delivered(pf), finished - delivered(pf), pf->running,
-		secs > 0 ? (double)pf->sent / secs : 0.0, last ? "\n" : "");
-	pf->last_progress = pf->now;
-}
-
-/* Milliseconds until the earliest retry is due, at most max. */
-static int next_timeout(const struct pbfire *pf, int max)
-{
-	int64_t soonest = pf->now + (int64_t)max * 1000000;
-	for (const struct job *j = pf->first; j; j = j->next)
-		if (j->state == JOB_WAITING && j->not_before > pf->now && j->not_before < soonest)
-			soonest = j->not_before;
-	return (int)((soonest - pf->now + 999999) / 1000000);
-}
 
 /* Makes what is done durable and visible, before waiting. */
 static void flush_outputs(struct pbfire *pf)
@@ -528,75 +340,59 @@ static void flush_outputs(struct pbfire *pf)
 		ledger_sync(&pf->ledger);
 	if (fflush(stdout) != 0)
 		err(EXIT_USAGE, "stdout");
+	queue_reclaim(&pf->queue);
 	if (pf->t->reject)
 		fflush(pf->t->reject);
 }
 
+/* The nearest deadline: a retry due, the end of the grace period, the
+ * next redraw of the progress line; INT64_MAX when there is none. */
+static int64_t next_deadline(const struct pbfire *pf)
+{
+	int64_t due = INT64_MAX, retry;
+	if (queue_next_retry(&pf->queue, &retry))
+		due = retry;
+	if (pf->stopping && pf->grace_end < due)
+		due = pf->grace_end;
+	if (pf->report.progress && pf->report.last_progress + STAMP_NS / 4 < due)
+		due = pf->report.last_progress + STAMP_NS / 4;
+	return due;
+}
+
+/* Waits for input, a socket, a signal or the nearest deadline. */
 static void wait_for_events(struct pbfire *pf)
 {
-	struct curl_waitfd fds[2] = { { .fd = wake_fd(), .events = CURL_WAIT_POLLIN } };
-	unsigned n = 1;
-	if (!pf->input_done && pf->queued < pf->queue)
-		fds[n++] = (struct curl_waitfd){ .fd = lines_fd(&pf->t->in), .events = CURL_WAIT_POLLIN };
+	int64_t due = next_deadline(pf), ms = WAIT_MAX_MS;
+	if (due != INT64_MAX)
+		ms = due <= pf->now ? 0 : (due - pf->now + 999999) / 1000000;
 	flush_outputs(pf);
-	int timeout = next_timeout(pf, pf->progress ? 250 : 1000);
-	if (curl_multi_poll(pf->multi, fds, n, timeout, NULL) != CURLM_OK)
-		errx(EXIT_USAGE, "curl_multi_poll failed");
+	transfers_wait(&pf->transfers, may_read(pf) ? lines_fd(&pf->t->in) : -1,
+		       (int)(ms < WAIT_MAX_MS ? ms : WAIT_MAX_MS));
 }
 
 static void run(struct pbfire *pf)
 {
-	int still;
-	pf->started = stamp_to_ns(stamp_now());
-	while (!pf->input_done || pf->first) {
+	pf->report.started = pf->report.last_progress = stamp_to_ns(stamp_now());
+	for (;;) {
 		pf->now = stamp_to_ns(stamp_now());
 		note_signal(pf);
 		read_input(pf);
+		queue_release_due(&pf->queue, pf->now);
 		if (pf->stopping)
-			interrupt(pf);
+			end_overdue(pf);
 		else
-			schedule(pf);
-		curl_multi_perform(pf->multi, &still);
+			start_ready(pf);
+		transfers_perform(&pf->transfers);
 		pf->now = stamp_to_ns(stamp_now());
-		collect(pf);
-		show_progress(pf, false);
-		if (pf->first || !pf->input_done)
+		bool slots_freed = reap(pf);
+		report_progress(&pf->report, pf->now, pf->transfers.nrunning, false);
+		if (pf->input_done && !pf->held)
+			break;
+		if (!slots_freed)
 			wait_for_events(pf);
 	}
 	flush_outputs(pf);
-	show_progress(pf, true);
-}
-
-/* ---- statistics ---- */
-
-static double latency_percentile(const struct pbfire *pf, double p)
-{
-	unsigned long total = 0, seen = 0;
-	for (int i = 0; i < LATENCY_BUCKETS; i++)
-		total += pf->latency[i];
-	for (int i = 0; i < LATENCY_BUCKETS && total; i++) {
-		seen += pf->latency[i];
-		if (seen >= p * (double)total)
-			return pow(10, (i + 1) / 100.0) / 100;
-	}
-	return 0;
-}
-
-static void print_stats(const struct pbfire *pf)
-{
-	fflush(stdout);
-	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
-		pf->t->nread, pf->t->nrejected, pf->sent, pf->requests);
-	for (int c = 0; c <= ERR_DUPLICATE; c++)
-		if (pf->counts[c])
-			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", pf->counts[c]);
-	for (size_t i = 0; i < pf->nhosts; i++)
-		fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed\n", pf->hosts[i].name, pf->hosts[i].ok,
-			pf->hosts[i].failed);
-	if (!pf->dry_run && pf->sent)
-		fprintf(stderr, "pbfire: latency ms (within 1%%): p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n",
-			latency_percentile(pf, 0.5), latency_percentile(pf, 0.9),
-			latency_percentile(pf, 0.99), latency_percentile(pf, 1));
+	report_progress(&pf->report, pf->now, 0, true);
 }
 
 /* ---- options ---- */
@@ -644,22 +440,23 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		{ 0 },
 	};
 	const struct tool *t = pf->t;
+	struct transfer_options *send = &pf->send;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "vj:h", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DRY_RUN: pf->dry_run = true; break;
-		case 'v': pf->verbose = true; break;
+		case 'v': pf->report.verbose = true; break;
 		case 'j': pf->jobs = (unsigned)number_option(t, "-j", optarg, 1, 10000); break;
 		case OPT_PER_HOST: pf->per_host = (unsigned)number_option(t, "--per-host", optarg, 1, 10000); break;
 		case OPT_RETRIES: pf->retry.retries = (int)number_option(t, "--retries", optarg, 0, 100); break;
 		case OPT_BACKOFF: pf->retry.base = number_option(t, "--backoff", optarg, 0, 3600); break;
 		case OPT_CONNECT_TIMEOUT:
-			pf->connect_ms = (long)(1000 * number_option(t, "--connect-timeout", optarg, 0.001, 3600));
+			send->connect_ms = (long)(1000 * number_option(t, "--connect-timeout", optarg, 0.001, 3600));
 			break;
 		case OPT_TIMEOUT:
-			pf->timeout_ms = (long)(1000 * number_option(t, "--timeout", optarg, 0.001, 86400));
+			send->timeout_ms = (long)(1000 * number_option(t, "--timeout", optarg, 0.001, 86400));
 			break;
-		case OPT_FOLLOW: pf->follow = (long)number_option(t, "--follow", optarg, 0, 50); break;
+		case OPT_FOLLOW: send->follow = (long)number_option(t, "--follow", optarg, 0, 50); break;
 		case OPT_ALLOW_PRIVATE: pf->net.allow_private = true; break;
 		case OPT_ALLOW_NET: net_option(pf, optarg); break;
 		case OPT_LEDGER: pf->ledger.path = optarg; pf->use_ledger = true; break;
@@ -670,7 +467,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		case OPT_CACERT:
 			if (access(optarg, R_OK) < 0)
 				err(EXIT_USAGE, "--cacert: %s", optarg);
-			pf->cacert = optarg;
+			send->cacert = optarg;
 			break;
 		case OPT_KEY: pf->key_path = optarg; break;
 		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
@@ -682,7 +479,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 	}
 	if (pf->per_host > pf->jobs)
 		pf->per_host = pf->jobs;
-	pf->queue = 4 * pf->jobs < 256 ? 256 : 4 * pf->jobs;
+	pf->held_max = 4 * pf->jobs < 256 ? 256 : 4 * pf->jobs;
 }
 
 static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
@@ -696,27 +493,25 @@ static void set_up(struct pbfire *pf)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (pf->use_ledger)
 		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run, pf->ledger_keep);
-	pf->progress = !pf->dry_run && isatty(STDERR_FILENO);
-	pf->verbose |= pf->dry_run && isatty(STDERR_FILENO);
+	pf->report.dry_run = pf->dry_run;
+	pf->report.progress = !pf->dry_run && isatty(STDERR_FILENO);
+	pf->report.verbose |= pf->dry_run && isatty(STDERR_FILENO);
+	queue_init(&pf->queue, pf->per_host, pf->t->max_line, revive, pf);
 	if (pf->dry_run)
 		return;
-	pf->multi = curl_multi_init();
-	if (!pf->multi)
-		errx(EXIT_USAGE, "cannot set up libcurl");
+	pf->send.net = &pf->net;
+	transfers_open(&pf->transfers, pf->send);
 	wake_catch_signals();
 	srandom((unsigned)stamp_to_ns(stamp_now()));
 }
 
 static void tear_down(struct pbfire *pf)
 {
-	if (pf->multi)
-		curl_multi_cleanup(pf->multi);
+	if (!pf->dry_run)
+		transfers_close(&pf->transfers);
 	if (pf->use_ledger)
 		ledger_close(&pf->ledger);
-	for (size_t i = 0; i < pf->nhosts; i++)
-		free(pf->hosts[i].name);
-	free(pf->hosts);
-	strmap_free(&pf->host_index);
+	queue_free(&pf->queue);
 	netpolicy_free(&pf->net);
 	buf_free(&pf->why);
 	buf_free(&pf->scratch);
@@ -728,8 +523,9 @@ int main(int argc, char **argv)
 {
 	struct tool t;
 	struct pbfire pf = {
-		.t = &t, .jobs = 64, .per_host = 8, .connect_ms = 10000, .timeout_ms = 30000,
-		.grace = 5, .key_path = "postback.key", .ledger_keep = LEDGER_KEEP_DEFAULT,
+		.t = &t, .jobs = 64, .per_host = 8, .grace = 5, .key_path = "postback.key",
+		.ledger_keep = LEDGER_KEEP_DEFAULT,
+		.send = { .connect_ms = 10000, .timeout_ms = 30000 },
 		.retry = { .retries = 3, .base = 1, .max = 60, .retry_after_max = 300 },
 	};
 	tool_init(&t, usage);
@@ -743,9 +539,9 @@ int main(int argc, char **argv)
 		run(&pf);
 	}
 	if (pf.stats)
-		print_stats(&pf);
+		report_stats(&pf.report, &t, &pf.queue);
 	tear_down(&pf);
 	int status = tool_finish(&t);
-	bool all_ok = delivered(&pf) == t.nread - t.nrejected;
+	bool all_ok = report_delivered(&pf.report) == t.nread - t.nrejected;
 	return status == EXIT_OK && !all_ok ? EXIT_REJECTED : status;
 }

@@ -1,0 +1,263 @@
+/*
+ * The lines waiting to be sent, kept so that finding the next one costs
+ * the same however many wait: each host (scheme, name, port) has its own
+ * first-in first-out list, and a ring of the hosts that may have a line
+ * to start takes them in turn, so a host with many lines waiting does not
+ * starve the others. A host leaves the ring when its list empties or its
+ * --per-host slots are full, and comes back when a line is added or one
+ * of its transfers ends. A host's list in memory, its backlog, holds four
+ * times --per-host lines at most: the lines behind them wait on disk, in
+ * an unlinked temporary spool, 16 bytes of memory each, and come back in
+ * order as the backlog empties, so a dead host's lines never fill the
+ * memory the other hosts' lines need. Lines waiting to retry sit in a
+ * heap by due time until they are due, then go to the front of their
+ * host's list; lines whose ledger key is in flight are parked until a
+ * keyed line finishes.
+ */
+#include "queue.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define NO_HOST ((size_t)-1)
+
+void queue_init(struct queue *q, unsigned per_host, size_t max_line, revive_fn *revive, void *arg)
+{
+	*q = (struct queue){
+		.per_host = per_host, .backlog_max = 4 * per_host, .ready_first = NO_HOST,
+		.ready_last = NO_HOST, .max_line = max_line, .revive = revive, .revive_arg = arg,
+	};
+}
+
+/* The index of host name, added when new. */
+size_t queue_host(struct queue *q, const char *name, size_t n)
+{
+	size_t *i = strmap_put(&q->index, name, n, q->nhosts);
+	if (*i == q->nhosts) {
+		q->hosts = xreallocarray(q->hosts, ++q->nhosts, sizeof *q->hosts);
+		q->hosts[*i] = (struct host){ .name = xstrndup(name, n), .next_ready = NO_HOST };
+	}
+	return *i;
+}
+
+static void make_ready(struct queue *q, size_t i)
+{
+	struct host *h = &q->hosts[i];
+	if (h->in_ready || !h->first || h->running >= q->per_host)
+		return;
+	h->in_ready = true;
+	h->next_ready = NO_HOST;
+	*(q->ready_last == NO_HOST ? &q->ready_first : &q->hosts[q->ready_last].next_ready) = i;
+	q->ready_last = i;
+}
+
+static size_t pop_ready(struct queue *q)
+{
+	size_t i = q->ready_first;
+	q->ready_first = q->hosts[i].next_ready;
+	if (q->ready_first == NO_HOST)
+		q->ready_last = NO_HOST;
+	q->hosts[i].in_ready = false;
+	return i;
+}
+
+static void push_back(struct host *h, struct job *j)
+{
+	h->backlog++;
+	j->next = NULL;
+	j->prev = h->last;
+	*(h->last ? &h->last->next : &h->first) = j;
+	h->last = j;
+}
+
+static void push_front(struct host *h, struct job *j)
+{
+	h->backlog++;
+	j->prev = NULL;
+	j->next = h->first;
+	*(h->first ? &h->first->prev : &h->last) = j;
+	h->first = j;
+}
+
+static struct job *pop_front(struct host *h)
+{
+	struct job *j = h->first;
+	h->backlog--;
+	h->first = j->next;
+	*(h->first ? &h->first->prev : &h->last) = NULL;
+	j->next = j->prev = NULL;
+	return j;
+}
+
+static void ring_push(struct spilled *r, struct spilled_line l)
+{
+	if (r->n == r->cap) {
+		size_t old = r->cap;
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->at = xreallocarray(r->at, r->cap, sizeof *r->at);
+		for (size_t i = 0; i < r->first; i++)	/* unwrap what wrapped round */
+			r->at[old + i] = r->at[i];
+	}
+	r->at[(r->first + r->n++) % r->cap] = l;
+}
+
+static struct spilled_line ring_pop(struct spilled *r)
+{
+	struct spilled_line l = r->at[r->first];
+	r->first = (r->first + 1) % r->cap;
+	r->n--;
+	return l;
+}
+
+/* Writes j's line to disk behind its host's other lines there. */
+static void spill(struct queue *q, struct host *h, const struct job *j)
+{
+	if (!q->overflow_open) {
+		spool_open(&q->overflow, NULL, q->max_line);
+		q->overflow_open = true;
+	}
+	q->spilling += !h->spilled.n;
+	ring_push(&h->spilled, (struct spilled_line){ spool_append(&q->overflow, j->line, j->len), j->lineno });
+}
+
+/* Brings h's lines on disk back into its backlog while it has room. */
+static void refill(struct queue *q, struct host *h)
+{
+	while (h->spilled.n && h->backlog < q->backlog_max) {
+		struct spilled_line l = ring_pop(&h->spilled);
+		size_t len;
+		const char *line = spool_take_at(&q->overflow, l.pos, &len);
+		push_back(h, q->revive(q->revive_arg, line, len, l.lineno));
+		q->spilling -= !h->spilled.n;
+	}
+}
+
+/* Adds j behind the lines waiting for its host; false when its host's
+ * backlog is full and j's line went to disk instead, for the caller to
+ * free j. */
+bool queue_add(struct queue *q, struct job *j)
+{
+	struct host *h = &q->hosts[j->host];
+	if (h->spilled.n || h->backlog >= q->backlog_max) {
+		spill(q, h, j);
+		return false;
+	}
+	push_back(h, j);
+	make_ready(q, j->host);
+	return true;
+}
+
+/* Takes the oldest line of the next host with a free slot, or NULL. */
+struct job *queue_next(struct queue *q)
+{
+	while (q->ready_first != NO_HOST) {
+		size_t i = pop_ready(q);
+		struct host *h = &q->hosts[i];
+		if (!h->first || h->running >= q->per_host)
+			continue;
+		struct job *j = pop_front(h);
+		refill(q, h);
+		make_ready(q, i);	/* to the back of the ring: hosts take turns */
+		return j;
+	}
+	return NULL;
+}
+
+void queue_started(struct queue *q, const struct job *j)
+{
+	q->hosts[j->host].running++;
+}
+
+/* A transfer of j's host ended: the host has a free slot again. */
+void queue_ended(struct queue *q, const struct job *j)
+{
+	q->hosts[j->host].running--;
+	make_ready(q, j->host);
+}
+
+/* j waits until when (ns), then goes first for its host. */
+void queue_retry_at(struct queue *q, struct job *j, int64_t when)
+{
+	heap_push(&q->retries, (struct held){ when, (uint64_t)(uintptr_t)j });
+}
+
+/* Whether a line waits to retry, and when the earliest is due. */
+bool queue_next_retry(const struct queue *q, int64_t *when)
+{
+	if (!q->retries.n)
+		return false;
+	*when = q->retries.at[0].due;
+	return true;
+}
+
+static struct job *job_at(struct held h)
+{
+	return (struct job *)(uintptr_t)h.pos;
+}
+
+/* Puts the lines due to retry by now back at the front of their hosts. */
+void queue_release_due(struct queue *q, int64_t now)
+{
+	while (q->retries.n && q->retries.at[0].due <= now) {
+		struct job *j = job_at(heap_pop(&q->retries));
+		push_front(&q->hosts[j->host], j);
+		make_ready(q, j->host);
+	}
+}
+
+/* j waits for a line with the same key to finish. */
+void queue_park(struct queue *q, struct job *j)
+{
+	j->prev = NULL;
+	j->next = q->parked;
+	q->parked = j;
+}
+
+/* A keyed line finished: the parked lines go back to the front of their
+ * hosts, to claim their keys again. */
+void queue_unpark(struct queue *q)
+{
+	while (q->parked) {
+		struct job *j = q->parked;
+		q->parked = j->next;
+		push_front(&q->hosts[j->host], j);
+		make_ready(q, j->host);
+	}
+}
+
+/* Hands every waiting line to end(), which must not add any back. */
+void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *arg)
+{
+	queue_unpark(q);
+	queue_release_due(q, INT64_MAX);
+	for (size_t i = 0; i < q->nhosts; i++) {
+		struct host *h = &q->hosts[i];
+		while (h->first) {
+			end(arg, pop_front(h));
+			refill(q, h);
+		}
+	}
+	q->ready_first = q->ready_last = NO_HOST;
+	for (size_t i = 0; i < q->nhosts; i++)
+		q->hosts[i].in_ready = false;
+}
+
+/* Gives back the disk space of the lines taken back, once none is left. */
+void queue_reclaim(struct queue *q)
+{
+	if (q->overflow_open)
+		spool_reclaim(&q->overflow);
+}
+
+void queue_free(struct queue *q)
+{
+	for (size_t i = 0; i < q->nhosts; i++) {
+		free(q->hosts[i].name);
+		free(q->hosts[i].spilled.at);
+	}
+	if (q->overflow_open)
+		spool_close(&q->overflow);
+	free(q->hosts);
+	strmap_free(&q->index);
+	heap_free(&q->retries);
+}

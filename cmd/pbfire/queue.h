@@ -1,0 +1,71 @@
+#ifndef PB_QUEUE_H
+#define PB_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+#include "job.h"
+#include "spool.h"
+#include "strmap.h"
+
+/* A line of a host waiting on disk: where, and its input line number. */
+struct spilled_line {
+	uint64_t pos;
+	unsigned long lineno;
+};
+
+/* A host's lines on disk, oldest first: a ring of their positions. */
+struct spilled {
+	struct spilled_line *at;
+	size_t first, n, cap;
+};
+
+/* Makes a line taken back from disk a job again. */
+typedef struct job *revive_fn(void *arg, const char *line, size_t len, unsigned long lineno);
+
+/* A host (scheme, name, port) and the lines waiting to go to it. */
+struct host {
+	char *name;
+	unsigned running;
+	unsigned long ok, failed;
+	struct job *first, *last;	/* waiting to be sent, oldest first */
+	unsigned backlog;		/* lines in that list */
+	struct spilled spilled;		/* and, behind them, lines on disk */
+	size_t next_ready;		/* the host after it in the ready ring */
+	bool in_ready;
+};
+
+/* The lines waiting to be sent, by host. */
+struct queue {
+	unsigned per_host, backlog_max;
+	struct host *hosts;
+	size_t nhosts;
+	struct strmap index;		/* host name -> its index in hosts */
+	size_t ready_first, ready_last;	/* hosts that may have a line to start */
+	struct heap retries;		/* lines waiting to retry: due, job address */
+	struct job *parked;		/* lines waiting for their key in flight */
+	struct spool overflow;		/* lines of hosts with a full backlog */
+	bool overflow_open;
+	size_t max_line, spilling;	/* hosts with lines on disk */
+	revive_fn *revive;
+	void *revive_arg;
+};
+
+void queue_init(struct queue *q, unsigned per_host, size_t max_line, revive_fn *revive, void *arg);
+size_t queue_host(struct queue *q, const char *name, size_t n);
+bool queue_add(struct queue *q, struct job *j);
+struct job *queue_next(struct queue *q);
+void queue_started(struct queue *q, const struct job *j);
+void queue_ended(struct queue *q, const struct job *j);
+void queue_retry_at(struct queue *q, struct job *j, int64_t when);
+bool queue_next_retry(const struct queue *q, int64_t *when);
+void queue_release_due(struct queue *q, int64_t now);
+void queue_park(struct queue *q, struct job *j);
+void queue_unpark(struct queue *q);
+void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *arg);
+void queue_reclaim(struct queue *q);
+void queue_free(struct queue *q);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * What pbfire tells about its lines: the "result" member written with
+ * each line that is finished, the line printed for it with -v, the counts
+ * by outcome and by host with the attempts' latency percentiles for
+ * --stats (a histogram of 1%-wide buckets), and the self-updating
+ * progress line on a terminal.
+ */
+#include "report.h"
+#include "stamp.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ROUND_DELAY (5 * 60)		/* retry_at of a first failed round, seconds */
+#define ROUND_DELAY_MAX (24 * 3600)
+
+static void add_stamp(struct buf *b, int64_t ns)
+{
+	char text[STAMP_TEXT_MAX];
+	buf_addc(b, '"');
+	buf_add(b, text, stamp_format(stamp_from_ns(ns), text));
+	buf_addc(b, '"');
+}
+
+static void add_string_or_null(struct buf *b, const char *s, size_t n)
+{
+	if (s && n)
+		buf_add_json_string(b, s, n);
+	else
+		buf_adds(b, "null");
+}
+
+/* When a failed round should be fed back in: 5 minutes after now for the
+ * first round, doubling each round up to a day. */
+static void add_retry_at(struct buf *b, int round, int64_t now)
+{
+	long delay = ROUND_DELAY;
+	for (int r = 1; r < round && delay < ROUND_DELAY_MAX; r++)
+		delay *= 2;
+	buf_adds(b, ",\"retry_at\":");
+	add_stamp(b, now + (delay < ROUND_DELAY_MAX ? delay : ROUND_DELAY_MAX) * STAMP_NS);
+}
+
+/* The "result" member of a finished job. */
+static void build_result(const struct report *r, const struct job *j, int64_t now, struct buf *b)
+{
+	bool ok = j->error == ERR_NONE || j->error == ERR_DUPLICATE;
+	const char *err = error_class_names[j->error];
+	buf_clear(b);
+	buf_addf(b, "\"result\":{\"ok\":%s,", ok ? "true" : "false");
+	if (r->dry_run)
+		buf_adds(b, "\"dry_run\":true,");
+	buf_addf(b, "\"status\":%ld,\"attempts\":%d,\"error\":", j->status, j->attempts);
+	add_string_or_null(b, err, strlen(err));
+	buf_adds(b, ",\"message\":");
+	add_string_or_null(b, j->message.data, j->message.len);
+	buf_addf(b, ",\"ms\":%.1f,\"fired_at\":", j->ms);
+	if (j->fired_at)
+		add_stamp(b, j->fired_at);
+	else
+		buf_adds(b, "null");
+	buf_adds(b, ",\"ip\":");
+	add_string_or_null(b, j->ip, strlen(j->ip));
+	buf_addf(b, ",\"line\":%lu,\"round\":%d", j->lineno, j->round);
+	if (!ok && attempt_retryable(j->error, j->status))
+		add_retry_at(b, j->round, now);
+	if (r->dry_run && j->url) {
+		buf_adds(b, ",\"request\":");
+		job_describe(j, b);
+	}
+	buf_addc(b, '}');
+}
+
+/* Notes an attempt that came to an end. */
+void report_attempt(struct report *r, const struct job *j)
+{
+	int i = j->ms <= 0.01 ? 0 : (int)(100 * log10(j->ms * 100));
+	r->latency[i < LATENCY_BUCKETS ? i : LATENCY_BUCKETS - 1]++;
+}
+
+static void say_outcome(const struct report *r, const struct job *j)
+{
+	fflush(stdout);
+	if (r->dry_run) {
+		fprintf(stderr, "pbfire: line %lu: %s", j->lineno, j->error ? "" : "would send ");
+		if (j->error)
+			fprintf(stderr, "%s: %s\n", error_class_names[j->error], j->message.data);
+		else
+			job_print(j, stderr);
+	} else {
+		fprintf(stderr, "pbfire: line %lu: %s %ld in %.1f ms after %d attempts%s%s: %s\n",
+			j->lineno, j->error ? error_class_names[j->error] : "ok", j->status, j->ms,
+			j->attempts, j->message.len ? ": " : "", j->message.data ? j->message.data : "",
+			j->url ? j->url : "");
+	}
+}
+
+/* Counts j, finished, tells about it with -v, and builds its result. */
+void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result)
+{
+	r->counts[j->error]++;
+	if (r->verbose)
+		say_outcome(r, j);
+	build_result(r, j, now, result);
+}
+
+/* Lines that came to a good end: sent, or found in the ledger. */
+unsigned long report_delivered(const struct report *r)
+{
+	return r->counts[ERR_NONE] + r->counts[ERR_DUPLICATE];
+}
+
+static unsigned long finished(const struct report *r)
+{
+	unsigned long n = 0;
+	for (int c = 0; c <= ERR_DUPLICATE; c++)
+		n += r->counts[c];
+	return n;
+}
+
+/* Redraws the progress line, at most four times a second unless last. */
+void report_progress(struct report *r, int64_t now, unsigned running, bool last)
+{
+	if (!r->progress || (!last && now - r->last_progress < STAMP_NS / 4))
+		return;
+	double secs = (double)(now - r->started) / STAMP_NS;
+	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %.0f/s\033[K%s", r->sent,
+		report_delivered(r), finished(r) - report_delivered(r), running,
+		secs > 0 ? (double)r->sent / secs : 0.0, last ? "\n" : "");
+	r->last_progress = now;
+}
+
+static double latency_percentile(const struct report *r, double p)
+{
+	unsigned long total = 0, seen = 0;
+	for (int i = 0; i < LATENCY_BUCKETS; i++)
+		total += r->latency[i];
+	for (int i = 0; i < LATENCY_BUCKETS && total; i++) {
+		seen += r->latency[i];
+		if (seen >= p * (double)total)
+			return pow(10, (i + 1) / 100.0) / 100;
+	}
+	return 0;
+}
+
+void report_stats(const struct report *r, const struct tool *t, const struct queue *q)
+{
+	fflush(stdout);
+	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
+		t->nread, t->nrejected, r->sent, r->requests);
+	for (int c = 0; c <= ERR_DUPLICATE; c++)
+		if (r->counts[c])
+			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
+	for (size_t i = 0; i < q->nhosts; i++)
+		fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed\n", q->hosts[i].name, q->hosts[i].ok,
+			q->hosts[i].failed);
+	if (!r->dry_run && r->sent)
+		fprintf(stderr, "pbfire: latency ms (within 1%%): p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n",
+			latency_percentile(r, 0.5), latency_percentile(r, 0.9),
+			latency_percentile(r, 0.99), latency_percentile(r, 1));
+}

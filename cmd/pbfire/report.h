@@ -1,0 +1,31 @@
+#ifndef PB_REPORT_H
+#define PB_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "job.h"
+#include "queue.h"
+#include "retry.h"
+#include "tool.h"
+
+#define LATENCY_BUCKETS 800		/* 1% wide, from 0.01 ms to 100 s */
+
+/* What pbfire tells about its lines: counts by outcome, attempt
+ * latencies, and the progress line. */
+struct report {
+	bool dry_run, verbose, progress;
+	int64_t started, last_progress;
+	unsigned long sent, requests;	/* lines sent; attempts, retries included */
+	unsigned long counts[ERR_DUPLICATE + 1];
+	unsigned long latency[LATENCY_BUCKETS];
+};
+
+void report_attempt(struct report *r, const struct job *j);
+void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result);
+unsigned long report_delivered(const struct report *r);
+void report_progress(struct report *r, int64_t now, unsigned running, bool last);
+void report_stats(const struct report *r, const struct tool *t, const struct queue *q);
+
+#endif
