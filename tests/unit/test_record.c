@@ -42,9 +42,10 @@ static void check_write(const char *in, const char *const *drop, const char *add
 }
 
 /* Texts handed out earlier stay valid while later ones are unescaped,
- * however the scratch space fills (a use-after-free under ASan before):
- * lines of many lengths, so one of them makes the scratch space grow
- * between two texts. */
+ * however the scratch space fills (a use-after-free before): lines of
+ * many lengths, so one of them makes the scratch space grow between two
+ * texts, and an allocation between them, as a tool makes, so growing
+ * would move it and the allocator would write over the first text. */
 static void check_texts_stay(void)
 {
 	struct record r = { 0 };
@@ -55,8 +56,11 @@ static void check_texts_stay(void)
 			 0, pad, 0);
 		parsed &= parse(&r, line);
 		struct text t = record_text(&r, record_get(&r, 0, "t"));
+		char *between = xmalloc(32);
 		struct text o = record_text(&r, record_get(&r, 0, "o"));
-		intact &= t.n == 41 && t.p[0] == 'A' && t.p[40] == '0' && o.n == 1 && o.p[0] == '1';
+		free(between);
+		intact &= t.n == 41 && !memcmp(t.p, "A0000000000000000000000000000000000000000", 41) &&
+			  o.n == 1 && o.p[0] == '1';
 	}
 	ok(parsed && intact, "texts stay valid while later ones are unescaped");
 	record_free(&r);
