@@ -92,3 +92,12 @@ EOF
 	assert_failure 2
 	assert_output --partial 'not a spool record'
 }
+
+@test "an empty header value is sent empty, not dropped" {
+	start_receiver
+	printf '{"url":"%s/h","body":"x","headers":{"X-Token":"","Content-Type":""},"postback":{"method":"POST"}}\n' "$RECV" > in.ndjson
+	run pbfire --allow-net 127.0.0.0/8 in.ndjson
+	assert_success
+	run jq -c '.headers | [has("X-Token"), .["X-Token"], has("Content-Type"), .["Content-Type"]]' recv.ndjson
+	assert_output '[true,"",true,""]'
+}

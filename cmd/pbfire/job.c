@@ -50,7 +50,7 @@ static bool add_header(struct job *j, struct text name, struct text value, const
 	}
 	struct buf line = { 0 };
 	buf_add(&line, name.p, name.n);
-	buf_adds(&line, ": ");
+	buf_adds(&line, value.n ? ": " : ";");	/* libcurl drops "Name: ", sends "Name;" empty */
 	buf_add(&line, value.p, value.n);
 	j->headers = curl_slist_append(j->headers, line.data);
 	buf_free(&line);
