@@ -50,3 +50,9 @@ teardown() {
 seen() {
 	jq -r '"\(.method) \(.path)"' "$BATS_TEST_TMPDIR/recv.ndjson"
 }
+
+# ledger_keys FILE: the keys a pbfire ledger holds, one a line as written
+# (escaped), without its header and the delivery dates.
+ledger_keys() {
+	sed -e '1{/^pbfire-ledger 2$/d;}' -e 's/^[0-9]* //' "$1"
+}

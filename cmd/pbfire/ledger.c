@@ -1,14 +1,32 @@
 /*
- * The ledger: an append-only file with one line per delivered postback,
- * its key, so that a postback replayed from a log, by a cron run or by a
- * restarted pipeline, is not fired twice. Keys are written with "\" and
- * newline escaped as "\\" and "\n". The whole file is loaded into a hash
- * map at start; keys delivered meanwhile are appended and synced to disk
- * in batches (ledger_sync). A torn last line, from a crash mid-append, is
- * cut off, so the next key appended starts a line of its own. The map
- * also marks keys in flight, so that two lines with one key in the same
- * run do not both fire. One pbfire at a time may use a ledger for
- * writing: it is locked.
+ * The ledger: the keys of delivered postbacks, each with when it was
+ * delivered, so that a postback replayed from a log, by a cron run or by a
+ * restarted pipeline, is not fired twice. The file is text: a header line
+ * "pbfire-ledger 2", then a line "SECONDS KEY" per delivered key, SECONDS
+ * the Unix time of delivery, with "\" and newline in KEY written "\\" and
+ * "\n". A file without the header is of the first format, bare keys, and
+ * its keys date from the file's modification time; so does a line of the
+ * second format that is not "SECONDS KEY", taken whole as a key, so that
+ * no complete line is lost whatever it holds. Either is rewritten with
+ * dates when opened for writing. A header of a later version stops it.
+ *
+ * Memory keeps a 128-bit SipHash-2-4 digest of each key, under a hash key
+ * drawn at random at each open (so keys cannot be chosen to collide; two
+ * keys collide by chance with odds of about n^2 / 2^129), and its date,
+ * in a table of 20-byte slots with linear probing, at most 80% full. The
+ * table also marks keys in flight, so that two lines with one key in the
+ * same run do not both fire.
+ *
+ * Keys delivered longer than keep seconds ago are forgotten at once, and
+ * their lines dropped when the file is compacted: at open, and at a
+ * review every keep/4 (at most an hour), once they make a quarter of the
+ * lines. The kept keys are written to PATH.new, which is synced and
+ * renamed over PATH before the directory is synced, so that a crash at
+ * any moment leaves the old ledger or the new one, each whole. Keys
+ * delivered meanwhile are appended and synced in batches (ledger_sync);
+ * a torn last line, from a crash mid-append, is cut off at open. One
+ * pbfire at a time may use a ledger for writing: it is locked, and any
+ * error writing it is fatal (exit 2), leaving what was written readable.
  */
 #include "ledger.h"
 #include "tool.h"
@@ -19,47 +37,267 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+static const char header[] = "pbfire-ledger 2\n";
+#define HEADER_LEN (sizeof header - 1)
+#define VERSION 2
 #define READ_CHUNK (1 << 20)
+#define WHEN_IN_FLIGHT 1u
+#define WHEN_MIN 2u			/* the earliest date a slot holds */
+#define REVIEW_MAX 3600			/* seconds between reviews, at most */
+#define AHEAD 16			/* keys hashed ahead of their insertion at load */
 
-static void add_key(struct ledger *l, const char *line, size_t n, struct buf *scratch)
+static int64_t system_clock(void)
 {
-	if (!memchr(line, '\\', n)) {
-		*strmap_put(&l->keys, line, n, KEY_DELIVERED) = KEY_DELIVERED;
-		return;
-	}
-	buf_clear(scratch);
-	for (size_t i = 0; i < n; i++) {
-		char c = line[i];
-		if (c == '\\' && i + 1 < n)
-			c = line[++i] == 'n' ? '\n' : line[i];
-		buf_addc(scratch, c);
-	}
-	*strmap_put(&l->keys, scratch->data, scratch->len, KEY_DELIVERED) = KEY_DELIVERED;
+	return (int64_t)time(NULL);
 }
 
-/* Loads every key; returns the size of the file up to its last newline. */
-static off_t load(struct ledger *l)
+int64_t (*ledger_clock)(void) = system_clock;
+
+/* ---- digests: SipHash-2-4 with 128-bit output (Aumasson and Bernstein) ---- */
+
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static inline void sip_round(uint64_t v[4])
 {
-	struct buf data = { 0 }, scratch = { 0 };
-	off_t whole = 0;
+	v[0] += v[1]; v[1] = ROTL(v[1], 13); v[1] ^= v[0]; v[0] = ROTL(v[0], 32);
+	v[2] += v[3]; v[3] = ROTL(v[3], 16); v[3] ^= v[2];
+	v[0] += v[3]; v[3] = ROTL(v[3], 21); v[3] ^= v[0];
+	v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
+}
+
+/* The digest of p[0,n) under key k, in host byte order: digests never
+ * leave the process. */
+static void siphash128(const uint64_t k[2], const char *p, size_t n, uint32_t out[4])
+{
+	uint64_t v[4] = { 0x736f6d6570736575ULL ^ k[0], 0x646f72616e646f6dULL ^ k[1] ^ 0xee,
+			  0x6c7967656e657261ULL ^ k[0], 0x7465646279746573ULL ^ k[1] };
+	uint64_t m, last = (uint64_t)n << 56, h[2];
+	size_t whole = n & ~(size_t)7;
+	for (size_t i = 0; i < whole; i += 8) {
+		memcpy(&m, p + i, 8);
+		v[3] ^= m;
+		sip_round(v);
+		sip_round(v);
+		v[0] ^= m;
+	}
+	for (size_t i = whole; i < n; i++)
+		last |= (uint64_t)(unsigned char)p[i] << (8 * (i - whole));
+	v[3] ^= last;
+	sip_round(v);
+	sip_round(v);
+	v[0] ^= last;
+	v[2] ^= 0xee;
+	for (int half = 0; half < 2; half++) {
+		for (int r = 0; r < 4; r++)
+			sip_round(v);
+		h[half] = v[0] ^ v[1] ^ v[2] ^ v[3];
+		v[1] ^= 0xdd;
+	}
+	memcpy(out, h, sizeof h);
+}
+
+/* ---- the table ---- */
+
+static uint32_t clamp_when(int64_t t)
+{
+	return t < WHEN_MIN ? WHEN_MIN : t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+/* Whether a slot's date is of a key delivered and since forgotten. */
+static bool forgotten(const struct ledger *l, uint32_t when)
+{
+	return when >= WHEN_MIN && (int64_t)when < l->cutoff;
+}
+
+static void set_clock(struct ledger *l, int64_t now)
+{
+	l->cutoff = l->keep ? now - l->keep : 0;
+}
+
+/* A table for keys with room to spare: 70% full. */
+static size_t room_for(size_t keys)
+{
+	return keys + keys * 3 / 7 + 16;
+}
+
+static size_t home(const struct ledger *l, const uint32_t d[4])
+{
+	return (size_t)(((uint64_t)d[0] * l->cap) >> 32);
+}
+
+/* The slot holding digest d, or the empty slot where it would go. */
+static size_t find(const struct ledger *l, const uint32_t d[4])
+{
+	size_t i = home(l, d);
+	while (l->slots[i].when && memcmp(l->slots[i].digest, d, sizeof l->slots[i].digest))
+		i = i + 1 < l->cap ? i + 1 : 0;
+	return i;
+}
+
+/* Moves the slots into a table of cap slots, leaving forgotten keys out
+ * when drop is set. */
+static void rehash(struct ledger *l, size_t cap, bool drop)
+{
+	struct ledger_slot *old = l->slots;
+	size_t old_cap = l->cap;
+	if (cap > UINT32_MAX)
+		errx(EXIT_USAGE, "%s: too many keys", l->path);
+	l->slots = xcalloc(cap, sizeof *l->slots);
+	l->cap = cap;
+	l->count = 0;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].when || (drop && forgotten(l, old[i].when)))
+			continue;
+		l->slots[find(l, old[i].digest)] = old[i];
+		l->count++;
+	}
+	free(old);
+}
+
+/* Empties slot hole, moving later slots of its run back over it so that
+ * every key stays reachable from its home (Knuth's algorithm R). */
+static void remove_slot(struct ledger *l, size_t hole)
+{
+	for (size_t j = hole;;) {
+		j = j + 1 < l->cap ? j + 1 : 0;
+		if (!l->slots[j].when)
+			break;
+		size_t h = home(l, l->slots[j].digest);
+		bool stays = hole < j ? hole < h && h <= j : hole < h || h <= j;
+		if (!stays) {
+			l->slots[hole] = l->slots[j];
+			hole = j;
+		}
+	}
+	l->slots[hole].when = 0;
+	l->count--;
+}
+
+/* The slot for digest d, claimed if it was empty. */
+static size_t claim(struct ledger *l, const uint32_t d[4])
+{
+	size_t i = find(l, d);
+	if (l->slots[i].when)
+		return i;
+	if ((l->count + 1) * 5 > l->cap * 4) {
+		rehash(l, l->cap + l->cap / 2, false);
+		i = find(l, d);
+	}
+	memcpy(l->slots[i].digest, d, sizeof l->slots[i].digest);
+	l->count++;
+	return i;
+}
+
+/* ---- lines ---- */
+
+/* A line of the file: when its key was delivered, and the key, escaped. */
+struct line {
+	int64_t when;
+	const char *key;
+	size_t n;
+};
+
+/* Reads a line of a file of the given version; a line of the second
+ * version that is not "SECONDS KEY" is a key of the date undated. */
+static struct line parse_line(const char *p, size_t n, int version, int64_t undated)
+{
+	size_t i = 0;
+	int64_t t = 0;
+	while (version == VERSION && i < n && i < 18 && p[i] >= '0' && p[i] <= '9')
+		t = 10 * t + (p[i++] - '0');
+	if (i > 0 && i < n && p[i] == ' ')
+		return (struct line){ t, p + i + 1, n - i - 1 };
+	return (struct line){ undated, p, n };
+}
+
+/* The key of line k, decoded into scratch when it has escapes. */
+static struct line decode(struct ledger *l, struct line k)
+{
+	if (!memchr(k.key, '\\', k.n))
+		return k;
+	buf_clear(&l->scratch);
+	for (size_t i = 0; i < k.n; i++) {
+		char c = k.key[i];
+		if (c == '\\' && i + 1 < k.n)
+			c = k.key[++i] == 'n' ? '\n' : k.key[i];
+		buf_addc(&l->scratch, c);
+	}
+	return (struct line){ k.when, l->scratch.data, l->scratch.len };
+}
+
+static void digest_of(const struct ledger *l, struct line k, uint32_t d[4])
+{
+	siphash128(l->hash_key, k.key, k.n, d);
+}
+
+static void add_line(struct buf *b, int64_t when, const char *key, size_t n)
+{
+	buf_addf(b, "%lld ", (long long)when);
+	for (size_t i = 0; i < n; i++) {
+		if (key[i] == '\\' || key[i] == '\n')
+			buf_addc(b, '\\');
+		buf_addc(b, key[i] == '\n' ? 'n' : key[i]);
+	}
+	buf_addc(b, '\n');
+}
+
+static void write_all(const char *path, int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			err(EXIT_USAGE, "%s: writing the ledger", path);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* What a pass over the file's lines works with. */
+struct pass {
+	struct ledger *l;
+	int version;
+	int64_t undated;		/* the date of undated keys */
+	size_t lines, live;		/* key lines, and those not forgotten */
+	size_t undated_lines;
+	int out;			/* compaction: the new file */
+	struct buf text;		/* compaction: lines not yet written */
+	unsigned char *written;		/* compaction: a bit per slot */
+	struct ledger_slot ahead[AHEAD];	/* load: keys whose slots are being fetched */
+	size_t nahead;
+};
+
+typedef void each_line_fn(struct pass *p, const char *line, size_t n);
+
+/* Calls fn for each complete line of fd from offset from; returns where
+ * the last complete line ends. */
+static off_t each_line(struct pass *p, int fd, off_t from, each_line_fn *fn)
+{
+	struct buf data = { 0 };
+	off_t at = from, whole = from;
 	for (;;) {
 		buf_reserve(&data, READ_CHUNK);
-		ssize_t r = read(l->fd, data.data + data.len, READ_CHUNK);
+		ssize_t r = pread(fd, data.data + data.len, READ_CHUNK, at);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			err(EXIT_USAGE, "%s", l->path);
+			err(EXIT_USAGE, "%s: reading the ledger", p->l->path);
 		if (r == 0)
 			break;
+		at += r;
 		data.len += (size_t)r;
 		size_t start = 0;
 		char *nl;
 		while ((nl = memchr(data.data + start, '\n', data.len - start))) {
 			size_t n = (size_t)(nl - (data.data + start));
 			if (n)
-				add_key(l, data.data + start, n, &scratch);
+				fn(p, data.data + start, n);
 			start += n + 1;
 		}
 		whole += (off_t)start;
@@ -67,8 +305,188 @@ static off_t load(struct ledger *l)
 		data.len -= start;
 	}
 	buf_free(&data);
-	buf_free(&scratch);
 	return whole;
+}
+
+static void count_line(struct pass *p, const char *text, size_t n)
+{
+	struct line k = parse_line(text, n, p->version, p->undated);
+	p->lines++;
+	p->live += !forgotten(p->l, clamp_when(k.when));
+	p->undated_lines += k.key == text;
+}
+
+/* Enters a key loaded, keeping its latest date. */
+static void load_slot(struct ledger *l, const struct ledger_slot *s)
+{
+	size_t i = claim(l, s->digest);
+	if (l->slots[i].when < s->when)
+		l->slots[i].when = s->when;
+}
+
+/* Loads a line's key, AHEAD keys later: its slot is fetched meanwhile,
+ * as the table is far larger than the caches. */
+static void load_line(struct pass *p, const char *text, size_t n)
+{
+	struct ledger *l = p->l;
+	struct line k = parse_line(text, n, p->version, p->undated);
+	if (forgotten(l, clamp_when(k.when)))
+		return;
+	struct ledger_slot *s = &p->ahead[p->nahead++ % AHEAD];
+	if (p->nahead > AHEAD)
+		load_slot(l, s);
+	s->when = clamp_when(k.when);
+	digest_of(l, decode(l, k), s->digest);
+	__builtin_prefetch(&l->slots[home(l, s->digest)], 1);
+}
+
+static void load_rest(struct pass *p)
+{
+	for (size_t i = p->nahead > AHEAD ? p->nahead - AHEAD : 0; i < p->nahead; i++)
+		load_slot(p->l, &p->ahead[i % AHEAD]);
+}
+
+/* Writes the line's key to the new file, once, unless it is forgotten. */
+static void keep_line(struct pass *p, const char *text, size_t n)
+{
+	struct ledger *l = p->l;
+	struct line k = decode(l, parse_line(text, n, p->version, 0));
+	uint32_t d[4];
+	digest_of(l, k, d);
+	size_t i = find(l, d);
+	uint32_t when = l->slots[i].when;
+	if (when < WHEN_MIN || forgotten(l, when) || p->written[i / 8] & (1u << i % 8))
+		return;
+	p->written[i / 8] |= (unsigned char)(1u << i % 8);
+	add_line(&p->text, when, k.key, k.n);
+	p->lines++;
+	if (p->text.len >= READ_CHUNK) {
+		write_all(l->path, p->out, p->text.data, p->text.len);
+		buf_clear(&p->text);
+	}
+}
+
+/* ---- the file ---- */
+
+/* The format of the file open on fd, from its first line; a header of a
+ * later version than this pbfire knows stops it. */
+static int version_of(const struct ledger *l, int fd)
+{
+	char head[32];
+	ssize_t r = pread(fd, head, sizeof head - 1, 0);
+	if (r < 0)
+		err(EXIT_USAGE, "%s: reading the ledger", l->path);
+	head[r] = '\0';
+	if (!strncmp(head, header, HEADER_LEN))
+		return VERSION;
+	size_t digits = strspn(head + HEADER_LEN - 2, "0123456789");
+	if (!strncmp(head, header, HEADER_LEN - 2) && digits && digits < 10 &&
+	    head[HEADER_LEN - 2 + digits] == '\n' && atoi(head + HEADER_LEN - 2) > VERSION)
+		errx(EXIT_USAGE, "%s: a ledger of version %d, newer than this pbfire reads", l->path,
+		     atoi(head + HEADER_LEN - 2));
+	return 1;
+}
+
+/* Opens and locks the ledger at path for writing, again if a compaction
+ * renamed a new file over it between the open and the lock. */
+static int open_for_writing(const char *path)
+{
+	struct stat by_fd, by_path;
+	int fd;
+	do {
+		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			err(EXIT_USAGE, "%s: cannot open the ledger for writing", path);
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+			err(EXIT_USAGE, "%s: %s", path, errno == EWOULDBLOCK ? "in use by another pbfire" : "lock");
+		if (fstat(fd, &by_fd) < 0 || stat(path, &by_path) < 0)
+			by_path.st_ino = by_fd.st_ino + 1;
+	} while ((by_fd.st_ino != by_path.st_ino || by_fd.st_dev != by_path.st_dev) && close(fd) == 0);
+	return fd;
+}
+
+/* PATH.new: where a compaction writes. */
+static char *new_path(const struct ledger *l)
+{
+	struct buf b = { 0 };
+	buf_addf(&b, "%s.new", l->path);
+	return b.data;
+}
+
+/* Makes sure a compaction can write beside the ledger, removing what one
+ * cut short left there. */
+static void check_directory(const struct ledger *l)
+{
+	char *tmp = new_path(l);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		err(EXIT_USAGE, "%s: cannot create the file that compacting the ledger needs", tmp);
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+}
+
+/* Syncs the directory of path, so that a rename in it is durable. */
+static void sync_directory(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		err(EXIT_USAGE, "%s: syncing the ledger's directory", dir);
+	close(fd);
+	free(dir);
+}
+
+/* Rewrites the file with one line per key kept, through PATH.new. */
+static void compact(struct ledger *l, int version)
+{
+	struct stat st;
+	char *tmp = new_path(l);
+	struct pass p = { .l = l, .version = version, .written = xcalloc(l->cap / 8 + 1, 1) };
+	p.out = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (p.out < 0)
+		err(EXIT_USAGE, "%s: compacting the ledger", tmp);
+	if (fstat(l->fd, &st) == 0)
+		fchmod(p.out, st.st_mode & 07777);
+	if (flock(p.out, LOCK_EX | LOCK_NB) < 0)
+		err(EXIT_USAGE, "%s: lock", tmp);
+	buf_add(&p.text, header, HEADER_LEN);
+	each_line(&p, l->fd, version == VERSION ? (off_t)HEADER_LEN : 0, keep_line);
+	write_all(tmp, p.out, p.text.data, p.text.len);
+	if (fsync(p.out) < 0)
+		err(EXIT_USAGE, "%s: compacting the ledger", tmp);
+	if (rename(tmp, l->path) < 0)
+		err(EXIT_USAGE, "%s: compacting the ledger", l->path);
+	sync_directory(l->path);
+	close(l->fd);
+	l->fd = p.out;
+	l->lines = p.lines;
+	free(p.written);
+	buf_free(&p.text);
+	free(tmp);
+}
+
+/* When the review after one at now is due: keep/4 later, at most an hour. */
+static int64_t next_review(const struct ledger *l, int64_t now)
+{
+	return now + (l->keep / 4 < 1 ? 1 : l->keep / 4 > REVIEW_MAX ? REVIEW_MAX : l->keep / 4);
+}
+
+/* Forgets what is to be forgotten: compacts the file once forgotten or
+ * repeated lines are a quarter of it, and the table with it. */
+static void review(struct ledger *l, int64_t now)
+{
+	size_t live = 0, flying = 0;
+	l->next_review = next_review(l, now);
+	for (size_t i = 0; i < l->cap; i++) {
+		flying += l->slots[i].when == WHEN_IN_FLIGHT;
+		live += l->slots[i].when >= WHEN_MIN && !forgotten(l, l->slots[i].when);
+	}
+	if (l->lines <= live || (l->lines - live) * 4 < l->lines)
+		return;
+	compact(l, VERSION);
+	rehash(l, room_for(live + flying), true);
 }
 
 /* Reads a --ledger-keep duration, a whole number of seconds, minutes,
@@ -88,71 +506,116 @@ bool ledger_parse_keep(const char *s, int64_t *seconds)
 	return true;
 }
 
-/* Opens and loads the ledger at path; read_only (a dry run) neither
- * creates, locks nor writes it. */
+static void draw_hash_key(struct ledger *l)
+{
+	if (getrandom(l->hash_key, sizeof l->hash_key, 0) == (ssize_t)sizeof l->hash_key)
+		return;
+	struct timespec ts;	/* no entropy to be had: still unknown to whoever chose the keys */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	l->hash_key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	l->hash_key[1] = (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4fULL ^ (uintptr_t)l;
+}
+
+/* Opens and loads the ledger at path, forgetting keys delivered more than
+ * keep seconds ago (0: none); read_only (a dry run) neither creates,
+ * locks nor writes it. */
 void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t keep)
 {
+	struct stat st;
+	int64_t now = ledger_clock();
 	memset(l, 0, sizeof *l);
 	l->path = path;
 	l->keep = keep;
-	l->fd = open(path, read_only ? O_RDONLY | O_CLOEXEC : O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (l->fd < 0 && read_only && errno == ENOENT)
-		return;
-	if (l->fd < 0)
+	set_clock(l, now);
+	l->next_review = next_review(l, now);
+	draw_hash_key(l);
+	l->fd = read_only ? open(path, O_RDONLY | O_CLOEXEC) : open_for_writing(path);
+	if (l->fd < 0 && errno != ENOENT)
 		err(EXIT_USAGE, "%s", path);
-	if (!read_only && flock(l->fd, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_USAGE, "%s: %s", path, errno == EWOULDBLOCK ? "in use by another pbfire" : "lock");
-	off_t whole = load(l);
-	off_t size = lseek(l->fd, 0, SEEK_END);
-	if (!read_only && size > whole) {	/* a torn last key: appends must not extend it */
-		warnx("%s: dropping an incomplete last key", path);
-		if (ftruncate(l->fd, whole) < 0)
-			err(EXIT_USAGE, "%s", path);
+	if (l->fd >= 0 && fstat(l->fd, &st) < 0)
+		err(EXIT_USAGE, "%s", path);
+	if (l->fd < 0) {
+		l->cap = room_for(0);
+		l->slots = xcalloc(l->cap, sizeof *l->slots);
+		return;
 	}
+	if (!read_only)
+		check_directory(l);
+	struct pass p = { .l = l, .version = version_of(l, l->fd), .undated = st.st_mtim.tv_sec };
+	off_t from = p.version == VERSION ? (off_t)HEADER_LEN : 0;
+	off_t whole = each_line(&p, l->fd, from, count_line);
+	l->cap = room_for(p.live);
+	l->slots = xcalloc(l->cap, sizeof *l->slots);
+	each_line(&p, l->fd, from, load_line);
+	load_rest(&p);
+	l->lines = p.lines;
 	if (read_only) {
 		close(l->fd);
 		l->fd = -1;
+		return;
 	}
+	if (st.st_size > whole) {	/* a torn last key: appends must not extend it */
+		warnx("%s: dropping an incomplete last key", path);
+		if (ftruncate(l->fd, whole) < 0)
+			err(EXIT_USAGE, "%s: cutting off the torn last key", path);
+	}
+	if (whole == 0)		/* empty: a new ledger */
+		write_all(path, l->fd, header, HEADER_LEN);
+	else if (p.version != VERSION || p.undated_lines ||
+		 (l->lines > l->count && (l->lines - l->count) * 4 >= l->lines))
+		compact(l, p.version);
 }
 
 enum ledger_state ledger_state(const struct ledger *l, const char *key, size_t n)
 {
-	size_t v = strmap_get(&l->keys, key, n);
-	return v == STRMAP_NONE ? KEY_UNKNOWN : (enum ledger_state)v;
+	uint32_t d[4];
+	siphash128(l->hash_key, key, n, d);
+	uint32_t when = l->slots[find(l, d)].when;
+	if (when == WHEN_IN_FLIGHT)
+		return KEY_IN_FLIGHT;
+	return when && !forgotten(l, when) ? KEY_DELIVERED : KEY_UNKNOWN;
 }
 
-/* Records what is known of key; a delivered key is also appended to the
- * file at the next ledger_sync(). */
+/* Records what is known of key; a delivered key is dated now and also
+ * appended to the file at the next ledger_sync(). */
 void ledger_set(struct ledger *l, const char *key, size_t n, enum ledger_state s)
 {
-	*strmap_put(&l->keys, key, n, s) = s;
-	if (s != KEY_DELIVERED || l->fd < 0)
+	uint32_t d[4];
+	siphash128(l->hash_key, key, n, d);
+	if (s == KEY_UNKNOWN) {
+		size_t i = find(l, d);
+		if (l->slots[i].when)
+			remove_slot(l, i);
 		return;
-	for (size_t i = 0; i < n; i++) {
-		if (key[i] == '\\' || key[i] == '\n')
-			buf_addc(&l->pending, '\\');
-		buf_addc(&l->pending, key[i] == '\n' ? 'n' : key[i]);
 	}
-	buf_addc(&l->pending, '\n');
+	int64_t now = ledger_clock();
+	size_t i = claim(l, d);
+	if (s == KEY_IN_FLIGHT)
+		l->slots[i].when = WHEN_IN_FLIGHT;
+	else if (l->slots[i].when < clamp_when(now))	/* a date to come stays */
+		l->slots[i].when = clamp_when(now);
+	if (s == KEY_DELIVERED && l->fd >= 0) {
+		add_line(&l->pending, now, key, n);
+		l->lines++;
+	}
 }
 
-/* Appends the keys delivered since the last call and syncs the file. */
+/* Appends the keys delivered since the last call and syncs the file;
+ * reviews what to forget when the time comes. */
 void ledger_sync(struct ledger *l)
 {
-	size_t done = 0;
-	if (!l->pending.len)
+	if (l->fd < 0)
 		return;
-	while (done < l->pending.len) {
-		ssize_t w = write(l->fd, l->pending.data + done, l->pending.len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_USAGE, "%s", l->path);
-		done += (size_t)w;
+	int64_t now = ledger_clock();
+	set_clock(l, now);
+	if (l->pending.len) {
+		write_all(l->path, l->fd, l->pending.data, l->pending.len);
+		if (fdatasync(l->fd) < 0)
+			err(EXIT_USAGE, "%s: syncing the ledger", l->path);
+		buf_clear(&l->pending);
 	}
-	if (fdatasync(l->fd) < 0)
-		err(EXIT_USAGE, "%s", l->path);
-	buf_clear(&l->pending);
+	if (l->keep && now >= l->next_review)
+		review(l, now);
 }
 
 void ledger_close(struct ledger *l)
@@ -161,6 +624,7 @@ void ledger_close(struct ledger *l)
 		ledger_sync(l);
 		close(l->fd);
 	}
-	strmap_free(&l->keys);
+	free(l->slots);
 	buf_free(&l->pending);
+	buf_free(&l->scratch);
 }

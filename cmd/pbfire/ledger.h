@@ -6,21 +6,36 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "strmap.h"
 
 /* What the ledger knows of a key. */
 enum ledger_state { KEY_UNKNOWN, KEY_DELIVERED, KEY_IN_FLIGHT };
 
-/* The keys of delivered postbacks: a file, and a map loaded from it. */
+/* One key in memory: a 128-bit digest of it and what is known. */
+struct ledger_slot {
+	uint32_t digest[4];
+	uint32_t when;		/* 0 empty, 1 in flight, else delivered then (Unix seconds) */
+};
+
+/* The keys of delivered postbacks, with when each was delivered: a file,
+ * and a hash table of digests loaded from it. */
 struct ledger {
 	const char *path;
-	int fd;
-	struct strmap keys;	/* key -> enum ledger_state */
-	struct buf pending;	/* delivered keys not yet appended */
+	int fd;			/* -1 when read only */
 	int64_t keep;		/* seconds a delivered key is kept; 0: forever */
+	int64_t cutoff;		/* keys delivered before it are forgotten */
+	int64_t next_review;	/* when to look for forgotten keys to compact away */
+	uint64_t hash_key[2];	/* SipHash's, drawn at random at each open */
+	struct ledger_slot *slots;
+	size_t cap, count;	/* slots, and slots in use */
+	size_t lines;		/* key lines in the file (dead ones included) */
+	struct buf pending;	/* delivered keys not yet appended */
+	struct buf scratch;
 };
 
 #define LEDGER_KEEP_DEFAULT (30 * 86400)
+
+/* The clock the ledger dates keys by, in Unix seconds; tests set their own. */
+extern int64_t (*ledger_clock)(void);
 
 bool ledger_parse_keep(const char *s, int64_t *seconds);
 void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t keep);

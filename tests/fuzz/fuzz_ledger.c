@@ -1,18 +1,51 @@
-/* Fuzzes the ledger loader (cmd/pbfire/ledger.c) with the input as the
- * ledger file. Beyond no crash: the key of every complete line, "\n" read
- * as a newline and "\X" as X, is delivered; a torn last line is cut off,
- * and nothing else; keys delivered then (each line's raw text, escapes
- * and all, a key with a newline and a backslash, the torn line's text)
- * and the old ones are all delivered when the ledger is opened again,
- * and a key that was only in flight is not. */
+/* Fuzzes the ledger (cmd/pbfire/ledger.c) with the input as the ledger
+ * file, under a clock of its own. Beyond no crash: the key of every
+ * complete line ("\n" read as a newline and "\X" as X; after a
+ * "pbfire-ledger 2" header, the KEY of "SECONDS KEY", or the whole line
+ * when it is not of that form; without the header, the whole line; a key
+ * without a date dated by the file's modification time) is delivered when
+ * its latest date is within --ledger-keep, and unknown when not. Opening
+ * it for writing cuts off a torn last line and changes nothing else,
+ * unless it compacts: exactly when the file has no header, an undated
+ * line, or a quarter of its lines forgotten or repeated, and then the file
+ * is the header and one well-formed line per key kept, with its latest
+ * date. Keys delivered then (each line's raw text, a key with a newline
+ * and a backslash, the torn line's text) and the old ones are delivered
+ * when the ledger is opened again, and a key only in flight is not. Once
+ * the clock passes their keep, they are forgotten, and the next sync
+ * compacts them away when they are a quarter of the file. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fuzz.h"
 #include "ledger.h"
+#include "strmap.h"
 
 #define MAX_NEW 16
+#define NOW INT64_C(2000000000)	/* the clock at the first open */
+#define KEEP INT64_C(1000000000)	/* so the first open forgets dates before 1e9 */
+#define HEADER "pbfire-ledger 2\n"
+#define HEADER_LEN (sizeof HEADER - 1)
+
+static int64_t now;
+
+static int64_t fuzz_clock(void)
+{
+	return now;
+}
+
+/* What the harness expects: each distinct key with its latest date. */
+struct expect {
+	struct strmap index;
+	struct buf *keys;
+	int64_t *dates;
+	size_t n;
+	size_t lines, undated;		/* the file's key lines, those without a date */
+};
 
 /* A key as the ledger file escapes it, decoded into out. */
 static void decode(const char *s, size_t n, struct buf *out)
@@ -25,33 +58,194 @@ static void decode(const char *s, size_t n, struct buf *out)
 	}
 }
 
-/* Checks that every complete line of text is delivered in l; returns
- * where the last line ends. */
-static size_t check_lines(const struct ledger *l, const char *text, size_t size)
+static void expect_key(struct expect *e, const char *key, size_t n, int64_t date)
+{
+	size_t *i = strmap_put(&e->index, key, n, e->n);
+	if (*i == e->n) {
+		e->keys = xreallocarray(e->keys, e->n + 1, sizeof *e->keys);
+		e->dates = xreallocarray(e->dates, e->n + 1, sizeof *e->dates);
+		e->keys[e->n] = (struct buf){ 0 };
+		buf_add(&e->keys[e->n], key, n);
+		e->dates[e->n++] = date;
+	} else if (e->dates[*i] < date) {
+		e->dates[*i] = date;
+	}
+}
+
+static bool has_header(const char *text, size_t size)
+{
+	return size >= HEADER_LEN && !memcmp(text, HEADER, HEADER_LEN);
+}
+
+/* Reads the complete lines of text the way the ledger's format says. */
+static void expect_lines(struct expect *e, const char *text, size_t whole, int64_t undated)
 {
 	struct buf key = { 0 };
-	const char *p = text, *end = text + size, *nl;
+	bool dated = has_header(text, whole);
+	const char *p = text + (dated ? HEADER_LEN : 0), *end = text + whole, *nl;
 	for (; (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
 		if (nl == p)
 			continue;
-		decode(p, (size_t)(nl - p), &key);
-		CHECK(ledger_state(l, key.data, key.len) == KEY_DELIVERED);
+		size_t digits = dated ? strspn(p, "0123456789") : 0;
+		bool has_date = digits > 0 && digits <= 18 && p + digits < nl && p[digits] == ' ';
+		const char *k = has_date ? p + digits + 1 : p;
+		decode(k, (size_t)(nl - k), &key);
+		expect_key(e, key.data, key.len, has_date ? strtoll(p, NULL, 10) : undated);
+		e->lines++;
+		e->undated += !has_date;
 	}
 	buf_free(&key);
-	return (size_t)(p - text);
+}
+
+static void expect_free(struct expect *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		buf_free(&e->keys[i]);
+	free(e->keys);
+	free(e->dates);
+	strmap_free(&e->index);
+}
+
+static bool kept(int64_t date, int64_t cutoff)
+{
+	return date >= cutoff;
+}
+
+static size_t count_kept(const struct expect *e, int64_t cutoff)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < e->n; i++)
+		n += kept(e->dates[i], cutoff);
+	return n;
+}
+
+static const char flying[] = "in flight:pub7:approved";
+static bool flies;	/* it was unknown, and is now in flight */
+
+/* Checks what l says of every key expected, at the clock's cutoff; the
+ * key in flight is in flight in the ledger that marked it. */
+static void check_keys(const struct ledger *l, const struct expect *e, int64_t cutoff, bool marked)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		const struct buf *k = &e->keys[i];
+		bool in_flight = marked && flies && k->len == sizeof flying - 1 && !memcmp(k->data, flying, k->len);
+		CHECK(ledger_state(l, k->data, k->len) ==
+		      (in_flight ? KEY_IN_FLIGHT : kept(e->dates[i], cutoff) ? KEY_DELIVERED : KEY_UNKNOWN));
+	}
+	CHECK(!flies || ledger_state(l, flying, sizeof flying - 1) == (marked ? KEY_IN_FLIGHT : KEY_UNKNOWN));
+}
+
+static char *read_file(const char *path, size_t *n)
+{
+	long size = fuzz_file_size(path);
+	char *text = xmalloc((size_t)size + 1);
+	FILE *f = fopen(path, "rb");
+	CHECK(f && fread(text, 1, (size_t)size, f) == (size_t)size);
+	fclose(f);
+	text[size] = '\0';
+	*n = (size_t)size;
+	return text;
+}
+
+static int64_t as_slot_date(int64_t date)
+{
+	return date < 2 ? 2 : date > UINT32_MAX ? UINT32_MAX : date;
+}
+
+/* Checks that the file at path is a compacted ledger: the header, then
+ * one well-formed "SECONDS KEY" line per key kept at cutoff, dated as
+ * expected. */
+static void check_compacted(const char *path, const struct expect *e, int64_t cutoff)
+{
+	size_t size, lines = 0;
+	char *text = read_file(path, &size);
+	struct buf key = { 0 }, again = { 0 };
+	struct strmap seen = { 0 };
+	CHECK(has_header(text, size) && text[size - 1] == '\n');
+	for (char *p = text + HEADER_LEN, *nl; p < text + size; p = nl + 1, lines++) {
+		nl = memchr(p, '\n', size - (size_t)(p - text));
+		char *space;
+		long long date = strtoll(p, &space, 10);
+		CHECK(*p >= '0' && *p <= '9' && *space == ' ');
+		decode(space + 1, (size_t)(nl - space - 1), &key);
+		buf_clear(&again);	/* written as the ledger escapes keys */
+		for (size_t i = 0; i < key.len; i++) {
+			if (key.data[i] == '\\' || key.data[i] == '\n')
+				buf_addc(&again, '\\');
+			buf_addc(&again, key.data[i] == '\n' ? 'n' : key.data[i]);
+		}
+		CHECK(again.len == (size_t)(nl - space - 1) && !memcmp(again.data, space + 1, again.len));
+		size_t i = strmap_get(&e->index, key.data, key.len);
+		CHECK(i != STRMAP_NONE && kept(e->dates[i], cutoff) && date == as_slot_date(e->dates[i]));
+		CHECK(strmap_get(&seen, key.data, key.len) == STRMAP_NONE);
+		*strmap_put(&seen, key.data, key.len, 0) = 0;
+	}
+	CHECK(lines == count_kept(e, cutoff));
+	strmap_free(&seen);
+	buf_free(&key);
+	buf_free(&again);
+	free(text);
+}
+
+/* Whether the file would need compacting, with lines file lines of which
+ * live are of distinct kept keys. */
+static bool compacts(size_t lines, size_t live)
+{
+	return lines > live && (lines - live) * 4 >= lines;
+}
+
+/* A header of a version after 2 stops pbfire, as it should. */
+static bool later_version(const char *text, size_t size)
+{
+	static const char prefix[] = "pbfire-ledger ";
+	size_t n = sizeof prefix - 1, digits = 0;
+	int64_t version = 0;
+	if (size <= n || memcmp(text, prefix, n))
+		return false;
+	for (; n + digits < size && digits < 10 && text[n + digits] >= '0' && text[n + digits] <= '9'; digits++)
+		version = 10 * version + (text[n + digits] - '0');
+	return digits && digits < 10 && n + digits < size && text[n + digits] == '\n' && version > 2;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static bool tmpfs;	/* the ledger syncs: on a disk, that is most of a run */
+	if (!tmpfs && access("/dev/shm", W_OK) == 0)
+		setenv("TMPDIR", "/dev/shm", 1);
+	tmpfs = true;
 	const char *text = (const char *)data, *path = fuzz_path("ledger");
+	if (later_version(text, size))
+		return 0;
 	fuzz_write_file(path, data, size);
-	struct ledger l;
-	fuzz_quiet();	/* a torn last key is reported */
-	ledger_open(&l, path, false, 0);
-	fuzz_loud();
-	size_t whole = check_lines(&l, text, size);
-	CHECK(fuzz_file_size(path) == (long)whole);
+	int64_t mtime = size & 1 ? 500000000 : 1500000000;	/* forgotten or kept at the first open */
+	struct timespec times[2] = { { .tv_sec = mtime }, { .tv_sec = mtime } };
+	CHECK(utimensat(AT_FDCWD, path, times, 0) == 0);
+	ledger_clock = fuzz_clock;
+	now = NOW;
 
+	/* The first open, for writing. */
+	struct ledger l;
+	struct expect e = { 0 };
+	const char *last_nl = size ? memrchr(text, '\n', size) : NULL;
+	size_t whole = last_nl ? (size_t)(last_nl - text) + 1 : 0;
+	expect_lines(&e, text, whole, mtime);
+	fuzz_quiet();	/* a torn last key is reported */
+	ledger_open(&l, path, false, KEEP);
+	fuzz_loud();
+	flies = false;
+	check_keys(&l, &e, NOW - KEEP, false);
+	size_t live = count_kept(&e, NOW - KEEP), lines = live;
+	if ((!has_header(text, whole) && whole > 0) || e.undated || compacts(e.lines, live)) {
+		check_compacted(path, &e, NOW - KEEP);
+	} else {
+		size_t n;
+		char *after = read_file(path, &n);
+		lines = e.lines;
+		CHECK(whole ? n == whole && !memcmp(after, text, n) : n == HEADER_LEN && !memcmp(after, HEADER, n));
+		free(after);
+	}
+
+	/* Keys delivered now, and one in flight, synced 10 s later. */
 	struct text added[MAX_NEW + 2];
 	size_t n = 0;
 	added[n++] = (struct text){ "t1:pub\\n7:a\nb\\", 14 };
@@ -60,19 +254,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *p = text, *nl; n < MAX_NEW && (nl = memchr(p, '\n', whole - (size_t)(p - text))); p = nl + 1)
 		if (nl > p)
 			added[n++] = (struct text){ p, (size_t)(nl - p) };
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		ledger_set(&l, added[i].p, added[i].n, KEY_DELIVERED);
-	static const char flying[] = "in flight:pub7:approved";
-	bool flies = ledger_state(&l, flying, sizeof flying - 1) == KEY_UNKNOWN;
+		expect_key(&e, added[i].p, added[i].n, NOW);
+	}
+	flies = ledger_state(&l, flying, sizeof flying - 1) == KEY_UNKNOWN;
 	ledger_set(&l, flying, sizeof flying - 1, KEY_IN_FLIGHT);
-	ledger_close(&l);
+	now = NOW + 10;
+	ledger_sync(&l);
+	lines += n;
+	check_keys(&l, &e, now - KEEP, true);
 
-	ledger_open(&l, path, true, 0);
-	check_lines(&l, text, whole);
-	for (size_t i = 0; i < n; i++)
-		CHECK(ledger_state(&l, added[i].p, added[i].n) == KEY_DELIVERED);
-	CHECK(!flies || ledger_state(&l, flying, sizeof flying - 1) == KEY_UNKNOWN);
+	/* What a second pbfire reading it sees. */
+	struct ledger again;
+	ledger_open(&again, path, true, KEEP);
+	check_keys(&again, &e, now - KEEP, false);
+	ledger_close(&again);
+
+	/* Past the keep of the keys delivered now: forgotten, and compacted
+	 * away from the file when they are a quarter of it. */
+	now = NOW + KEEP + 100;
+	ledger_sync(&l);
+	check_keys(&l, &e, now - KEEP, true);
 	ledger_close(&l);
+	if (compacts(lines, count_kept(&e, now - KEEP)))
+		check_compacted(path, &e, now - KEEP);
+	ledger_open(&again, path, true, KEEP);
+	check_keys(&again, &e, now - KEEP, false);
+	ledger_close(&again);
+	expect_free(&e);
 	unlink(path);
 	return 0;
 }
