@@ -29,14 +29,14 @@ EOF
 	jq -e '.result.fired_at | test("^20[0-9-]+T[0-9:.]+Z$")' <<<"${lines[0]}"
 }
 
-@test "a 4xx answer is final; 5xx, 429 and 408 are retried with backoff" {
+@test "a 4xx answer is final; 5xx and 408 are retried with backoff; 429s too, the first 20 without using up attempts" {
 	start_receiver
 	printf '{"url":"%s/a?status=404"}\n{"url":"%s/b?status=503"}\n{"url":"%s/c?status=429"}\n{"url":"%s/d?status=408"}\n' \
 		"$RECV" "$RECV" "$RECV" "$RECV" > in
 	run fire --retries 2 in
 	assert_failure 1
 	assert_equal "$(seen | sort | uniq -c | awk '{ print $1, $3 }')" \
-		"$(printf '1 /a?status=404\n3 /b?status=503\n3 /c?status=429\n3 /d?status=408')"
+		"$(printf '1 /a?status=404\n3 /b?status=503\n23 /c?status=429\n3 /d?status=408')"
 	assert_equal "$(jq -c 'select(.url | endswith("404")) | .result | [.ok, .status, .attempts, .error, .message]' <<<"$output")" \
 		'[false,404,1,"http","HTTP 404"]'
 	assert_equal "$(jq -c 'select(.url | endswith("503")) | .result.attempts' <<<"$output")" 3

@@ -23,6 +23,7 @@ struct job {
 	struct curl_slist *headers;
 	size_t host;			/* index of its host in pbfire's table */
 	int attempts, round;
+	int paced;			/* attempts answered with backpressure */
 	bool owns_key;			/* it marked its key in flight in the ledger */
 	CURL *easy;			/* its attempt in flight, or NULL */
 	char error_text[CURL_ERROR_SIZE];

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "breaker.h"
+#include "heap.h"
 #include "job.h"
 #include "ledger.h"
 #include "netpolicy.h"
@@ -33,16 +35,18 @@ static const char usage[] =
 	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--retries N] [--backoff SECONDS]\n"
 	"              [--connect-timeout SECONDS] [--timeout SECONDS] [--follow N]\n"
 	"              [--allow-private] [--allow-net CIDR] [--cacert FILE] [--ledger FILE]\n"
-	"              [--ledger-keep DURATION] [--key FIELD] [--grace SECONDS] [--stats]\n"
-	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
+	"              [--ledger-keep DURATION] [--key FIELD] [--breaker N]\n"
+	"              [--breaker-wait SECONDS] [--grace SECONDS] [--stats] [--reject FILE]\n"
+	"              [--max-line BYTES] [FILE ...]\n";
 
 enum {
 	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
-	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT,
+	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT,
 };
 
 #define WAIT_MAX_MS (3600 * 1000)	/* a wait with no deadline still ends now and then */
+#define PACE_MAX 20			/* backpressure answers a line may get without using attempts */
 
 struct pbfire {
 	struct tool *t;
@@ -53,6 +57,9 @@ struct pbfire {
 	const char *key_path;
 	int64_t ledger_keep;		/* seconds; 0: forever */
 	struct retry_policy retry;
+	struct breaker_policy breaker;
+	struct heap host_timers;	/* when a host's breaker wait or pacing ends: due, host */
+	unsigned open_breakers;
 	struct netpolicy net;
 	struct transfer_options send;
 	struct ledger ledger;
@@ -219,9 +226,9 @@ static void read_input(struct pbfire *pf)
 
 static void start(struct pbfire *pf, struct job *j)
 {
+	pf->report.sent += !j->fired_at;
 	queue_started(&pf->queue, j);
 	transfer_start(&pf->transfers, j, pf->now);
-	pf->report.sent += j->attempts == 1;
 	pf->report.requests++;
 }
 
@@ -264,10 +271,10 @@ static void end_waiting_retry(struct pbfire *pf, struct job *j)
  * waits for it (or, when stopping, ends as interrupted). */
 static bool retried(struct pbfire *pf, struct job *j, double retry_after)
 {
-	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) ||
-	    j->attempts > pf->retry.retries)
+	int used = j->attempts - j->paced;
+	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) || used > pf->retry.retries)
 		return false;
-	double wait = retry_delay(&pf->retry, j->attempts, retry_after, random_unit());
+	double wait = retry_delay(&pf->retry, used, retry_after, random_unit());
 	if (wait < 0)
 		return false;
 	if (pf->stopping)
@@ -275,6 +282,91 @@ static bool retried(struct pbfire *pf, struct job *j, double retry_after)
 	else
 		queue_retry_at(&pf->queue, j, pf->now + (int64_t)(wait * STAMP_NS));
 	return true;
+}
+
+/* ---- hosts: breakers and pacing ---- */
+
+/* Sets how many attempts host i may have in flight: none while paced or
+ * while its breaker is open, one probe after the wait, else --per-host. */
+static void update_limit(struct pbfire *pf, size_t i)
+{
+	struct host *h = &pf->queue.hosts[i];
+	queue_set_limit(&pf->queue, i, h->paced_until > pf->now ? 0 : breaker_slots(&h->breaker, pf->per_host));
+}
+
+static void wake_host_at(struct pbfire *pf, size_t i, int64_t when)
+{
+	heap_push(&pf->host_timers, (struct held){ when, i });
+}
+
+/* Hosts whose breaker wait or pacing is over get their slots back. */
+static void wake_hosts(struct pbfire *pf)
+{
+	while (pf->host_timers.n && pf->host_timers.at[0].due <= pf->now) {
+		size_t i = (size_t)heap_pop(&pf->host_timers).pos;
+		struct breaker *b = &pf->queue.hosts[i].breaker;
+		if (b->state == BREAKER_OPEN && b->until <= pf->now)
+			breaker_probe(b);
+		update_limit(pf, i);
+	}
+}
+
+/* Whether the answer to j asks the host to slow down: a 429, or a
+ * Retry-After that is not beyond the cap. */
+static bool backpressure(const struct pbfire *pf, const struct job *j, double retry_after)
+{
+	return j->error == ERR_HTTP && (j->status == 429 || retry_after > 0) &&
+	       retry_after <= pf->retry.retry_after_max;
+}
+
+/* Paces j's host for the Retry-After (or one --backoff) and puts j back
+ * first in line without using up an attempt, up to PACE_MAX times a
+ * line; false when j's outcome is not backpressure or j is out of them. */
+static bool paced(struct pbfire *pf, struct job *j, double retry_after)
+{
+	if (pf->stopping || !backpressure(pf, j, retry_after) || j->paced >= PACE_MAX)
+		return false;
+	struct host *h = &pf->queue.hosts[j->host];
+	double wait = retry_after > 0 ? retry_after : retry_delay(&pf->retry, 1, 0, random_unit());
+	int64_t until = pf->now + (int64_t)(wait * STAMP_NS);
+	j->paced++;
+	if (until > h->paced_until) {
+		h->paced_until = until;
+		wake_host_at(pf, j->host, until);
+	}
+	update_limit(pf, j->host);
+	queue_return(&pf->queue, j);
+	return true;
+}
+
+/* Notes j's outcome in its host's breaker, saying when it opens or
+ * closes. */
+static void note_breaker(struct pbfire *pf, const struct job *j)
+{
+	struct host *h = &pf->queue.hosts[j->host];
+	struct breaker *b = &h->breaker;
+	bool failed = breaker_failure(j->error, j->status);
+	switch (breaker_note(b, &pf->breaker, failed, pf->now, random_unit())) {
+	case BREAKER_OPENED:
+		pf->open_breakers++;
+		warnx("host %s: breaker open for %.0f s after %u failed attempts in a row (%s: %s)", h->name,
+		      (double)(b->until - pf->now) / STAMP_NS, b->failures, error_class_names[j->error],
+		      j->message.data);
+		wake_host_at(pf, j->host, b->until);
+		break;
+	case BREAKER_REOPENED:
+		warnx("host %s: breaker open again for %.0f s: the probe failed (%s: %s)", h->name,
+		      (double)(b->until - pf->now) / STAMP_NS, error_class_names[j->error], j->message.data);
+		wake_host_at(pf, j->host, b->until);
+		break;
+	case BREAKER_CLOSED_AGAIN:
+		pf->open_breakers--;
+		warnx("host %s: breaker closed: it answered again", h->name);
+		break;
+	case BREAKER_SAME:
+		break;
+	}
+	update_limit(pf, j->host);
 }
 
 /* Collects finished transfers: results, or retries to wait for; true
@@ -288,6 +380,9 @@ static bool reap(struct pbfire *pf)
 		any = true;
 		queue_ended(&pf->queue, j);
 		report_attempt(&pf->report, j);
+		if (paced(pf, j, retry_after))
+			continue;
+		note_breaker(pf, j);
 		if (!retried(pf, j, retry_after))
 			finish(pf, j);
 	}
@@ -345,13 +440,16 @@ static void flush_outputs(struct pbfire *pf)
 		fflush(pf->t->reject);
 }
 
-/* The nearest deadline: a retry due, the end of the grace period, the
- * next redraw of the progress line; INT64_MAX when there is none. */
+/* The nearest deadline: a retry due, a host's breaker wait or pacing
+ * over, the end of the grace period, the next redraw of the progress
+ * line; INT64_MAX when there is none. */
 static int64_t next_deadline(const struct pbfire *pf)
 {
 	int64_t due = INT64_MAX, retry;
 	if (queue_next_retry(&pf->queue, &retry))
 		due = retry;
+	if (pf->host_timers.n && pf->host_timers.at[0].due < due)
+		due = pf->host_timers.at[0].due;
 	if (pf->stopping && pf->grace_end < due)
 		due = pf->grace_end;
 	if (pf->report.progress && pf->report.last_progress + STAMP_NS / 4 < due)
@@ -378,6 +476,7 @@ static void run(struct pbfire *pf)
 		note_signal(pf);
 		read_input(pf);
 		queue_release_due(&pf->queue, pf->now);
+		wake_hosts(pf);
 		if (pf->stopping)
 			end_overdue(pf);
 		else
@@ -385,14 +484,14 @@ static void run(struct pbfire *pf)
 		transfers_perform(&pf->transfers);
 		pf->now = stamp_to_ns(stamp_now());
 		bool slots_freed = reap(pf);
-		report_progress(&pf->report, pf->now, pf->transfers.nrunning, false);
+		report_progress(&pf->report, pf->now, pf->transfers.nrunning, pf->open_breakers, false);
 		if (pf->input_done && !pf->held)
 			break;
 		if (!slots_freed)
 			wait_for_events(pf);
 	}
 	flush_outputs(pf);
-	report_progress(&pf->report, pf->now, 0, true);
+	report_progress(&pf->report, pf->now, 0, pf->open_breakers, true);
 }
 
 /* ---- options ---- */
@@ -434,6 +533,8 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		{ "ledger-keep", required_argument, NULL, OPT_LEDGER_KEEP },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "breaker", required_argument, NULL, OPT_BREAKER },
+		{ "breaker-wait", required_argument, NULL, OPT_BREAKER_WAIT },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		TOOL_OPTIONS,
@@ -470,6 +571,8 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 			send->cacert = optarg;
 			break;
 		case OPT_KEY: pf->key_path = optarg; break;
+		case OPT_BREAKER: pf->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
+		case OPT_BREAKER_WAIT: pf->breaker.wait = number_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
 		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: pf->stats = true; break;
 		default:
@@ -480,6 +583,8 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 	if (pf->per_host > pf->jobs)
 		pf->per_host = pf->jobs;
 	pf->held_max = 4 * pf->jobs < 256 ? 256 : 4 * pf->jobs;
+	if (pf->breaker.wait_max < pf->breaker.wait)
+		pf->breaker.wait_max = pf->breaker.wait;
 }
 
 static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
@@ -512,6 +617,7 @@ static void tear_down(struct pbfire *pf)
 	if (pf->use_ledger)
 		ledger_close(&pf->ledger);
 	queue_free(&pf->queue);
+	heap_free(&pf->host_timers);
 	netpolicy_free(&pf->net);
 	buf_free(&pf->why);
 	buf_free(&pf->scratch);
@@ -527,6 +633,7 @@ int main(int argc, char **argv)
 		.ledger_keep = LEDGER_KEEP_DEFAULT,
 		.send = { .connect_ms = 10000, .timeout_ms = 30000 },
 		.retry = { .retries = 3, .base = 1, .max = 60, .retry_after_max = 300 },
+		.breaker = { .failures = 5, .wait = 30, .wait_max = 30 * 60 },
 	};
 	tool_init(&t, usage);
 	parse_options(&pf, argc, argv);
@@ -539,7 +646,7 @@ int main(int argc, char **argv)
 		run(&pf);
 	}
 	if (pf.stats)
-		report_stats(&pf.report, &t, &pf.queue);
+		report_stats(&pf.report, &t, &pf.queue, pf.open_breakers);
 	tear_down(&pf);
 	int status = tool_finish(&t);
 	bool all_ok = report_delivered(&pf.report) == t.nread - t.nrejected;

@@ -4,8 +4,9 @@
  * first-in first-out list, and a ring of the hosts that may have a line
  * to start takes them in turn, so a host with many lines waiting does not
  * starve the others. A host leaves the ring when its list empties or its
- * --per-host slots are full, and comes back when a line is added or one
- * of its transfers ends. A host's list in memory, its backlog, holds four
+ * slots are full, and comes back when a line is added or one of its
+ * transfers ends. Its slots are --per-host, or fewer while its breaker is
+ * open or it is paced (main.c decides). A host's list in memory, its backlog, holds four
  * times --per-host lines at most: the lines behind them wait on disk, in
  * an unlinked temporary spool, 16 bytes of memory each, and come back in
  * order as the backlog empties, so a dead host's lines never fill the
@@ -35,7 +36,9 @@ size_t queue_host(struct queue *q, const char *name, size_t n)
 	size_t *i = strmap_put(&q->index, name, n, q->nhosts);
 	if (*i == q->nhosts) {
 		q->hosts = xreallocarray(q->hosts, ++q->nhosts, sizeof *q->hosts);
-		q->hosts[*i] = (struct host){ .name = xstrndup(name, n), .next_ready = NO_HOST };
+		q->hosts[*i] = (struct host){
+			.name = xstrndup(name, n), .next_ready = NO_HOST, .limit = q->per_host,
+		};
 	}
 	return *i;
 }
@@ -43,7 +46,7 @@ size_t queue_host(struct queue *q, const char *name, size_t n)
 static void make_ready(struct queue *q, size_t i)
 {
 	struct host *h = &q->hosts[i];
-	if (h->in_ready || !h->first || h->running >= q->per_host)
+	if (h->in_ready || !h->first || h->running >= h->limit)
 		return;
 	h->in_ready = true;
 	h->next_ready = NO_HOST;
@@ -153,7 +156,7 @@ struct job *queue_next(struct queue *q)
 	while (q->ready_first != NO_HOST) {
 		size_t i = pop_ready(q);
 		struct host *h = &q->hosts[i];
-		if (!h->first || h->running >= q->per_host)
+		if (!h->first || h->running >= h->limit)
 			continue;
 		struct job *j = pop_front(h);
 		refill(q, h);
@@ -161,6 +164,20 @@ struct job *queue_next(struct queue *q)
 		return j;
 	}
 	return NULL;
+}
+
+/* Puts j back first in line for its host. */
+void queue_return(struct queue *q, struct job *j)
+{
+	push_front(&q->hosts[j->host], j);
+	make_ready(q, j->host);
+}
+
+/* Host i may have limit attempts in flight from now on. */
+void queue_set_limit(struct queue *q, size_t i, unsigned limit)
+{
+	q->hosts[i].limit = limit;
+	make_ready(q, i);
 }
 
 void queue_started(struct queue *q, const struct job *j)
@@ -198,11 +215,8 @@ static struct job *job_at(struct held h)
 /* Puts the lines due to retry by now back at the front of their hosts. */
 void queue_release_due(struct queue *q, int64_t now)
 {
-	while (q->retries.n && q->retries.at[0].due <= now) {
-		struct job *j = job_at(heap_pop(&q->retries));
-		push_front(&q->hosts[j->host], j);
-		make_ready(q, j->host);
-	}
+	while (q->retries.n && q->retries.at[0].due <= now)
+		queue_return(q, job_at(heap_pop(&q->retries)));
 }
 
 /* j waits for a line with the same key to finish. */
@@ -220,8 +234,7 @@ void queue_unpark(struct queue *q)
 	while (q->parked) {
 		struct job *j = q->parked;
 		q->parked = j->next;
-		push_front(&q->hosts[j->host], j);
-		make_ready(q, j->host);
+		queue_return(q, j);
 	}
 }
 

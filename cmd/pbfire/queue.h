@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "breaker.h"
 #include "heap.h"
 #include "job.h"
 #include "spool.h"
@@ -28,8 +29,10 @@ typedef struct job *revive_fn(void *arg, const char *line, size_t len, unsigned 
 /* A host (scheme, name, port) and the lines waiting to go to it. */
 struct host {
 	char *name;
-	unsigned running;
+	unsigned running, limit;	/* attempts in flight, and how many may be */
 	unsigned long ok, failed;
+	struct breaker breaker;
+	int64_t paced_until;		/* backpressure: nothing goes before then (ns) */
 	struct job *first, *last;	/* waiting to be sent, oldest first */
 	unsigned backlog;		/* lines in that list */
 	struct spilled spilled;		/* and, behind them, lines on disk */
@@ -57,6 +60,8 @@ void queue_init(struct queue *q, unsigned per_host, size_t max_line, revive_fn *
 size_t queue_host(struct queue *q, const char *name, size_t n);
 bool queue_add(struct queue *q, struct job *j);
 struct job *queue_next(struct queue *q);
+void queue_return(struct queue *q, struct job *j);
+void queue_set_limit(struct queue *q, size_t i, unsigned limit);
 void queue_started(struct queue *q, const struct job *j);
 void queue_ended(struct queue *q, const struct job *j);
 void queue_retry_at(struct queue *q, struct job *j, int64_t when);

@@ -120,13 +120,13 @@ static unsigned long finished(const struct report *r)
 }
 
 /* Redraws the progress line, at most four times a second unless last. */
-void report_progress(struct report *r, int64_t now, unsigned running, bool last)
+void report_progress(struct report *r, int64_t now, unsigned running, unsigned open_breakers, bool last)
 {
 	if (!r->progress || (!last && now - r->last_progress < STAMP_NS / 4))
 		return;
 	double secs = (double)(now - r->started) / STAMP_NS;
-	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %.0f/s\033[K%s", r->sent,
-		report_delivered(r), finished(r) - report_delivered(r), running,
+	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %u breakers open, %.0f/s\033[K%s",
+		r->sent, report_delivered(r), finished(r) - report_delivered(r), running, open_breakers,
 		secs > 0 ? (double)r->sent / secs : 0.0, last ? "\n" : "");
 	r->last_progress = now;
 }
@@ -144,7 +144,7 @@ static double latency_percentile(const struct report *r, double p)
 	return 0;
 }
 
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q)
+void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers)
 {
 	fflush(stdout);
 	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
@@ -153,8 +153,10 @@ void report_stats(const struct report *r, const struct tool *t, const struct que
 		if (r->counts[c])
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
 	for (size_t i = 0; i < q->nhosts; i++)
-		fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed\n", q->hosts[i].name, q->hosts[i].ok,
-			q->hosts[i].failed);
+		fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed%s\n", q->hosts[i].name, q->hosts[i].ok,
+			q->hosts[i].failed, q->hosts[i].breaker.state == BREAKER_CLOSED ? "" : ", breaker open");
+	if (open_breakers)
+		fprintf(stderr, "pbfire: %u breakers open\n", open_breakers);
 	if (!r->dry_run && r->sent)
 		fprintf(stderr, "pbfire: latency ms (within 1%%): p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n",
 			latency_percentile(r, 0.5), latency_percentile(r, 0.9),

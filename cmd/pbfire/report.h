@@ -25,7 +25,7 @@ struct report {
 void report_attempt(struct report *r, const struct job *j);
 void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result);
 unsigned long report_delivered(const struct report *r);
-void report_progress(struct report *r, int64_t now, unsigned running, bool last);
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q);
+void report_progress(struct report *r, int64_t now, unsigned running, unsigned open_breakers, bool last);
+void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers);
 
 #endif
