@@ -2,7 +2,8 @@
  * needs no clang: LLVMFuzzerTestOneInput on each file named, and on each
  * file of each directory named, each in a child process so that a crash
  * or a leak (LeakSanitizer checks at the child's exit) names its input.
- * One TAP line per argument; a directory is one test of all its files. */
+ * One TAP line per argument; a directory is one test of all its files,
+ * and a path that does not exist fails as "no such corpus". */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +61,10 @@ int main(int argc, char **argv)
 		if (n < 0 && errno == ENOTDIR) {
 			passed = replay(argv[a]);
 			n = 1;
+		} else if (n < 0 && errno == ENOENT) {
+			printf("not ok %d - %s: no such corpus %s\n", a, me, argv[a]);
+			failed++;
+			continue;
 		} else if (n < 0) {
 			printf("# %s: %s\n", argv[a], strerror(errno));
 		}
