@@ -3,13 +3,14 @@
  * fixed actions, with the ids, event names and reasons the rules name,
  * are matched (action.c, match.c), each match is written as pbmatch
  * writes it and rendered as pbexpand renders it (uritemplate.c,
- * request.c). Beyond no crash: loaded postbacks are complete, valid and
- * uniquely named; the postbacks found for an action are exactly those a
- * plain scan of the rules says fire, in file order, none twice; each line
- * written is valid JSON with the dedupe key; the URL template expands
- * (unless a value is a list or object) to URI characters, and with a
- * literal host to a URL that passes the URL check (httpurl_check) with
- * it; a rendered body and headers are valid JSON members. */
+ * request.c). Beyond no crash: loaded postbacks are complete, valid
+ * (their URL passes the URL template check) and uniquely named; the
+ * postbacks found for an action are exactly those pb-rules(5), read key
+ * by key, says fire, in file order, none twice; each line written is
+ * valid JSON with the dedupe key; the URL template expands (unless a
+ * value is a list or object) to URI characters, and with a literal host
+ * to a URL that passes the URL check (httpurl_check) with it; a rendered
+ * body and headers are valid JSON members. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -87,16 +88,34 @@ static bool has(const struct strlist *l, struct text t)
 	return t.p && strlist_has(l, t.p, t.n);
 }
 
-/* Whether pb fires for a, by pb-rules(5), postback by postback. */
+/* pb-rules(5)'s status key: the action statuses each setting fires on. */
+static const char *const status_fires_on[][3] = {
+	[FIRE_ANY] = { "approved", "rejected", NULL },
+	[FIRE_APPROVED] = { "approved", NULL },
+	[FIRE_REJECTED] = { "rejected", NULL },
+};
+
+/* Whether pb fires for a, read off pb-rules(5) key by key: type, scope
+ * (ids compared as text), status (a click postback without one fires for
+ * every click), rejection_reasons (a rejected action only with one of
+ * them; approved ones are not affected), event (the event name must be
+ * one of them). */
 static bool should_fire(const struct postback *pb, const struct action *a)
 {
-	bool approved = text_is(a->status, "approved"), rejected = text_is(a->status, "rejected");
-	bool status = pb->status == FIRE_ALWAYS || (pb->status == FIRE_ANY && (approved || rejected)) ||
-		      (pb->status == FIRE_APPROVED && approved) || (pb->status == FIRE_REJECTED && rejected);
-	return pb->type == a->type && status && (!pb->offers.n || has(&pb->offers, a->offer)) &&
-	       (!pb->publishers.n || has(&pb->publishers, a->publisher)) &&
-	       (!pb->events.n || has(&pb->events, a->event)) &&
-	       (!pb->reasons.n || !rejected || has(&pb->reasons, a->reason));
+	if (pb->type != a->type)
+		return false;
+	if ((pb->offers.n && !has(&pb->offers, a->offer)) ||
+	    (pb->publishers.n && !has(&pb->publishers, a->publisher)))
+		return false;
+	bool status_listed = pb->status == FIRE_ALWAYS;
+	for (const char *const *s = status_fires_on[pb->status]; !status_listed && *s; s++)
+		status_listed = text_is(a->status, *s);
+	if (!status_listed)
+		return false;
+	bool rejected = text_is(a->status, "rejected");
+	if (rejected && pb->reasons.n && !has(&pb->reasons, a->reason))
+		return false;
+	return !pb->events.n || has(&pb->events, a->event);
 }
 
 static void check_loaded(const struct rules *r)
@@ -106,6 +125,8 @@ static void check_loaded(const struct rules *r)
 		CHECK(pb->name && pb->url && pb->type < TYPE_COUNT && pb->status <= FIRE_REJECTED);
 		CHECK(pb->delay == 0 || pb->delay >= 120);
 		CHECK(!strncasecmp(pb->url, "http://", 7) || !strncasecmp(pb->url, "https://", 8));
+		const char *why;
+		CHECK(httpurl_check_template(pb->url, strlen(pb->url), &why));
 		CHECK(!pb->body_json || pb->post);
 		for (size_t j = 0; j < i && j < 64; j++)
 			CHECK(strcmp(pb->name, r->pb[j].name) != 0);
