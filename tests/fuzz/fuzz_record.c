@@ -6,7 +6,10 @@
  * intact while later ones are decoded; a decoded string written back as
  * JSON reads back the same; record_write reproduces the line, and with
  * members dropped and others added writes valid JSON holding exactly the
- * kept members, in order and byte for byte, then the added ones. */
+ * kept members, in order and byte for byte, then the added ones;
+ * json_validate asked for a top-level member (pbdelay's fast path, with
+ * the first keys of the line and fixed ones) points at the source text
+ * of the value record_getn finds when the line has no escapes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +207,55 @@ static void check_writes(const struct record *r, const uint8_t *data, const stru
 	check_write(r, m, n, all, "\"url\":\"https://h.example/\"", 1);
 }
 
+/* The source text of token i, quotes included for a string. */
+static struct text source_of(const struct record *r, int i)
+{
+	int q = r->tok[i].type == JSMN_STRING;
+	return (struct text){ r->text + r->tok[i].start - q, (size_t)(r->tok[i].end - r->tok[i].start + 2 * q) };
+}
+
+/* json_validate locating top-level member key[0,keylen), as pbdelay's
+ * fast path does: on a line without escapes it finds the value
+ * record_getn finds, by its source text; with escapes (pbdelay then
+ * decodes the line), at most the text of some top-level value. */
+static void check_want(const struct record *r, const char *key, size_t keylen, const struct member *m,
+		       size_t n)
+{
+	struct json_shape shape;
+	struct json_error e;
+	struct json_member want = { key, keylen, { 0 } };
+	CHECK(json_validate(r->text, r->len, &shape, &want, &e));
+	CHECK(shape.escapes == r->escapes);
+	if (!shape.escapes) {
+		int i = record_getn(r, 0, key, keylen);
+		struct text v = i < 0 ? (struct text){ 0 } : source_of(r, i);
+		CHECK(want.value.p == v.p && want.value.n == v.n);
+		return;
+	}
+	bool some = !want.value.p || n == MAX_MEMBERS;	/* m may not hold them all */
+	for (size_t j = 0; j < n && !some; j++) {
+		struct text v = source_of(r, m[j].value);
+		some = want.value.p == v.p && want.value.n == v.n;
+	}
+	CHECK(some);
+}
+
+/* check_want with the first keys of the line, one cut short, and the
+ * members pbdelay is usually asked for. */
+static void check_wants(const struct record *r, const struct member *m, size_t n)
+{
+	static const char *const fixed[] = { "fire_at", "time", "", NULL };
+	for (size_t i = 0; i < n && i < 3; i++) {
+		struct text raw = { r->text + r->tok[m[i].key].start,
+				    (size_t)(r->tok[m[i].key].end - r->tok[m[i].key].start) };
+		check_want(r, raw.p, raw.n, m, n);
+		if (raw.n)
+			check_want(r, raw.p, raw.n - 1, m, n);
+	}
+	for (const char *const *k = fixed; *k; k++)
+		check_want(r, *k, strlen(*k), m, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct record r = { 0 };
@@ -211,6 +263,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data;
 	bool parsed = record_parse(&r, text, size, &e);
 	CHECK(parsed == fuzz_json_object(text, size));
+	struct json_shape shape;
+	struct json_member fire_at = { "fire_at", 7, { 0 } };
+	CHECK(json_validate(text, size, &shape, &fire_at, &e) == parsed);
 	if (!parsed) {
 		CHECK(e.offset <= size && e.msg);
 		record_free(&r);
@@ -223,6 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = members(&r, 0, top, MAX_MEMBERS, &h);
 	check_lookups(&r, 0, top, n, NULL);
 	check_keyset(&r, 0, top, n);
+	check_wants(&r, top, n);
 	for (size_t i = 0; i < n; i++) {
 		int v = top[i].value;
 		if (r.tok[v].type == JSMN_STRING)
