@@ -1,17 +1,24 @@
 /* Fuzzes the spool loader (common/spool.c). The input is a byte of flags,
  * then the body of a spool file: "+DUE LINE\n" held and "-DUE LINE\n"
- * released records (the header is added). An input with a malformed
- * complete record is skipped: the loader rightly refuses that file (exit
- * 2). Flag 1 grows the first held record past the loader's 1 MiB read
- * window, as a line that an earlier run's larger --max-line let in; flag
- * 2 opens with a --max-line that holds it. Beyond no crash: every
- * complete held record comes back once, in due order (earlier stored
- * first among equals), with its text; only a torn last record is cut
- * off; after some are released and others added, the reopened spool
- * holds exactly the rest and the added ones. */
+ * released records (the header is added). Flag 1 grows the first held
+ * record past the loader's 1 MiB read window, as a line that an earlier
+ * run's larger --max-line let in; flag 2 opens with a --max-line that
+ * holds it; flags 4 and 8 together also add, take and release a line of
+ * more than 4 MiB, so that released records outweigh held ones and the
+ * spool is compacted (rewritten and renamed). Inputs over 1 MiB are
+ * skipped. A file with a malformed complete
+ * record (a record is a sign, one to nineteen digits worth at most
+ * INT64_MAX, a space and the line, read here as the format says, not as
+ * the loader does) must be refused: spool_open exits with status 2, in a
+ * child process. Otherwise, beyond no crash: every complete held record
+ * comes back once, in due order (earlier stored first among equals),
+ * with its text; only a torn last record is cut off; after some are
+ * released and others added, the reopened spool holds exactly the rest
+ * and the added ones. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -21,6 +28,7 @@
 static const char header[] = "pbdelay-spool 1\n";
 #define PAD ((1 << 20) + 100)	/* more than the read window */
 #define MAX_LINE 4096
+#define BIG ((4 << 20) + 100)	/* more than spool.c's COMPACT_MIN */
 
 /* A record the spool must hold: due, position and the offset of its line
  * in the file's text (or in added[]). */
@@ -39,20 +47,20 @@ static int order(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* Parses "+DUE " or "-DUE " (DUE an int64) at p[0,n), n without the
- * newline; the length of the prefix, or 0. */
-static size_t prefix(const char *p, size_t n, int64_t *due)
+/* The length of the "+DUE " or "-DUE " that starts a record p[0,n),
+ * newline excluded, as the file format defines it, with DUE in *due; 0
+ * when the record is malformed. */
+static size_t due_prefix(const char *p, size_t n, int64_t *due)
 {
-	size_t i = 1;
-	uint64_t v = 0;
-	if (n < 3 || (p[0] != '+' && p[0] != '-'))
+	static const char most[] = "9223372036854775807";	/* INT64_MAX */
+	char head[sizeof most + 4] = { 0 };
+	memcpy(head, p, n < sizeof head - 1 ? n : sizeof head - 1);
+	size_t digits = strspn(head + 1, "0123456789");
+	if ((head[0] != '+' && head[0] != '-') || digits < 1 || digits > sizeof most - 1 ||
+	    head[1 + digits] != ' ' || (digits == sizeof most - 1 && memcmp(head + 1, most, digits) > 0))
 		return 0;
-	for (; i < n && i < 20 && p[i] >= '0' && p[i] <= '9'; i++)
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	if (i == 1 || i >= n || p[i] != ' ' || v > INT64_MAX)
-		return 0;
-	*due = (int64_t)v;
-	return i + 1;
+	*due = strtoll(head + 1, NULL, 10);
+	return digits + 2;
 }
 
 /* Builds the file from the input into f and its held records into held;
@@ -60,16 +68,16 @@ static size_t prefix(const char *p, size_t n, int64_t *due)
 static bool build(const uint8_t *data, size_t size, struct buf *f, struct rec **held, size_t *n)
 {
 	const char *p = (const char *)data + 1, *end = (const char *)data + size, *nl;
-	bool pad = data[0] & 1;
+	bool pad = data[0] & 1, wellformed = true;
 	buf_add(f, header, sizeof header - 1);
 	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
 		int64_t due;
-		size_t len = (size_t)(nl - p), skip = prefix(p, len, &due);
-		if (!skip)
-			return false;
+		size_t len = (size_t)(nl - p), skip = due_prefix(p, len, &due);
 		uint64_t pos = f->len;
 		buf_add(f, p, len);
-		if (p[0] == '+') {
+		if (!skip) {
+			wellformed = false;
+		} else if (p[0] == '+') {
 			size_t grow = pad ? PAD : 0;
 			pad = false;
 			buf_reserve(f, grow);
@@ -85,7 +93,33 @@ static bool build(const uint8_t *data, size_t size, struct buf *f, struct rec **
 		(*held)[i].text = f->data + (*held)[i].at;
 	if (*n)
 		qsort(*held, *n, sizeof **held, order);
-	return true;
+	return wellformed;
+}
+
+static void exit_at_once(int status, void *arg)
+{
+	(void)arg;
+	_exit(status);
+}
+
+/* Whether spool_open refuses the file at path with exit status 2. It
+ * runs in a child, which exits before the exit handlers of libFuzzer,
+ * the sanitizers and fuzz.c run (they would take the exit for a crash,
+ * look for leaks, remove the temporary directory). */
+static bool refused(const char *path, size_t max_line)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct spool s;
+		on_exit(exit_at_once, NULL);
+		fuzz_quiet();
+		spool_open(&s, path, max_line);
+		_exit(0);
+	}
+	int status;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 2;
 }
 
 /* Takes k lines from s; they must be want[0,k), in order. */
@@ -100,21 +134,53 @@ static void take(struct spool *s, const struct rec *want, size_t k)
 	}
 }
 
+/* Adds a line of more than COMPACT_MIN (4 MiB), due at 0 and so the last
+ * of held[k, *n) due at 0 to come out, then takes the held records up to
+ * it and releases them: they outweigh what is still held, so the spool
+ * is compacted and the file shrinks to the held records. Half the rest
+ * are then taken and released, at their new positions. Returns the index
+ * of the first record still held. */
+static size_t compact(struct spool *s, const char *path, struct rec **held, size_t *n, size_t k)
+{
+	static char *line;
+	if (!line) {
+		line = xmalloc(BIG);
+		memset(line, 'y', BIG);
+	}
+	spool_add(s, 0, line, BIG);
+	*held = xreallocarray(*held, *n + 1, sizeof **held);
+	(*held)[(*n)++] = (struct rec){ 0, UINT64_MAX, 0, BIG, line };
+	qsort(*held + k, *n - k, sizeof **held, order);
+	size_t j = k;
+	while ((*held)[j].text != line)
+		j++;
+	take(s, *held + k, j + 1 - k);
+	spool_mark_released(s);
+	spool_reclaim(s);
+	CHECK(fuzz_file_size(path) < BIG);
+	size_t more = (*n - j) / 2;	/* through the renumbered positions */
+	take(s, *held + j + 1, more);
+	spool_mark_released(s);
+	return j + 1 + more;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (size < 1 || size > BIG / 4)
+		return 0;
 	struct buf f = { 0 };
 	struct rec *held = NULL;
 	size_t n = 0;
-	if (size < 1 || !build(data, size, &f, &held, &n)) {
-		buf_free(&f);
-		free(held);
-		return 0;
-	}
+	bool wellformed = build(data, size, &f, &held, &n);
 	const char *path = fuzz_path("spool");
 	size_t max_line = data[0] & 2 ? 2 * PAD : MAX_LINE;
-	long whole = (const char *)memrchr(f.data, '\n', f.len) - f.data + 1;	/* no torn record */
 	fuzz_write_file(path, f.data, f.len);
+	if (!wellformed) {
+		CHECK(refused(path, max_line));
+		goto done;
+	}
 
+	long whole = (const char *)memrchr(f.data, '\n', f.len) - f.data + 1;	/* no torn record */
 	struct spool s;
 	fuzz_quiet();	/* a torn last record is reported */
 	spool_open(&s, path, max_line);
@@ -129,8 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int64_t due = i ? INT64_MAX : 0;
 		spool_add(&s, due, added[i], strlen(added[i]));
 		held = xreallocarray(held, n + 1, sizeof *held);
-		held[n++] = (struct rec){ due, UINT64_MAX - 1 + i, 0, strlen(added[i]), added[i] };
+		held[n++] = (struct rec){ due, UINT64_MAX - 2 + i, 0, strlen(added[i]), added[i] };
 	}
+	if ((data[0] & 12) == 12)
+		k = compact(&s, path, &held, &n, k);
 	spool_close(&s);
 
 	qsort(held + k, n - k, sizeof *held, order);
@@ -139,6 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t due;
 	CHECK(!spool_next(&s, &due));
 	spool_close(&s);
+done:
 	unlink(path);
 	buf_free(&f);
 	free(held);
