@@ -49,7 +49,7 @@ tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
 	bats bats-assert bats-support mandoc jq python3 librsvg2-bin
-FUZZ_DEBS = clang libclang-rt-14-dev
+FUZZ_DEBS = clang libclang-rt-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,
 # the tool modules FUZZ_SRCS_NAME names and the libraries FUZZ_PKGS_NAME
@@ -151,7 +151,9 @@ fuzz: fuzz-deps
 ifeq ($(FUZZ),1)
 fuzz-%: $(B)/tests/fuzz/fuzz_%
 	@mkdir -p $(B)/corpus/$* $(B)/artifacts
-	@cp -n tests/fuzz/corpus/$*/* $(wildcard tests/fuzz/regressions/$*/*) $(B)/corpus/$*/
+	@for f in tests/fuzz/corpus/$*/* $(wildcard tests/fuzz/regressions/$*/*); do \
+		[ ! -f "$$f" ] || [ -e "$(B)/corpus/$*/$${f##*/}" ] || cp "$$f" $(B)/corpus/$*/ || exit 1; \
+	done
 	@echo "fuzz $*: $(FUZZ_SECONDS) s, log in $(B)/$*.log"
 	@UBSAN_OPTIONS=print_stacktrace=1 $< -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(B)/artifacts/$*- \
