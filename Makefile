@@ -48,7 +48,7 @@ objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc jq python3 librsvg2-bin
+	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl
 FUZZ_DEBS = clang libclang-rt-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,

@@ -56,3 +56,85 @@ seen() {
 ledger_keys() {
 	sed -e '1{/^pbfire-ledger 2$/d;}' -e 's/^[0-9]* //' "$1"
 }
+
+# make_test_ca DIR: a test certificate authority, DIR/ca.crt and ca.key,
+# and two server certificates it signs: DIR/server.crt and .key for
+# 127.0.0.1 and localhost, DIR/other.crt and .key for other.test only.
+make_test_ca() {
+	local dir=$1 cert ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+	openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=pb test CA" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+		-keyout "$dir/ca.key" -out "$dir/ca.crt" 2> /dev/null
+	for cert in server:IP:127.0.0.1,DNS:localhost other:DNS:other.test; do
+		openssl req -new "${ec[@]}" -subj "/CN=${cert%%:*}" -keyout "$dir/${cert%%:*}.key" \
+			-out "$dir/${cert%%:*}.csr" 2> /dev/null
+		openssl x509 -req -in "$dir/${cert%%:*}.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+			-CAcreateserial -days 2 -out "$dir/${cert%%:*}.crt" 2> /dev/null \
+			-extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "${cert#*:}")
+	done
+}
+
+# start_nginx: nginx serving https on three ephemeral 127.0.0.1 ports,
+# run as this user with everything under $BATS_TEST_TMPDIR/nginx and the
+# certificates of make_test_ca there; sets the base URLs NGINX_H2 (HTTP/2
+# and HTTP/1.1), NGINX_H1 (HTTP/1.1 only) and NGINX_OTHER (a certificate
+# for another name). Every path answers 204 but NGINX_H2's /slow, passed to
+# the receiver (start_receiver first). nginx/access.log has a line per
+# request: "PROTOCOL CONNECTION URI". teardown must call stop_nginx.
+start_nginx() {
+	local dir=$BATS_TEST_TMPDIR/nginx port ports
+	mkdir -p "$dir/temp"
+	make_test_ca "$dir"
+	read -r -a ports < <(python3 -c 'import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))')
+	cat > "$dir/nginx.conf" <<CONF
+daemon off;
+master_process off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 64; }
+http {
+	log_format pb '\$server_protocol \$connection \$request_uri';
+	access_log $dir/access.log pb;
+	client_body_temp_path $dir/temp/body;
+	proxy_temp_path $dir/temp/proxy;
+	fastcgi_temp_path $dir/temp/fastcgi;
+	uwsgi_temp_path $dir/temp/uwsgi;
+	scgi_temp_path $dir/temp/scgi;
+	ssl_certificate $dir/server.crt;
+	ssl_certificate_key $dir/server.key;
+	server {
+		listen 127.0.0.1:${ports[0]} ssl http2;
+		location / { return 204; }
+		location /slow { proxy_pass ${RECV:-http://127.0.0.1:9}; }
+	}
+	server { listen 127.0.0.1:${ports[1]} ssl; location / { return 204; } }
+	server {
+		listen 127.0.0.1:${ports[2]} ssl;
+		ssl_certificate $dir/other.crt;
+		ssl_certificate_key $dir/other.key;
+		location / { return 204; }
+	}
+}
+CONF
+	/usr/sbin/nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" 3>&- &
+	NGINX_PID=$!
+	for port in "${ports[@]}"; do
+		for _ in $(seq 100); do
+			(: < "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
+			sleep 0.05
+		done
+	done
+	NGINX_H2=https://127.0.0.1:${ports[0]}
+	NGINX_H1=https://127.0.0.1:${ports[1]}
+	NGINX_OTHER=https://127.0.0.1:${ports[2]}
+}
+
+stop_nginx() {
+	if [ -n "${NGINX_PID:-}" ]; then
+		kill "$NGINX_PID" 2> /dev/null || true
+		wait "$NGINX_PID" 2> /dev/null || true
+	fi
+}

@@ -18,7 +18,11 @@ enum error_class attempt_class(CURLcode rc, long status, bool blocked)
 {
 	if (blocked)
 		return ERR_BLOCKED;
-	if (status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR))
+	/* An answer stands: when the body read was cut off at 64 KiB, and when
+	 * an HTTP/2 server that answered before reading the request's body
+	 * then reset the stream, which libcurl 7.88 reports as a stream error
+	 * (curl issue 13678): retrying would deliver the postback again. */
+	if (status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR || rc == CURLE_HTTP2_STREAM))
 		return status >= 200 && status < 300 ? ERR_NONE : ERR_HTTP;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
