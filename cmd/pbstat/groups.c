@@ -43,7 +43,7 @@ static void host_of(struct text u, struct buf *out)
 	const char *at = memrchr(p, '@', (size_t)(stop - p));
 	if (at)
 		p = at + 1;
-	const char *bracket = *p == '[' ? memchr(p, ']', (size_t)(stop - p)) : NULL;
+	const char *bracket = p < stop && *p == '[' ? memchr(p, ']', (size_t)(stop - p)) : NULL;
 	const char *colon = memrchr(bracket ? bracket : p, ':', (size_t)(stop - (bracket ? bracket : p)));
 	if (colon)
 		stop = colon;
