@@ -3,10 +3,10 @@
  * released records (the header is added). Flag 1 grows the first held
  * record past the loader's 1 MiB read window, as a line that an earlier
  * run's larger --max-line let in; flag 2 opens with a --max-line that
- * holds it; flags 4 and 8 together also add, take and release a line of
- * more than 4 MiB, so that released records outweigh held ones and the
- * spool is compacted (rewritten and renamed). Inputs over 1 MiB are
- * skipped. A file with a malformed complete
+ * holds it; flags 4, 8 and 16 together (rarely, as they are slow) also
+ * add, take and release a line of more than 4 MiB, so that released
+ * records outweigh held ones and the spool is compacted (rewritten and
+ * renamed). Inputs over 1 MiB are skipped. A file with a malformed complete
  * record (a record is a sign, one to nineteen digits worth at most
  * INT64_MAX, a space and the line, read here as the format says, not as
  * the loader does) must be refused: spool_open exits with status 2, in a
@@ -15,6 +15,9 @@
  * with its text; only a torn last record is cut off; after some are
  * released and others added, the reopened spool holds exactly the rest
  * and the added ones. */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,23 +105,70 @@ static void exit_at_once(int status, void *arg)
 	_exit(status);
 }
 
-/* Whether spool_open refuses the file at path with exit status 2. It
- * runs in a child, which exits before the exit handlers of libFuzzer,
- * the sanitizers and fuzz.c run (they would take the exit for a crash,
- * look for leaks, remove the temporary directory). */
+/* Whether a file is refused is asked of a loader process, forked for
+ * each file by a server that is itself forked before main, while this
+ * process is small: a fork of the fuzzer, hundreds of MiB later, spends
+ * most of its time copying page tables. The loader exits before the
+ * exit handlers of the sanitizers and fuzz.c run. (Its coverage is not
+ * the fuzzer's to see.) */
+struct request {
+	size_t max_line;
+	char path[512];
+};
+static int to_server = -1, from_server = -1;
+
+static void serve(int in, int out)
+{
+	struct request q;
+	while (read(in, &q, sizeof q) == (ssize_t)sizeof q) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct spool s;
+			on_exit(exit_at_once, NULL);
+			fuzz_quiet();
+			spool_open(&s, q.path, q.max_line);
+			_exit(0);
+		}
+		int status = -1;
+		while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (write(out, &status, sizeof status) != (ssize_t)sizeof status)
+			break;
+	}
+	_exit(0);
+}
+
+__attribute__((constructor)) static void start_server(void)
+{
+	int q[2], a[2];
+	if (pipe2(q, O_CLOEXEC) < 0 || pipe2(a, O_CLOEXEC) < 0)
+		err(1, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		err(1, "fork");
+	if (pid == 0) {
+		close(q[1]);
+		close(a[0]);
+		serve(q[0], a[1]);
+	}
+	close(q[0]);
+	close(a[1]);
+	to_server = q[1];
+	from_server = a[0];
+}
+
+/* Whether spool_open refuses the file at path with exit status 2. */
 static bool refused(const char *path, size_t max_line)
 {
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct spool s;
-		on_exit(exit_at_once, NULL);
-		fuzz_quiet();
-		spool_open(&s, path, max_line);
-		_exit(0);
-	}
+	struct request q = { max_line, { 0 } };
 	int status;
-	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	ssize_t n;
+	CHECK(strlen(path) < sizeof q.path);
+	strcpy(q.path, path);
+	CHECK(write(to_server, &q, sizeof q) == (ssize_t)sizeof q);
+	while ((n = read(from_server, &status, sizeof status)) < 0 && errno == EINTR)	/* libFuzzer's timer */
+		;
+	CHECK(n == (ssize_t)sizeof status);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 2;
 }
 
@@ -197,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		held = xreallocarray(held, n + 1, sizeof *held);
 		held[n++] = (struct rec){ due, UINT64_MAX - 2 + i, 0, strlen(added[i]), added[i] };
 	}
-	if ((data[0] & 12) == 12)
+	if ((data[0] & 28) == 28)
 		k = compact(&s, path, &held, &n, k);
 	spool_close(&s);
 
