@@ -234,6 +234,13 @@ close_to() {
 	assert_line --regexp "^  $name "
 }
 
+@test "--by a member pbstat reads anyway (fire_at, result) groups by it too" {
+	printf '%s\n' '{"fire_at":"2026-11-24T10:00:00Z","result":{"ok":true,"attempts":1,"ms":1}}' \
+		'{"fire_at":"2026-11-24T10:00:00Z","result":{"ok":false,"attempts":1,"ms":1}}' > results.ndjson
+	run pbstat -o json --by fire_at results.ndjson
+	assert_equal "$(jq -c '.by.groups | map({value, seen})' <<<"$output")" '[{"value":"2026-11-24T10:00:00Z","seen":2}]'
+}
+
 @test "--by host: the host of url, lower-case, without port or user" {
 	make_results 1000 6 > results.ndjson
 	pbstat -o json --by host results.ndjson > got.json || true

@@ -71,18 +71,18 @@ static const char *skip_value(const char *p)
 	}
 }
 
-/* The wanted key that the raw key s[0,n) (between its quotes) is, or -1;
- * escaped tells whether it may hold escapes to decode first. */
-static int wanted(struct members *m, const char *s, size_t n, bool escaped)
+/* Gives value to each wanted key (a key may be wanted twice, such as
+ * --by fire_at) that the raw key s[0,n), between its quotes, is and that
+ * has none yet; escaped tells whether it may hold escapes to decode. */
+static void give_value(struct members *m, const char *s, size_t n, bool escaped, struct text value)
 {
 	struct text key = { s, n };
 	if (escaped && memchr(s, '\\', n))
 		key = member_string((struct text){ s - 1, n + 2 }, &m->scratch);
 	for (size_t i = 0; i < m->n; i++)
 		if (key.n == m->keylen[i] && (!key.n || *key.p == *m->key[i]) &&
-		    memcmp(key.p, m->key[i], key.n) == 0)
-			return (int)i;
-	return -1;
+		    memcmp(key.p, m->key[i], key.n) == 0 && !m->value[i].p)
+			m->value[i] = value;
 }
 
 /* Finds the wanted members in object, valid JSON (the walk needs no
@@ -94,13 +94,10 @@ void members_find(struct members *m, const char *object, bool escaped)
 	for (size_t i = 0; i < m->n; i++)
 		m->value[i] = (struct text){ NULL, 0 };
 	for (p = skip_space(p); *p == '"'; p = skip_space(skip_space(p) + 1)) {
-		const char *key = p + 1;
-		p = skip_string(p);
-		int i = wanted(m, key, (size_t)(p - 1 - key), escaped);
-		const char *value = skip_space(skip_space(p) + 1);
+		const char *key = p + 1, *key_end = skip_string(p) - 1;
+		const char *value = skip_space(skip_space(key_end + 1) + 1);
 		p = skip_value(value);
-		if (i >= 0 && !m->value[i].p)
-			m->value[i] = (struct text){ value, (size_t)(p - value) };
+		give_value(m, key, (size_t)(key_end - key), escaped, (struct text){ value, (size_t)(p - value) });
 		if (*skip_space(p) != ',')
 			break;
 	}
