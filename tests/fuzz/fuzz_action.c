@@ -1,18 +1,19 @@
-/* Fuzzes pbmatch's per-line path (cmd/pbmatch/main.c) with the input as
- * one action line and a fixed rule file (clicks, conversions by status
- * and rejection reason, events by name, scopes, delays): record_parse,
- * action_read (with read_time and fire_time_fits), matcher_find, and for
- * each match matcher_members and record_write as pbmatch writes them.
- * Beyond no crash: action_read accepts exactly the lines pb-records(7)
- * allows (required type and transaction_id, members of the right types,
- * a time that parses and leaves a year before the end of 9999), and a
- * rejected line writes nothing; the postbacks written are exactly those
- * the rule table below says fire, in file order, none twice; each line
- * is one valid JSON object with one postback and one fire_at member
- * (pbmatch's own, also where pbdelay's fast path looks for it), the
- * dedupe key transaction_id:name:status (event name for events, the type
- * when absent) and a fire_at that parses back to the action's time (or
- * now) plus the delay, so within a year of it. */
+/* Fuzzes pbmatch's per-line path (cmd/pbmatch/main.c) with the input's
+ * first line (as common/lines.c gives it) as the action and a fixed rule
+ * file (clicks, conversions by status and rejection reason, events by
+ * name, scopes, delays): record_parse, action_read (with read_time and
+ * fire_time_fits), matcher_find, and for each match matcher_members and
+ * record_write as pbmatch writes them. Beyond no crash: action_read
+ * accepts exactly the lines pb-records(7) allows (required type and
+ * transaction_id, members of the right types, a time that parses and
+ * leaves a year before the end of 9999), and a rejected line writes
+ * nothing; the postbacks written are exactly those the rule table below
+ * says fire, in file order, none twice; each line is one valid JSON
+ * object with one postback and one fire_at member (pbmatch's own, also
+ * where pbdelay's fast path looks for it), the dedupe key
+ * transaction_id:name:status (event name for events, the type when
+ * absent) and a fire_at that parses back to the action's time (or now)
+ * plus the delay, so within a year of it. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,7 +207,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct json_error e;
 	if (!rules.n)
 		load_rules();
-	if (!record_parse(&rec, (const char *)data, size, &e))
+	const char *line = (const char *)data, *end = memchr(line, '\n', size);
+	size_t len = end ? (size_t)(end - line) : size;	/* the line pbmatch's reader gives */
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (!record_parse(&rec, line, len, &e))
 		return 0;
 	struct stamp t = { 0, 0 };
 	bool has_time = false, ok = acceptable(&rec, &t, &has_time);
