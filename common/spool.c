@@ -10,7 +10,9 @@
  * rewritten with the held ones only (into a new file renamed over the
  * old, for a named spool), and emptied when nothing is held. A caller
  * may also append lines it keeps track of by position itself (pbfire's
- * overflowing host backlogs), taken back in any order. Without a
+ * overflowing host backlogs), taken back in any order, and lease a line:
+ * take it but leave it held in the file until it is released (pbfire's
+ * retries, released once their outcome is written). Without a
  * path the spool is an unlinked temporary file that is never synced. Any
  * I/O error is fatal (exit 2): what was written stays in the file.
  */
@@ -157,8 +159,8 @@ static void load(struct spool *s, uint64_t size)
 static void lock(const struct spool *s, int fd)
 {
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_USAGE, "%s: %s", spool_name(s),
-		    errno == EWOULDBLOCK ? "in use by another pbdelay" : "lock");
+		err(EXIT_USAGE, "%s: %s%s", spool_name(s), errno == EWOULDBLOCK ? "in use by another " : "lock",
+		    errno == EWOULDBLOCK ? program_invocation_short_name : "");
 }
 
 /* Opens and locks the named spool, retrying if a compaction renamed a
@@ -270,8 +272,20 @@ bool spool_next(const struct spool *s, int64_t *due)
 	return true;
 }
 
+/* Notes pos for marking as released, in a named spool. */
+static void note_released(struct spool *s, uint64_t pos)
+{
+	if (!s->path)
+		return;
+	if (s->nreleased == s->released_cap) {
+		s->released_cap = s->released_cap ? 2 * s->released_cap : 256;
+		s->released = xreallocarray(s->released, s->released_cap, sizeof *s->released);
+	}
+	s->released[s->nreleased++] = pos;
+}
+
 /* Reads the record at pos out of the spool and returns its line, valid
- * until the next call; a named spool notes pos for marking. */
+ * until the next call. */
 static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 {
 	size_t n, prefix;
@@ -280,16 +294,10 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 		spool_write(s);
 	const char *rec = record_at(s, pos, &n);
 	if (!rec || !(prefix = record_prefix(rec, n, &due)))
-		errx(EXIT_USAGE, "%s: offset %" PRIu64 ": record changed under pbdelay", spool_name(s), pos);
+		errx(EXIT_USAGE, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
+		     program_invocation_short_name);
 	s->live -= n;
 	s->dead += n;
-	if (s->path) {
-		if (s->nreleased == s->released_cap) {
-			s->released_cap = s->released_cap ? 2 * s->released_cap : 256;
-			s->released = xreallocarray(s->released, s->released_cap, sizeof *s->released);
-		}
-		s->released[s->nreleased++] = pos;
-	}
 	*len = n - prefix - 1;
 	return rec + prefix;
 }
@@ -298,7 +306,27 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
  * next call; spool_mark_released() must follow once it is written out. */
 const char *spool_take(struct spool *s, size_t *len)
 {
-	return take_record(s, heap_pop(&s->held).pos, len);
+	uint64_t pos = heap_pop(&s->held).pos;
+	note_released(s, pos);
+	return take_record(s, pos, len);
+}
+
+/* Removes the earliest held line and returns its text, valid until the
+ * next call, and its position in *pos; the record stays held in the file
+ * until spool_release(pos), so a crash before that keeps the line. */
+const char *spool_lease(struct spool *s, uint64_t *pos, size_t *len)
+{
+	*pos = heap_pop(&s->held).pos;
+	s->leased++;
+	return take_record(s, *pos, len);
+}
+
+/* Releases a line spool_lease() returned, marked at the next
+ * spool_mark_released(). */
+void spool_release(struct spool *s, uint64_t pos)
+{
+	s->leased--;
+	note_released(s, pos);
 }
 
 /* Adds a line that the caller keeps track of itself, outside the heap,
@@ -313,6 +341,7 @@ uint64_t spool_append(struct spool *s, const char *line, size_t len)
 const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len)
 {
 	s->kept--;
+	note_released(s, pos);
 	return take_record(s, pos, len);
 }
 
@@ -385,14 +414,16 @@ void spool_mark_released(struct spool *s)
 
 /* Reclaims the space of released lines, after spool_mark_released():
  * empties the file when nothing is held, and compacts it when released
- * records outweigh held ones and none is kept by its caller (compaction
- * renumbers only the heap's positions). */
+ * records outweigh held ones; neither while a line is kept or leased by
+ * its caller (compaction renumbers only the heap's positions). */
 void spool_reclaim(struct spool *s)
 {
-	if (!s->held.n && !s->kept && !s->pending.len && s->written > HEADER_LEN) {
+	if (s->kept || s->leased)
+		return;
+	if (!s->held.n && !s->pending.len && s->written > HEADER_LEN) {
 		truncate_to(s, HEADER_LEN);
 		s->dead = 0;
-	} else if (!s->kept && s->dead > COMPACT_MIN && s->dead > s->live) {
+	} else if (s->dead > COMPACT_MIN && s->dead > s->live) {
 		spool_write(s);
 		compact(s);
 	}

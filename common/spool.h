@@ -17,6 +17,7 @@ struct spool {
 	uint64_t written;	/* file size, pending excluded */
 	uint64_t live, dead;	/* bytes of held and of released records */
 	size_t kept;		/* records appended outside the heap, not yet taken */
+	size_t leased;		/* records taken but not yet released */
 	char *window;		/* a cached stretch of the file, for reading */
 	size_t window_cap, window_len;
 	uint64_t window_pos;
@@ -31,6 +32,8 @@ void spool_write(struct spool *s);
 void spool_sync(struct spool *s);
 bool spool_next(const struct spool *s, int64_t *due);
 const char *spool_take(struct spool *s, size_t *len);
+const char *spool_lease(struct spool *s, uint64_t *pos, size_t *len);
+void spool_release(struct spool *s, uint64_t pos);
 uint64_t spool_append(struct spool *s, const char *line, size_t len);
 const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len);
 void spool_mark_released(struct spool *s);

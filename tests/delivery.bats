@@ -13,9 +13,27 @@ dead_then_healthy() {
 	for i in $(seq "$2"); do echo "{\"url\":\"$RECV/ok$i\"}"; done >> in
 }
 
+# wait_until CMD...: runs CMD every 50 ms until it succeeds, for 15 s at
+# most (its arguments are expanded once: put a changing test in a function).
+wait_until() {
+	for _ in $(seq 300); do
+		"$@" && return
+		sleep 0.05
+	done
+}
+
+# at_least_seen N: whether the receiver got N requests or more.
+at_least_seen() {
+	[ "$(wc -l < recv.ndjson)" -ge "$1" ]
+}
+
 # healthy_seen: how many requests the healthy host received.
 healthy_seen() {
 	grep -c '"path": "/ok' recv.ndjson || true
+}
+
+healthy_seen_all() {
+	[ "$(healthy_seen)" -ge 100 ]
 }
 
 @test "600 lines for a dead host ahead of 100 for a healthy one: the healthy ones arrive within seconds" {
@@ -24,10 +42,7 @@ healthy_seen() {
 	start=$(date +%s.%N)
 	pbfire --allow-net 127.0.0.0/8 --allow-net ::1 --timeout 3 --retries 1 in > out 2> err &
 	pid=$!
-	for _ in $(seq 300); do
-		[ "$(healthy_seen)" -ge 100 ] && break
-		sleep 0.05
-	done
+	wait_until healthy_seen_all
 	end=$(date +%s.%N)
 	kill -TERM "$pid"
 	wait "$pid" || true
@@ -87,10 +102,7 @@ at_least() {
 	for i in $(seq 4); do echo "{\"url\":\"$RECV/d$i?status=503\"}"; done > in
 	pbfire --allow-net 127.0.0.0/8 --backoff 0.05 --per-host 1 --breaker 2 --breaker-wait 60 --stats in > out 2> err &
 	pid=$!
-	for _ in $(seq 100); do
-		grep -q "breaker open" err && break
-		sleep 0.05
-	done
+	wait_until grep -q "breaker open" err
 	sleep 0.3
 	kill -TERM "$pid"
 	wait "$pid" || true
@@ -98,4 +110,100 @@ at_least() {
 	assert_equal "$(jq -r .result.error out | sort | uniq -c | awk '{ print $1, $2 }')" "4 interrupted"
 	grep -q "^pbfire: host $RECV: 0 ok, 4 failed, breaker open$" err
 	grep -q "^pbfire: 1 breakers open$" err
+}
+
+# fire_spooled ARGS...: pbfire with loopback allowed and a spool.
+fire_spooled() {
+	pbfire --allow-net 127.0.0.0/8 --spool retry.spool "$@"
+}
+
+@test "--spool: a failed line waits in the spool past the run, by the schedule; each run writes it once, pending until it is delivered" {
+	start_receiver
+	printf '{"url":"%s/a?fail=2&key=a"}\n{"url":"%s/ok"}\n' "$RECV" "$RECV" > in
+	run fire_spooled --schedule 1s,1s in
+	assert_success	# a line waiting is not a failure
+	assert_equal "$(jq -c '.result | [.ok, .final, .attempts, .error]' <<<"$output")" \
+		"$(printf '%s\n' '[false,false,1,"http"]' '[true,null,1,null]')"
+	assert_equal "$(jq -r '.result.retry_at != null' <<<"$output" | paste -sd,)" "true,false"
+	assert_equal "$(tail -n +2 retry.spool | wc -l)" 1
+	run fire_spooled --schedule 1s,1s < /dev/null	# nothing due yet: exits at once
+	assert_success
+	assert_output ""
+	sleep 1.3
+	run fire_spooled --schedule 1s,1s < /dev/null
+	assert_equal "$(jq -c '.result | [.ok, .final, .attempts, .line]' <<<"$output")" '[false,false,2,1]'
+	sleep 1.3
+	run fire_spooled --schedule 1s,1s < /dev/null
+	assert_success
+	assert_equal "$(jq -c '.result | [.ok, .final, .attempts, .line, .round]' <<<"$output")" '[true,null,3,1,1]'
+	assert_equal "$(tail -n +2 retry.spool | wc -l)" 0
+	assert_equal "$(seen | grep -c '/a?')" 3
+}
+
+@test "--spool: when the schedule is used up the line fails for good, with no retry_at" {
+	start_receiver
+	echo "{\"url\":\"$RECV/down?status=503\"}" > in
+	run fire_spooled --schedule 0,0 --breaker 0 in
+	assert_failure 1
+	assert_equal "$(jq -c '.result | [.final, .attempts]' <<<"$output")" "$(printf '%s\n' '[false,1]' '[false,2]' '[null,3]')"
+	assert_equal "$(tail -n 1 <<<"$output" | jq '.result.retry_at')" null
+	assert_equal "$(seen | wc -l)" 3
+}
+
+@test "--spool: pbstat counts a deferred line as pending, then as delivered" {
+	start_receiver
+	echo "{\"url\":\"$RECV/a?fail=1&key=a\"}" > in
+	fire_spooled --schedule 0 in > results
+	assert_equal "$(jq -c '.result.final' results | paste -sd,)" "false,null"
+	run pbstat results
+	assert_success
+	assert_output --partial "pending"
+}
+
+@test "--spool: SIGTERM puts the lines waiting back in the spool, and the next run sends them" {
+	start_receiver
+	for i in $(seq 3); do echo "{\"url\":\"http://localhost:$PORT/dead$i?delay=1000\",\"n\":$i}"; done > in
+	for i in $(seq 20); do echo "{\"url\":\"http://localhost:$PORT/later$i\",\"n\":$i}"; done >> in
+	pbfire --allow-net 127.0.0.0/8 --allow-net ::1 --spool retry.spool --per-host 3 --grace 0.2 in > out 2> err &
+	pid=$!
+	wait_until at_least_seen 3
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 0
+	assert_equal "$(wc -l < out)" 23
+	assert_equal "$(jq -r '.result.final' out | sort -u)" false
+	assert_equal "$(tail -n +2 retry.spool | wc -l)" 23
+	sed -i 's/delay=1000/delay=0/' retry.spool	# the host is back
+	run pbfire --allow-net 127.0.0.0/8 --allow-net ::1 --spool retry.spool < /dev/null
+	assert_success
+	assert_equal "$(jq -r '.result.ok' <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "23 true"
+}
+
+@test "--spool: a spool that cannot be written stops pbfire with status 2" {
+	echo '{"url":"http://127.0.0.1:1/x"}' > in
+	run pbfire --allow-net 127.0.0.0/8 --spool /dev/full in
+	assert_failure 2
+	assert_output "pbfire: /dev/full: No space left on device"
+	mkdir dir
+	run pbfire --allow-net 127.0.0.0/8 --spool dir in
+	assert_failure 2
+	assert_output "pbfire: dir: Is a directory"
+}
+
+@test "--spool: SIGKILL at any moment, then the same command over the same input, loses no postback" {
+	start_receiver
+	for i in $(seq 30); do echo "{\"url\":\"$RECV/k$i?fail=1&key=k$i\",\"postback\":{\"key\":\"k$i\"}}"; done > in
+	for round in $(seq 12); do
+		pbfire --allow-net 127.0.0.0/8 --spool retry.spool --ledger fired --schedule 0,0,0 in > "out.$round" 2>/dev/null &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" || true
+	done
+	run pbfire --allow-net 127.0.0.0/8 --spool retry.spool --ledger fired --schedule 0,0,0 in
+	assert_success
+	run pbfire --dry-run --ledger fired in
+	assert_equal "$(jq -r .result.error <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "30 duplicate"
+	assert_equal "$(tail -n +2 retry.spool | grep -c '^+' || true)" 0
 }

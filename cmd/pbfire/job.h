@@ -25,6 +25,8 @@ struct job {
 	int attempts, round;
 	int paced;			/* attempts answered with backpressure */
 	bool owns_key;			/* it marked its key in flight in the ledger */
+	bool leased;			/* it came from the spool, and is released from it when done */
+	uint64_t spool_pos;
 	CURL *easy;			/* its attempt in flight, or NULL */
 	char error_text[CURL_ERROR_SIZE];
 	struct buf message;		/* why it failed, for the result */

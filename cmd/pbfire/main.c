@@ -26,6 +26,8 @@
 #include "record.h"
 #include "report.h"
 #include "retry.h"
+#include "schedule.h"
+#include "spool.h"
 #include "stamp.h"
 #include "tool.h"
 #include "transfer.h"
@@ -35,14 +37,15 @@ static const char usage[] =
 	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--retries N] [--backoff SECONDS]\n"
 	"              [--connect-timeout SECONDS] [--timeout SECONDS] [--follow N]\n"
 	"              [--allow-private] [--allow-net CIDR] [--cacert FILE] [--ledger FILE]\n"
-	"              [--ledger-keep DURATION] [--key FIELD] [--breaker N]\n"
+	"              [--ledger-keep DURATION] [--key FIELD] [--spool FILE] [--schedule LIST]\n"
+	"              [--breaker N]\n"
 	"              [--breaker-wait SECONDS] [--grace SECONDS] [--stats] [--reject FILE]\n"
 	"              [--max-line BYTES] [FILE ...]\n";
 
 enum {
 	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
-	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT,
+	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
 };
 
 #define WAIT_MAX_MS (3600 * 1000)	/* a wait with no deadline still ends now and then */
@@ -64,6 +67,12 @@ struct pbfire {
 	struct transfer_options send;
 	struct ledger ledger;
 	bool use_ledger;
+	struct spool spool;		/* --spool: lines waiting for their next attempt */
+	const char *spool_path;		/* NULL: no spool */
+	struct schedule schedule;
+	FILE *spooled;			/* a record being written for the spool, */
+	char *spooled_text;		/* into this buffer */
+	size_t spooled_len;
 	struct queue queue;
 	struct transfers transfers;
 	struct report report;
@@ -81,23 +90,47 @@ static void forget(struct job *j)
 	free(j);
 }
 
-/* Writes j's line with its result and forgets the job. */
-static void finish(struct pbfire *pf, struct job *j)
+static const char *const drop_result[] = { "result", NULL };
+
+/* Lets go of j once its record is written: its key, its old place in the
+ * spool, its memory. */
+static void let_go(struct pbfire *pf, struct job *j)
 {
-	const char *const drop[] = { "result", NULL };
-	if (j->host != (size_t)-1 && !pf->dry_run) {
-		struct host *h = &pf->queue.hosts[j->host];
-		*(j->error == ERR_NONE || j->error == ERR_DUPLICATE ? &h->ok : &h->failed) += 1;
-	}
 	if (j->owns_key) {
 		ledger_set(&pf->ledger, j->key, j->key_len,
 			   j->error == ERR_NONE ? KEY_DELIVERED : KEY_UNKNOWN);
 		queue_unpark(&pf->queue);
 	}
-	report_finished(&pf->report, j, pf->now, &pf->result);
-	record_write(&j->rec, stdout, drop, pf->result.data, pf->result.len);
+	if (j->leased)
+		spool_release(&pf->spool, j->spool_pos);
 	pf->held--;
 	forget(j);
+}
+
+/* Writes j's line with its final result and forgets the job. */
+static void finish(struct pbfire *pf, struct job *j)
+{
+	if (j->host != (size_t)-1 && !pf->dry_run) {
+		struct host *h = &pf->queue.hosts[j->host];
+		*(j->error == ERR_NONE || j->error == ERR_DUPLICATE ? &h->ok : &h->failed) += 1;
+	}
+	report_finished(&pf->report, j, pf->now, &pf->result);
+	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
+	let_go(pf, j);
+}
+
+/* Keeps j in the spool until due, as its record with a result that says
+ * so ("final": false), and writes that record out too. */
+static void defer(struct pbfire *pf, struct job *j, int64_t due)
+{
+	report_deferred(&pf->report, j, due, &pf->result);
+	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
+	rewind(pf->spooled);
+	record_write(&j->rec, pf->spooled, drop_result, pf->result.data, pf->result.len);
+	if (fflush(pf->spooled) != 0)
+		err(EXIT_USAGE, "spool record");
+	spool_add(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
+	let_go(pf, j);
 }
 
 static void fail(struct pbfire *pf, struct job *j, enum error_class c, const char *msg)
@@ -110,14 +143,20 @@ static void fail(struct pbfire *pf, struct job *j, enum error_class c, const cha
 
 /* ---- reading ---- */
 
+/* The whole number at path in r, when it is one from 0 to max; else 0. */
+static long result_number(struct record *r, const char *path, long max)
+{
+	int i = record_path(r, path, strlen(path));
+	if (i < 0 || !record_is_number(r, i))
+		return 0;
+	long v = strtol(record_text(r, i).p, NULL, 10);
+	return v >= 0 && v <= max ? v : 0;
+}
+
 /* The round of a line fed back: its old result's round, plus one. */
 static int next_round(struct record *r)
 {
-	static const char path[] = "result.round";
-	int i = record_path(r, path, sizeof path - 1);
-	struct text t = i >= 0 && record_is_number(r, i) ? record_text(r, i) : (struct text){ "0", 1 };
-	long round = strtol(t.p, NULL, 10);
-	return round >= 0 && round < 1000 ? (int)round + 1 : 1;
+	return (int)result_number(r, "result.round", 999) + 1;
 }
 
 /* Claims j's key for it: KEY_UNKNOWN when j may go, the key now marked in
@@ -197,6 +236,34 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 /* Whether to read more input: while the lines in memory are fewer than
  * four times -j (at least 256) and a backlog's worth more for each host
  * whose lines overflow to disk, which hold lines of their own. */
+/* Whether a line in the spool is due by now, to be taken unless stopping. */
+static bool spool_due(const struct pbfire *pf)
+{
+	int64_t due;
+	return pf->spool_path && !pf->stopping && spool_next(&pf->spool, &due) && due <= pf->now;
+}
+
+/* Takes the lines due in the spool back into line, first for their hosts,
+ * with the attempts, round and line number their pending result gives. */
+static void take_due(struct pbfire *pf)
+{
+	while (pf->held < pf->held_max && spool_due(pf)) {
+		uint64_t pos;
+		size_t len;
+		const char *line = spool_lease(&pf->spool, &pos, &len);
+		struct job *j = xcalloc(1, sizeof *j);
+		if (!parse_line(pf, j, line, len, 0) || !read_request(pf, j))
+			errx(EXIT_USAGE, "%s: a line changed in the spool: %s", pf->spool_path, pf->why.data);
+		j->round = (int)result_number(&j->rec, "result.round", 999);
+		j->attempts = (int)result_number(&j->rec, "result.attempts", 1000000);
+		j->lineno = (unsigned long)result_number(&j->rec, "result.line", LONG_MAX);
+		j->leased = true;
+		j->spool_pos = pos;
+		pf->held++;
+		queue_return(&pf->queue, j);
+	}
+}
+
 static bool may_read(const struct pbfire *pf)
 {
 	return !pf->input_done &&
@@ -268,11 +335,20 @@ static void end_waiting_retry(struct pbfire *pf, struct job *j)
 }
 
 /* Whether the attempt of j that ended is to be tried again; if so, j now
- * waits for it (or, when stopping, ends as interrupted). */
+ * waits for it: in the spool, by the schedule, with --spool; else in
+ * memory (or, when stopping, it ends as interrupted). */
 static bool retried(struct pbfire *pf, struct job *j, double retry_after)
 {
 	int used = j->attempts - j->paced;
-	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) || used > pf->retry.retries)
+	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status))
+		return false;
+	if (pf->spool_path) {
+		double wait = schedule_wait(&pf->schedule, used, random_unit());
+		if (wait >= 0)
+			defer(pf, j, pf->now + (int64_t)(wait * STAMP_NS));
+		return wait >= 0;
+	}
+	if (used > pf->retry.retries)
 		return false;
 	double wait = retry_delay(&pf->retry, used, retry_after, random_unit());
 	if (wait < 0)
@@ -391,10 +467,23 @@ static bool reap(struct pbfire *pf)
 
 /* ---- interruption ---- */
 
+/* Puts j, interrupted, back in the spool, due at once. */
+static void keep_interrupted(struct pbfire *pf, struct job *j, const char *msg)
+{
+	j->error = ERR_INTERRUPTED;
+	buf_clear(&j->message);
+	buf_adds(&j->message, msg);
+	defer(pf, j, pf->now);
+}
+
 static void end_waiting(void *arg, struct job *j)
 {
 	struct pbfire *pf = arg;
-	if (j->attempts)
+	if (pf->spool_path && j->attempts)
+		defer(pf, j, pf->now);
+	else if (pf->spool_path)
+		keep_interrupted(pf, j, "interrupted before it was sent; kept in the spool");
+	else if (j->attempts)
 		end_waiting_retry(pf, j);
 	else
 		fail(pf, j, ERR_INTERRUPTED, "interrupted before it was sent");
@@ -409,7 +498,10 @@ static void end_overdue(struct pbfire *pf)
 		struct job *j = pf->transfers.running;
 		transfer_cancel(&pf->transfers, j);
 		queue_ended(&pf->queue, j);
-		fail(pf, j, ERR_INTERRUPTED, "interrupted; the last attempt's outcome is unknown");
+		if (pf->spool_path)
+			keep_interrupted(pf, j, "interrupted; the last attempt's outcome is unknown; kept in the spool");
+		else
+			fail(pf, j, ERR_INTERRUPTED, "interrupted; the last attempt's outcome is unknown");
 	}
 }
 
@@ -433,8 +525,14 @@ static void flush_outputs(struct pbfire *pf)
 {
 	if (pf->use_ledger && !pf->dry_run)
 		ledger_sync(&pf->ledger);
+	if (pf->spool_path)
+		spool_sync(&pf->spool);	/* the deferred lines, before their records */
 	if (fflush(stdout) != 0)
 		err(EXIT_USAGE, "stdout");
+	if (pf->spool_path) {	/* the lines now out, once their records are */
+		spool_mark_released(&pf->spool);
+		spool_reclaim(&pf->spool);
+	}
 	queue_reclaim(&pf->queue);
 	if (pf->t->reject)
 		fflush(pf->t->reject);
@@ -450,6 +548,8 @@ static int64_t next_deadline(const struct pbfire *pf)
 		due = retry;
 	if (pf->host_timers.n && pf->host_timers.at[0].due < due)
 		due = pf->host_timers.at[0].due;
+	if (pf->spool_path && !pf->stopping && spool_next(&pf->spool, &retry) && retry < due)
+		due = retry;
 	if (pf->stopping && pf->grace_end < due)
 		due = pf->grace_end;
 	if (pf->report.progress && pf->report.last_progress + STAMP_NS / 4 < due)
@@ -476,6 +576,7 @@ static void run(struct pbfire *pf)
 		note_signal(pf);
 		read_input(pf);
 		queue_release_due(&pf->queue, pf->now);
+		take_due(pf);
 		wake_hosts(pf);
 		if (pf->stopping)
 			end_overdue(pf);
@@ -485,7 +586,7 @@ static void run(struct pbfire *pf)
 		pf->now = stamp_to_ns(stamp_now());
 		bool slots_freed = reap(pf);
 		report_progress(&pf->report, pf->now, pf->transfers.nrunning, pf->open_breakers, false);
-		if (pf->input_done && !pf->held)
+		if (pf->input_done && !pf->held && !spool_due(pf))
 			break;
 		if (!slots_freed)
 			wait_for_events(pf);
@@ -533,6 +634,8 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		{ "ledger-keep", required_argument, NULL, OPT_LEDGER_KEEP },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "spool", required_argument, NULL, OPT_SPOOL },
+		{ "schedule", required_argument, NULL, OPT_SCHEDULE },
 		{ "breaker", required_argument, NULL, OPT_BREAKER },
 		{ "breaker-wait", required_argument, NULL, OPT_BREAKER_WAIT },
 		{ "grace", required_argument, NULL, OPT_GRACE },
@@ -571,6 +674,11 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 			send->cacert = optarg;
 			break;
 		case OPT_KEY: pf->key_path = optarg; break;
+		case OPT_SPOOL: pf->spool_path = optarg; break;
+		case OPT_SCHEDULE:
+			if (!schedule_parse(&pf->schedule, optarg))
+				tool_usage_error(t, "--schedule: expected waits such as 5s,5m,2h,1d (at most 32), got '%s'", optarg);
+			break;
 		case OPT_BREAKER: pf->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
 		case OPT_BREAKER_WAIT: pf->breaker.wait = number_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
 		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
@@ -599,12 +707,19 @@ static void set_up(struct pbfire *pf)
 	if (pf->use_ledger)
 		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run, pf->ledger_keep);
 	pf->report.dry_run = pf->dry_run;
+	pf->report.spool = pf->spool_path != NULL;
 	pf->report.progress = !pf->dry_run && isatty(STDERR_FILENO);
 	pf->report.verbose |= pf->dry_run && isatty(STDERR_FILENO);
 	queue_init(&pf->queue, pf->per_host, pf->t->max_line, revive, pf);
 	if (pf->dry_run)
 		return;
 	pf->send.net = &pf->net;
+	if (pf->spool_path) {
+		spool_open(&pf->spool, pf->spool_path, pf->t->max_line + 4096);
+		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
+		if (!pf->spooled)
+			err(EXIT_USAGE, "open_memstream");
+	}
 	transfers_open(&pf->transfers, pf->send);
 	wake_catch_signals();
 	srandom((unsigned)stamp_to_ns(stamp_now()));
@@ -618,6 +733,11 @@ static void tear_down(struct pbfire *pf)
 		ledger_close(&pf->ledger);
 	queue_free(&pf->queue);
 	heap_free(&pf->host_timers);
+	if (pf->spooled) {
+		spool_close(&pf->spool);
+		fclose(pf->spooled);
+		free(pf->spooled_text);
+	}
 	netpolicy_free(&pf->net);
 	buf_free(&pf->why);
 	buf_free(&pf->scratch);
@@ -636,6 +756,7 @@ int main(int argc, char **argv)
 		.breaker = { .failures = 5, .wait = 30, .wait_max = 30 * 60 },
 	};
 	tool_init(&t, usage);
+	schedule_parse(&pf.schedule, SCHEDULE_DEFAULT);
 	parse_options(&pf, argc, argv);
 	set_up(&pf);
 	if (pf.dry_run) {
@@ -646,9 +767,9 @@ int main(int argc, char **argv)
 		run(&pf);
 	}
 	if (pf.stats)
-		report_stats(&pf.report, &t, &pf.queue, pf.open_breakers);
+		report_stats(&pf.report, &t, &pf.queue, pf.open_breakers, pf.spool_path ? pf.spool.held.n : 0);
 	tear_down(&pf);
 	int status = tool_finish(&t);
-	bool all_ok = report_delivered(&pf.report) == t.nread - t.nrejected;
+	bool all_ok = report_failed(&pf.report) == 0;
 	return status == EXIT_OK && !all_ok ? EXIT_REJECTED : status;
 }

@@ -33,22 +33,25 @@ static void add_string_or_null(struct buf *b, const char *s, size_t n)
 
 /* When a failed round should be fed back in: 5 minutes after now for the
  * first round, doubling each round up to a day. */
-static void add_retry_at(struct buf *b, int round, int64_t now)
+static int64_t round_retry_at(int round, int64_t now)
 {
 	long delay = ROUND_DELAY;
 	for (int r = 1; r < round && delay < ROUND_DELAY_MAX; r++)
 		delay *= 2;
-	buf_adds(b, ",\"retry_at\":");
-	add_stamp(b, now + (delay < ROUND_DELAY_MAX ? delay : ROUND_DELAY_MAX) * STAMP_NS);
+	return now + (delay < ROUND_DELAY_MAX ? delay : ROUND_DELAY_MAX) * STAMP_NS;
 }
 
-/* The "result" member of a finished job. */
-static void build_result(const struct report *r, const struct job *j, int64_t now, struct buf *b)
+/* The "result" member of a job: final, or (retry_at > 0) deferred until
+ * retry_at. */
+static void build_result(const struct report *r, const struct job *j, int64_t now, int64_t retry_at,
+			 struct buf *b)
 {
 	bool ok = j->error == ERR_NONE || j->error == ERR_DUPLICATE;
 	const char *err = error_class_names[j->error];
 	buf_clear(b);
 	buf_addf(b, "\"result\":{\"ok\":%s,", ok ? "true" : "false");
+	if (retry_at)
+		buf_adds(b, "\"final\":false,");
 	if (r->dry_run)
 		buf_adds(b, "\"dry_run\":true,");
 	buf_addf(b, "\"status\":%ld,\"attempts\":%d,\"error\":", j->status, j->attempts);
@@ -63,8 +66,12 @@ static void build_result(const struct report *r, const struct job *j, int64_t no
 	buf_adds(b, ",\"ip\":");
 	add_string_or_null(b, j->ip, strlen(j->ip));
 	buf_addf(b, ",\"line\":%lu,\"round\":%d", j->lineno, j->round);
-	if (!ok && attempt_retryable(j->error, j->status))
-		add_retry_at(b, j->round, now);
+	if (!retry_at && !ok && !r->spool && attempt_retryable(j->error, j->status))
+		retry_at = round_retry_at(j->round, now);
+	if (retry_at) {
+		buf_adds(b, ",\"retry_at\":");
+		add_stamp(b, retry_at);
+	}
 	if (r->dry_run && j->url) {
 		buf_adds(b, ",\"request\":");
 		job_describe(j, b);
@@ -102,7 +109,14 @@ void report_finished(struct report *r, const struct job *j, int64_t now, struct 
 	r->counts[j->error]++;
 	if (r->verbose)
 		say_outcome(r, j);
-	build_result(r, j, now, result);
+	build_result(r, j, now, 0, result);
+}
+
+/* Counts j, kept in the spool until due, and builds its pending result. */
+void report_deferred(struct report *r, const struct job *j, int64_t due, struct buf *result)
+{
+	r->deferred++;
+	build_result(r, j, due, due, result);
 }
 
 /* Lines that came to a good end: sent, or found in the ledger. */
@@ -119,14 +133,20 @@ static unsigned long finished(const struct report *r)
 	return n;
 }
 
+/* Lines that failed for good. */
+unsigned long report_failed(const struct report *r)
+{
+	return finished(r) - report_delivered(r);
+}
+
 /* Redraws the progress line, at most four times a second unless last. */
 void report_progress(struct report *r, int64_t now, unsigned running, unsigned open_breakers, bool last)
 {
 	if (!r->progress || (!last && now - r->last_progress < STAMP_NS / 4))
 		return;
 	double secs = (double)(now - r->started) / STAMP_NS;
-	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %u breakers open, %.0f/s\033[K%s",
-		r->sent, report_delivered(r), finished(r) - report_delivered(r), running, open_breakers,
+	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %lu deferred, %u breakers open, %.0f/s\033[K%s",
+		r->sent, report_delivered(r), report_failed(r), running, r->deferred, open_breakers,
 		secs > 0 ? (double)r->sent / secs : 0.0, last ? "\n" : "");
 	r->last_progress = now;
 }
@@ -144,7 +164,8 @@ static double latency_percentile(const struct report *r, double p)
 	return 0;
 }
 
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers)
+void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers,
+		  size_t waiting)
 {
 	fflush(stdout);
 	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
@@ -152,6 +173,8 @@ void report_stats(const struct report *r, const struct tool *t, const struct que
 	for (int c = 0; c <= ERR_DUPLICATE; c++)
 		if (r->counts[c])
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
+	if (r->spool)
+		fprintf(stderr, "pbfire: %lu deferrals to the spool, %zu lines in it\n", r->deferred, waiting);
 	for (size_t i = 0; i < q->nhosts; i++)
 		fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed%s\n", q->hosts[i].name, q->hosts[i].ok,
 			q->hosts[i].failed, q->hosts[i].breaker.state == BREAKER_CLOSED ? "" : ", breaker open");

@@ -16,16 +16,21 @@
  * latencies, and the progress line. */
 struct report {
 	bool dry_run, verbose, progress;
+	bool spool;			/* retries wait in a spool: no retry_at on final failures */
 	int64_t started, last_progress;
 	unsigned long sent, requests;	/* lines sent; attempts, retries included */
+	unsigned long deferred;		/* records written with "final": false */
 	unsigned long counts[ERR_DUPLICATE + 1];
 	unsigned long latency[LATENCY_BUCKETS];
 };
 
 void report_attempt(struct report *r, const struct job *j);
 void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result);
+void report_deferred(struct report *r, const struct job *j, int64_t due, struct buf *result);
 unsigned long report_delivered(const struct report *r);
+unsigned long report_failed(const struct report *r);
 void report_progress(struct report *r, int64_t now, unsigned running, unsigned open_breakers, bool last);
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers);
+void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers,
+		  size_t waiting);
 
 #endif
