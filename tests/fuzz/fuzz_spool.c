@@ -6,15 +6,15 @@
  * holds it; flags 4, 8 and 16 together (rarely, as they are slow) also
  * add, take and release a line of more than 4 MiB, so that released
  * records outweigh held ones and the spool is compacted (rewritten and
- * renamed). Inputs over 1 MiB are skipped. A file with a malformed complete
- * record (a record is a sign, one to nineteen digits worth at most
- * INT64_MAX, a space and the line, read here as the format says, not as
- * the loader does) must be refused: spool_open exits with status 2, in a
- * child process. Otherwise, beyond no crash: every complete held record
- * comes back once, in due order (earlier stored first among equals),
- * with its text; only a torn last record is cut off; after some are
- * released and others added, the reopened spool holds exactly the rest
- * and the added ones. */
+ * renamed). Inputs over 1 MiB are skipped. A file with a malformed
+ * complete record (a record is a sign, one to nineteen digits worth at
+ * most INT64_MAX, a space and the line, read here as the format says,
+ * not as the loader does) must be refused: spool_open exits with status
+ * 2, in a child process. Otherwise, beyond no crash: every complete held
+ * record comes back once, in due order (earlier stored first among
+ * equals), with its text; only a torn last record is cut off; after some
+ * are released and others added, the reopened spool holds exactly the
+ * rest and the added ones. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
