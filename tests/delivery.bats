@@ -180,6 +180,22 @@ fire_spooled() {
 	assert_equal "$(jq -r '.result.ok' <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "23 true"
 }
 
+@test "--spool: the lines of a host whose breaker opens wait in the spool for its probe, so the run ends" {
+	start_receiver
+	for i in $(seq 5); do echo "{\"url\":\"$RECV/down$i?status=503\"}"; done > in
+	start=$(date +%s.%N)
+	run fire_spooled --per-host 1 --breaker 2 --breaker-wait 60 --schedule 1h in
+	end=$(date +%s.%N)
+	assert_success
+	assert_equal "$(awk -v s="$start" -v e="$end" 'BEGIN { print (e - s < 10) }')" 1
+	assert_equal "$(seen | wc -l)" 2
+	assert_line --partial "breaker open for"
+	records=$(grep '^{' <<<"$output")
+	assert_equal "$(jq -r '[.result.ok, .result.final, .result.message] | @tsv' <<<"$records" | sort | uniq -c | awk '{ $1 = $1; print }')" \
+		"$(printf '2 false false HTTP 503\n3 false false waiting for the host'"'"'s breaker to let a probe go')"
+	assert_equal "$(tail -n +2 retry.spool | grep -c '^+')" 5
+}
+
 @test "--spool: a spool that cannot be written stops pbfire with status 2" {
 	echo '{"url":"http://127.0.0.1:1/x"}' > in
 	run pbfire --allow-net 127.0.0.0/8 --spool /dev/full in
@@ -195,13 +211,13 @@ fire_spooled() {
 	start_receiver
 	for i in $(seq 30); do echo "{\"url\":\"$RECV/k$i?fail=1&key=k$i\",\"postback\":{\"key\":\"k$i\"}}"; done > in
 	for round in $(seq 12); do
-		pbfire --allow-net 127.0.0.0/8 --spool retry.spool --ledger fired --schedule 0,0,0 in > "out.$round" 2>/dev/null &
+		pbfire --allow-net 127.0.0.0/8 --spool retry.spool --ledger fired --schedule 0,0,0 --breaker 0 in > "out.$round" 2>/dev/null &
 		pid=$!
 		sleep "0.0$((RANDOM % 10))"
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" || true
 	done
-	run pbfire --allow-net 127.0.0.0/8 --spool retry.spool --ledger fired --schedule 0,0,0 in
+	run pbfire --allow-net 127.0.0.0/8 --spool retry.spool --ledger fired --schedule 0,0,0 --breaker 0 in
 	assert_success
 	run pbfire --dry-run --ledger fired in
 	assert_equal "$(jq -r .result.error <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "30 duplicate"

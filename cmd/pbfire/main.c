@@ -133,6 +133,24 @@ static void defer(struct pbfire *pf, struct job *j, int64_t due)
 	let_go(pf, j);
 }
 
+/* Whether j's host has its breaker open while lines can wait in a spool. */
+static bool held_by_breaker(const struct pbfire *pf, const struct job *j)
+{
+	return pf->spool_path && pf->queue.hosts[j->host].breaker.state == BREAKER_OPEN;
+}
+
+/* Keeps j in the spool until its host's breaker lets a probe go, rather
+ * than in memory, so that a run can end while a breaker is open. */
+static void wait_for_breaker(void *arg, struct job *j)
+{
+	struct pbfire *pf = arg;
+	if (!j->attempts) {
+		buf_clear(&j->message);
+		buf_adds(&j->message, "waiting for the host's breaker to let a probe go");
+	}
+	defer(pf, j, pf->queue.hosts[j->host].breaker.until);
+}
+
 static void fail(struct pbfire *pf, struct job *j, enum error_class c, const char *msg)
 {
 	j->error = c;
@@ -227,6 +245,8 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	} else if (pf->dry_run) {
 		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
 		finish(pf, j);
+	} else if (held_by_breaker(pf, j)) {
+		wait_for_breaker(pf, j);
 	} else if (!queue_add(&pf->queue, j)) {	/* on disk now */
 		pf->held--;
 		forget(j);
@@ -260,7 +280,10 @@ static void take_due(struct pbfire *pf)
 		j->leased = true;
 		j->spool_pos = pos;
 		pf->held++;
-		queue_return(&pf->queue, j);
+		if (held_by_breaker(pf, j))
+			wait_for_breaker(pf, j);
+		else
+			queue_return(&pf->queue, j);
 	}
 }
 
@@ -428,12 +451,10 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 		warnx("host %s: breaker open for %.0f s after %u failed attempts in a row (%s: %s)", h->name,
 		      (double)(b->until - pf->now) / STAMP_NS, b->failures, error_class_names[j->error],
 		      j->message.data);
-		wake_host_at(pf, j->host, b->until);
 		break;
 	case BREAKER_REOPENED:
 		warnx("host %s: breaker open again for %.0f s: the probe failed (%s: %s)", h->name,
 		      (double)(b->until - pf->now) / STAMP_NS, error_class_names[j->error], j->message.data);
-		wake_host_at(pf, j->host, b->until);
 		break;
 	case BREAKER_CLOSED_AGAIN:
 		pf->open_breakers--;
@@ -441,6 +462,11 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 		break;
 	case BREAKER_SAME:
 		break;
+	}
+	if (b->state == BREAKER_OPEN && b->until > pf->now) {
+		wake_host_at(pf, j->host, b->until);
+		if (pf->spool_path)
+			queue_take_host(&pf->queue, j->host, wait_for_breaker, pf);
 	}
 	update_limit(pf, j->host);
 }
@@ -576,8 +602,8 @@ static void run(struct pbfire *pf)
 		note_signal(pf);
 		read_input(pf);
 		queue_release_due(&pf->queue, pf->now);
-		take_due(pf);
 		wake_hosts(pf);
+		take_due(pf);
 		if (pf->stopping)
 			end_overdue(pf);
 		else

@@ -238,18 +238,24 @@ void queue_unpark(struct queue *q)
 	}
 }
 
+/* Hands every line waiting in host i's backlog or on disk to take(),
+ * which must not add any back. */
+void queue_take_host(struct queue *q, size_t i, void (*take)(void *arg, struct job *j), void *arg)
+{
+	struct host *h = &q->hosts[i];
+	while (h->first) {
+		take(arg, pop_front(h));
+		refill(q, h);
+	}
+}
+
 /* Hands every waiting line to end(), which must not add any back. */
 void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *arg)
 {
 	queue_unpark(q);
 	queue_release_due(q, INT64_MAX);
-	for (size_t i = 0; i < q->nhosts; i++) {
-		struct host *h = &q->hosts[i];
-		while (h->first) {
-			end(arg, pop_front(h));
-			refill(q, h);
-		}
-	}
+	for (size_t i = 0; i < q->nhosts; i++)
+		queue_take_host(q, i, end, arg);
 	q->ready_first = q->ready_last = NO_HOST;
 	for (size_t i = 0; i < q->nhosts; i++)
 		q->hosts[i].in_ready = false;

@@ -46,7 +46,7 @@ static int64_t round_retry_at(int round, int64_t now)
 static void build_result(const struct report *r, const struct job *j, int64_t now, int64_t retry_at,
 			 struct buf *b)
 {
-	bool ok = j->error == ERR_NONE || j->error == ERR_DUPLICATE;
+	bool ok = !retry_at && (j->error == ERR_NONE || j->error == ERR_DUPLICATE);
 	const char *err = error_class_names[j->error];
 	buf_clear(b);
 	buf_addf(b, "\"result\":{\"ok\":%s,", ok ? "true" : "false");
