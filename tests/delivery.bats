@@ -196,6 +196,48 @@ fire_spooled() {
 	assert_equal "$(tail -n +2 retry.spool | grep -c '^+')" 5
 }
 
+# breaker_runs ARGS...: fire_spooled with a breaker opening after 2
+# failures for 1 s (jittered to 0.8 to 1.2 s).
+breaker_runs() {
+	fire_spooled --per-host 1 --breaker 2 --breaker-wait 1 --schedule 0,0,0 "$@"
+}
+
+@test "--spool: a breaker's state is kept beside the spool, so the next run sends nothing to the host until the wait is over, then one probe closes it" {
+	start_receiver
+	echo "{\"url\":\"$RECV/a?fail=2&key=k\"}" > in
+	run breaker_runs in	# 503 twice: the breaker opens
+	assert_success
+	assert_line --partial "breaker open for 1 s after 2 failed attempts"
+	assert_equal "$(seen | wc -l)" 2
+	assert_equal "$(head -n 1 retry.spool.breakers)" "pbfire-breakers 1"
+	assert_equal "$(tail -n +2 retry.spool.breakers | cut -d ' ' -f 1-4)" "$RECV open 2 1"
+	echo "{\"url\":\"$RECV/b?fail=2&key=k\"}" > in2
+	run breaker_runs in2	# at once: the saved breaker holds the new line too
+	assert_success
+	assert_equal "$(seen | wc -l)" 2
+	assert_line --regexp "^pbfire: host $RECV: breaker open for [01] s more, as retry.spool.breakers says$"
+	assert_equal "$(grep '^{' <<<"$output" | jq -r '[.result.final, .result.message] | @tsv')" \
+		"$(printf 'false\twaiting for the host'"'"'s breaker to let a probe go')"
+	sleep 1.3
+	run breaker_runs < /dev/null	# the wait is over: a probe, then the other line
+	assert_success
+	assert_line "pbfire: host $RECV: breaker closed: it answered again"
+	assert_equal "$(grep '^{' <<<"$output" | jq -r '.result.ok' | paste -sd,)" "true,true"
+	assert_equal "$(seen | wc -l)" 4
+	assert_equal "$(cat retry.spool.breakers)" "pbfire-breakers 1"
+}
+
+@test "--spool: a malformed line of the breakers file is skipped with a warning, a torn last line ignored" {
+	start_receiver
+	echo "{\"url\":\"$RECV/a\"}" > in
+	printf 'pbfire-breakers 1\nhttp://x:80 ajar 1 1 0\nhttp://127.0.0.1:1 open 2 1 9' > retry.spool.breakers
+	run fire_spooled in
+	assert_success
+	assert_line "pbfire: retry.spool.breakers: line 2: not a breaker line; skipped"
+	assert_equal "$(grep '^{' <<<"$output" | jq -r '.result.ok')" true
+	assert_equal "$(cat retry.spool.breakers)" "pbfire-breakers 1"
+}
+
 @test "--spool: a spool that cannot be written stops pbfire with status 2" {
 	echo '{"url":"http://127.0.0.1:1/x"}' > in
 	run pbfire --allow-net 127.0.0.0/8 --spool /dev/full in

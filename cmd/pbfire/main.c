@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "breaker.h"
+#include "breakers.h"
 #include "heap.h"
 #include "job.h"
 #include "ledger.h"
@@ -69,6 +70,7 @@ struct pbfire {
 	bool use_ledger;
 	struct spool spool;		/* --spool: lines waiting for their next attempt */
 	const char *spool_path;		/* NULL: no spool */
+	char *breakers_path;		/* where the breakers are kept with a spool */
 	struct schedule schedule;
 	FILE *spooled;			/* a record being written for the spool, */
 	char *spooled_text;		/* into this buffer */
@@ -144,7 +146,7 @@ static bool held_by_breaker(const struct pbfire *pf, const struct job *j)
 static void wait_for_breaker(void *arg, struct job *j)
 {
 	struct pbfire *pf = arg;
-	if (!j->attempts) {
+	if (j->error == ERR_NONE) {	/* not a failed attempt's line */
 		buf_clear(&j->message);
 		buf_adds(&j->message, "waiting for the host's breaker to let a probe go");
 	}
@@ -445,7 +447,8 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 	struct host *h = &pf->queue.hosts[j->host];
 	struct breaker *b = &h->breaker;
 	bool failed = breaker_failure(j->error, j->status);
-	switch (breaker_note(b, &pf->breaker, failed, pf->now, random_unit())) {
+	enum breaker_change change = breaker_note(b, &pf->breaker, failed, pf->now, random_unit());
+	switch (change) {
 	case BREAKER_OPENED:
 		pf->open_breakers++;
 		warnx("host %s: breaker open for %.0f s after %u failed attempts in a row (%s: %s)", h->name,
@@ -463,6 +466,8 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 	case BREAKER_SAME:
 		break;
 	}
+	if (pf->breakers_path && change != BREAKER_SAME)
+		breakers_save(&pf->queue, pf->breakers_path);
 	if (b->state == BREAKER_OPEN && b->until > pf->now) {
 		wake_host_at(pf, j->host, b->until);
 		if (pf->spool_path)
@@ -618,6 +623,8 @@ static void run(struct pbfire *pf)
 			wait_for_events(pf);
 	}
 	flush_outputs(pf);
+	if (pf->breakers_path)
+		breakers_save(&pf->queue, pf->breakers_path);
 	report_progress(&pf->report, pf->now, 0, pf->open_breakers, true);
 }
 
@@ -727,6 +734,25 @@ static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
 	read_line(arg, line, len);
 }
 
+/* Takes up the breakers an earlier run left open beside the spool. */
+static void load_breakers(struct pbfire *pf)
+{
+	pf->breakers_path = breakers_path(pf->spool_path);
+	breakers_load(&pf->queue, pf->breakers_path, pf->now);
+	for (size_t i = 0; i < pf->queue.nhosts; i++) {
+		struct host *h = &pf->queue.hosts[i];
+		if (h->breaker.state == BREAKER_CLOSED)
+			continue;
+		pf->open_breakers++;
+		if (h->breaker.state == BREAKER_OPEN) {
+			warnx("host %s: breaker open for %.0f s more, as %s says", h->name,
+			      (double)(h->breaker.until - pf->now) / STAMP_NS, pf->breakers_path);
+			wake_host_at(pf, i, h->breaker.until);
+		}
+		update_limit(pf, i);
+	}
+}
+
 static void set_up(struct pbfire *pf)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -745,6 +771,9 @@ static void set_up(struct pbfire *pf)
 		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
 		if (!pf->spooled)
 			err(EXIT_USAGE, "open_memstream");
+		pf->now = stamp_to_ns(stamp_now());
+		if (pf->breaker.failures)
+			load_breakers(pf);
 	}
 	transfers_open(&pf->transfers, pf->send);
 	wake_catch_signals();
@@ -759,6 +788,7 @@ static void tear_down(struct pbfire *pf)
 		ledger_close(&pf->ledger);
 	queue_free(&pf->queue);
 	heap_free(&pf->host_timers);
+	free(pf->breakers_path);
 	if (pf->spooled) {
 		spool_close(&pf->spool);
 		fclose(pf->spooled);

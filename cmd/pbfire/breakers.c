@@ -1,0 +1,131 @@
+/*
+ * The breakers of the hosts, kept with a spool in SPOOL.breakers so that
+ * consecutive runs (cron) share them: a header line "pbfire-breakers 1",
+ * then one line per host whose breaker is not fresh:
+ *
+ *	HOST open|closed FAILURES WAIT UNTIL
+ *
+ * HOST as scheme://name:port, FAILURES the failed attempts in a row, WAIT
+ * the seconds of the last wait (doubled at the next opening), UNTIL when
+ * an open breaker lets a probe go, in nanoseconds since the epoch. The
+ * file is advisory: a line that does not read so is skipped with a
+ * warning, a torn last line ignored, and a file that cannot be written
+ * warned about; none stops a delivery. It is rewritten through
+ * SPOOL.breakers.new, synced and renamed over it, then the directory is
+ * synced, so a crash leaves the old file or the new one.
+ */
+#include "breakers.h"
+
+#include <err.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+#define HEADER "pbfire-breakers 1\n"
+
+char *breakers_path(const char *spool_path)
+{
+	struct buf b = { 0 };
+	buf_addf(&b, "%s.breakers", spool_path);
+	return b.data;
+}
+
+/* Reads one host's line (without its newline) into its breaker; false
+ * when it does not read as one. */
+static bool read_breaker(struct queue *q, char *line, int64_t now)
+{
+	char *space = strchr(line, ' ');
+	char state[8];
+	struct breaker b = { 0 };
+	long long until;
+	int end = -1;
+	if (!space || space == line ||
+	    sscanf(space + 1, "%7s %u %lf %lld%n", state, &b.failures, &b.wait, &until, &end) != 4 ||
+	    space[1 + end] || !isfinite(b.wait) || b.wait < 0)
+		return false;
+	if (strcmp(state, "open") == 0)
+		b.state = until > now ? BREAKER_OPEN : BREAKER_PROBING;
+	else if (strcmp(state, "closed") != 0)
+		return false;
+	b.until = (int64_t)until;
+	size_t i = queue_host(q, line, (size_t)(space - line));	/* may move q->hosts */
+	q->hosts[i].breaker = b;
+	return true;
+}
+
+/* Loads the breakers saved at path into q's hosts; a missing file holds
+ * none. An open breaker whose wait is over by now lets a probe go. */
+void breakers_load(struct queue *q, const char *path, int64_t now)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	for (unsigned long lineno = 1; (n = getline(&line, &cap, f)) > 0; lineno++) {
+		if (line[n - 1] != '\n')
+			break;	/* torn: a write cut short */
+		line[n - 1] = '\0';
+		bool ok = lineno == 1 ? strcmp(line, "pbfire-breakers 1") == 0 : read_breaker(q, line, now);
+		if (!ok)
+			warnx("%s: line %lu: not a breaker line; skipped", path, lineno);
+	}
+	free(line);
+	fclose(f);
+}
+
+static bool is_fresh(const struct breaker *b)
+{
+	return b->state == BREAKER_CLOSED && !b->failures && !b->wait;
+}
+
+static void write_breakers(const struct queue *q, FILE *f)
+{
+	fputs(HEADER, f);
+	for (size_t i = 0; i < q->nhosts; i++) {
+		const struct breaker *b = &q->hosts[i].breaker;
+		if (!is_fresh(b))
+			fprintf(f, "%s %s %u %.17g %lld\n", q->hosts[i].name,
+				b->state == BREAKER_CLOSED ? "closed" : "open", b->failures, b->wait,
+				(long long)b->until);
+	}
+}
+
+/* Syncs the directory of path, so that a rename in it lasts. */
+static bool sync_dir_of(const char *path)
+{
+	char *copy = xstrndup(path, strlen(path));
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool ok = fd >= 0 && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return ok;
+}
+
+/* Writes the breakers of q's hosts to path, through path.new. */
+void breakers_save(const struct queue *q, const char *path)
+{
+	struct buf tmp = { 0 };
+	buf_addf(&tmp, "%s.new", path);
+	FILE *f = fopen(tmp.data, "w");
+	bool ok = f != NULL;
+	if (ok) {
+		write_breakers(q, f);
+		ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+		ok = fclose(f) == 0 && ok;
+	}
+	ok = ok && rename(tmp.data, path) == 0 && sync_dir_of(path);
+	if (!ok) {
+		warn("%s: the breakers not saved", path);
+		unlink(tmp.data);
+	}
+	buf_free(&tmp);
+}
