@@ -238,6 +238,16 @@ breaker_runs() {
 	assert_equal "$(cat retry.spool.breakers)" "pbfire-breakers 1"
 }
 
+@test "--spool: a saved probe time past the longest wait is brought back to it" {
+	echo '{"url":"http://127.0.0.1:1/x"}' > in
+	printf 'pbfire-breakers 1\nhttp://127.0.0.1:1 open 5 1800 9000000000000000000\n' > retry.spool.breakers
+	run fire_spooled in
+	assert_success
+	line=$(grep -o 'breaker open for [0-9]* s more' <<<"$output")
+	n=${line//[^0-9]/}
+	[ "$n" -gt 0 ] && [ "$n" -le 2160 ]
+}
+
 @test "--spool: a spool that cannot be written stops pbfire with status 2" {
 	echo '{"url":"http://127.0.0.1:1/x"}' > in
 	run pbfire --allow-net 127.0.0.0/8 --spool /dev/full in

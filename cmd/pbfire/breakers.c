@@ -37,8 +37,10 @@ char *breakers_path(const char *spool_path)
 }
 
 /* Reads one host's line (without its newline) into its breaker; false
- * when it does not read as one. */
-static bool read_breaker(struct queue *q, char *line, int64_t now)
+ * when it does not read as one. A probe time past the longest wait (with
+ * its jitter) from now is brought back to it, so a damaged file cannot
+ * hold a host for longer than pbfire itself would. */
+static bool read_breaker(struct queue *q, char *line, int64_t now, int64_t longest)
 {
 	char *space = strchr(line, ' ');
 	char state[8];
@@ -53,15 +55,16 @@ static bool read_breaker(struct queue *q, char *line, int64_t now)
 		b.state = until > now ? BREAKER_OPEN : BREAKER_PROBING;
 	else if (strcmp(state, "closed") != 0)
 		return false;
-	b.until = (int64_t)until;
+	b.until = until > now + longest ? now + longest : (int64_t)until;
 	size_t i = queue_host(q, line, (size_t)(space - line));	/* may move q->hosts */
 	q->hosts[i].breaker = b;
 	return true;
 }
 
 /* Loads the breakers saved at path into q's hosts; a missing file holds
- * none. An open breaker whose wait is over by now lets a probe go. */
-void breakers_load(struct queue *q, const char *path, int64_t now)
+ * none. An open breaker whose wait is over by now lets a probe go; none
+ * waits more than longest (nanoseconds) from now. */
+void breakers_load(struct queue *q, const char *path, int64_t now, int64_t longest)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -73,7 +76,7 @@ void breakers_load(struct queue *q, const char *path, int64_t now)
 		if (line[n - 1] != '\n')
 			break;	/* torn: a write cut short */
 		line[n - 1] = '\0';
-		bool ok = lineno == 1 ? strcmp(line, "pbfire-breakers 1") == 0 : read_breaker(q, line, now);
+		bool ok = lineno == 1 ? strcmp(line, "pbfire-breakers 1") == 0 : read_breaker(q, line, now, longest);
 		if (!ok)
 			warnx("%s: line %lu: not a breaker line; skipped", path, lineno);
 	}

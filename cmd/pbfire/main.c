@@ -738,7 +738,8 @@ static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
 static void load_breakers(struct pbfire *pf)
 {
 	pf->breakers_path = breakers_path(pf->spool_path);
-	breakers_load(&pf->queue, pf->breakers_path, pf->now);
+	breakers_load(&pf->queue, pf->breakers_path, pf->now,
+		      (int64_t)(pf->breaker.wait_max * 1.2 * STAMP_NS));
 	for (size_t i = 0; i < pf->queue.nhosts; i++) {
 		struct host *h = &pf->queue.hosts[i];
 		if (h->breaker.state == BREAKER_CLOSED)
