@@ -42,7 +42,7 @@ struct pbexpand {
 	unsigned long nout;
 };
 
-static const char *const added_keys[] = { "url", "body", "headers", NULL };
+static const char *const added_keys[] = { "url", "body", "headers", "sign_message", NULL };
 
 static void note_undefined(void *arg, const char *name, size_t n)
 {

@@ -8,7 +8,9 @@
  * or a boolean gives that value as it is. Header values are text
  * templates; a header that pb refuses (common/httpheader.c: a name pbfire
  * sets itself, a value that renders with a control character, which could
- * inject a header) fails the record.
+ * inject a header) fails the record. The message of an hmac sign block
+ * is a text template too, rendered as the text pbfire signs (it is not
+ * secret; the secret is pbfire's alone).
  */
 #include "request.h"
 #include "httpheader.h"
@@ -141,8 +143,27 @@ static bool render_headers(struct request *q, struct record *r, int pb, const st
 	return true;
 }
 
-/* Renders the body and headers of postback object pb, if it has them, as
- * JSON members in q->members (each with a leading comma). */
+/* Renders the message of the postback's sign block, if it has one, as
+ * "sign_message". */
+static bool render_sign_message(struct request *q, struct record *r, int pb,
+				const struct tmpl_vars *v, struct request_error *err)
+{
+	int sign = record_get(r, pb, "sign");
+	int msg = sign >= 0 && r->tok[sign].type == JSMN_OBJECT ? record_get(r, sign, "message") : -1;
+	if (msg < 0 || r->tok[msg].type != JSMN_STRING)
+		return true;
+	struct text t = record_text(r, msg);
+	buf_clear(&q->scratch);
+	if (!render_text(t.p, t.n, TMPL_TEXT, v, &q->scratch, err))
+		return false;
+	buf_adds(&q->members, ",\"sign_message\":");
+	buf_add_json_string(&q->members, q->scratch.data, q->scratch.len);
+	return true;
+}
+
+/* Renders the body, headers and signing message of postback object pb,
+ * if it has them, as JSON members in q->members (each with a leading
+ * comma). */
 bool request_render(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
 		    struct request_error *err)
 {
@@ -150,7 +171,8 @@ bool request_render(struct request *q, struct record *r, int pb, const struct tm
 	err->why = NULL;
 	if (pb < 0)
 		return true;
-	return render_body(q, r, pb, v, err) && render_headers(q, r, pb, v, err);
+	return render_body(q, r, pb, v, err) && render_headers(q, r, pb, v, err) &&
+	       render_sign_message(q, r, pb, v, err);
 }
 
 void request_free(struct request *q)

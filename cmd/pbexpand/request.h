@@ -9,7 +9,7 @@
 
 /* The rendered parts of a POST postback, as JSON member text. */
 struct request {
-	struct buf members;	/* ,"body":"...","headers":{...} or empty */
+	struct buf members;	/* ,"body":"...","headers":{...},"sign_message":"..." or empty */
 	struct buf body, scratch;
 };
 

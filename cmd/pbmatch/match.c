@@ -81,6 +81,14 @@ static char *postback_members(const struct postback *pb, size_t *len)
 			 pb->json_body ? "application/json" : "application/x-www-form-urlencoded", pb->body_json);
 	if (pb->headers_json)
 		buf_addf(&b, "\"headers\":%s,", pb->headers_json);
+	if (pb->sign_json)
+		buf_addf(&b, "\"sign\":%s,", pb->sign_json);
+	if (pb->timeout)
+		buf_addf(&b, "\"timeout\":%g,", pb->timeout);
+	if (pb->attempts)
+		buf_addf(&b, "\"attempts\":%d,", pb->attempts);
+	if (pb->final_json)
+		buf_addf(&b, "\"final\":%s,", pb->final_json);
 	buf_adds(&b, "\"key\":");
 	*len = b.len;
 	return b.data;

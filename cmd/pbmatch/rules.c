@@ -4,8 +4,9 @@
  * is reported as "tool: FILE:LINE:COL: message" (YAML syntax, unknown
  * keys with a "did you mean", wrong types, bad values, delays under the
  * guide's 2-minute minimum, duplicate names, reasons on an approved-only
- * postback, URLs that are not http(s) with a host, unbalanced braces);
- * all of them are reported, then loading fails. rules.example.yaml and
+ * postback, URLs that are not http(s) with a host, unbalanced braces,
+ * a sign block or a delivery policy that pbfire could not follow); all of
+ * them are reported, then loading fails. rules.example.yaml and
  * pb-rules(5) are the reference for the schema.
  */
 #include "rules.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 
@@ -29,7 +31,7 @@ const char *const fire_status_names[] = { "always", "any", "approved", "rejected
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
 	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map",
-	"method", "body", "content_type", "headers", NULL
+	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -174,15 +176,14 @@ static const char *member_key(struct loader *l, const yaml_node_t *n, const yaml
 	return key;
 }
 
-/* Reads one value or a list of values into out. */
-static void want_list(struct loader *l, yaml_node_t *n, const char *key, struct strlist *out)
+/* Calls add for each value of n, one value or a non-empty list of them. */
+static void each_value(struct loader *l, yaml_node_t *n, const char *key,
+		       void (*add)(struct loader *, yaml_node_t *, const char *, void *), void *arg)
 {
 	if (n->type == YAML_SCALAR_NODE) {
 		const char *s = want_scalar(l, n, key);
-		if (s) {
-			out->v = xreallocarray(NULL, 1, sizeof *out->v);
-			out->v[out->n++] = xstrndup(s, strlen(s));
-		}
+		if (s)
+			add(l, n, s, arg);
 		return;
 	}
 	if (n->type != YAML_SEQUENCE_NODE || n->data.sequence.items.top == n->data.sequence.items.start) {
@@ -190,14 +191,26 @@ static void want_list(struct loader *l, yaml_node_t *n, const char *key, struct 
 		       n->type == YAML_SEQUENCE_NODE ? "an empty list" : kind(n));
 		return;
 	}
-	yaml_node_item_t *it = n->data.sequence.items.start;
-	size_t count = (size_t)(n->data.sequence.items.top - it);
-	out->v = xreallocarray(NULL, count, sizeof *out->v);
-	for (; it < n->data.sequence.items.top; it++) {
-		const char *s = want_scalar(l, node(l, *it), key);
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = node(l, *it);
+		const char *s = want_scalar(l, item, key);
 		if (s)
-			out->v[out->n++] = xstrndup(s, strlen(s));
+			add(l, item, s, arg);
 	}
+}
+
+static void add_to_list(struct loader *l, yaml_node_t *n, const char *s, void *arg)
+{
+	struct strlist *out = arg;
+	(void)l, (void)n;
+	out->v = xreallocarray(out->v, out->n + 1, sizeof *out->v);
+	out->v[out->n++] = xstrndup(s, strlen(s));
+}
+
+/* Reads one value or a list of values into out. */
+static void want_list(struct loader *l, yaml_node_t *n, const char *key, struct strlist *out)
+{
+	each_value(l, n, key, add_to_list, out);
 }
 
 static int lookup(const char *word, const char *const *names, int count)
@@ -420,9 +433,220 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 		report(l, n, "name: '%s' is already used on line %lu", s, l->rules->pb[first].line);
 }
 
+/* ---- signing and the delivery policy ---- */
+
+enum sign_key {
+	SIGN_SCHEME, SIGN_SECRET, SIGN_ALGORITHM, SIGN_MESSAGE, SIGN_PARAM, SIGN_HEADER, SIGN_ENCODING,
+	SIGN_KEYS
+};
+static const char *const sign_keys[] = {
+	"scheme", "secret", "algorithm", "message", "param", "header", "encoding", NULL
+};
+static const char *const sign_key_paths[] = {
+	"sign.scheme", "sign.secret", "sign.algorithm", "sign.message", "sign.param", "sign.header",
+	"sign.encoding",
+};
+static const char *const standard_webhooks_headers[] = {
+	"webhook-id", "webhook-timestamp", "webhook-signature", NULL
+};
+
+/* A sign block's members by enum sign_key: their key and value nodes and
+ * the value's text (NULL when absent or reported). */
+struct sign_block {
+	yaml_node_t *node, *key[SIGN_KEYS], *value[SIGN_KEYS];
+	const char *text[SIGN_KEYS];
+};
+
+static bool read_sign_members(struct loader *l, yaml_node_t *n, struct sign_block *sb)
+{
+	memset(sb, 0, sizeof *sb);
+	sb->node = n;
+	if (n->type != YAML_MAPPING_NODE) {
+		report(l, n, "sign: expected a mapping with a scheme and a secret, got %s", kind(n));
+		return false;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(l, p->key);
+		const char *key = member_key(l, n, p, "sign key");
+		int i = key ? lookup(key, sign_keys, SIGN_KEYS) : -1;
+		if (key && i < 0)
+			report_unknown(l, k, "sign key", key, sign_keys);
+		if (i < 0)
+			continue;
+		sb->key[i] = k;
+		sb->value[i] = node(l, p->value);
+		sb->text[i] = want_scalar(l, sb->value[i], sign_key_paths[i]);
+	}
+	return true;
+}
+
+/* Whether member i, when given, is one of choices (reported if not). */
+static bool sign_choice(struct loader *l, const struct sign_block *sb, enum sign_key i,
+			const char *const *choices, const char *expected)
+{
+	for (const char *const *c = choices; sb->text[i] && *c; c++)
+		if (!strcmp(sb->text[i], *c))
+			return true;
+	if (!sb->text[i])
+		return true;
+	report(l, sb->value[i], "%s: expected %s, got '%s'", sign_key_paths[i], expected, sb->text[i]);
+	return false;
+}
+
+/* A secret's name: what pbfire looks up in its --secrets file. */
+static bool is_secret_name(const char *s)
+{
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s);
+}
+
+static void check_hmac(struct loader *l, const struct sign_block *sb)
+{
+	static const char *const algorithms[] = { "sha1", "sha256", "sha512", NULL };
+	static const char *const encodings[] = { "hex", "base64", NULL };
+	sign_choice(l, sb, SIGN_ALGORITHM, algorithms, "sha1, sha256 or sha512");
+	sign_choice(l, sb, SIGN_ENCODING, encodings, "hex or base64");
+	if (!sb->key[SIGN_MESSAGE])
+		report(l, sb->node, "sign: an hmac signature needs a message, a template over the action");
+	else if (sb->text[SIGN_MESSAGE])
+		check_template(l, sb->value[SIGN_MESSAGE], TMPL_TEXT, "sign", "message");
+	if (sb->key[SIGN_PARAM] && sb->key[SIGN_HEADER])
+		report(l, sb->key[SIGN_HEADER], "sign: param and header both given; the signature goes in one of them");
+	else if (!sb->key[SIGN_PARAM] && !sb->key[SIGN_HEADER])
+		report(l, sb->node, "sign: an hmac signature needs a param or a header to go in");
+	const char *param = sb->text[SIGN_PARAM], *header = sb->text[SIGN_HEADER], *why;
+	if (param && strspn(param, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") != strlen(param))
+		report(l, sb->value[SIGN_PARAM], "sign.param: a query parameter name (letters, digits and -._~ only), got '%s'", param);
+	if (header && (why = httpheader_bad_name(header, strlen(header))))
+		report(l, sb->value[SIGN_HEADER], "sign.header: '%s': %s", header, why);
+}
+
+static void check_sign(struct loader *l, const struct sign_block *sb)
+{
+	static const char *const schemes[] = { "standard-webhooks", "hmac", NULL };
+	if (!sb->key[SIGN_SCHEME])
+		report(l, sb->node, "sign: no scheme (standard-webhooks or hmac)");
+	if (!sb->key[SIGN_SECRET])
+		report(l, sb->node, "sign: no secret (the name of a secret in pbfire's --secrets file)");
+	else if (sb->text[SIGN_SECRET] && !is_secret_name(sb->text[SIGN_SECRET]))
+		report(l, sb->value[SIGN_SECRET], "sign.secret: expected the name of a secret in pbfire's --secrets file (letters, digits, '_', '.' and '-'), never the secret itself");
+	if (!sb->text[SIGN_SCHEME] || !sign_choice(l, sb, SIGN_SCHEME, schemes, "standard-webhooks or hmac"))
+		return;
+	if (!strcmp(sb->text[SIGN_SCHEME], "hmac")) {
+		check_hmac(l, sb);
+		return;
+	}
+	for (int i = SIGN_ALGORITHM; i < SIGN_KEYS; i++)
+		if (sb->key[i])
+			report(l, sb->key[i], "%s: only an hmac signature takes it; standard-webhooks signs id, timestamp and body", sign_key_paths[i]);
+}
+
+/* Reports a header of the postback's headers mapping h that the
+ * signature sets. */
+static void check_signed_header(struct loader *l, yaml_node_t *h, const char *name)
+{
+	if (!h || h->type != YAML_MAPPING_NODE)
+		return;
+	for (yaml_node_pair_t *p = h->data.mapping.pairs.start; p < h->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(l, p->key);
+		if (k->type == YAML_SCALAR_NODE && !strcasecmp(scalar(k), name))
+			report(l, k, "headers: '%s' is set by the postback's signature", scalar(k));
+	}
+}
+
+/* The sign block as JSON, its defaults filled in. */
+static char *sign_json(const struct sign_block *sb)
+{
+	static const char *const defaults[SIGN_KEYS] = {
+		[SIGN_ALGORITHM] = "sha256", [SIGN_ENCODING] = "hex",
+	};
+	bool hmac = !strcmp(sb->text[SIGN_SCHEME], "hmac");
+	struct buf b = { 0 };
+	buf_addc(&b, '{');
+	for (int i = 0; i < SIGN_KEYS; i++) {
+		const char *v = sb->text[i] ? sb->text[i] : hmac ? defaults[i] : NULL;
+		if (!v)
+			continue;
+		buf_addf(&b, "%s\"%s\":", b.len > 1 ? "," : "", sign_keys[i]);
+		buf_add_json_string(&b, v, strlen(v));
+	}
+	buf_addc(&b, '}');
+	return b.data;
+}
+
+/* sign: {scheme, secret, ...}, read once the headers are known. */
+static void read_sign(struct loader *l, yaml_node_t *n, yaml_node_t *headers, struct postback *pb)
+{
+	struct sign_block sb;
+	if (!read_sign_members(l, n, &sb))
+		return;
+	int errors = l->errors;
+	check_sign(l, &sb);
+	if (sb.text[SIGN_HEADER])
+		check_signed_header(l, headers, sb.text[SIGN_HEADER]);
+	if (sb.text[SIGN_SCHEME] && !strcmp(sb.text[SIGN_SCHEME], "standard-webhooks"))
+		for (const char *const *h = standard_webhooks_headers; *h; h++)
+			check_signed_header(l, headers, *h);
+	if (l->errors == errors)
+		pb->sign_json = sign_json(&sb);
+}
+
+/* timeout: seconds per attempt, such as 10, 2.5, 500ms or 1m. */
+static void read_timeout(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "timeout");
+	if (!s)
+		return;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	double unit = !*end || !strcmp(end, "s") ? 1 : !strcmp(end, "ms") ? 0.001 : !strcmp(end, "m") ? 60 : 0;
+	v *= unit;
+	if (*s < '0' || *s > '9' || errno || !(v >= 0.001 && v <= 86400))
+		report(l, n, "timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '%s'", s);
+	else
+		pb->timeout = v;
+}
+
+/* attempts: how many attempts a line gets in all, 1 for at most once. */
+static void read_attempts(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = want_scalar(l, n, "attempts");
+	if (!s)
+		return;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || v < 1 || v > 100)
+		report(l, n, "attempts: expected a whole number from 1 (at most once) to 100, got '%s'", s);
+	else
+		pb->attempts = (int)v;
+}
+
+static void add_final_status(struct loader *l, yaml_node_t *n, const char *s, void *arg)
+{
+	struct buf *b = arg;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || v < 100 || v > 599 || (v >= 200 && v < 300)) {
+		report(l, n, "final: expected HTTP statuses that fail, from 100 to 599 but not 2xx, got '%s'", s);
+		return;
+	}
+	buf_addf(b, "%s%ld", b->len > 1 ? "," : "", v);
+}
+
+/* final: [403, 404], statuses whose answer ends a line, never retried. */
+static void read_final(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	struct buf b = { 0 };
+	buf_addc(&b, '[');
+	each_value(l, n, "final", add_final_status, &b);
+	buf_addc(&b, ']');
+	pb->final_json = b.data;
+}
+
 /* The key nodes of the members that need checks across members. */
 struct seen {
 	yaml_node_t *name, *type, *url, *reasons, *event, *status, *body, *content_type;
+	yaml_node_t *headers, *sign;	/* values */
 };
 
 static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -460,7 +684,16 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 		seen->content_type = k;
 		read_content_type(l, v, pb);
 	} else if (!strcmp(key, "headers")) {
+		seen->headers = v;
 		read_headers(l, v, pb);
+	} else if (!strcmp(key, "sign")) {
+		seen->sign = v;	/* read once the headers are known */
+	} else if (!strcmp(key, "timeout")) {
+		read_timeout(l, v, pb);
+	} else if (!strcmp(key, "attempts")) {
+		read_attempts(l, v, pb);
+	} else if (!strcmp(key, "final")) {
+		read_final(l, v, pb);
 	} else {
 		report_unknown(l, k, "key", key, postback_keys);
 	}
@@ -477,6 +710,8 @@ static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb
 		report(l, n, "postback '%s' has no url", pb->name ? pb->name : "?");
 	if (seen->body)
 		read_body(l, seen->body, pb);
+	if (seen->sign)
+		read_sign(l, seen->sign, seen->headers, pb);
 	if (seen->body && !pb->post)
 		report(l, seen->body, "body: only POST postbacks have a body; set method: POST");
 	if (seen->content_type && !seen->body)
@@ -644,6 +879,14 @@ void rules_describe(const struct postback *pb, struct buf *b)
 			 pb->body_json ? pb->body_json : "none");
 	if (pb->headers_json)
 		buf_addf(b, ", headers %s", pb->headers_json);
+	if (pb->sign_json)
+		buf_addf(b, ", sign %s", pb->sign_json);
+	if (pb->timeout)
+		buf_addf(b, ", timeout %gs", pb->timeout);
+	if (pb->attempts)
+		buf_addf(b, ", attempts %d", pb->attempts);
+	if (pb->final_json)
+		buf_addf(b, ", final %s", pb->final_json);
 	buf_addf(b, ", %s", pb->url);
 }
 
@@ -663,6 +906,8 @@ void rules_free(struct rules *r)
 		free(pb->map_json);
 		free(pb->body_json);
 		free(pb->headers_json);
+		free(pb->sign_json);
+		free(pb->final_json);
 		strlist_free(&pb->offers);
 		strlist_free(&pb->publishers);
 		strlist_free(&pb->reasons);

@@ -31,6 +31,10 @@ struct postback {
 	bool post, json_body;	/* method POST; body sent as JSON, not a form */
 	char *body_json;	/* the body template(s), a JSON string or object */
 	char *headers_json;	/* header templates, a JSON object, or NULL */
+	char *sign_json;	/* how pbfire signs it, a JSON object, or NULL */
+	double timeout;		/* seconds per attempt; 0: pbfire's --timeout */
+	int attempts;		/* attempts in all; 0: as pbfire's options say */
+	char *final_json;	/* statuses never retried, a JSON array, or NULL */
 	enum fire_status status;
 	long delay;		/* seconds; 0 when the postback has none */
 	unsigned long line;	/* where it starts in the rule file */
