@@ -26,7 +26,7 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
-UNITS = test_json test_stamp test_record test_uritemplate test_firing
+UNITS = test_json test_stamp test_record test_uritemplate test_firing test_sign
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
@@ -36,7 +36,7 @@ MAN7 = man/pb-records.7
 PKGS_pbmatch = yaml-0.1 libcurl
 PKGS_pbexpand = libcurl
 PKGS_pbdelay =
-PKGS_pbfire = libcurl
+PKGS_pbfire = libcurl libcrypto
 PKGS_pbstat =
 pkg_cflags = $(if $(1),$(shell $(PKG_CONFIG) --cflags $(1)))
 pkg_libs = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1))) -lm
@@ -48,7 +48,7 @@ objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl
+	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl libssl-dev
 FUZZ_DEBS = clang libclang-rt-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,
@@ -105,8 +105,11 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 # module's object and the tool's libraries.
 $(B)/tests/test_firing: $(B)/cmd/pbfire/netpolicy.o $(B)/cmd/pbfire/retry.o
 $(B)/tests/unit/test_firing.o: EXTRA_CPPFLAGS = -Icmd/pbfire
+$(B)/tests/test_sign: $(B)/cmd/pbfire/hmac.o
+$(B)/tests/test_sign: UNIT_LIBS = $(call pkg_libs,libcrypto)
+$(B)/tests/unit/test_sign.o: EXTRA_CPPFLAGS = -Icmd/pbfire
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBPB)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) -lm
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) $(UNIT_LIBS) -lm
 
 define fuzz_rules
 $(B)/tests/fuzz/fuzz_$(1).o: EXTRA_CPPFLAGS = $(addprefix -I,$(sort $(dir $(FUZZ_SRCS_$(1))))) \

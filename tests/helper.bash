@@ -28,7 +28,7 @@ jget() {
 # logging to recv.ndjson; sets RECV to its base URL. teardown stops it.
 start_receiver() {
 	python3 "$TOP/tests/receiver.py" --log "$BATS_TEST_TMPDIR/recv.ndjson" \
-		--port-file "$BATS_TEST_TMPDIR/port" 3>&- &
+		--port-file "$BATS_TEST_TMPDIR/port" "$@" 3>&- &
 	RECEIVER_PID=$!
 	for _ in $(seq 100); do
 		[ -s "$BATS_TEST_TMPDIR/port" ] && break

@@ -10,13 +10,72 @@ body). The query string chooses the answer:
   redirect=URL    answer 302 with Location: URL
   fail=N&key=K    answer 503 (or status=) to the first N requests for key
                   K, then 200
+With --secrets FILE (name=value lines, as pbfire reads them) it checks the
+signatures that arrive, with Python's hmac module, written apart from
+pbfire's C: a webhook-signature header by the Standard Webhooks rules
+(any of the file's whsec_ secrets), and for each --hmac SPEC, a JSON object
+{"secret", "algorithm", "encoding", "param" or "header", "message"} whose
+message is a Python format string over the query's values, the signature
+in that param or header. The log line's "signatures" member says, for
+each scheme present, whether it verified.
 """
-import argparse, json, os, threading, time
+import argparse, base64, hashlib, hmac, json, os, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 lock = threading.Lock()
 tries = {}
+
+
+def read_secrets(path):
+    pairs = []
+    for line in open(path, encoding="utf-8").read().split("\n"):
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            pairs.append((name, value))
+    return pairs
+
+
+def webhook_keys():
+    keys = []
+    for _, value in secrets:
+        try:
+            keys.append(base64.b64decode(value.removeprefix("whsec_"), validate=True))
+        except ValueError:
+            pass
+    return keys
+
+
+def standard_webhooks_ok(headers, body):
+    msg_id, stamp = headers.get("webhook-id"), headers.get("webhook-timestamp")
+    if not msg_id or not stamp or abs(time.time() - int(stamp)) > 300:
+        return False
+    signed = f"{msg_id}.{stamp}.".encode() + body
+    sent = [s.removeprefix("v1,") for s in headers["webhook-signature"].split(" ")]
+    for key in webhook_keys():
+        want = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        if any(hmac.compare_digest(want, s) for s in sent):
+            return True
+    return False
+
+
+def hmac_ok(spec, q, headers, sent):
+    key = dict(secrets)[spec["secret"]].encode()
+    message = spec["message"].format(**q).encode()
+    mac = hmac.new(key, message, getattr(hashlib, spec["algorithm"])).digest()
+    want = base64.b64encode(mac).decode() if spec["encoding"] == "base64" else mac.hex()
+    return hmac.compare_digest(want, sent)
+
+
+def check_signatures(q, headers, body):
+    found = {}
+    if "webhook-signature" in headers:
+        found["standard-webhooks"] = standard_webhooks_ok(headers, body)
+    for spec in hmac_specs:
+        sent = q.get(spec["param"]) if "param" in spec else headers.get(spec["header"])
+        if sent is not None:
+            found["hmac"] = hmac_ok(spec, q, headers, sent)
+    return found
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -30,9 +89,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         q = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
         with lock:
-            log.write(json.dumps({"t": time.time(), "method": self.command, "path": self.path,
-                                  "headers": dict(self.headers.items()),
-                                  "body": body.decode("utf-8", "replace")}) + "\n")
+            entry = {"t": time.time(), "method": self.command, "path": self.path,
+                     "headers": dict(self.headers.items()),
+                     "body": body.decode("utf-8", "replace")}
+            if secrets:
+                entry["signatures"] = check_signatures(q, self.headers, body)
+            log.write(json.dumps(entry) + "\n")
             log.flush()
             key = q.get("key")
             tries[key] = tries.get(key, 0) + 1
@@ -62,7 +124,11 @@ class Handler(BaseHTTPRequestHandler):
 ap = argparse.ArgumentParser()
 ap.add_argument("--log", required=True)
 ap.add_argument("--port-file", required=True)
+ap.add_argument("--secrets")
+ap.add_argument("--hmac", action="append", default=[], type=json.loads)
 args = ap.parse_args()
+secrets = read_secrets(args.secrets) if args.secrets else []
+hmac_specs = args.hmac
 log = open(args.log, "a")
 class Server(ThreadingHTTPServer):
     request_queue_size = 256    # the default, 5, drops connections under load

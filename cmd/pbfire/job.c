@@ -4,7 +4,8 @@
  * and "headers" (an object of strings), with the method from
  * "postback.method" (POST when a body is given and no method is), the
  * Content-Type from "postback.content_type" unless a header sets it, and
- * the ledger key from "postback.key" or another dotted field. The URL and
+ * the ledger key from "postback.key" or another dotted field, and the
+ * postback's own delivery policy ("timeout", "attempts", "final"). The URL and
  * the headers must be ones pb sends (common/httpurl.c, httpheader.c), as
  * the rule loader and pbexpand check them. Also: the host a request
  * counts against for --per-host, and the request written out for a dry
@@ -37,8 +38,8 @@ static bool wrong(struct buf *why, const char *what)
 
 /* Adds header "name: value" to j's request; false with why when pb
  * refuses the name or the value (what names the member it came from). */
-static bool add_header(struct job *j, struct text name, struct text value, const char *what,
-		       struct buf *why)
+bool job_add_header(struct job *j, struct text name, struct text value, const char *what,
+		    struct buf *why)
 {
 	const char *bad = httpheader_bad_name(name.p, name.n);
 	if (!bad)
@@ -66,7 +67,7 @@ static bool read_headers(struct job *j, struct record *r, int h, bool *has_type,
 		if (r->tok[k + 1].type != JSMN_STRING)
 			return wrong(why, "headers: expected an object of strings");
 		*has_type |= name.n == content_type.n && !strncasecmp(name.p, content_type.p, name.n);
-		if (!add_header(j, name, record_text(r, k + 1), "headers", why))
+		if (!job_add_header(j, name, record_text(r, k + 1), "headers", why))
 			return false;
 	}
 	return true;
@@ -77,7 +78,43 @@ static bool add_content_type(struct job *j, struct record *r, int pb, struct buf
 	int ct = pb >= 0 ? record_get(r, pb, "content_type") : -1;
 	if (ct < 0 || r->tok[ct].type != JSMN_STRING)
 		return true;
-	return add_header(j, content_type, record_text(r, ct), "postback.content_type", why);
+	return job_add_header(j, content_type, record_text(r, ct), "postback.content_type", why);
+}
+
+/* The number token i as a double, or -1 when it is not a number. */
+static double number_at(struct record *r, int i)
+{
+	return record_is_number(r, i) ? strtod(record_text(r, i).p, NULL) : -1;
+}
+
+static bool read_final(struct job *j, struct record *r, int f, struct buf *why)
+{
+	if (r->tok[f].type != JSMN_ARRAY)
+		return wrong(why, "postback.final: expected an array of HTTP statuses");
+	for (int i = f + 1; i < record_skip(r, f); i++) {
+		double status = number_at(r, i);
+		if (!(status >= 100 && status <= 599))
+			return wrong(why, "postback.final: expected an array of HTTP statuses");
+		policy_add_final(&j->policy, (long)status);
+	}
+	return true;
+}
+
+/* Reads the postback's own timeout, attempts and final statuses. */
+static bool read_policy(struct job *j, struct record *r, int pb, struct buf *why)
+{
+	int timeout = record_get(r, pb, "timeout"), attempts = record_get(r, pb, "attempts");
+	int final = record_get(r, pb, "final");
+	double v;
+	if (timeout >= 0 && !((v = number_at(r, timeout)) >= 0.001 && v <= 86400))
+		return wrong(why, "postback.timeout: expected seconds from 0.001 to 86400");
+	if (timeout >= 0)
+		j->policy.timeout_ms = (long)(v * 1000 + 0.5);
+	if (attempts >= 0 && !((v = number_at(r, attempts)) >= 1 && v <= 100 && v == (int)v))
+		return wrong(why, "postback.attempts: expected a whole number from 1 to 100");
+	if (attempts >= 0)
+		j->policy.attempts = (int)v;
+	return final < 0 || read_final(j, r, final, why);
 }
 
 /* Reads the request of j's record into j; false with why when the record
@@ -114,7 +151,7 @@ bool job_read(struct job *j, const char *key_path, struct buf *why)
 		return false;
 	if (key >= 0 && record_is_scalar(r, key) && !record_is_null(r, key))
 		j->key = copy_text(r, key, &j->key_len);
-	return true;
+	return pb < 0 || read_policy(j, r, pb, why);
 }
 
 /* The host the request goes to, "scheme://host:port"; false with why
@@ -173,6 +210,7 @@ void job_clear(struct job *j)
 	free(j->body);
 	free(j->key);
 	curl_slist_free_all(j->headers);
+	free(j->sign.secret);
 	buf_free(&j->message);
 	memset(j, 0, sizeof *j);
 }

@@ -6,9 +6,20 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "hmac.h"
 #include "netpolicy.h"
 #include "record.h"
 #include "retry.h"
+
+/* How a line is signed: not at all, with an HMAC once when it is read,
+ * or with Standard Webhooks' headers anew at each attempt, after the
+ * headers of its own (tail: the last of those, NULL when none). */
+enum sign_scheme { SIGN_NONE, SIGN_HMAC, SIGN_STANDARD_WEBHOOKS };
+struct signing {
+	enum sign_scheme scheme;
+	char *secret;			/* the secret's name */
+	struct curl_slist *tail;
+};
 
 /* One input line on its way through pbfire: the request read from it,
  * and what its attempts came to. */
@@ -21,6 +32,8 @@ struct job {
 	char *url, *method, *body, *key;
 	size_t url_len, body_len, key_len;
 	struct curl_slist *headers;
+	struct signing sign;
+	struct line_policy policy;	/* its postback's timeout, attempts, final */
 	size_t host;			/* index of its host in pbfire's table */
 	int attempts, round;
 	int paced;			/* attempts answered with backpressure */
@@ -41,6 +54,8 @@ struct job {
 };
 
 bool job_read(struct job *j, const char *key_path, struct buf *why);
+bool job_add_header(struct job *j, struct text name, struct text value, const char *what,
+		    struct buf *why);
 bool job_host(const struct job *j, struct buf *host, struct buf *why);
 void job_describe(const struct job *j, struct buf *out);
 void job_print(const struct job *j, FILE *f);

@@ -28,6 +28,8 @@
 #include "report.h"
 #include "retry.h"
 #include "schedule.h"
+#include "secrets.h"
+#include "signing.h"
 #include "spool.h"
 #include "stamp.h"
 #include "tool.h"
@@ -39,14 +41,15 @@ static const char usage[] =
 	"              [--connect-timeout SECONDS] [--timeout SECONDS] [--follow N]\n"
 	"              [--allow-private] [--allow-net CIDR] [--cacert FILE] [--ledger FILE]\n"
 	"              [--ledger-keep DURATION] [--key FIELD] [--spool FILE] [--schedule LIST]\n"
-	"              [--breaker N]\n"
-	"              [--breaker-wait SECONDS] [--grace SECONDS] [--stats] [--reject FILE]\n"
+	"              [--breaker N] [--breaker-wait SECONDS] [--secrets FILE]\n"
+	"              [--grace SECONDS] [--stats] [--reject FILE]\n"
 	"              [--max-line BYTES] [FILE ...]\n";
 
 enum {
 	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
 	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
+	OPT_SECRETS,
 };
 
 #define WAIT_MAX_MS (3600 * 1000)	/* a wait with no deadline still ends now and then */
@@ -72,6 +75,8 @@ struct pbfire {
 	const char *spool_path;		/* NULL: no spool */
 	char *breakers_path;		/* where the breakers are kept with a spool */
 	struct schedule schedule;
+	struct secrets secrets;		/* --secrets: what lines are signed with */
+	const char *secrets_path;
 	FILE *spooled;			/* a record being written for the spool, */
 	char *spooled_text;		/* into this buffer */
 	size_t spooled_len;
@@ -208,12 +213,13 @@ static bool parse_line(struct pbfire *pf, struct job *j, const char *line, size_
 	return false;
 }
 
-/* Reads the request of j's record and its host; false with the reason in
- * pf->why. */
+/* Reads the request of j's record, its signature and its host; false
+ * with the reason in pf->why. */
 static bool read_request(struct pbfire *pf, struct job *j)
 {
 	j->round = next_round(&j->rec);
-	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
+	if (!job_read(j, pf->key_path, &pf->why) || !signing_read(j, &pf->secrets, &pf->why) ||
+	    !job_host(j, &pf->scratch, &pf->why))
 		return false;
 	j->host = queue_host(&pf->queue, pf->scratch.data, pf->scratch.len);
 	return true;
@@ -246,6 +252,7 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 		fail(pf, j, ERR_INVALID, pf->why.data);
 	} else if (pf->dry_run) {
 		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
+		signing_attempt(j, &pf->secrets, stamp_now().sec);
 		finish(pf, j);
 	} else if (held_by_breaker(pf, j)) {
 		wait_for_breaker(pf, j);
@@ -320,6 +327,7 @@ static void start(struct pbfire *pf, struct job *j)
 {
 	pf->report.sent += !j->fired_at;
 	queue_started(&pf->queue, j);
+	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
 	transfer_start(&pf->transfers, j, pf->now);
 	pf->report.requests++;
 }
@@ -365,7 +373,8 @@ static void end_waiting_retry(struct pbfire *pf, struct job *j)
 static bool retried(struct pbfire *pf, struct job *j, double retry_after)
 {
 	int used = j->attempts - j->paced;
-	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status))
+	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) ||
+	    !policy_allows_another(&j->policy, j->attempts, j->status))
 		return false;
 	if (pf->spool_path) {
 		double wait = schedule_wait(&pf->schedule, used, random_unit());
@@ -425,7 +434,8 @@ static bool backpressure(const struct pbfire *pf, const struct job *j, double re
  * line; false when j's outcome is not backpressure or j is out of them. */
 static bool paced(struct pbfire *pf, struct job *j, double retry_after)
 {
-	if (pf->stopping || !backpressure(pf, j, retry_after) || j->paced >= PACE_MAX)
+	if (pf->stopping || !backpressure(pf, j, retry_after) || j->paced >= PACE_MAX ||
+	    !policy_allows_another(&j->policy, j->attempts, j->status))
 		return false;
 	struct host *h = &pf->queue.hosts[j->host];
 	double wait = retry_after > 0 ? retry_after : retry_delay(&pf->retry, 1, 0, random_unit());
@@ -671,6 +681,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		{ "schedule", required_argument, NULL, OPT_SCHEDULE },
 		{ "breaker", required_argument, NULL, OPT_BREAKER },
 		{ "breaker-wait", required_argument, NULL, OPT_BREAKER_WAIT },
+		{ "secrets", required_argument, NULL, OPT_SECRETS },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		TOOL_OPTIONS,
@@ -714,6 +725,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 			break;
 		case OPT_BREAKER: pf->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
 		case OPT_BREAKER_WAIT: pf->breaker.wait = number_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
+		case OPT_SECRETS: pf->secrets_path = optarg; break;
 		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: pf->stats = true; break;
 		default:
@@ -757,6 +769,8 @@ static void load_breakers(struct pbfire *pf)
 static void set_up(struct pbfire *pf)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (pf->secrets_path)
+		secrets_load(&pf->secrets, pf->secrets_path);
 	if (pf->use_ledger)
 		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run, pf->ledger_keep);
 	pf->report.dry_run = pf->dry_run;
@@ -796,6 +810,7 @@ static void tear_down(struct pbfire *pf)
 		free(pf->spooled_text);
 	}
 	netpolicy_free(&pf->net);
+	secrets_free(&pf->secrets);
 	buf_free(&pf->why);
 	buf_free(&pf->scratch);
 	buf_free(&pf->result);

@@ -5,7 +5,8 @@
  * refused addresses and invalid requests are final. Retries back off
  * exponentially with jitter, so a recovering server is not hit by every
  * pbfire in step, and wait at least as long as the server's Retry-After
- * asks, up to a cap.
+ * asks, up to a cap. A postback's own policy may allow fewer attempts,
+ * or end a line at statuses that would be retried.
  */
 #include "retry.h"
 
@@ -58,6 +59,24 @@ bool attempt_retryable(enum error_class c, long status)
 	default:
 		return false;
 	}
+}
+
+#define FINAL_BITS 64
+
+void policy_add_final(struct line_policy *p, long status)
+{
+	if (status >= 0 && status < FINAL_BITS * 10)
+		p->final[status / FINAL_BITS] |= UINT64_C(1) << (status % FINAL_BITS);
+}
+
+/* Whether a line's policy allows another request after attempts of them,
+ * the last answered with status (0: no answer). */
+bool policy_allows_another(const struct line_policy *p, int attempts, long status)
+{
+	if (p->attempts && attempts >= p->attempts)
+		return false;
+	return !(status > 0 && status < FINAL_BITS * 10 &&
+		 (p->final[status / FINAL_BITS] >> (status % FINAL_BITS) & 1));
 }
 
 /* Seconds to wait before attempt + 1, given the server's Retry-After in

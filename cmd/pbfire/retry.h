@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Why an attempt did not deliver; ERR_NONE when it did. */
 enum error_class {
@@ -19,8 +20,18 @@ struct retry_policy {
 	double base, max, retry_after_max;
 };
 
+/* A line's own delivery policy, from its postback's timeout, attempts
+ * and final: members left zero leave pbfire's options in force. */
+struct line_policy {
+	long timeout_ms;
+	int attempts;			/* requests in all, backpressure answers too */
+	uint64_t final[10];		/* bit s: an answer with status s ends the line */
+};
+
 enum error_class attempt_class(CURLcode rc, long status, bool blocked);
 bool attempt_retryable(enum error_class c, long status);
+void policy_add_final(struct line_policy *p, long status);
+bool policy_allows_another(const struct line_policy *p, int attempts, long status);
 double retry_delay(const struct retry_policy *p, int attempt, double retry_after, double unit_random);
 
 #endif

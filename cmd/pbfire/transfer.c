@@ -67,7 +67,7 @@ static void set_options(const struct transfer_options *o, struct job *j, CURL *e
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, o->follow);
 	curl_easy_setopt(e, CURLOPT_PROXY, "");	/* the address check must see the real server */
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, j->policy.timeout_ms ? j->policy.timeout_ms : o->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);	/* an HTTP/2 host's requests share one connection */
 	if (o->cacert)

@@ -1,0 +1,125 @@
+/*
+ * The secrets pbfire signs with, read from --secrets FILE: "name=value"
+ * lines, the value exactly as it stands up to the end of the line; blank
+ * lines and lines starting with '#' are skipped, and a name given on
+ * several lines has several secrets (key rotation), kept in the file's
+ * order. The file is refused when anyone but its owner may read or write
+ * it. No message here, nor anywhere in pbfire, shows a secret's value,
+ * and the values are wiped from memory when pbfire is done with them.
+ */
+#include "secrets.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "tool.h"
+
+/* A secret's name: letters, digits, '_', '.' and '-', as the rule file
+ * allows. */
+bool secret_name_ok(const char *name, size_t n)
+{
+	static const char allowed[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+	for (size_t i = 0; i < n; i++)
+		if (!name[i] || !strchr(allowed, name[i]))
+			return false;
+	return n > 0;
+}
+
+static FILE *open_private(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		err(EXIT_USAGE, "--secrets: %s", path);
+	if (!S_ISREG(st.st_mode))
+		errx(EXIT_USAGE, "--secrets: %s: not a regular file", path);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		errx(EXIT_USAGE, "--secrets: %s: others may read or write it (mode %04o); chmod 600 it",
+		     path, (unsigned)(st.st_mode & 07777));
+	FILE *f = fdopen(fd, "r");
+	if (!f)
+		err(EXIT_USAGE, "--secrets: %s", path);
+	return f;
+}
+
+/* Why line (n bytes, without its newline) is not "name=value", or NULL. */
+static const char *bad_line(const char *line, size_t n)
+{
+	const char *eq = memchr(line, '=', n);
+	if (!eq)
+		return "expected name=value";
+	if (!secret_name_ok(line, (size_t)(eq - line)))
+		return "a name is letters, digits, '_', '.' and '-'";
+	if (eq + 1 == line + n)
+		return "an empty secret";
+	for (const char *p = eq + 1; p < line + n; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "a control character in the secret (a file with CRLF line ends?)";
+	return NULL;
+}
+
+static void add_secret(struct secrets *s, const char *line, size_t n)
+{
+	const char *eq = memchr(line, '=', n);
+	s->v = xreallocarray(s->v, s->n + 1, sizeof *s->v);
+	struct secret *sec = &s->v[s->n++];
+	sec->name = xstrndup(line, (size_t)(eq - line));
+	sec->len = n - (size_t)(eq + 1 - line);
+	sec->value = xstrndup(eq + 1, sec->len);
+}
+
+/* Loads the secrets of path; any problem with the file ends pbfire
+ * (exit 2), naming the file and line but never a value. */
+void secrets_load(struct secrets *s, const char *path)
+{
+	FILE *f = open_private(path);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned long lineno = 0;
+	*s = (struct secrets){ .path = path };
+	while ((n = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		size_t len = (size_t)n - (line[n - 1] == '\n');
+		if (!len || line[0] == '#')
+			continue;
+		const char *why = bad_line(line, len);
+		if (why)
+			errx(EXIT_USAGE, "--secrets: %s:%lu: %s", path, lineno, why);
+		add_secret(s, line, len);
+	}
+	if (ferror(f))
+		err(EXIT_USAGE, "--secrets: %s", path);
+	explicit_bzero(line, cap);
+	free(line);
+	fclose(f);
+}
+
+/* The next secret named name after after (NULL: the first), or NULL. */
+const struct secret *secrets_next(const struct secrets *s, const char *name,
+				  const struct secret *after)
+{
+	for (const struct secret *sec = after ? after + 1 : s->v; sec && sec < s->v + s->n; sec++)
+		if (!strcmp(sec->name, name))
+			return sec;
+	return NULL;
+}
+
+void secrets_free(struct secrets *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		explicit_bzero(s->v[i].value, s->v[i].len);
+		free(s->v[i].value);
+		free(s->v[i].name);
+	}
+	free(s->v);
+	*s = (struct secrets){ 0 };
+}
