@@ -1,0 +1,246 @@
+#!/usr/bin/env bats
+# Signed postbacks and a postback's own delivery policy, end to end:
+# pbmatch checks the sign block and the policy keys, pbexpand renders the
+# hmac message, pbfire signs with --secrets, and tests/receiver.py checks
+# every signature with Python's hmac module. No secret may show in any
+# output.
+
+load helper
+
+OLD=whsec_cGItc2lnbi10ZXN0LW9sZC1rZXktMzItYnl0ZXMhISE=
+NEW=whsec_cGItc2lnbi10ZXN0LW5ldy1rZXktMzItYnl0ZXMhISE=
+WALL=wall-Secret-7f3a9c
+
+# secrets FILE LINE...: a secrets file only its owner may read.
+secrets() {
+	local file=$1
+	shift
+	printf '%s\n' "$@" > "$file"
+	chmod 600 "$file"
+}
+
+# signed_rules: a rule file of signed postbacks to the receiver.
+signed_rules() {
+	rules <<EOF
+postbacks:
+  - name: crm
+    type: conversion
+    url: $RECV/crm
+    method: POST
+    content_type: json
+    body: {tid: "{transaction_id}", payout: "{payout}", note: "{note}"}
+    sign: {scheme: standard-webhooks, secret: crm}
+  - name: crm-get
+    type: conversion
+    url: $RECV/crm-get?tid={transaction_id}
+    sign: {scheme: standard-webhooks, secret: crm}
+  - name: wall
+    type: conversion
+    url: $RECV/wall?tid={transaction_id}&payout={payout}
+    sign:
+      scheme: hmac
+      algorithm: sha256
+      secret: wall
+      message: "{transaction_id}:{payout}"
+      param: sig
+      encoding: hex
+  - name: wall64
+    type: conversion
+    url: $RECV/wall64?tid={transaction_id}&payout={payout}#top
+    sign: {scheme: hmac, algorithm: sha512, secret: wall, message: "{payout}|{transaction_id}", param: s, encoding: base64}
+  - name: wall-header
+    type: conversion
+    url: $RECV/wall-header?tid={transaction_id}
+    sign: {scheme: hmac, algorithm: sha1, secret: wall, message: "{transaction_id}", header: X-Signature}
+EOF
+}
+
+# actions N: N approved conversions, with non-ASCII text in the body.
+actions() {
+	for i in $(seq "$1"); do
+		printf '{"type":"conversion","transaction_id":"t%d","status":"approved","payout":%d.5,"offer_id":1,"publisher_id":2,"created_at":"2026-11-26T00:00:00Z","note":"caf\\u00e9 \xe2\x82\xac %d"}\n' "$i" "$i" "$i"
+	done
+}
+
+# start_verifier: the receiver, checking signatures with NEW only (so a
+# rotated secret's second signature must be there) and the wall secret.
+start_verifier() {
+	secrets recv-secrets "crm=$NEW" "wall=$WALL"
+	start_receiver --secrets recv-secrets \
+		--hmac '{"secret":"wall","algorithm":"sha256","encoding":"hex","param":"sig","message":"{tid}:{payout}"}' \
+		--hmac '{"secret":"wall","algorithm":"sha512","encoding":"base64","param":"s","message":"{payout}|{tid}"}' \
+		--hmac '{"secret":"wall","algorithm":"sha1","encoding":"hex","header":"X-Signature","message":"{tid}"}'
+}
+
+@test "signed postbacks of both schemes arrive and verify, with a rotated secret" {
+	start_verifier
+	signed_rules
+	secrets secrets "crm=$OLD" "wall=$WALL" "crm=$NEW"
+	actions 3 | pbmatch -r rules.yaml | pbexpand > lines
+	run pbfire --allow-net 127.0.0.0/8 --secrets secrets lines
+	assert_success
+	assert_equal "$(jq -s 'length' recv.ndjson)" 15
+	assert_equal "$(jq -c 'select(.signatures | length != 1)' recv.ndjson)" ""
+	assert_equal "$(jq -c 'select(.signatures | all) | .path | split("?")[0]' recv.ndjson | sort | uniq -c | awk '{ print $1, $2 }')" \
+		"$(printf '3 "/crm"\n3 "/crm-get"\n3 "/wall"\n3 "/wall-header"\n3 "/wall64"')"
+	jq -e -s 'map(select(.path == "/crm")) | all(.headers["webhook-signature"] | test("^v1,[^ ]+ v1,[^ ]+$"))' recv.ndjson
+	jq -e -s 'map(select(.path == "/crm")) | all(.body | test("caf\u00e9 \u20ac"))' recv.ndjson
+	jq -e -s 'map(select(.path | startswith("/crm-get"))) | all(.body == "")' recv.ndjson
+	jq -e -s 'map(select(.path == "/crm")) | all(.headers["webhook-id"] | test("^t[123]:crm:approved$"))' recv.ndjson
+}
+
+@test "a Standard Webhooks line is signed anew at each attempt, with that attempt's time" {
+	start_verifier
+	signed_rules
+	secrets secrets "crm=$NEW" "wall=$WALL"
+	actions 1 | pbmatch -r rules.yaml | pbexpand | grep '"name":"crm"' |
+		jq -c --arg url "$RECV/crm?fail=1&key=t1" '.url = $url' > lines
+	run pbfire --allow-net 127.0.0.0/8 --secrets secrets --backoff 2.5 lines
+	assert_success
+	assert_equal "$(jq -c .signatures recv.ndjson)" "$(printf '%s\n' '{"standard-webhooks":true}' '{"standard-webhooks":true}')"
+	assert [ "$(jq -r '.headers["webhook-timestamp"]' recv.ndjson | uniq | wc -l)" -eq 2 ]
+	assert [ "$(jq -r '.headers["webhook-signature"]' recv.ndjson | uniq | wc -l)" -eq 2 ]
+}
+
+@test "a dry run shows the signatures it would send, and says which secret is missing" {
+	start_verifier
+	signed_rules
+	secrets secrets "crm=$NEW" "wall=$WALL"
+	actions 1 | pbmatch -r rules.yaml | pbexpand > lines
+	run pbfire --dry-run --secrets secrets lines
+	assert_success
+	pbfire --dry-run --secrets secrets lines > dry
+	url=$(jq -r 'select(.postback.name == "wall") | .result.request.url' dry)
+	want=$(printf 't1:1.5' | openssl dgst -sha256 -hmac "$WALL" -r | cut -d' ' -f1)
+	assert_equal "$url" "$RECV/wall?tid=t1&payout=1.5&sig=$want"
+	jq -e -s 'map(select(.postback.name == "crm"))[0].result.request.headers["webhook-signature"] | test("^v1,[^ ]+$")' dry
+	jq -e -s 'map(select(.postback.name == "wall64"))[0].result.request.url | test("&s=[^#]*%3D#top$")' dry
+	assert_equal "$(seen)" ""
+	secrets secrets "wall=$WALL"
+	run pbfire --dry-run --secrets secrets lines
+	assert_failure 1
+	pbfire --dry-run --secrets secrets lines > dry || true
+	assert_equal "$(jq -c 'select(.result.ok == false) | [.postback.name, .result.error, .result.message]' dry | sort -u)" \
+		"$(printf '%s\n' '["crm","invalid","sign: no secret named '\''crm'\'' in the --secrets file"]' \
+			'["crm-get","invalid","sign: no secret named '\''crm'\'' in the --secrets file"]')"
+	run pbfire --dry-run lines
+	assert_failure 1
+	assert_output --partial "sign: secret 'wall' wanted, and pbfire has no --secrets file"
+}
+
+@test "no secret shows in any output of a full run" {
+	start_verifier
+	signed_rules
+	secrets secrets "crm=$OLD" "wall=$WALL" "crm=$NEW"
+	{ actions 2; echo 'not json'; } | pbmatch -r rules.yaml --reject rej1 > matched 2> err1 || true
+	pbexpand --stats matched > lines 2> err2
+	echo "{\"url\":\"$RECV/down?status=503\",\"postback\":{\"key\":\"k\",\"sign\":{\"scheme\":\"standard-webhooks\",\"secret\":\"crm\"}}}" >> lines
+	pbfire --allow-net 127.0.0.0/8 --secrets secrets --stats -v --spool spool --ledger ledger \
+		--schedule 1h lines > out 2> err3 || true
+	pbfire --dry-run -v --secrets secrets --stats lines > dry 2> err4 || true
+	pbfire --secrets secrets --allow-net 127.0.0.0/8 --spool spool --grace 0 < /dev/null > out2 2> err5 || true
+	pbstat out > stat 2> err6 || true
+	assert [ -s out ]
+	assert [ -s dry ]
+	assert [ -s spool ]
+	assert [ -s stat ]
+	grep -q 'v1,' recv.ndjson dry
+	for secret in "$WALL" "${OLD#whsec_}" "${NEW#whsec_}"; do
+		run grep -rlF --exclude=secrets --exclude=recv-secrets -- "$secret" .
+		assert_output ""
+	done
+}
+
+@test "--secrets is refused when others may read it, or when a line is not name=value" {
+	secrets secrets "wall=$WALL"
+	chmod 640 secrets
+	run pbfire --dry-run --secrets secrets < /dev/null
+	assert_failure 2
+	assert_output "pbfire: --secrets: secrets: others may read or write it (mode 0640); chmod 600 it"
+	secrets secrets "# a comment" "" "wall=$WALL" "no equals $WALL"
+	run pbfire --dry-run --secrets secrets < /dev/null
+	assert_failure 2
+	assert_output "pbfire: --secrets: secrets:4: expected name=value"
+	refute_output --partial "$WALL"
+	run pbfire --dry-run --secrets missing < /dev/null
+	assert_failure 2
+}
+
+@test "pbmatch checks a sign block and the policy keys, naming file, line and column" {
+	rules <<'EOF'
+postbacks:
+  - name: a
+    type: conversion
+    url: https://crm.example/hook
+    headers: {Webhook-Signature: x}
+    sign: {scheme: standard-webhooks, secret: crm, message: "{x}"}
+  - name: b
+    type: conversion
+    url: https://wall.example/cb
+    sign: {scheme: hmak, secret: "not a name"}
+  - name: c
+    type: conversion
+    url: https://wall.example/cb
+    sign: {scheme: hmac, secret: w, algorithm: md5, message: "{a", param: sig, header: X-Sig, encoding: b32}
+    timeout: 0
+    attempts: 1.5
+    final: [200, 503]
+  - name: d
+    type: conversion
+    url: https://wall.example/cb
+    sign: {scheme: hmac, secret: w, message: "{a}"}
+EOF
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_output - <<'EOF'
+pbmatch: rules.yaml:6:52: sign.message: only an hmac signature takes it; standard-webhooks signs id, timestamp and body
+pbmatch: rules.yaml:5:15: headers: 'Webhook-Signature' is set by the postback's signature
+pbmatch: rules.yaml:10:34: sign.secret: expected the name of a secret in pbfire's --secrets file (letters, digits, '_', '.' and '-'), never the secret itself
+pbmatch: rules.yaml:10:20: sign.scheme: expected standard-webhooks or hmac, got 'hmak'
+pbmatch: rules.yaml:15:14: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '0'
+pbmatch: rules.yaml:16:15: attempts: expected a whole number from 1 (at most once) to 100, got '1.5'
+pbmatch: rules.yaml:17:13: final: expected HTTP statuses that fail, from 100 to 599 but not 2xx, got '200'
+pbmatch: rules.yaml:14:48: sign.algorithm: expected sha1, sha256 or sha512, got 'md5'
+pbmatch: rules.yaml:14:105: sign.encoding: expected hex or base64, got 'b32'
+pbmatch: rules.yaml:14:63: sign.message: unclosed '{'
+pbmatch: rules.yaml:14:80: sign: param and header both given; the signature goes in one of them
+pbmatch: rules.yaml:21:11: sign: an hmac signature needs a param or a header to go in
+EOF
+}
+
+@test "pbexpand renders an hmac message as sign_message, its values not encoded" {
+	rules <<'EOF'
+postbacks:
+  - name: w
+    type: conversion
+    url: https://wall.example/cb?tid={transaction_id}
+    sign: {scheme: hmac, secret: w, message: "{transaction_id}:{payout}:{missing}", param: sig}
+EOF
+	actions 1 | pbmatch -r rules.yaml | sed 's/"t1"/"t 1\/\\u00e9"/' > matched
+	run pbexpand matched
+	assert_success
+	assert_equal "$(jq -r .sign_message <<<"$output")" "t 1/é:1.5:"
+	assert_equal "$(jq -r .url <<<"$output")" "https://wall.example/cb?tid=t%201%2F%C3%A9"
+}
+
+@test "a postback's attempts, final statuses and timeout override pbfire's options" {
+	start_receiver
+	pb() { printf '{"url":"%s/%s","postback":{"key":"%s",%s}}\n' "$RECV" "$1" "$2" "$3"; }
+	{
+		pb 'once?fail=5&key=a' a '"attempts":1'
+		pb 'twice?fail=5&key=b' b '"attempts":2'
+		pb 'final?fail=5&key=c&status=503' c '"final":[503]'
+		pb 'paced?status=429' d '"attempts":1'
+		pb 'slow?delay=3' e '"timeout":0.3,"attempts":1'
+		pb 'default?fail=1&key=f' f '"final":[500]'
+	} > lines
+	SECONDS=0
+	run pbfire --allow-net 127.0.0.0/8 --backoff 0.05 --retries 4 --timeout 30 lines
+	assert_failure 1
+	assert [ "$SECONDS" -lt 3 ]
+	assert_equal "$(seen | cut -d'?' -f1 | sort | uniq -c | awk '{ print $1, $3 }')" \
+		"$(printf '2 /default\n1 /final\n1 /once\n1 /paced\n1 /slow\n2 /twice')"
+	assert_equal "$(jq -c '[.postback.key, .result.ok, .result.attempts, .result.error, .result.retry_at]' <<<"$output" | sort)" \
+		"$(printf '%s\n' '["a",false,1,"http",null]' '["b",false,2,"http",null]' '["c",false,1,"http",null]' \
+			'["d",false,1,"http",null]' '["e",false,1,"timeout",null]' '["f",true,2,null,null]')"
+}
