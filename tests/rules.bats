@@ -14,9 +14,9 @@ check_error() {
 @test "rules.example.yaml passes --check with one line per postback" {
 	run pbmatch --check -r "$RULES"
 	assert_success
-	assert_equal "${#lines[@]}" 7
+	assert_equal "${#lines[@]}" 9
 	assert_line --index 0 "pub7-approved: conversion, offer 12, publisher 7, status approved, delay 120s, https://publisher-track.com/postback?clickid={external_transaction_id}&status={status}&payout={payout}"
-	assert_line --index 6 "$RULES: 6 postbacks, no errors"
+	assert_line --index 8 "$RULES: 8 postbacks, no errors"
 }
 
 @test "YAML syntax errors name line and column" {
