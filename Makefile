@@ -56,7 +56,8 @@ FUZZ_DEBS = clang libclang-rt-dev
 # names. Normally each is linked with tests/fuzz/replay.c, which make check
 # runs over its seed corpus and regression inputs; with FUZZ=1, with
 # libFuzzer.
-FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers
+FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
+	signing
 FUZZ_SRCS_rules = cmd/pbmatch/rules.c cmd/pbmatch/match.c cmd/pbmatch/action.c \
 	cmd/pbexpand/request.c
 FUZZ_PKGS_rules = $(PKGS_pbmatch)
@@ -69,6 +70,9 @@ FUZZ_SRCS_action = cmd/pbmatch/rules.c cmd/pbmatch/match.c cmd/pbmatch/action.c
 FUZZ_SRCS_pbstat = cmd/pbstat/members.c cmd/pbstat/result.c
 FUZZ_SRCS_breakers = cmd/pbfire/breakers.c cmd/pbfire/queue.c
 FUZZ_PKGS_action = $(PKGS_pbmatch)
+FUZZ_SRCS_signing = cmd/pbfire/job.c cmd/pbfire/signing.c cmd/pbfire/hmac.c cmd/pbfire/secrets.c \
+	cmd/pbfire/retry.c
+FUZZ_PKGS_signing = $(PKGS_pbfire)
 FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
 ifeq ($(FUZZ),1)

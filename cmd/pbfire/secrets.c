@@ -98,7 +98,8 @@ void secrets_load(struct secrets *s, const char *path)
 	}
 	if (ferror(f))
 		err(EXIT_USAGE, "--secrets: %s", path);
-	explicit_bzero(line, cap);
+	if (line)
+		explicit_bzero(line, cap);
 	free(line);
 	fclose(f);
 }

@@ -51,10 +51,14 @@ static const char *member(struct record *r, const int *at, enum sign_member i, s
 	return copy->data;
 }
 
-/* The value ?param=value or &param=value adds to the URL, before any
- * fragment, base64's +, / and = percent-encoded. */
-static void add_param(struct job *j, const char *param, const struct buf *value)
+/* Adds ?param=value, or &param=value when the URL has a query, before
+ * any fragment, base64's +, / and = percent-encoded. */
+static bool add_param(struct job *j, const char *param, const struct buf *value, struct buf *why)
 {
+	static const char name_chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+	if (!*param || strspn(param, name_chars) != strlen(param))
+		return wrong(why, "postback.sign.param: expected a name of letters, digits and -._~");
 	struct buf url = { 0 };
 	size_t end = strcspn(j->url, "#");
 	buf_add(&url, j->url, end);
@@ -70,6 +74,7 @@ static void add_param(struct job *j, const char *param, const struct buf *value)
 	free(j->url);
 	j->url = url.data;
 	j->url_len = url.len;
+	return true;
 }
 
 static int algorithm(const char *name)
@@ -80,38 +85,59 @@ static int algorithm(const char *name)
 	return -1;
 }
 
-/* Signs the line's sign_message with the first secret of its name. */
+/* 1 for base64, 0 for hex, -1 for anything else. */
+static int base64_encoding(const char *name)
+{
+	return !name ? -1 : !strcmp(name, "base64") ? 1 : !strcmp(name, "hex") ? 0 : -1;
+}
+
+/* The hmac of the line's sign_message under secret, written as the sign
+ * block asks, into value; false with why when the block or the message
+ * is not one to sign. */
+static bool hmac_value(struct record *r, const int *at, const struct secret *secret,
+		       struct buf *value, struct buf *why)
+{
+	struct buf text = { 0 };
+	int a = algorithm(member(r, at, SIGN_ALGORITHM, &text));
+	int base64 = base64_encoding(member(r, at, SIGN_ENCODING, &text));
+	int msg = record_get(r, 0, "sign_message");
+	buf_free(&text);
+	if (a < 0 || base64 < 0)
+		return wrong(why, "postback.sign: expected an algorithm (sha1, sha256, sha512) and an encoding (hex, base64)");
+	if (msg < 0 || r->tok[msg].type != JSMN_STRING)
+		return wrong(why, "sign_message: %s", msg < 0 ? "missing; pbexpand renders it" : "expected a string");
+	unsigned char mac[HMAC_MAX];
+	struct text m = record_text(r, msg);
+	size_t n = hmac_compute((enum hmac_algorithm)a, secret->value, secret->len, m.p, m.n, mac);
+	(base64 ? hmac_add_base64 : hmac_add_hex)(value, mac, n);
+	return true;
+}
+
+/* Signs the line's sign_message with the first secret of its name, into
+ * the URL's query or a header. */
 static bool sign_hmac(struct job *j, struct record *r, const int *at, const struct secret *secret,
 		      struct buf *why)
 {
-	struct buf text = { 0 }, value = { 0 };
-	int a = algorithm(member(r, at, SIGN_ALGORITHM, &text));
-	const char *encoding = member(r, at, SIGN_ENCODING, &text);
-	bool base64 = encoding && !strcmp(encoding, "base64");
-	int msg = record_get(r, 0, "sign_message");
-	bool ok = false;
-	if (a < 0 || !encoding || (!base64 && strcmp(encoding, "hex")))
-		wrong(why, "postback.sign: expected an algorithm (sha1, sha256, sha512) and an encoding (hex, base64)");
-	else if (msg < 0 || r->tok[msg].type != JSMN_STRING)
-		wrong(why, "sign_message: %s", msg < 0 ? "missing; pbexpand renders it" : "expected a string");
-	else
-		ok = true;
-	if (ok) {
-		unsigned char mac[HMAC_MAX];
-		struct text m = record_text(r, msg);
-		size_t n = hmac_compute((enum hmac_algorithm)a, secret->value, secret->len, m.p, m.n, mac);
-		(base64 ? hmac_add_base64 : hmac_add_hex)(&value, mac, n);
-		if (member(r, at, SIGN_PARAM, &text))
-			add_param(j, text.data, &value);
-		else if (member(r, at, SIGN_HEADER, &text))
-			ok = job_add_header(j, (struct text){ text.data, text.len },
-					    (struct text){ value.data, value.len }, "postback.sign.header", why);
-		else
-			ok = wrong(why, "postback.sign: an hmac signature needs a param or a header");
-	}
-	buf_free(&text);
+	struct buf value = { 0 }, name = { 0 };
+	bool ok = hmac_value(r, at, secret, &value, why);
+	if (ok && member(r, at, SIGN_PARAM, &name))
+		ok = add_param(j, name.data, &value, why);
+	else if (ok && member(r, at, SIGN_HEADER, &name))
+		ok = job_add_header(j, (struct text){ name.data, name.len },
+				    (struct text){ value.data, value.len }, "postback.sign.header", why);
+	else if (ok)
+		ok = wrong(why, "postback.sign: an hmac signature needs a param or a header");
+	buf_free(&name);
 	buf_free(&value);
 	return ok;
+}
+
+/* Wipes a decoded secret from memory and frees it. */
+static void forget_key(struct buf *key)
+{
+	if (key->data)
+		explicit_bzero(key->data, key->cap);
+	buf_free(key);
 }
 
 /* Whether s is printable ASCII, as a header value that a verifier
@@ -133,8 +159,7 @@ static bool prepare_webhook(struct job *j, const struct secrets *s, const char *
 	bool ok = true;
 	while (ok && (sec = secrets_next(s, name, sec)))
 		ok = webhook_secret_decode(sec->value, sec->len, &key);
-	explicit_bzero(key.data, key.cap);
-	buf_free(&key);
+	forget_key(&key);
 	if (!ok)
 		return wrong(why, "sign: secret '%s' is not a Standard Webhooks secret (whsec_ and base64)", name);
 	if (!j->key || !printable_ascii(j->key, j->key_len))
@@ -205,8 +230,7 @@ void signing_attempt(struct job *j, const struct secrets *s, int64_t unix_time)
 		webhook_signature(key.data, key.len, j->key, j->key_len, unix_time,
 				  j->body ? j->body : "", j->body_len, &value);
 	}
-	explicit_bzero(key.data, key.cap);
-	buf_free(&key);
+	forget_key(&key);
 	char stamp[24];
 	snprintf(stamp, sizeof stamp, "%lld", (long long)unix_time);
 	add_signature_header(j, "webhook-id", j->key);
