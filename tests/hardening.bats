@@ -100,4 +100,6 @@ EOF
 	assert_success
 	run jq -c '.headers | [has("X-Token"), .["X-Token"], has("Content-Type"), .["Content-Type"]]' recv.ndjson
 	assert_output '[true,"",true,""]'
+	pbfire --dry-run in.ndjson > dry
+	assert_equal "$(jq -c .result.request.headers dry)" '{"X-Token":"","Content-Type":""}'
 }

@@ -175,10 +175,11 @@ void job_describe(const struct job *j, struct buf *out)
 	buf_add_json_string(out, j->url, strlen(j->url));
 	buf_adds(out, ",\"headers\":{");
 	for (const struct curl_slist *h = j->headers; h; h = h->next) {
-		const char *colon = strchr(h->data, ':');
-		buf_add_json_string(out, h->data, (size_t)(colon - h->data));
+		size_t name = strcspn(h->data, ":;");	/* "Name: value", or "Name;" when empty */
+		const char *value = h->data[name] == ':' ? h->data + name + 2 : "";
+		buf_add_json_string(out, h->data, name);
 		buf_addc(out, ':');
-		buf_add_json_string(out, colon + 2, strlen(colon + 2));
+		buf_add_json_string(out, value, strlen(value));
 		if (h->next)
 			buf_addc(out, ',');
 	}
