@@ -58,7 +58,8 @@ FUZZ_DEBS = clang libclang-rt-dev
 # libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
 	signing
-FUZZ_SRCS_rules = cmd/pbmatch/rules.c cmd/pbmatch/match.c cmd/pbmatch/action.c \
+PBMATCH_RULES = cmd/pbmatch/rules.c cmd/pbmatch/loader.c cmd/pbmatch/delivery.c
+FUZZ_SRCS_rules = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c \
 	cmd/pbexpand/request.c
 FUZZ_PKGS_rules = $(PKGS_pbmatch)
 FUZZ_PKGS_uritemplate = libcurl
@@ -66,7 +67,7 @@ FUZZ_SRCS_spool =
 FUZZ_SRCS_ledger = cmd/pbfire/ledger.c
 FUZZ_SRCS_netpolicy = cmd/pbfire/netpolicy.c
 FUZZ_SRCS_request = cmd/pbexpand/request.c
-FUZZ_SRCS_action = cmd/pbmatch/rules.c cmd/pbmatch/match.c cmd/pbmatch/action.c
+FUZZ_SRCS_action = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c
 FUZZ_SRCS_pbstat = cmd/pbstat/members.c cmd/pbstat/result.c
 FUZZ_SRCS_breakers = cmd/pbfire/breakers.c cmd/pbfire/queue.c
 FUZZ_PKGS_action = $(PKGS_pbmatch)

@@ -60,7 +60,7 @@ def standard_webhooks_ok(headers, body):
 
 
 def hmac_ok(spec, q, headers, sent):
-    key = dict(secrets)[spec["secret"]].encode()
+    key = next(value for name, value in secrets if name == spec["secret"]).encode()
     message = spec["message"].format(**q).encode()
     mac = hmac.new(key, message, getattr(hashlib, spec["algorithm"])).digest()
     want = base64.b64encode(mac).decode() if spec["encoding"] == "base64" else mac.hex()

@@ -233,14 +233,67 @@ EOF
 		pb 'paced?status=429' d '"attempts":1'
 		pb 'slow?delay=3' e '"timeout":0.3,"attempts":1'
 		pb 'default?fail=1&key=f' f '"final":[500]'
+		pb 'more?fail=5&key=g' g '"attempts":6'
 	} > lines
 	SECONDS=0
-	run pbfire --allow-net 127.0.0.0/8 --backoff 0.05 --retries 4 --timeout 30 lines
+	run pbfire --allow-net 127.0.0.0/8 --backoff 0.05 --retries 3 --timeout 30 --breaker 0 lines
 	assert_failure 1
-	assert [ "$SECONDS" -lt 3 ]
+	assert [ "$SECONDS" -lt 10 ]
 	assert_equal "$(seen | cut -d'?' -f1 | sort | uniq -c | awk '{ print $1, $3 }')" \
-		"$(printf '2 /default\n1 /final\n1 /once\n1 /paced\n1 /slow\n2 /twice')"
+		"$(printf '2 /default\n1 /final\n6 /more\n1 /once\n1 /paced\n1 /slow\n2 /twice')"
 	assert_equal "$(jq -c '[.postback.key, .result.ok, .result.attempts, .result.error, .result.retry_at]' <<<"$output" | sort)" \
 		"$(printf '%s\n' '["a",false,1,"http",null]' '["b",false,2,"http",null]' '["c",false,1,"http",null]' \
-			'["d",false,1,"http",null]' '["e",false,1,"timeout",null]' '["f",true,2,null,null]')"
+			'["d",false,1,"http",null]' '["e",false,1,"timeout",null]' '["f",true,2,null,null]' \
+			'["g",true,6,null,null]')"
+}
+
+@test "a postback's attempts stand for --retries, count every round a line is fed back, and never let it go again" {
+	start_receiver
+	printf '{"url":"%s/r?status=503","postback":{"key":"r1","attempts":3}}\n' "$RECV" > lines
+	pbfire --allow-net 127.0.0.0/8 --retries 0 --backoff 0.01 lines > round1 || true
+	pbfire --allow-net 127.0.0.0/8 --retries 0 round1 > round2 || true
+	assert_equal "$(seen | wc -l)" 3
+	assert_equal "$(jq -c '.result | [.attempts, .retry_at]' round1)" '[3,null]'
+	assert_equal "$(jq -c '.result | [.attempts, .attempts_in_all, .round, .error, .message]' round2)" \
+		'[0,3,2,"invalid","no attempt left: its postback allows 3, and 3 were made"]'
+}
+
+@test "a line with one attempt left still lets a 429 pace its host" {
+	start_receiver
+	for i in 1 2 3; do
+		printf '{"url":"%s/p%d?status=429&retry_after=1","postback":{"key":"p%d","attempts":1}}\n' "$RECV" "$i" "$i"
+	done > lines
+	run pbfire --allow-net 127.0.0.0/8 -j 1 --per-host 1 lines
+	assert_failure 1
+	gap=$(jq -s '.[1].t - .[0].t' recv.ndjson)
+	assert_equal "$(awk -v g="$gap" 'BEGIN { print (g >= 0.9) }')" 1
+	assert_equal "$(seen | wc -l)" 3
+}
+
+@test "a final status does not count against the host's breaker" {
+	start_receiver
+	for i in 1 2 3 4 5 6; do
+		printf '{"url":"%s/f%d?status=503","postback":{"key":"f%d","final":[503]}}\n' "$RECV" "$i" "$i"
+	done > lines
+	printf '{"url":"%s/ok","postback":{"key":"ok"}}\n' "$RECV" >> lines
+	run pbfire --allow-net 127.0.0.0/8 -j 1 --breaker 2 lines
+	assert_failure 1
+	refute_output --partial "breaker open"
+	assert_equal "$(seen | wc -l)" 7
+}
+
+@test "a signed line waiting in the spool fails as invalid when its secret is gone, and the spool goes on" {
+	start_receiver
+	secrets secrets "wall=$WALL"
+	printf '{"url":"%s/w?fail=1&key=w1","sign_message":"m","postback":{"key":"w1","sign":{"scheme":"hmac","secret":"wall","algorithm":"sha256","encoding":"hex","param":"sig"}}}\n' "$RECV" > lines
+	pbfire --allow-net 127.0.0.0/8 --secrets secrets --spool spool --schedule 1s lines > out1
+	assert_equal "$(jq -c '.result | [.ok, .final]' out1)" '[false,false]'
+	sleep 1.3
+	run pbfire --allow-net 127.0.0.0/8 --spool spool --grace 0 < /dev/null
+	assert_failure 1
+	assert_equal "$(jq -c '.result | [.error, .message]' <<<"$output")" \
+		'["invalid","sign: secret '\''wall'\'' wanted, and pbfire has no --secrets file"]'
+	run pbfire --allow-net 127.0.0.0/8 --spool spool --grace 0 < /dev/null
+	assert_success
+	assert_output ""
 }

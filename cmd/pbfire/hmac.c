@@ -16,8 +16,6 @@
 
 #include "tool.h"
 
-const char *const hmac_algorithm_names[] = { "sha1", "sha256", "sha512", NULL };
-
 static const EVP_MD *digest(enum hmac_algorithm a)
 {
 	switch (a) {
@@ -54,23 +52,39 @@ void hmac_add_base64(struct buf *out, const unsigned char *mac, size_t n)
 	buf_add(out, text, (size_t)len);
 }
 
+/* Whether s (n bytes, a multiple of 4) is strict base64: the alphabet,
+ * and '=' only as the last one or two. */
+static bool strict_base64(const char *s, size_t n)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t data = n - (s[n - 1] == '=') - (s[n - 2] == '=');
+	for (size_t i = 0; i < data; i++)
+		if (!s[i] || !strchr(alphabet, s[i]))
+			return false;
+	return true;
+}
+
 /* Decodes a Standard Webhooks secret, base64 after an optional "whsec_",
- * into key; false when it is not one (or is empty). */
+ * into key (which holds no other copy of it); false when it is not one
+ * (or is empty). */
 bool webhook_secret_decode(const char *secret, size_t n, struct buf *key)
 {
 	if (n >= 6 && !memcmp(secret, "whsec_", 6)) {
 		secret += 6;
 		n -= 6;
 	}
-	if (!n || n % 4 || n > 1024)
+	if (!n || n % 4 || n > 1024 || !strict_base64(secret, n))
 		return false;
 	unsigned char bytes[768];
 	int len = EVP_DecodeBlock(bytes, (const unsigned char *)secret, (int)n);
-	if (len < 0)
-		return false;
-	len -= (secret[n - 1] == '=') + (secret[n - 2] == '=');	/* EVP_DecodeBlock counts padding */
+	if (len >= 0)
+		len -= (secret[n - 1] == '=') + (secret[n - 2] == '=');	/* EVP_DecodeBlock counts padding */
 	buf_clear(key);
-	buf_add(key, bytes, (size_t)len);
+	buf_reserve(key, sizeof bytes);	/* so that adding never copies it elsewhere */
+	if (len > 0)
+		buf_add(key, bytes, (size_t)len);
+	explicit_bzero(bytes, sizeof bytes);
 	return len > 0;
 }
 

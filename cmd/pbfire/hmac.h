@@ -7,11 +7,10 @@
 
 #include "buf.h"
 
+/* In the order of sign_algorithms (common/signwords.c). */
 enum hmac_algorithm { HMAC_SHA1, HMAC_SHA256, HMAC_SHA512 };
 
 #define HMAC_MAX 64	/* bytes of the longest MAC, SHA-512's */
-
-extern const char *const hmac_algorithm_names[];
 
 size_t hmac_compute(enum hmac_algorithm a, const void *key, size_t keylen, const void *msg,
 		    size_t n, unsigned char mac[HMAC_MAX]);

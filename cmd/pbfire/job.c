@@ -14,7 +14,11 @@
 #include "job.h"
 #include "httpheader.h"
 #include "httpurl.h"
+#include "tool.h"
 
+#include <err.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,10 +33,18 @@ static char *copy_text(struct record *r, int i, size_t *len)
 
 static const struct text content_type = { "Content-Type", sizeof "Content-Type" - 1 };
 
-static bool wrong(struct buf *why, const char *what)
+/* Says why in why, as printf would; false. */
+bool job_refuse(struct buf *why, const char *fmt, ...)
 {
+	va_list ap;
+	char *text;
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		errx(EXIT_USAGE, "out of memory");
+	va_end(ap);
 	buf_clear(why);
-	buf_adds(why, what);
+	buf_adds(why, text);
+	free(text);
 	return false;
 }
 
@@ -65,7 +77,7 @@ static bool read_headers(struct job *j, struct record *r, int h, bool *has_type,
 	for (int k = h + 1; k < end; k = record_skip(r, k + 1)) {
 		struct text name = record_text(r, k);
 		if (r->tok[k + 1].type != JSMN_STRING)
-			return wrong(why, "headers: expected an object of strings");
+			return job_refuse(why, "headers: expected an object of strings");
 		*has_type |= name.n == content_type.n && !strncasecmp(name.p, content_type.p, name.n);
 		if (!job_add_header(j, name, record_text(r, k + 1), "headers", why))
 			return false;
@@ -90,11 +102,11 @@ static double number_at(struct record *r, int i)
 static bool read_final(struct job *j, struct record *r, int f, struct buf *why)
 {
 	if (r->tok[f].type != JSMN_ARRAY)
-		return wrong(why, "postback.final: expected an array of HTTP statuses");
+		return job_refuse(why, "postback.final: expected an array of HTTP statuses");
 	for (int i = f + 1; i < record_skip(r, f); i++) {
 		double status = number_at(r, i);
 		if (!(status >= 100 && status <= 599))
-			return wrong(why, "postback.final: expected an array of HTTP statuses");
+			return job_refuse(why, "postback.final: expected an array of HTTP statuses");
 		policy_add_final(&j->policy, (long)status);
 	}
 	return true;
@@ -107,11 +119,11 @@ static bool read_policy(struct job *j, struct record *r, int pb, struct buf *why
 	int final = record_get(r, pb, "final");
 	double v;
 	if (timeout >= 0 && !((v = number_at(r, timeout)) >= 0.001 && v <= 86400))
-		return wrong(why, "postback.timeout: expected seconds from 0.001 to 86400");
+		return job_refuse(why, "postback.timeout: expected seconds from 0.001 to 86400");
 	if (timeout >= 0)
 		j->policy.timeout_ms = (long)(v * 1000 + 0.5);
 	if (attempts >= 0 && !((v = number_at(r, attempts)) >= 1 && v <= 100 && v == (int)v))
-		return wrong(why, "postback.attempts: expected a whole number from 1 to 100");
+		return job_refuse(why, "postback.attempts: expected a whole number from 1 to 100");
 	if (attempts >= 0)
 		j->policy.attempts = (int)v;
 	return final < 0 || read_final(j, r, final, why);
@@ -128,11 +140,11 @@ bool job_read(struct job *j, const char *key_path, struct buf *why)
 	int key = record_path(r, key_path, strlen(key_path));
 	bool has_type = false;
 	if (url < 0 || r->tok[url].type != JSMN_STRING)
-		return wrong(why, url < 0 ? "url: missing" : "url: expected a string");
+		return job_refuse(why, url < 0 ? "url: missing" : "url: expected a string");
 	j->url = copy_text(r, url, &j->url_len);
 	if (body >= 0 && !record_is_null(r, body)) {
 		if (r->tok[body].type != JSMN_STRING)
-			return wrong(why, "body: expected a string");
+			return job_refuse(why, "body: expected a string");
 		j->body = copy_text(r, body, &j->body_len);
 	}
 	if (method >= 0 && r->tok[method].type == JSMN_STRING)
@@ -140,10 +152,10 @@ bool job_read(struct job *j, const char *key_path, struct buf *why)
 	else
 		j->method = xstrndup(j->body ? "POST" : "GET", 4);
 	if (strspn(j->method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(j->method) || !*j->method)
-		return wrong(why, "postback.method: expected an HTTP method such as GET or POST");
+		return job_refuse(why, "postback.method: expected an HTTP method such as GET or POST");
 	if (headers >= 0 && !record_is_null(r, headers)) {
 		if (r->tok[headers].type != JSMN_OBJECT)
-			return wrong(why, "headers: expected an object of strings");
+			return job_refuse(why, "headers: expected an object of strings");
 		if (!read_headers(j, r, headers, &has_type, why))
 			return false;
 	}

@@ -36,6 +36,7 @@ struct job {
 	struct line_policy policy;	/* its postback's timeout, attempts, final */
 	size_t host;			/* index of its host in pbfire's table */
 	int attempts, round;
+	int earlier_attempts;		/* of the rounds before, for a line fed back */
 	int paced;			/* attempts answered with backpressure */
 	bool owns_key;			/* it marked its key in flight in the ledger */
 	bool leased;			/* it came from the spool, and is released from it when done */
@@ -53,7 +54,14 @@ struct job {
 	size_t received;		/* response body bytes */
 };
 
+/* The attempts made for j in all, its earlier rounds' too. */
+static inline int job_attempts(const struct job *j)
+{
+	return j->earlier_attempts + j->attempts;
+}
+
 bool job_read(struct job *j, const char *key_path, struct buf *why);
+bool job_refuse(struct buf *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool job_add_header(struct job *j, struct text name, struct text value, const char *what,
 		    struct buf *why);
 bool job_host(const struct job *j, struct buf *host, struct buf *why);

@@ -76,7 +76,6 @@ struct pbfire {
 	char *breakers_path;		/* where the breakers are kept with a spool */
 	struct schedule schedule;
 	struct secrets secrets;		/* --secrets: what lines are signed with */
-	const char *secrets_path;
 	FILE *spooled;			/* a record being written for the spool, */
 	char *spooled_text;		/* into this buffer */
 	size_t spooled_len;
@@ -184,6 +183,13 @@ static int next_round(struct record *r)
 	return (int)result_number(r, "result.round", 999) + 1;
 }
 
+/* The attempts of a line's old result in all, its earlier rounds' too. */
+static int attempts_in_all(struct record *r)
+{
+	long all = result_number(r, "result.attempts_in_all", 1000000);
+	return (int)(all ? all : result_number(r, "result.attempts", 1000000));
+}
+
 /* Claims j's key for it: KEY_UNKNOWN when j may go, the key now marked in
  * flight and owned by j; otherwise what the ledger knows of the key. */
 static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
@@ -213,13 +219,12 @@ static bool parse_line(struct pbfire *pf, struct job *j, const char *line, size_
 	return false;
 }
 
-/* Reads the request of j's record, its signature and its host; false
- * with the reason in pf->why. */
+/* Reads the request of j's record and its host; false with the reason
+ * in pf->why. */
 static bool read_request(struct pbfire *pf, struct job *j)
 {
 	j->round = next_round(&j->rec);
-	if (!job_read(j, pf->key_path, &pf->why) || !signing_read(j, &pf->secrets, &pf->why) ||
-	    !job_host(j, &pf->scratch, &pf->why))
+	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return false;
 	j->host = queue_host(&pf->queue, pf->scratch.data, pf->scratch.len);
 	return true;
@@ -231,7 +236,8 @@ static struct job *revive(void *arg, const char *line, size_t len, unsigned long
 {
 	struct pbfire *pf = arg;
 	struct job *j = xcalloc(1, sizeof *j);
-	if (!parse_line(pf, j, line, len, lineno) || !read_request(pf, j))
+	if (!parse_line(pf, j, line, len, lineno) || !read_request(pf, j) ||
+	    !signing_read(j, &pf->secrets, &pf->why))
 		errx(EXIT_USAGE, "line %lu changed on disk: %s", lineno, pf->why.data);
 	pf->held++;
 	return j;
@@ -248,7 +254,13 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 		return;
 	}
 	pf->held++;
-	if (!read_request(pf, j)) {
+	j->earlier_attempts = attempts_in_all(&j->rec);
+	if (!read_request(pf, j) || !signing_read(j, &pf->secrets, &pf->why)) {
+		fail(pf, j, ERR_INVALID, pf->why.data);
+	} else if (!policy_allows_another(&j->policy, job_attempts(j), 0)) {
+		buf_clear(&pf->why);
+		buf_addf(&pf->why, "no attempt left: its postback allows %d, and %d were made",
+			 j->policy.attempts, job_attempts(j));
 		fail(pf, j, ERR_INVALID, pf->why.data);
 	} else if (pf->dry_run) {
 		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
@@ -285,11 +297,14 @@ static void take_due(struct pbfire *pf)
 			errx(EXIT_USAGE, "%s: a line changed in the spool: %s", pf->spool_path, pf->why.data);
 		j->round = (int)result_number(&j->rec, "result.round", 999);
 		j->attempts = (int)result_number(&j->rec, "result.attempts", 1000000);
+		j->earlier_attempts = attempts_in_all(&j->rec) - j->attempts;
 		j->lineno = (unsigned long)result_number(&j->rec, "result.line", LONG_MAX);
 		j->leased = true;
 		j->spool_pos = pos;
 		pf->held++;
-		if (held_by_breaker(pf, j))
+		if (!signing_read(j, &pf->secrets, &pf->why))	/* its secret is gone */
+			fail(pf, j, ERR_INVALID, pf->why.data);
+		else if (held_by_breaker(pf, j))
 			wait_for_breaker(pf, j);
 		else
 			queue_return(&pf->queue, j);
@@ -369,20 +384,23 @@ static void end_waiting_retry(struct pbfire *pf, struct job *j)
 
 /* Whether the attempt of j that ended is to be tried again; if so, j now
  * waits for it: in the spool, by the schedule, with --spool; else in
- * memory (or, when stopping, it ends as interrupted). */
+ * memory (or, when stopping, it ends as interrupted). A postback's own
+ * attempts, when it sets them, stand for --retries and the length of the
+ * schedule (whose last wait then repeats). */
 static bool retried(struct pbfire *pf, struct job *j, double retry_after)
 {
 	int used = j->attempts - j->paced;
 	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) ||
-	    !policy_allows_another(&j->policy, j->attempts, j->status))
+	    !policy_allows_another(&j->policy, job_attempts(j), j->status))
 		return false;
 	if (pf->spool_path) {
-		double wait = schedule_wait(&pf->schedule, used, random_unit());
+		int step = j->policy.attempts && used > (int)pf->schedule.n ? (int)pf->schedule.n : used;
+		double wait = schedule_wait(&pf->schedule, step, random_unit());
 		if (wait >= 0)
 			defer(pf, j, pf->now + (int64_t)(wait * STAMP_NS));
 		return wait >= 0;
 	}
-	if (used > pf->retry.retries)
+	if (!j->policy.attempts && used > pf->retry.retries)
 		return false;
 	double wait = retry_delay(&pf->retry, used, retry_after, random_unit());
 	if (wait < 0)
@@ -429,23 +447,30 @@ static bool backpressure(const struct pbfire *pf, const struct job *j, double re
 	       retry_after <= pf->retry.retry_after_max;
 }
 
-/* Paces j's host for the Retry-After (or one --backoff) and puts j back
- * first in line without using up an attempt, up to PACE_MAX times a
- * line; false when j's outcome is not backpressure or j is out of them. */
-static bool paced(struct pbfire *pf, struct job *j, double retry_after)
+/* Paces host i for the Retry-After (or one --backoff). */
+static void pace_host(struct pbfire *pf, size_t i, double retry_after)
 {
-	if (pf->stopping || !backpressure(pf, j, retry_after) || j->paced >= PACE_MAX ||
-	    !policy_allows_another(&j->policy, j->attempts, j->status))
-		return false;
-	struct host *h = &pf->queue.hosts[j->host];
+	struct host *h = &pf->queue.hosts[i];
 	double wait = retry_after > 0 ? retry_after : retry_delay(&pf->retry, 1, 0, random_unit());
 	int64_t until = pf->now + (int64_t)(wait * STAMP_NS);
-	j->paced++;
 	if (until > h->paced_until) {
 		h->paced_until = until;
-		wake_host_at(pf, j->host, until);
+		wake_host_at(pf, i, until);
 	}
-	update_limit(pf, j->host);
+	update_limit(pf, i);
+}
+
+/* When the answer to j is backpressure, paces j's host and puts j back
+ * first in line without using up an attempt, up to PACE_MAX times a line
+ * and as its postback's policy allows; false when j is not put back. */
+static bool paced(struct pbfire *pf, struct job *j, double retry_after)
+{
+	if (pf->stopping || !backpressure(pf, j, retry_after))
+		return false;
+	pace_host(pf, j->host, retry_after);
+	if (j->paced >= PACE_MAX || !policy_allows_another(&j->policy, job_attempts(j), j->status))
+		return false;
+	j->paced++;
 	queue_return(&pf->queue, j);
 	return true;
 }
@@ -456,7 +481,7 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 {
 	struct host *h = &pf->queue.hosts[j->host];
 	struct breaker *b = &h->breaker;
-	bool failed = breaker_failure(j->error, j->status);
+	bool failed = breaker_failure(j->error, j->status) && !policy_final(&j->policy, j->status);
 	enum breaker_change change = breaker_note(b, &pf->breaker, failed, pf->now, random_unit());
 	switch (change) {
 	case BREAKER_OPENED:
@@ -725,7 +750,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 			break;
 		case OPT_BREAKER: pf->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
 		case OPT_BREAKER_WAIT: pf->breaker.wait = number_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
-		case OPT_SECRETS: pf->secrets_path = optarg; break;
+		case OPT_SECRETS: pf->secrets.path = optarg; break;
 		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: pf->stats = true; break;
 		default:
@@ -769,8 +794,8 @@ static void load_breakers(struct pbfire *pf)
 static void set_up(struct pbfire *pf)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (pf->secrets_path)
-		secrets_load(&pf->secrets, pf->secrets_path);
+	if (pf->secrets.path)
+		secrets_load(&pf->secrets, pf->secrets.path);
 	if (pf->use_ledger)
 		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run, pf->ledger_keep);
 	pf->report.dry_run = pf->dry_run;

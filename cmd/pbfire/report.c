@@ -54,7 +54,10 @@ static void build_result(const struct report *r, const struct job *j, int64_t no
 		buf_adds(b, "\"final\":false,");
 	if (r->dry_run)
 		buf_adds(b, "\"dry_run\":true,");
-	buf_addf(b, "\"status\":%ld,\"attempts\":%d,\"error\":", j->status, j->attempts);
+	buf_addf(b, "\"status\":%ld,\"attempts\":%d,", j->status, j->attempts);
+	if (j->earlier_attempts)
+		buf_addf(b, "\"attempts_in_all\":%d,", job_attempts(j));
+	buf_adds(b, "\"error\":");
 	add_string_or_null(b, err, strlen(err));
 	buf_adds(b, ",\"message\":");
 	add_string_or_null(b, j->message.data, j->message.len);
@@ -67,7 +70,7 @@ static void build_result(const struct report *r, const struct job *j, int64_t no
 	add_string_or_null(b, j->ip, strlen(j->ip));
 	buf_addf(b, ",\"line\":%lu,\"round\":%d", j->lineno, j->round);
 	if (!retry_at && !ok && !r->spool && attempt_retryable(j->error, j->status) &&
-	    policy_allows_another(&j->policy, j->attempts, j->status))
+	    policy_allows_another(&j->policy, job_attempts(j), j->status))
 		retry_at = round_retry_at(j->round, now);
 	if (retry_at) {
 		buf_adds(b, ",\"retry_at\":");

@@ -69,14 +69,18 @@ void policy_add_final(struct line_policy *p, long status)
 		p->final[status / FINAL_BITS] |= UINT64_C(1) << (status % FINAL_BITS);
 }
 
-/* Whether a line's policy allows another request after attempts of them,
- * the last answered with status (0: no answer). */
+/* Whether an answer with status ends a line under its policy. */
+bool policy_final(const struct line_policy *p, long status)
+{
+	return status > 0 && status < FINAL_BITS * 10 &&
+	       (p->final[status / FINAL_BITS] >> (status % FINAL_BITS) & 1);
+}
+
+/* Whether a line's policy allows another request after attempts of them
+ * in all, the last answered with status (0: no answer). */
 bool policy_allows_another(const struct line_policy *p, int attempts, long status)
 {
-	if (p->attempts && attempts >= p->attempts)
-		return false;
-	return !(status > 0 && status < FINAL_BITS * 10 &&
-		 (p->final[status / FINAL_BITS] >> (status % FINAL_BITS) & 1));
+	return !(p->attempts && attempts >= p->attempts) && !policy_final(p, status);
 }
 
 /* Seconds to wait before attempt + 1, given the server's Retry-After in

@@ -31,6 +31,7 @@ struct line_policy {
 enum error_class attempt_class(CURLcode rc, long status, bool blocked);
 bool attempt_retryable(enum error_class c, long status);
 void policy_add_final(struct line_policy *p, long status);
+bool policy_final(const struct line_policy *p, long status);
 bool policy_allows_another(const struct line_policy *p, int attempts, long status);
 double retry_delay(const struct retry_policy *p, int attempt, double retry_after, double unit_random);
 

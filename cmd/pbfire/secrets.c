@@ -19,19 +19,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "signwords.h"
 #include "tool.h"
-
-/* A secret's name: letters, digits, '_', '.' and '-', as the rule file
- * allows. */
-bool secret_name_ok(const char *name, size_t n)
-{
-	static const char allowed[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
-	for (size_t i = 0; i < n; i++)
-		if (!name[i] || !strchr(allowed, name[i]))
-			return false;
-	return n > 0;
-}
 
 static FILE *open_private(const char *path)
 {
@@ -54,15 +43,17 @@ static FILE *open_private(const char *path)
 static const char *bad_line(const char *line, size_t n)
 {
 	const char *eq = memchr(line, '=', n);
+	if (line[n - 1] == '\r')
+		return "a carriage return at the end of the line (a file with CRLF line ends?)";
 	if (!eq)
 		return "expected name=value";
-	if (!secret_name_ok(line, (size_t)(eq - line)))
+	if (!sign_secret_name_ok(line, (size_t)(eq - line)))
 		return "a name is letters, digits, '_', '.' and '-'";
 	if (eq + 1 == line + n)
 		return "an empty secret";
 	for (const char *p = eq + 1; p < line + n; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return "a control character in the secret (a file with CRLF line ends?)";
+			return "a control character in the secret";
 	return NULL;
 }
 
@@ -104,12 +95,13 @@ void secrets_load(struct secrets *s, const char *path)
 	fclose(f);
 }
 
-/* The next secret named name after after (NULL: the first), or NULL. */
-const struct secret *secrets_next(const struct secrets *s, const char *name,
+/* The next secret named name (n bytes) after after (NULL: the first),
+ * or NULL. */
+const struct secret *secrets_next(const struct secrets *s, const char *name, size_t n,
 				  const struct secret *after)
 {
-	for (const struct secret *sec = after ? after + 1 : s->v; sec && sec < s->v + s->n; sec++)
-		if (!strcmp(sec->name, name))
+	for (const struct secret *sec = after ? after + 1 : s->v; name && sec && sec < s->v + s->n; sec++)
+		if (strlen(sec->name) == n && !memcmp(sec->name, name, n))
 			return sec;
 	return NULL;
 }

@@ -17,9 +17,8 @@ struct secrets {
 };
 
 void secrets_load(struct secrets *s, const char *path);
-const struct secret *secrets_next(const struct secrets *s, const char *name,
+const struct secret *secrets_next(const struct secrets *s, const char *name, size_t n,
 				  const struct secret *after);
-bool secret_name_ok(const char *name, size_t n);
 void secrets_free(struct secrets *s);
 
 #endif

@@ -83,8 +83,8 @@ static char *postback_members(const struct postback *pb, size_t *len)
 		buf_addf(&b, "\"headers\":%s,", pb->headers_json);
 	if (pb->sign_json)
 		buf_addf(&b, "\"sign\":%s,", pb->sign_json);
-	if (pb->timeout)
-		buf_addf(&b, "\"timeout\":%g,", pb->timeout);
+	if (pb->timeout_ms)
+		buf_addf(&b, "\"timeout\":%ld.%03ld,", pb->timeout_ms / 1000, pb->timeout_ms % 1000);
 	if (pb->attempts)
 		buf_addf(&b, "\"attempts\":%d,", pb->attempts);
 	if (pb->final_json)

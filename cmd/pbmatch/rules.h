@@ -32,7 +32,7 @@ struct postback {
 	char *body_json;	/* the body template(s), a JSON string or object */
 	char *headers_json;	/* header templates, a JSON object, or NULL */
 	char *sign_json;	/* how pbfire signs it, a JSON object, or NULL */
-	double timeout;		/* seconds per attempt; 0: pbfire's --timeout */
+	long timeout_ms;	/* per attempt; 0: pbfire's --timeout */
 	int attempts;		/* attempts in all; 0: as pbfire's options say */
 	char *final_json;	/* statuses never retried, a JSON array, or NULL */
 	enum fire_status status;

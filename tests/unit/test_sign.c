@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hmac.h"
+#include "signwords.h"
 #include "tap.h"
 
 static const char jefe_data[] = "what do ya want for nothing?";
@@ -25,7 +26,7 @@ static void test_hmac_hex(void)
 		size_t n = hmac_compute((enum hmac_algorithm)a, "Jefe", 4, jefe_data, strlen(jefe_data), mac);
 		hmac_add_hex(&hex, mac, n);
 		ok(hex.data && !strcmp(hex.data, want[a]), "HMAC-%s of RFC test case 2: %s",
-		   hmac_algorithm_names[a], hex.data);
+		   sign_algorithms[a], hex.data);
 		buf_free(&hex);
 	}
 }
@@ -50,6 +51,8 @@ static void test_secret_decode(void)
 	ok(!webhook_secret_decode("whsec_", 6, &key), "an empty secret is refused");
 	ok(!webhook_secret_decode("whsec_AAE*", 10, &key), "so is one that is not base64");
 	ok(!webhook_secret_decode("whsec_AAE", 9, &key), "and one cut short");
+	ok(!webhook_secret_decode("whsec_AA==AAAA", 14, &key), "and one with padding inside");
+	ok(!webhook_secret_decode("AAE ", 4, &key), "and one with a space");
 	buf_free(&key);
 }
 
