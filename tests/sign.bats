@@ -297,3 +297,38 @@ EOF
 	assert_success
 	assert_output ""
 }
+
+@test "pbmatch: a sign param already in the URL, a Content-Type signature header, timeouts to the millisecond" {
+	rules <<'EOF'
+postbacks:
+  - name: a
+    type: conversion
+    url: https://wall.example/cb?sig={x}&tid={transaction_id}
+    sign: {scheme: hmac, secret: w, message: "{x}", param: sig}
+  - name: b
+    type: conversion
+    url: https://wall.example/cb
+    sign: {scheme: hmac, secret: w, message: "{x}", header: content-type}
+  - name: c
+    type: conversion
+    url: https://wall.example/cb
+    timeout: 0x10
+  - name: d
+    type: conversion
+    url: https://wall.example/cb
+    timeout: 1e3
+EOF
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_output - <<'EOF'
+pbmatch: rules.yaml:5:60: sign.param: 'sig' is in the url's query already
+pbmatch: rules.yaml:9:61: sign.header: 'content-type': the body's content_type says it
+pbmatch: rules.yaml:13:14: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '0x10'
+pbmatch: rules.yaml:17:14: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '1e3'
+EOF
+	for t in .5 1234.5678 250ms 2m; do
+		printf 'postbacks:\n  - {name: t, type: click, url: "https://p.example/", timeout: %s}\n' "$t" > rules.yaml
+		echo '{"type":"click","transaction_id":"c1"}' | pbmatch -r rules.yaml | jq -r .postback.timeout
+	done > timeouts
+	assert_equal "$(cat timeouts)" "$(printf '0.5\n1234.568\n0.25\n120\n')"
+}
