@@ -26,10 +26,11 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
+SCRIPTS = pbkafka
 UNITS = test_json test_stamp test_record test_uritemplate test_firing
-MAN1 = $(TOOLS:%=man/%.1)
+MAN1 = $(TOOLS:%=man/%.1) $(SCRIPTS:%=man/%.1)
 MAN5 = man/pb-rules.5
-MAN7 = man/pb-records.7
+MAN7 = man/pb-records.7 man/pb-kafka.7
 
 # Each tool is cmd/TOOL/*.c linked with build/libpb.a (common/) and the
 # libraries it alone names here.
@@ -42,13 +43,14 @@ pkg_cflags = $(if $(1),$(shell $(PKG_CONFIG) --cflags $(1)))
 pkg_libs = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1))) -lm
 
 LIBPB = $(B)/libpb.a
-BINS = $(TOOLS:%=$(B)/%)
+BINS = $(TOOLS:%=$(B)/%) $(SCRIPTS:%=$(B)/%)
 UNIT_BINS = $(UNITS:%=$(B)/tests/%)
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl
+	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl \
+	kcat librdkafka-dev
 FUZZ_DEBS = clang libclang-rt-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,
@@ -101,6 +103,18 @@ $(B)/$(1): $(call tool_objs,$(1)) $(LIBPB)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
+# pbkafka is a shell script: build/ gets a copy, so PB_BIN has every command.
+$(B)/pbkafka: cmd/pbkafka/pbkafka
+	@mkdir -p $(@D)
+	cp $< $@
+
+# tests/kafka_mock starts librdkafka's mock cluster for tests/kafka.bats;
+# nothing else links librdkafka.
+TEST_HELPERS = $(B)/tests/kafka_mock
+$(B)/tests/kafka_mock.o: EXTRA_CPPFLAGS = $(call pkg_cflags,rdkafka)
+$(B)/tests/kafka_mock: $(B)/tests/kafka_mock.o
+	$(CC) $(LDFLAGS) -o $@ $< $(call pkg_libs,rdkafka)
+
 # A unit test links common/ and, when it tests a tool's module, that
 # module's object and the tool's libraries.
 $(B)/tests/test_firing: $(B)/cmd/pbfire/netpolicy.o $(B)/cmd/pbfire/retry.o
@@ -140,7 +154,7 @@ check: deps
 	@$(MAKE) --no-print-directory all units WERROR=-Werror SANITIZE=$(SANITIZE)
 	@PB_BIN=$(CURDIR)/$(B) tests/run $(UNIT_BINS) $(FUZZ_BINS)
 
-units: $(UNIT_BINS) $(FUZZ_BINS)
+units: $(UNIT_BINS) $(FUZZ_BINS) $(TEST_HELPERS)
 
 # make fuzz: every harness built with clang and libFuzzer into build/fuzz,
 # then run for FUZZ_SECONDS over a working copy of its corpus (kept in
@@ -183,7 +197,7 @@ install: all
 	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
-	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	rm -f $(BINS:$(B)/%=$(DESTDIR)$(BINDIR)/%) $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
 
 clean:
