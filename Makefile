@@ -185,7 +185,7 @@ endif
 demo: deps all
 	@PB_BIN=$(CURDIR)/$(B) tests/demo
 
-bench: deps all
+bench: deps all $(TEST_HELPERS)
 	@PB_BIN=$(CURDIR)/$(B) tests/bench/run
 
 install: all

@@ -52,6 +52,12 @@ actions() {
 	}'
 }
 
+# consume KCAT-OPTION...: the messages kcat -C reads to the end, seeing
+# the end at once.
+consume() {
+	kcat -C -q -e -X fetch.wait.max.ms=10 -X fetch.error.backoff.ms=10 -b "$BROKERS" "$@"
+}
+
 # produce [KCAT-OPTION...] < LINES: the keyed lines to the actions topic.
 produce() {
 	kcat -P -b "$BROKERS" -t actions -K '\t' "$@"
@@ -118,7 +124,7 @@ expected_paths() {
 # pb-fired, "PATH TIMESTAMP-MS" a line (a key ID:NAME:STATUS is the path
 # /NAME?tid=ID&st=STATUS of kafka_rules).
 fired_paths() {
-	kcat -C -q -e -b "$BROKERS" -t pb-fired -p "$1" -o beginning -f '%k %T\n' |
+	consume -t pb-fired -p "$1" -o beginning -f '%k %T\n' |
 		awk -F '[: ]' '{ print "/" $2 "?tid=" $1 "&st=" $3 ($2 == "conv" ? "&delay=" delay : ""), $4 }' \
 			delay="${2:-0}"
 }
@@ -156,7 +162,7 @@ setup() {
 	paths > got
 	diff expected got
 	for p in 0 1; do
-		kcat -C -q -e -b "$BROKERS" -t pb-results -p $p -o beginning > in_results
+		consume -t pb-results -p $p -o beginning > in_results
 		cmp in_results m$p/results.$p.ndjson
 	done
 	cat m0/results.0.ndjson m1/results.1.ndjson | jq -r .url | sed "s|^$RECV||" | sort | diff expected -
