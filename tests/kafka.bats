@@ -250,3 +250,12 @@ setup() {
 	assert_failure 2
 	assert_output "pbkafka: st: in use by another pbkafka"
 }
+
+@test "a partition that cannot be restored stops those started: exit 2, no process left" {
+	pbkafka_start m0 -p 0,7 -o beginning
+	status=0
+	wait "$(cat m0.pid)" || status=$?
+	[ "$status" -eq 2 ]
+	grep -q "partition 7: cannot read pb-fired" m0.err
+	[ -z "$(left_in_session m0)" ]
+}
