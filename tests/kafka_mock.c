@@ -42,6 +42,8 @@ static void create_topic(rd_kafka_mock_cluster_t *mc, const char *spec)
 	if (!colon || colon == spec || *end || partitions < 1 || partitions > 1000)
 		errx(2, "%s: not TOPIC:PARTITIONS\n%s", spec, USAGE);
 	char *topic = strndup(spec, (size_t)(colon - spec));
+	if (!topic)
+		err(2, "strndup");
 	rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, topic, (int)partitions, 1);
 	if (e)
 		errx(2, "%s: %s", topic, rd_kafka_err2str(e));
