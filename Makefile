@@ -26,11 +26,10 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
-SCRIPTS = pbkafka
 UNITS = test_json test_stamp test_record test_uritemplate test_firing
-MAN1 = $(TOOLS:%=man/%.1) $(SCRIPTS:%=man/%.1)
+MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
-MAN7 = man/pb-records.7 man/pb-kafka.7
+MAN7 = man/pb-records.7
 
 # Each tool is cmd/TOOL/*.c linked with build/libpb.a (common/) and the
 # libraries it alone names here.
@@ -49,9 +48,16 @@ objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl \
-	kcat librdkafka-dev
+	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl
 FUZZ_DEBS = clang libclang-rt-dev
+
+# pbkafka, a shell script (cmd/pbkafka), is built and installed beside the
+# tools, with kcat as its Kafka client; librdkafka-dev is for the mock
+# cluster of its tests (tests/kafka_mock).
+SCRIPTS = pbkafka
+MAN1 += $(SCRIPTS:%=man/%.1)
+MAN7 += man/pb-kafka.7
+DEBS += kcat librdkafka-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,
 # the tool modules FUZZ_SRCS_NAME names and the libraries FUZZ_PKGS_NAME
@@ -103,7 +109,7 @@ $(B)/$(1): $(call tool_objs,$(1)) $(LIBPB)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
-# pbkafka is a shell script: build/ gets a copy, so PB_BIN has every command.
+# build/ gets a copy of pbkafka, so that PB_BIN has every command.
 $(B)/pbkafka: cmd/pbkafka/pbkafka
 	@mkdir -p $(@D)
 	cp $< $@
