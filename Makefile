@@ -42,7 +42,7 @@ pkg_cflags = $(if $(1),$(shell $(PKG_CONFIG) --cflags $(1)))
 pkg_libs = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1))) -lm
 
 LIBPB = $(B)/libpb.a
-BINS = $(TOOLS:%=$(B)/%)
+BINS = $(TOOLS:%=$(B)/%) $(SCRIPTS:%=$(B)/%)
 UNIT_BINS = $(UNITS:%=$(B)/tests/%)
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
@@ -50,6 +50,14 @@ tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
 	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl libssl-dev
 FUZZ_DEBS = clang libclang-rt-dev
+
+# pbkafka, a shell script (cmd/pbkafka), is built and installed beside the
+# tools, with kcat as its Kafka client; librdkafka-dev is for the mock
+# cluster of its tests (tests/kafka_mock).
+SCRIPTS = pbkafka
+MAN1 += $(SCRIPTS:%=man/%.1)
+MAN7 += man/pb-kafka.7
+DEBS += kcat librdkafka-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,
 # the tool modules FUZZ_SRCS_NAME names and the libraries FUZZ_PKGS_NAME
@@ -106,6 +114,18 @@ $(B)/$(1): $(call tool_objs,$(1)) $(LIBPB)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
+# build/ gets a copy of pbkafka, so that PB_BIN has every command.
+$(B)/pbkafka: cmd/pbkafka/pbkafka
+	@mkdir -p $(@D)
+	cp $< $@
+
+# tests/kafka_mock starts librdkafka's mock cluster for tests/kafka.bats;
+# nothing else links librdkafka.
+TEST_HELPERS = $(B)/tests/kafka_mock
+$(B)/tests/kafka_mock.o: EXTRA_CPPFLAGS = $(call pkg_cflags,rdkafka)
+$(B)/tests/kafka_mock: $(B)/tests/kafka_mock.o
+	$(CC) $(LDFLAGS) -o $@ $< $(call pkg_libs,rdkafka)
+
 # A unit test links common/ and, when it tests a tool's module, that
 # module's object and the tool's libraries.
 $(B)/tests/test_firing: $(B)/cmd/pbfire/netpolicy.o $(B)/cmd/pbfire/retry.o
@@ -148,7 +168,7 @@ check: deps
 	@$(MAKE) --no-print-directory all units WERROR=-Werror SANITIZE=$(SANITIZE)
 	@PB_BIN=$(CURDIR)/$(B) tests/run $(UNIT_BINS) $(FUZZ_BINS)
 
-units: $(UNIT_BINS) $(FUZZ_BINS)
+units: $(UNIT_BINS) $(FUZZ_BINS) $(TEST_HELPERS)
 
 # make fuzz: every harness built with clang and libFuzzer into build/fuzz,
 # then run for FUZZ_SECONDS over a working copy of its corpus (kept in
@@ -179,7 +199,7 @@ endif
 demo: deps all
 	@PB_BIN=$(CURDIR)/$(B) tests/demo
 
-bench: deps all
+bench: deps all $(TEST_HELPERS)
 	@PB_BIN=$(CURDIR)/$(B) tests/bench/run
 
 install: all
@@ -191,7 +211,7 @@ install: all
 	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
-	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	rm -f $(BINS:$(B)/%=$(DESTDIR)$(BINDIR)/%) $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
 
 clean:

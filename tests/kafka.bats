@@ -1,0 +1,261 @@
+#!/usr/bin/env bats
+# pbkafka against librdkafka's mock cluster (tests/kafka_mock.c) and the
+# receiver: partitions delivered once each, a failover after SIGKILL that
+# rebuilds the ledger from the pb-fired topic, and a restart over a day of
+# actions. The mock cannot find an offset by timestamp, so the replays
+# start from the beginning of the partition, the widest replay s@SINCE
+# can give (pb-kafka(7)).
+
+load helper
+
+# start_kafka: the mock cluster with the topics pbkafka uses, two
+# partitions each; sets BROKERS. teardown stops it.
+start_kafka() {
+	mkfifo mock.in
+	"$PB_BIN/tests/kafka_mock" actions:2 pb-fired:2 pb-results:2 0<> mock.in > brokers 3>&- &
+	MOCK_PID=$!
+	for _ in $(seq 100); do
+		[ -s brokers ] && break
+		sleep 0.05
+	done
+	BROKERS=$(cat brokers)
+}
+
+# kafka_rules: clicks at once, conversions after the 2-minute minimum
+# delay; each postback's path names its key: /NAME?tid=ID&st=STATUS.
+kafka_rules() {
+	rules <<EOF
+postbacks:
+  - name: clicks
+    type: click
+    scope: any
+    url: $RECV/clicks?tid={transaction_id}&st={status}
+  - name: conv
+    type: conversion
+    scope: any
+    status: any
+    url: $RECV/conv?tid={transaction_id}&st={status}&delay={delay}
+    delay: 2m
+EOF
+}
+
+# actions N PREFIX SPAN [DELAY]: N actions a line "ID<tab>JSON" (kcat's
+# key and value), clicks and conversions in turn, spread over the SPAN
+# seconds before the last two minutes, so that every postback is due; the
+# receiver takes DELAY seconds (0) to answer each conversion.
+actions() {
+	awk -v n="$1" -v prefix="$2" -v span="$3" -v delay="${4:-0}" -v now="$(date +%s)" 'BEGIN {
+		for (i = 1; i <= n; i++)
+			printf "%s%d\t{\"type\":\"%s\",\"transaction_id\":\"%s%d\",\"status\":\"approved\",\"delay\":%s,\"time\":%d}\n",
+				prefix, i, i % 2 ? "conversion" : "click", prefix, i, delay,
+				now - 130 - span + span * i / n
+	}'
+}
+
+# consume KCAT-OPTION...: the messages kcat -C reads to the end, seeing
+# the end at once.
+consume() {
+	kcat -C -q -e -X fetch.wait.max.ms=10 -X fetch.error.backoff.ms=10 -b "$BROKERS" "$@"
+}
+
+# produce [KCAT-OPTION...] < LINES: the keyed lines to the actions topic.
+produce() {
+	kcat -P -b "$BROKERS" -t actions -K '\t' "$@"
+}
+
+# pbkafka_start NAME OPTION...: pbkafka in a session of its own (its ID is
+# its PID, in NAME.pid), logging to NAME.err, its state in the directory
+# NAME, with the pbfire options in the array PBFIRE; teardown kills what
+# is left of the session.
+pbkafka_start() {
+	local name=$1
+	shift
+	mkdir -p "$name"
+	setsid pbkafka -b "$BROKERS" -r rules.yaml -d "$name" "$@" -- --allow-private "${PBFIRE[@]}" \
+		> "$name.out" 2> "$name.err" 3>&- &
+	echo $! > "$name.pid"
+	SESSIONS+=($!)
+}
+
+# pbkafka_stop NAME: SIGTERM, and its exit status once it has returned.
+pbkafka_stop() {
+	local pid
+	pid=$(cat "$1.pid")
+	kill -TERM "$pid"
+	wait "$pid"
+}
+
+# left_in_session NAME: the processes of NAME's session still alive.
+left_in_session() {
+	pgrep -s "$(cat "$1.pid")" || true
+}
+
+# requests: how many the receiver got.
+requests() {
+	wc -l < recv.ndjson
+}
+
+# wait_requests N [COUNT]: until COUNT (requests) says N, 20 s at most.
+wait_requests() {
+	local count=${2:-requests}
+	for _ in $(seq 400); do
+		[ "$($count)" -ge "$1" ] && return
+		sleep 0.05
+	done
+	fail "$($count) $count of $1 after 20 s"
+}
+
+# postbacks: how many postbacks the receiver got, each counted once.
+postbacks() {
+	jq -r .path recv.ndjson | sort -u | wc -l
+}
+
+# paths: the path of each request the receiver got, sorted.
+paths() {
+	jq -r .path recv.ndjson | sort
+}
+
+# expected_paths ACTIONS: the path of every postback the actions fire.
+expected_paths() {
+	cut -f 2 "$1" | pbmatch -r rules.yaml | pbexpand | jq -r .url | sed "s|^$RECV||" | sort
+}
+
+# fired_paths PARTITION: the path of each key in partition PARTITION of
+# pb-fired, "PATH TIMESTAMP-MS" a line (a key ID:NAME:STATUS is the path
+# /NAME?tid=ID&st=STATUS of kafka_rules).
+fired_paths() {
+	consume -t pb-fired -p "$1" -o beginning -f '%k %T\n' |
+		awk -F '[: ]' '{ print "/" $2 "?tid=" $1 "&st=" $3 ($2 == "conv" ? "&delay=" delay : ""), $4 }' \
+			delay="${2:-0}"
+}
+
+teardown() {
+	local sid
+	for sid in "${SESSIONS[@]}"; do
+		pkill -KILL -s "$sid" 2> /dev/null || true
+	done
+	[ -z "${MOCK_PID:-}" ] || kill "$MOCK_PID" 2> /dev/null || true
+	if [ -n "${RECEIVER_PID:-}" ]; then
+		kill "$RECEIVER_PID" 2> /dev/null || true
+		wait "$RECEIVER_PID" 2> /dev/null || true
+	fi
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	SESSIONS=() PBFIRE=()
+	start_receiver
+	start_kafka
+	kafka_rules
+}
+
+@test "two partitions on two machines: every postback once, every key in pb-fired, results in pb-results" {
+	actions 300 a 3600 > actions.tsv
+	produce < actions.tsv
+	expected_paths actions.tsv > expected
+	pbkafka_start m0 -p 0 -o beginning -R pb-results
+	pbkafka_start m1 -p 1 -o beginning -R pb-results
+	wait_requests "$(wc -l < expected)"
+	sleep 0.5
+	pbkafka_stop m0
+	pbkafka_stop m1
+	paths > got
+	diff expected got
+	for p in 0 1; do
+		consume -t pb-results -p $p -o beginning > in_results
+		cmp in_results m$p/results.$p.ndjson
+	done
+	cat m0/results.0.ndjson m1/results.1.ndjson | jq -r .url | sed "s|^$RECV||" | sort | diff expected -
+	{ fired_paths 0; fired_paths 1; } | cut -d ' ' -f 1 | sort > in_topic
+	diff expected in_topic
+	[ -z "$(left_in_session m0; left_in_session m1)" ]
+	# The window: from the receiver's log of a request to its key in pb-fired.
+	{ fired_paths 0; fired_paths 1; } | sort > shipped
+	jq -r '"\(.path) \(.t)"' recv.ndjson | sort | join - shipped |
+		awk '{ print $3 / 1000 - $2 }' | sort -n > lag
+	echo "# delivery to pb-fired: median $(sed -n "$(( ($(wc -l < lag) + 1) / 2 ))p" lag) s, max $(tail -n 1 lag) s" >&3
+	awk '$1 > 3 { exit 1 }' lag
+}
+
+@test "failover after SIGKILL: the ledger comes back from pb-fired, duplicates only from the last moments" {
+	actions 400 f 3600 0.02 > actions.tsv
+	produce -p 0 < actions.tsv
+	expected_paths actions.tsv > expected
+	PBFIRE=(-j 4)
+	pbkafka_start m0 -p 0 -o beginning
+	wait_requests 120
+	pkill -KILL -s "$(cat m0.pid)"
+	killed_at=$(date +%s.%N)
+	sleep 0.2
+	paths > before
+	fired_paths 0 0.02 | cut -d ' ' -f 1 | sort > in_topic
+	comm -23 before in_topic > window
+	# A new machine takes partition 0 over, with nothing of the old one's.
+	pbkafka_start m2 -p 0 -o beginning
+	wait_requests "$(wc -l < expected)" postbacks
+	sleep 0.5
+	pbkafka_stop m2
+	paths | sort -u > got
+	diff expected got
+	paths | uniq -d > twice
+	[ -z "$(comm -23 twice window)" ] || fail "fired twice though in pb-fired: $(comm -23 twice window)"
+	# The window is the last moments before the kill: requests in flight
+	# (-j 4) and what was delivered in the last half second.
+	late=$(jq -r --argjson t "$killed_at" 'select(.t > $t - 0.5) | .path' recv.ndjson | sort -u | comm -12 - before | wc -l)
+	echo "# failover: $(wc -l < before) requests before the kill, $(wc -l < in_topic) keys in pb-fired, $(wc -l < twice) fired twice ($late requests in the last 0.5 s before the kill)" >&3
+	[ "$(wc -l < twice)" -le $((late + 4)) ]
+	grep -q "ledger restored, $(wc -l < in_topic) keys" m2.err
+}
+
+@test "a restart over a day of actions fires nothing twice; SIGTERM leaves no process" {
+	actions 200 d 86400 > actions.tsv
+	# Two conversions that come due during the test, held across the restart.
+	now=$(date +%s)
+	printf 'late%d\t{"type":"conversion","transaction_id":"late%d","status":"approved","delay":0,"time":%d}\n' \
+		1 1 $((now - 117)) 2 2 $((now - 116)) >> actions.tsv
+	produce < actions.tsv
+	expected_paths actions.tsv > expected
+	pbkafka_start m0 -p 0,1 -o beginning
+	wait_requests 200
+	pbkafka_stop m0
+	[ -z "$(left_in_session m0)" ]
+	pbkafka_start m0 -p 0,1 -o beginning
+	wait_requests 202
+	sleep 1
+	pbkafka_stop m0
+	paths > got
+	diff expected got
+	[ "$(cat m0/results.*.ndjson | jq -r 'select(.result.error == "duplicate") | .url' | wc -l)" -ge 200 ]
+}
+
+@test "pbkafka: -s asks kcat for the offset at that time; usage and a busy directory exit 2" {
+	mkdir bin st
+	printf '#!/bin/sh\necho "$*" >> %s/kcat.args\n' "$PWD" > bin/kcat
+	chmod +x bin/kcat
+	PATH=$PWD/bin:$PATH run pbkafka -b x -p 3 -r rules.yaml -d st -s 1d
+	assert_failure 1
+	since=$(( ($(date +%s) - 86400) * 1000 ))
+	run grep -o 'actions -p 3 -o s@[0-9]*' kcat.args
+	assert_success
+	ms=${output##*@}
+	[ $((ms - since)) -le 5000 ] && [ $((since - ms)) -le 5000 ]
+	run pbkafka -p 0 -r rules.yaml
+	assert_failure 2
+	assert_output --partial usage:
+	run pbkafka -b x -p 0,a -r rules.yaml
+	assert_failure 2
+	exec 8>> st/pbkafka.lock
+	flock 8
+	run pbkafka -b x -p 0 -r rules.yaml -d st
+	assert_failure 2
+	assert_output "pbkafka: st: in use by another pbkafka"
+}
+
+@test "a partition that cannot be restored stops those started: exit 2, no process left" {
+	pbkafka_start m0 -p 0,7 -o beginning
+	status=0
+	wait "$(cat m0.pid)" || status=$?
+	[ "$status" -eq 2 ]
+	grep -q "partition 7: cannot read pb-fired" m0.err
+	[ -z "$(left_in_session m0)" ]
+}
