@@ -332,3 +332,12 @@ EOF
 	done > timeouts
 	assert_equal "$(cat timeouts)" "$(printf '0.5\n1234.568\n0.25\n120\n')"
 }
+
+@test "pbfire refuses a Standard Webhooks line that sets a signature header itself" {
+	secrets secrets "crm=$NEW"
+	echo '{"url":"https://crm.example/hook","headers":{"Webhook-Signature":"v1,forged"},"postback":{"key":"k","sign":{"scheme":"standard-webhooks","secret":"crm"}}}' > lines
+	run pbfire --dry-run --secrets secrets lines
+	assert_failure 1
+	assert_equal "$(jq -c '.result | [.error, .message]' <<<"${lines[0]}")" \
+		'["invalid","headers: webhook-signature is set by the postback'\''s signature"]'
+}

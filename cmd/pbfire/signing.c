@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The members of a sign block that pbfire reads. */
 enum block_member { BLOCK_SCHEME, BLOCK_SECRET, BLOCK_ALGORITHM, BLOCK_ENCODING, BLOCK_PARAM, BLOCK_HEADER, BLOCK_N };
@@ -123,9 +124,23 @@ static bool printable_ascii(const char *s, size_t n)
 	return n > 0;
 }
 
-/* Checks that every secret of the name is a Standard Webhooks one and
- * that the line has the key its webhook-id is; then j is signed so at
- * each attempt. */
+static const char *const webhook_headers[] = {
+	"webhook-id", "webhook-timestamp", "webhook-signature", NULL
+};
+
+/* The Standard Webhooks header that j's own headers have, or NULL. */
+static const char *webhook_header_taken(const struct job *j)
+{
+	for (const struct curl_slist *h = j->headers; h; h = h->next)
+		for (const char *const *w = webhook_headers; *w; w++)
+			if (!strncasecmp(h->data, *w, strlen(*w)) && strchr(":;", h->data[strlen(*w)]))
+				return *w;
+	return NULL;
+}
+
+/* Checks that every secret of the name is a Standard Webhooks one, that
+ * the line has the key its webhook-id is and none of the headers the
+ * signature sets; then j is signed so at each attempt. */
 static bool prepare_webhook(struct job *j, const struct secrets *s, struct text name, struct buf *why)
 {
 	struct buf key = { 0 };
@@ -139,6 +154,9 @@ static bool prepare_webhook(struct job *j, const struct secrets *s, struct text 
 				  (int)name.n, name.p);
 	if (!j->key || !printable_ascii(j->key, j->key_len))
 		return job_refuse(why, "sign: a standard-webhooks signature needs the line's key, in printable ASCII, to send as webhook-id");
+	const char *taken = webhook_header_taken(j);
+	if (taken)
+		return job_refuse(why, "headers: %s is set by the postback's signature", taken);
 	j->sign.scheme = SIGN_STANDARD_WEBHOOKS;
 	j->sign.secret = xstrndup(name.p, name.n);
 	for (j->sign.tail = j->headers; j->sign.tail && j->sign.tail->next;)
