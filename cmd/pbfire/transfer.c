@@ -4,8 +4,10 @@
  * no proxy, redirects only when asked, the timeouts, the response body
  * read up to a cap), the address policy checked on the socket libcurl is
  * about to connect, and the reading of a finished attempt's outcome into
- * its job. The wait for the next event is here too, since libcurl's
- * sockets are among what it waits on.
+ * its job. The easy handles of ended attempts are reset and kept for
+ * the next ones, as many as have been in flight at once, which spares
+ * making a handle for every request. The wait for the next event is here
+ * too, since libcurl's sockets are among what it waits on.
  */
 #include "transfer.h"
 #include "retry.h"
@@ -14,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <err.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -109,7 +112,7 @@ static void unlink_running(struct transfers *t, struct job *j)
 /* Starts the next attempt of j. */
 void transfer_start(struct transfers *t, struct job *j, int64_t now)
 {
-	j->easy = curl_easy_init();
+	j->easy = t->nidle ? t->idle[--t->nidle] : curl_easy_init();
 	if (!j->easy)
 		errx(EXIT_USAGE, "curl_easy_init failed");
 	j->net = t->opt.net;
@@ -151,11 +154,17 @@ static void read_outcome(struct job *j, CURLcode rc, double *retry_after)
 		buf_adds(&j->message, j->error_text[0] ? j->error_text : curl_easy_strerror(rc));
 }
 
-/* Ends j's transfer, finished or not, and frees its handle. */
+/* Ends j's transfer, finished or not, and keeps its handle, reset, for
+ * another attempt. */
 void transfer_cancel(struct transfers *t, struct job *j)
 {
 	curl_multi_remove_handle(t->multi, j->easy);
-	curl_easy_cleanup(j->easy);
+	curl_easy_reset(j->easy);
+	if (t->nidle == t->idle_cap) {
+		t->idle_cap = t->idle_cap ? 2 * t->idle_cap : 16;
+		t->idle = xreallocarray(t->idle, t->idle_cap, sizeof *t->idle);
+	}
+	t->idle[t->nidle++] = j->easy;
 	j->easy = NULL;
 	unlink_running(t, j);
 }
@@ -196,5 +205,8 @@ void transfers_close(struct transfers *t)
 {
 	while (t->running)
 		transfer_cancel(t, t->running);
+	while (t->nidle)
+		curl_easy_cleanup(t->idle[--t->nidle]);
+	free(t->idle);
 	curl_multi_cleanup(t->multi);
 }

@@ -21,6 +21,8 @@ struct transfers {
 	struct transfer_options opt;
 	struct job *running;		/* a list through prev and next */
 	unsigned nrunning;
+	CURL **idle;			/* easy handles of ended attempts, reset */
+	size_t nidle, idle_cap;
 };
 
 void transfers_open(struct transfers *t, struct transfer_options opt);
