@@ -212,9 +212,10 @@ breaker_runs() {
 	assert_equal "$(head -n 1 retry.spool.breakers)" "pbfire-breakers 1"
 	assert_equal "$(tail -n +2 retry.spool.breakers | cut -d ' ' -f 1-4)" "$RECV open 2 1"
 	echo "{\"url\":\"$RECV/b?fail=2&key=k\"}" > in2
-	run breaker_runs in2	# at once: the saved breaker holds the new line too
+	run breaker_runs --stats in2	# at once: the saved breaker holds the new line too
 	assert_success
 	assert_equal "$(seen | wc -l)" 2
+	assert_line "pbfire: host $RECV: no line finished in this run, breaker open"
 	assert_line --regexp "^pbfire: host $RECV: breaker open for [01] s more, as retry.spool.breakers says$"
 	assert_equal "$(grep '^{' <<<"$output" | jq -r '[.result.final, .result.message] | @tsv')" \
 		"$(printf 'false\twaiting for the host'"'"'s breaker to let a probe go')"

@@ -179,9 +179,14 @@ void report_stats(const struct report *r, const struct tool *t, const struct que
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
 	if (r->spool)
 		fprintf(stderr, "pbfire: %lu deferrals to the spool, %zu lines in it\n", r->deferred, waiting);
-	for (size_t i = 0; i < q->nhosts; i++)
-		fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed%s\n", q->hosts[i].name, q->hosts[i].ok,
-			q->hosts[i].failed, q->hosts[i].breaker.state == BREAKER_CLOSED ? "" : ", breaker open");
+	for (size_t i = 0; i < q->nhosts; i++) {
+		const struct host *h = &q->hosts[i];
+		const char *breaker = h->breaker.state == BREAKER_CLOSED ? "" : ", breaker open";
+		if (h->ok || h->failed)
+			fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed%s\n", h->name, h->ok, h->failed, breaker);
+		else	/* a host known from the breakers file only */
+			fprintf(stderr, "pbfire: host %s: no line finished in this run%s\n", h->name, breaker);
+	}
 	if (open_breakers)
 		fprintf(stderr, "pbfire: %u breakers open\n", open_breakers);
 	if (!r->dry_run && r->sent)
