@@ -276,3 +276,34 @@ breaker_runs() {
 	assert_equal "$(jq -r .result.error <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "30 duplicate"
 	assert_equal "$(tail -n +2 retry.spool | grep -c '^+' || true)" 0
 }
+
+# overflow_size PID: the size of the unlinked temporary file pbfire PID
+# keeps host backlogs in (0 when it has none open).
+overflow_size() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		if [[ $(readlink "$fd") == *"(deleted)" ]]; then
+			stat -L -c %s "$fd"
+			return
+		fi
+	done
+	echo 0
+}
+
+@test "a host's lines waiting on disk take the disk of the lines still waiting, not of all that went through" {
+	start_receiver
+	pad=$(head -c 10000 /dev/zero | tr '\0' x)
+	seq 800 | awk -v r="$RECV" -v p="$pad" '{ printf "{\"url\":\"%s/o%d\",\"pad\":\"%s\"}\n", r, $1, p }' > in
+	pbfire --allow-net 127.0.0.0/8 -j 1 --per-host 1 in > out &
+	pid=$!
+	size=
+	for _ in $(seq 600); do	# up to 60 s, until 90% are delivered
+		[ "$(wc -l < recv.ndjson)" -lt 720 ] || { size=$(overflow_size "$pid"); break; }
+		sleep 0.1
+	done
+	wait "$pid"
+	assert_equal "$(grep -c '"ok":true' out)" 800
+	# 8 MB went through the temporary file; 80 lines (0.8 MB) were left
+	assert [ -n "$size" ]
+	assert [ "$size" -lt 6000000 ]
+}

@@ -10,7 +10,9 @@
  * times --per-host lines at most: the lines behind them wait on disk, in
  * an unlinked temporary spool, 16 bytes of memory each, and come back in
  * order as the backlog empties, so a dead host's lines never fill the
- * memory the other hosts' lines need. Lines waiting to retry sit in a
+ * memory the other hosts' lines need; when the lines taken back outweigh
+ * those still there, the rest move to a new temporary file, so the disk
+ * a long run takes is that of the lines waiting. Lines waiting to retry sit in a
  * heap by due time until they are due, then go to the front of their
  * host's list; lines whose ledger key is in flight are parked until a
  * keyed line finishes.
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 
 #define NO_HOST ((size_t)-1)
+#define OVERFLOW_DEAD_MIN (4 * 1024 * 1024)	/* bytes taken back before moving the rest */
 
 void queue_init(struct queue *q, unsigned per_host, size_t max_line, revive_fn *revive, void *arg)
 {
@@ -261,11 +264,34 @@ void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *a
 		q->hosts[i].in_ready = false;
 }
 
-/* Gives back the disk space of the lines taken back, once none is left. */
+/* Moves the lines on disk to a new temporary file, in each host's order,
+ * and lets the old one go. */
+static void move_overflow(struct queue *q)
+{
+	struct spool fresh;
+	spool_open(&fresh, NULL, q->max_line);
+	for (size_t i = 0; i < q->nhosts; i++) {
+		struct spilled *r = &q->hosts[i].spilled;
+		for (size_t k = 0; k < r->n; k++) {
+			struct spilled_line *l = &r->at[(r->first + k) % r->cap];
+			size_t len;
+			const char *line = spool_take_at(&q->overflow, l->pos, &len);
+			l->pos = spool_append(&fresh, line, len);
+		}
+	}
+	spool_close(&q->overflow);
+	q->overflow = fresh;
+}
+
+/* Gives back the disk space of the lines taken back: all of it once none
+ * is left, most of it once they outweigh the lines still there. */
 void queue_reclaim(struct queue *q)
 {
-	if (q->overflow_open)
-		spool_reclaim(&q->overflow);
+	if (!q->overflow_open)
+		return;
+	spool_reclaim(&q->overflow);
+	if (q->overflow.dead > OVERFLOW_DEAD_MIN && q->overflow.dead > q->overflow.live)
+		move_overflow(q);
 }
 
 void queue_free(struct queue *q)
