@@ -244,6 +244,9 @@ setup() {
 	assert_output --partial usage:
 	run pbkafka -b x -p 0,a -r rules.yaml
 	assert_failure 2
+	run pbkafka -b x -p 0,00 -r rules.yaml
+	assert_failure 2
+	assert_output "pbkafka: -p 0,00: partition 0 given twice"
 	exec 8>> st/pbkafka.lock
 	flock 8
 	run pbkafka -b x -p 0 -r rules.yaml -d st
@@ -258,4 +261,45 @@ setup() {
 	[ "$status" -eq 2 ]
 	grep -q "partition 7: cannot read pb-fired" m0.err
 	[ -z "$(left_in_session m0)" ]
+}
+
+@test "SIGTERM while a partition's ledger is being restored stops pbkafka, and starts nothing" {
+	mkdir bin
+	cat > bin/kcat <<EOF
+#!/bin/sh
+case "\$*" in *"-t pb-fired"*"-o beginning"*) sleep 2 ;; esac
+exec $(command -v kcat) "\$@"
+EOF
+	chmod +x bin/kcat
+	PATH=$PWD/bin:$PATH pbkafka_start m0 -p 0,1 -o beginning
+	sleep 0.5
+	kill -TERM "$(cat m0.pid)"
+	for _ in $(seq 50); do
+		kill -0 "$(cat m0.pid)" 2> /dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$(cat m0.pid)" 2> /dev/null || fail "pbkafka still runs 5 s after SIGTERM"
+	[ -z "$(left_in_session m0)" ]
+	[ ! -s recv.ndjson ]
+}
+
+@test "a ledger pbfire compacts is not shipped to pb-fired again, only what is new in it" {
+	mkdir m0
+	old=$(( $(date +%s) - 40 * 86400 )) now=$(date +%s)
+	{
+		echo "pbfire-ledger 2"
+		seq 500 | awk -v t="$old" '{ printf "%d o%d:conv:approved\n", t, $1 }'
+		seq 1000 | awk -v t="$now" '{ printf "%d n%d:conv:approved\n", t, $1 }'
+	} > m0/fired.1
+	ino=$(stat -c %i m0/fired.1)
+	actions 20 c 600 > actions.tsv
+	produce -p 1 < actions.tsv
+	pbkafka_start m0 -p 1 -o beginning
+	wait_requests 20
+	sleep 0.5
+	pbkafka_stop m0
+	[ "$(stat -c %i m0/fired.1)" != "$ino" ]	# pbfire forgot the old keys: a new file
+	consume -t pb-fired -p 1 -o beginning -f '%k\n' | sort > keys
+	[ -z "$(uniq -d keys)" ] || fail "shipped twice: $(uniq -d keys | head -n 3)"
+	[ "$(wc -l < keys)" -eq $((500 + 1000 + 20)) ]
 }
