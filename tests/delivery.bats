@@ -303,6 +303,7 @@ overflow_size() {
 	done
 	wait "$pid"
 	assert_equal "$(grep -c '"ok":true' out)" 800
+	jq -r .path recv.ndjson | diff - <(seq 800 | sed 's|^|/o|')	# in order, moved or not
 	# 8 MB went through the temporary file; 80 lines (0.8 MB) were left
 	assert [ -n "$size" ]
 	assert [ "$size" -lt 6000000 ]
