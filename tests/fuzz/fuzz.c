@@ -88,7 +88,7 @@ long fuzz_file_size(const char *path)
 	return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-char *fuzz_written(const struct record *r, const char *const *drop, const char *add, size_t addlen,
+char *fuzz_written(struct record *r, const char *const *drop, const char *add, size_t addlen,
 		   size_t *n)
 {
 	char *out = NULL;

@@ -30,7 +30,7 @@ void fuzz_write_file(const char *path, const void *p, size_t n);
 long fuzz_file_size(const char *path);
 
 /* What record_write() writes, as a string the caller frees; *n its length. */
-char *fuzz_written(const struct record *r, const char *const *drop, const char *add, size_t addlen,
+char *fuzz_written(struct record *r, const char *const *drop, const char *add, size_t addlen,
 		   size_t *n);
 
 /* Whether s[0,n) is one valid JSON object (json_validate). */
