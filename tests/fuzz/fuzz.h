@@ -40,10 +40,4 @@ bool fuzz_json_object(const char *s, size_t n);
  * or reserved) and every '%' starts a %XX triplet. */
 bool fuzz_uri_text(const char *s, size_t n);
 
-/* The length of template t's literal "http://HOST" or "https://HOST"
- * prefix, HOST a domain name (letters, digits, '.' and '-', its last
- * label starting with a letter) followed by '/', '?', '#' or the end; 0
- * when t has none. No value can change such a host. */
-size_t fuzz_literal_origin(const char *t, size_t n);
-
 #endif
