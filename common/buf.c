@@ -1,7 +1,8 @@
 /*
  * Growable byte buffers and the allocation wrappers every tool uses.
  * Output records are assembled here before one fwrite, so this file also
- * owns writing a JSON string literal (quotes and escapes) from raw bytes.
+ * owns writing a JSON string literal (quotes and escapes) from raw bytes;
+ * adding bytes is inline (buf.h), growing the buffer is here.
  * Allocation failure is not recoverable for a filter: the wrappers print
  * one diagnostic and exit 2.
  */
@@ -48,11 +49,9 @@ char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
-void buf_reserve(struct buf *b, size_t extra)
+/* Makes b hold need bytes at least: buf_reserve's slow path. */
+void buf_grow(struct buf *b, size_t need)
 {
-	size_t need = b->len + extra + 1;
-	if (need <= b->cap)
-		return;
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
@@ -60,23 +59,9 @@ void buf_reserve(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 void buf_adds(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
-}
-
-void buf_addc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
 }
 
 void buf_addf(struct buf *b, const char *fmt, ...)
