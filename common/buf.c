@@ -10,6 +10,8 @@
 
 #include <err.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,19 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Whether one of the eight bytes at p must be escaped in a JSON string:
+ * a control character, a quote or a backslash (bytes >= 0x80 have their
+ * high bit set, so none of the three tests takes them). */
+static bool escape_in8(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t x, q, b;
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	b = x ^ (ones * '\\');
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+}
+
 /* Writes s as a JSON string literal. Bytes >= 0x80 pass through: callers
  * hand in UTF-8 that was validated on the way in. */
 void buf_add_json_string(struct buf *b, const char *s, size_t n)
@@ -89,6 +104,10 @@ void buf_add_json_string(struct buf *b, const char *s, size_t n)
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (n - i >= 8 && !escape_in8(s + i)) {
+			i += 7;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		buf_add(b, s + run, i - run);
