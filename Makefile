@@ -26,7 +26,7 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
-UNITS = test_json test_stamp test_record test_uritemplate test_firing test_sign
+UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
@@ -135,6 +135,14 @@ $(B)/tests/test_sign: UNIT_LIBS = $(call pkg_libs,libcrypto)
 $(B)/tests/unit/test_sign.o: EXTRA_CPPFLAGS = -Icmd/pbfire
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBPB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) $(UNIT_LIBS) -lm
+
+# test_json_portable: the JSON unit tests again over common/json.c built
+# with JSON_PORTABLE, so the scan used where there is no SSE2 is tested too.
+$(B)/common/json_portable.o: common/json.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DJSON_PORTABLE $(CFLAGS) -c -o $@ $<
+$(B)/tests/test_json_portable: $(B)/tests/unit/test_json.o $(B)/common/json_portable.o $(LIBPB)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) -lm
 
 define fuzz_rules
 $(B)/tests/fuzz/fuzz_$(1).o: EXTRA_CPPFLAGS = $(addprefix -I,$(sort $(dir $(FUZZ_SRCS_$(1))))) \

@@ -1,7 +1,8 @@
 /*
  * Growable byte buffers and the allocation wrappers every tool uses.
  * Output records are assembled here before one fwrite, so this file also
- * owns writing a JSON string literal (quotes and escapes) from raw bytes.
+ * owns writing a JSON string literal (quotes and escapes) from raw bytes;
+ * adding bytes is inline (buf.h), growing the buffer is here.
  * Allocation failure is not recoverable for a filter: the wrappers print
  * one diagnostic and exit 2.
  */
@@ -9,6 +10,8 @@
 
 #include <err.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +51,9 @@ char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
-void buf_reserve(struct buf *b, size_t extra)
+/* Makes b hold need bytes at least: buf_reserve's slow path. */
+void buf_grow(struct buf *b, size_t need)
 {
-	size_t need = b->len + extra + 1;
-	if (need <= b->cap)
-		return;
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
@@ -60,23 +61,9 @@ void buf_reserve(struct buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 void buf_adds(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
-}
-
-void buf_addc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
 }
 
 void buf_addf(struct buf *b, const char *fmt, ...)
@@ -94,6 +81,19 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Whether one of the eight bytes at p must be escaped in a JSON string:
+ * a control character, a quote or a backslash (bytes >= 0x80 have their
+ * high bit set, so none of the three tests takes them). */
+static bool escape_in8(const char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t x, q, b;
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	b = x ^ (ones * '\\');
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+}
+
 /* Writes s as a JSON string literal. Bytes >= 0x80 pass through: callers
  * hand in UTF-8 that was validated on the way in. */
 void buf_add_json_string(struct buf *b, const char *s, size_t n)
@@ -104,6 +104,10 @@ void buf_add_json_string(struct buf *b, const char *s, size_t n)
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (n - i >= 8 && !escape_in8(s + i)) {
+			i += 7;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		buf_add(b, s + run, i - run);

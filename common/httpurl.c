@@ -13,6 +13,7 @@
 #include "httpurl.h"
 #include "tool.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <err.h>
 #include <string.h>
@@ -97,4 +98,24 @@ bool httpurl_check_template(const char *tmpl, size_t n, const char **why)
 	bool ok = httpurl_check(url.data, url.len, NULL, why);
 	buf_free(&url);
 	return ok;
+}
+
+/* The length of template tmpl's literal "http://HOST" or "https://HOST"
+ * prefix, HOST a domain name (letters, digits, '.' and '-', its last
+ * label starting with a letter) followed by '/', '?', '#' or the end; 0
+ * when it has none. No value can change such a host, and every URL such
+ * a template renders, up to HTTPURL_MAX bytes, passes httpurl_check (the
+ * uritemplate and rules fuzzers check both), so pbexpand checks it once. */
+size_t httpurl_literal_origin(const char *tmpl, size_t n)
+{
+	size_t i = n >= 7 && !strncasecmp(tmpl, "http://", 7) ? 7 : n >= 8 && !strncasecmp(tmpl, "https://", 8) ? 8 : 0;
+	size_t label = i;	/* where the host's last label starts */
+	if (!i)
+		return 0;
+	for (; i < n && tmpl[i] && (isalnum((unsigned char)tmpl[i]) || tmpl[i] == '-' || tmpl[i] == '.'); i++)
+		if (tmpl[i] == '.')
+			label = i + 1;
+	if (label == i || !isalpha((unsigned char)tmpl[label]))	/* not a name: curl reads 1.2 as 1.0.0.2 */
+		return 0;
+	return i == n || tmpl[i] == '/' || tmpl[i] == '?' || tmpl[i] == '#' ? i : 0;
 }

@@ -5,34 +5,50 @@
  * every line passes json_validate() first, which checks the whole grammar,
  * requires the line to be exactly one object, rejects unpaired surrogate
  * escapes and invalid UTF-8, limits nesting to JSON_MAX_DEPTH, and counts
- * the tokens jsmn will produce so its token array is sized once. It can
- * also point out one top-level member on the way, for a tool that needs
- * a single field and no tokens.
+ * the tokens jsmn would produce. In the same pass it indexes the object's
+ * top-level members (where each key and value lies, and its token's
+ * index), so the record layer finds a field without a second scan and
+ * tokenizes only the members it has to look into. The bytes of a string
+ * that stand for themselves are skipped sixteen at a time with SSE2 on
+ * x86-64, eight at a time elsewhere (and when built with JSON_PORTABLE,
+ * which the unit tests use to check that path too).
  */
 #include "json.h"
+#include "buf.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && !defined(JSON_PORTABLE)
+#include <emmintrin.h>
+#define JSON_SSE2 1
+#endif
+
 struct scan {
-	const unsigned char *p, *end, *start;
+	const unsigned char *start, *end;
 	struct json_shape shape;
 	int depth;
+	unsigned closed_size;		/* the members or elements of the container last closed */
 	struct json_error *e;
-	struct json_member *want;	/* a top-level member to locate, or NULL */
+	struct json_index *index;	/* where the top-level members go, or NULL */
 };
 
-static bool fail(struct scan *s, const char *msg)
+/* Each parser below takes the position of what it reads and returns the
+ * position after it, or NULL when the text is not valid there, with the
+ * reason and the position of the fault in s->e. */
+static const unsigned char *fail(struct scan *s, const unsigned char *at, const char *msg)
 {
 	s->e->msg = msg;
-	s->e->offset = (size_t)(s->p - s->start);
-	return false;
+	s->e->offset = (size_t)(at - s->start);
+	return NULL;
 }
 
-static void skip_ws(struct scan *s)
+static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-		s->p++;
+	while (p < end && *p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
 }
 
 static int hexval(unsigned char c)
@@ -88,29 +104,25 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
-static bool escape(struct scan *s)
+/* The escape whose backslash is at p. */
+static const unsigned char *escape(struct scan *s, const unsigned char *p)
 {
-	const unsigned char *at = s->p;
+	const unsigned char *c = p + 1;
 	s->shape.escapes = true;
-	s->p++;	/* the backslash */
-	if (s->p >= s->end)
-		return fail(s, "unterminated string");
-	if (*s->p && strchr("\"\\/bfnrt", *s->p)) {
-		s->p++;
-		return true;
-	}
-	if (*s->p != 'u')
-		return fail(s, "invalid escape");
-	long u = hex4(s->p + 1, s->end);
-	long lo = s->end - s->p >= 7 && s->p[5] == '\\' && s->p[6] == 'u' ? hex4(s->p + 7, s->end) : -1;
-	s->p = at;
+	if (c >= s->end)
+		return fail(s, c, "unterminated string");
+	if (*c && strchr("\"\\/bfnrt", *c))
+		return c + 1;
+	if (*c != 'u')
+		return fail(s, c, "invalid escape");
+	long u = hex4(c + 1, s->end);
+	long lo = s->end - c >= 7 && c[5] == '\\' && c[6] == 'u' ? hex4(c + 7, s->end) : -1;
 	if (u < 0)
-		return fail(s, "invalid \\u escape");
+		return fail(s, p, "invalid \\u escape");
 	bool high = u >= 0xD800 && u <= 0xDBFF, low = u >= 0xDC00 && u <= 0xDFFF;
 	if (low || (high && (lo < 0xDC00 || lo > 0xDFFF)))
-		return fail(s, "unpaired surrogate in \\u escape");
-	s->p += high ? 12 : 6;
-	return true;
+		return fail(s, p, "unpaired surrogate in \\u escape");
+	return p + (high ? 12 : 6);
 }
 
 /* plain[c]: byte c stands for itself in a string and is ASCII. */
@@ -135,7 +147,7 @@ static const bool plain[256] = {
 
 /* Skips the plain ASCII bytes of a string, eight at a time while no byte
  * of the eight is a quote, a backslash, a control character or >= 0x80. */
-static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+static inline const unsigned char *skip_plain8(const unsigned char *p, const unsigned char *end)
 {
 	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
 	while (end - p >= 8) {
@@ -152,171 +164,241 @@ static const unsigned char *skip_plain(const unsigned char *p, const unsigned ch
 	return p;
 }
 
-static bool string(struct scan *s)
+#ifdef JSON_SSE2
+/* The bytes of the sixteen at p that end a plain run, as a bit mask: as
+ * signed bytes, those >= 0x80 are negative, so one comparison finds them
+ * with the control characters. */
+static inline unsigned stops16(const unsigned char *p)
 {
-	s->p++;	/* the opening quote */
-	s->shape.ntokens++;
-	while ((s->p = skip_plain(s->p, s->end)) < s->end) {
-		unsigned char c = *s->p;
-		if (c == '"') {
-			s->p++;
-			return true;
-		}
-		if (c == '\\') {
-			if (!escape(s))
-				return false;
-		} else if (c < 0x20) {
-			return fail(s, "control character in string");
+	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(' ');
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+				    _mm_cmplt_epi8(x, space));
+	return (unsigned)_mm_movemask_epi8(stop);
+}
+
+/* The same as skip_plain8, sixteen bytes at a time. */
+static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+	for (; end - p >= 16; p += 16) {
+		unsigned mask = stops16(p);
+		if (mask)
+			return p + __builtin_ctz(mask);
+	}
+	return skip_plain8(p, end);
+}
+#else
+#define skip_plain skip_plain8
+#endif
+
+/* The rest of the string at p, which skip_plain stopped at: an escape,
+ * UTF-8, a control character, the end of the line or the closing quote.
+ * Kept apart so that the common case, a plain string, stays small. */
+static __attribute__((noinline)) const unsigned char *string_rest(struct scan *s, const unsigned char *p)
+{
+	for (;; p = skip_plain(p, s->end)) {
+		if (p >= s->end)
+			return fail(s, p, "unterminated string");
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\') {
+			p = escape(s, p);
+		} else if (*p < 0x20) {
+			return fail(s, p, "control character in string");
 		} else {
-			size_t k = utf8_len(s->p, s->end);
-			if (!k)
-				return fail(s, "invalid UTF-8");
-			s->p += k;
+			size_t k = utf8_len(p, s->end);
+			p = k ? p + k : fail(s, p, "invalid UTF-8");
 		}
+		if (!p)
+			return NULL;
 	}
-	return fail(s, "unterminated string");
 }
 
-static bool digits(struct scan *s)
+/* The string whose opening quote is at p. */
+static inline const unsigned char *string(struct scan *s, const unsigned char *p)
 {
-	const unsigned char *from = s->p;
-	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-		s->p++;
-	return s->p > from || fail(s, "invalid number");
+	p = skip_plain(p + 1, s->end);
+	return p < s->end && *p == '"' ? p + 1 : string_rest(s, p);
 }
 
-static bool number(struct scan *s)
+static const unsigned char *digits(struct scan *s, const unsigned char *p)
 {
-	s->shape.ntokens++;
-	if (*s->p == '-')
-		s->p++;
-	if (s->p < s->end && *s->p == '0') {
-		s->p++;
-		if (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-			return fail(s, "invalid number: leading zero");
-	} else if (!digits(s))
-		return false;
-	if (s->p < s->end && *s->p == '.') {
-		s->p++;
-		if (!digits(s))
-			return false;
+	const unsigned char *from = p;
+	while (p < s->end && *p >= '0' && *p <= '9')
+		p++;
+	return p > from ? p : fail(s, p, "invalid number");
+}
+
+static const unsigned char *number(struct scan *s, const unsigned char *p)
+{
+	const unsigned char *end = s->end;
+	if (*p == '-')
+		p++;
+	if (p < end && *p == '0') {
+		p++;
+		if (p < end && *p >= '0' && *p <= '9')
+			return fail(s, p, "invalid number: leading zero");
+	} else if (!(p = digits(s, p))) {
+		return NULL;
 	}
-	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-		s->p++;
-		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-			s->p++;
-		if (!digits(s))
-			return false;
+	if (p < end && *p == '.' && !(p = digits(s, p + 1)))
+		return NULL;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		return digits(s, p);
 	}
-	return true;
+	return p;
 }
 
-static bool literal(struct scan *s, const char *word)
+static const unsigned char *literal(struct scan *s, const unsigned char *p, const char *word, size_t n)
 {
-	size_t n = strlen(word);
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
-		return fail(s, "invalid literal");
-	s->p += n;
-	s->shape.ntokens++;
-	return true;
+	if ((size_t)(s->end - p) < n || memcmp(p, word, n) != 0)
+		return fail(s, p, "invalid literal");
+	return p + n;
 }
 
-static bool value(struct scan *s);
+static const unsigned char *value(struct scan *s, const unsigned char *p);
 
-/* Whether the key quoted at key is the one wanted and not yet found. */
-static bool wanted(const struct json_member *m, const unsigned char *key, const unsigned char *value)
+/* Indexes a top-level member: key is at its opening quote, key_end at its
+ * closing one, [value, value_end) the value's source text. */
+static void index_member(struct scan *s, const unsigned char *key, const unsigned char *key_end,
+			 const unsigned char *value, const unsigned char *value_end, unsigned token)
 {
-	const unsigned char *close = memchr(key + 1, '"', (size_t)(value - key - 1));
-	return !m->value.p && (size_t)(close - key - 1) == m->keylen &&
-	       memcmp(key + 1, m->key, m->keylen) == 0;
+	struct json_index *ix = s->index;
+	if (ix->n == ix->cap) {
+		ix->cap = ix->cap ? 2 * ix->cap : 32;
+		ix->member = xreallocarray(ix->member, ix->cap, sizeof *ix->member);
+	}
+	struct json_span *m = &ix->member[ix->n++];
+	m->key = (unsigned)(key + 1 - s->start);
+	m->key_end = (unsigned)(key_end - s->start);
+	m->value = (unsigned)(value - s->start);
+	m->value_end = (unsigned)(value_end - s->start);
+	m->token = token;
+	m->size = *value == '{' || *value == '[' ? s->closed_size : 0;
 }
 
-/* Parses the members of an object or the elements of an array. */
-static bool container(struct scan *s, bool object)
+/* Ends the container whose closing bracket is at p, of count members or
+ * elements. */
+static const unsigned char *closed(struct scan *s, const unsigned char *p, unsigned count)
+{
+	s->depth--;
+	s->closed_size = count;
+	return p + 1;
+}
+
+/* Reads "key" : at p, the key's closing quote in *key_end. */
+static const unsigned char *key(struct scan *s, const unsigned char *p, const unsigned char **key_end)
+{
+	if (p >= s->end || *p != '"')
+		return fail(s, p, "expected a string key");
+	if (!(p = string(s, p)))
+		return NULL;
+	*key_end = p - 1;
+	if (p >= s->end || *p != ':')	/* the colon is usually right there */
+		p = skip_ws(p, s->end);
+	if (p >= s->end || *p != ':')
+		return fail(s, p, "expected ':'");
+	return skip_ws(p + 1, s->end);
+}
+
+/* Parses the object or array whose opening bracket is at p; the members
+ * of the top-level object go to the index when there is one. */
+static const unsigned char *container(struct scan *s, const unsigned char *p, bool object)
 {
 	unsigned char close = object ? '}' : ']';
 	if (++s->depth > JSON_MAX_DEPTH)
-		return fail(s, "nesting too deep");
-	s->p++;
-	s->shape.ntokens++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == close) {
-		s->p++;
-		s->depth--;
-		return true;
-	}
-	for (;;) {
-		const unsigned char *key = s->p, *at;
-		if (object) {
-			if (s->p >= s->end || *s->p != '"')
-				return fail(s, "expected a string key");
-			if (!string(s))
-				return false;
-			skip_ws(s);
-			if (s->p >= s->end || *s->p != ':')
-				return fail(s, "expected ':'");
-			s->p++;
-			skip_ws(s);
-		}
-		at = s->p;
-		if (!value(s))
-			return false;
-		if (object && s->depth == 1 && s->want && wanted(s->want, key, at))
-			s->want->value = (struct text){ (const char *)at, (size_t)(s->p - at) };
-		skip_ws(s);
-		if (s->p < s->end && *s->p == close) {
-			s->p++;
-			s->depth--;
-			return true;
-		}
-		if (s->p >= s->end || *s->p != ',')
-			return fail(s, object ? "expected ',' or '}'" : "expected ',' or ']'");
-		s->p++;
-		skip_ws(s);
+		return fail(s, p, "nesting too deep");
+	p = skip_ws(p + 1, s->end);
+	if (p < s->end && *p == close)
+		return closed(s, p, 0);
+	for (unsigned count = 1;; count++) {
+		const unsigned char *at = p, *key_end = NULL, *v;
+		unsigned token = s->shape.ntokens;
+		s->shape.ntokens += object ? 2 : 1;	/* the key, the value; what is in it comes next */
+		if (object && !(p = key(s, p, &key_end)))
+			return NULL;
+		if (!(p = value(s, v = p)))
+			return NULL;
+		if (s->depth == 1 && s->index)
+			index_member(s, at, key_end, v, p, token);
+		p = skip_ws(p, s->end);
+		if (p < s->end && *p == close)
+			return closed(s, p, count);
+		if (p >= s->end || *p != ',')
+			return fail(s, p, object ? "expected ',' or '}'" : "expected ',' or ']'");
+		p = skip_ws(p + 1, s->end);
 	}
 }
 
-static bool value(struct scan *s)
+/* The value at p, where the white space before it has been skipped. */
+static const unsigned char *value(struct scan *s, const unsigned char *p)
 {
-	skip_ws(s);
-	if (s->p >= s->end)
-		return fail(s, "unexpected end of line");
-	switch (*s->p) {
-	case '{': return container(s, true);
-	case '[': return container(s, false);
-	case '"': return string(s);
-	case 't': return literal(s, "true");
-	case 'f': return literal(s, "false");
-	case 'n': return literal(s, "null");
+	if (p >= s->end)
+		return fail(s, p, "unexpected end of line");
+	if (*p == '"')	/* the most common value, ahead of the others */
+		return string(s, p);
+	switch (*p) {
+	case '{': return container(s, p, true);
+	case '[': return container(s, p, false);
+	case 't': return literal(s, p, "true", 4);
+	case 'f': return literal(s, p, "false", 5);
+	case 'n': return literal(s, p, "null", 4);
 	default:
-		if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
-			return number(s);
-		return fail(s, "unexpected character");
+		if (*p == '-' || (*p >= '0' && *p <= '9'))
+			return number(s, p);
+		return fail(s, p, "unexpected character");
 	}
 }
 
-/* Validates text and, when want is not NULL, sets want->value to the
- * source text of the top-level member want->key (first of its name,
- * matched byte for byte, escapes not decoded), or to {NULL, 0}. */
-bool json_validate(const char *text, size_t n, struct json_shape *shape, struct json_member *want,
+/* Validates text and, when index is not NULL, indexes its top-level
+ * members there (on success; on failure its content is unspecified). */
+bool json_validate(const char *text, size_t n, struct json_shape *shape, struct json_index *index,
 		   struct json_error *e)
 {
 	struct scan s = {
-		.p = (const unsigned char *)text, .end = (const unsigned char *)text + n,
-		.start = (const unsigned char *)text, .e = e, .want = want,
+		.start = (const unsigned char *)text, .end = (const unsigned char *)text + n,
+		.e = e, .index = index,
 	};
-	if (want)
-		want->value = (struct text){ NULL, 0 };
-	skip_ws(&s);
-	if (s.p >= s.end || *s.p != '{')
-		return fail(&s, "not a JSON object");
-	if (!container(&s, true))
+	if (index)
+		index->n = 0;
+	const unsigned char *open = skip_ws(s.start, s.end), *p;
+	if (open >= s.end || *open != '{')
+		return fail(&s, open, "not a JSON object");
+	s.shape.ntokens = 1;	/* the object's own */
+	if (!(p = container(&s, open, true)))
 		return false;
-	skip_ws(&s);
-	if (s.p != s.end)
-		return fail(&s, "unexpected data after the object");
+	if (index) {
+		index->start = (unsigned)(open - s.start);
+		index->end = (unsigned)(p - s.start);
+	}
+	p = skip_ws(p, s.end);
+	if (p != s.end)
+		return fail(&s, p, "unexpected data after the object");
 	*shape = s.shape;
 	return true;
+}
+
+/* The first member in index, of the line text, whose raw key is key[0,n)
+ * byte for byte (escapes are not decoded), or NULL. */
+const struct json_span *json_index_find(const struct json_index *index, const char *text, const char *key,
+					size_t n)
+{
+	for (unsigned m = 0; m < index->n; m++) {
+		const struct json_span *s = &index->member[m];
+		if (s->key_end - s->key == n && memcmp(text + s->key, key, n) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+void json_index_free(struct json_index *index)
+{
+	free(index->member);
+	*index = (struct json_index){ 0 };
 }
 
 static size_t put_utf8(char *out, uint32_t c)

@@ -1,65 +1,159 @@
 /*
  * Records: one NDJSON object held as its original bytes plus jsmn tokens.
- * This file owns looking fields up (by key, or by a dotted path such as
- * result.status), reading a value's text (strings unescaped, numbers in
- * their source text so 1.50 stays 1.50), and writing a record back out
- * with members appended and, when a stage runs again, its own earlier
- * members removed. Every other byte of the line is written as it came.
- * Duplicate keys: the first one wins, for lookups as for jq's users.
+ * This file owns making the tokens (those of the top-level members from
+ * the index validation builds, those inside a top-level array or object
+ * with jsmn when it is first looked into, so a line is scanned once and
+ * tokenized only where it must be), looking fields up (by key, or by a
+ * dotted path such as result.status), reading a value's text (strings
+ * unescaped, numbers in their source text so 1.50 stays 1.50), and
+ * writing a record back out with members appended and, when a stage runs
+ * again, its own earlier members removed. Every other byte of the line is
+ * written as it came. Duplicate keys: the first one wins, for lookups as
+ * for jq's users.
  */
 #include "record.h"
 
+#include <err.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The token of a top-level value, from its source text; an array or
+ * object gets its size, its inside comes later (see tokenize). */
+static jsmntok_t value_token(const char *text, const struct json_span *m)
+{
+	int start = (int)m->value, end = (int)m->value_end;
+	switch (text[start]) {
+	case '"': return (jsmntok_t){ .type = JSMN_STRING, .start = start + 1, .end = end - 1 };
+	case '{': return (jsmntok_t){ .type = JSMN_OBJECT, .start = start, .end = end, .size = (int)m->size };
+	case '[': return (jsmntok_t){ .type = JSMN_ARRAY, .start = start, .end = end, .size = (int)m->size };
+	default: return (jsmntok_t){ .type = JSMN_PRIMITIVE, .start = start, .end = end };
+	}
+}
+
+/* Makes the tokens of the object and of its members' keys and values,
+ * as jsmn would, and marks each non-empty array or object value i as not
+ * yet tokenized inside: tok[i + 1] has start -1 and, as its end, the
+ * index of the token after the value. */
+static void top_tokens(struct record *r)
+{
+	const struct json_index *ix = &r->top;
+	r->tok[0] = (jsmntok_t){ .type = JSMN_OBJECT, .start = (int)ix->start, .end = (int)ix->end,
+				 .size = (int)ix->n };
+	for (unsigned m = 0; m < ix->n; m++) {
+		const struct json_span *s = &ix->member[m];
+		jsmntok_t *t = &r->tok[s->token];
+		t[0] = (jsmntok_t){ .type = JSMN_STRING, .start = (int)s->key, .end = (int)s->key_end, .size = 1 };
+		t[1] = value_token(r->text, s);
+		if (t[1].size) {
+			unsigned after = m + 1 < ix->n ? ix->member[m + 1].token : r->ntok;
+			t[2] = (jsmntok_t){ .type = JSMN_UNDEFINED, .start = -1, .end = (int)after };
+		}
+	}
+}
 
 bool record_parse(struct record *r, const char *text, size_t len, struct json_error *e)
 {
 	struct json_shape shape;
-	if (!json_validate(text, len, &shape, NULL, e))
+	if (!json_validate(text, len, &shape, &r->top, e))
 		return false;
 	unsigned need = shape.ntokens;
 	if (need > r->cap) {
 		r->cap = need < 64 ? 64 : need;
 		r->tok = xreallocarray(r->tok, r->cap, sizeof *r->tok);
 	}
-	jsmn_parser p;
-	jsmn_init(&p);
-	int n = jsmn_parse(&p, text, len, r->tok, r->cap);
-	if (n < 1) {	/* cannot happen after validation; never trust it blindly */
-		e->msg = "invalid JSON";
-		e->offset = p.pos;
-		return false;
-	}
 	r->text = text;
 	r->len = len;
-	r->ntok = (unsigned)n;
+	r->ntok = need;
 	r->escapes = shape.escapes;
+	top_tokens(r);
 	buf_clear(&r->scratch);
 	while (r->nretired)
 		free(r->retired[--r->nretired]);
 	return true;
 }
 
+/* Whether token i is a top-level array or object not yet tokenized inside. */
+static bool untokenized(const struct record *r, int i)
+{
+	const jsmntok_t *t = &r->tok[i];
+	return (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) && t->size > 0 && t[1].start == -1;
+}
+
+/* Makes the tokens inside token i with jsmn, if they are not made yet;
+ * returns i. The tokens array is a cache of the line's structure, so this
+ * fills it in through a const record. */
+static int tokenize(const struct record *r, int i)
+{
+	if (i < 0 || !untokenized(r, i))
+		return i;
+	jsmntok_t *t = &r->tok[i];
+	int start = t->start;
+	jsmn_parser p;
+	jsmn_init(&p);
+	int n = jsmn_parse(&p, r->text + start, (size_t)(t->end - start), t, r->ntok - (unsigned)i);
+	if (n < 1)	/* validation guarantees jsmn's success; never go on without it */
+		errx(2, "jsmn cannot tokenize what validation accepted, at column %d", start + 1);
+	for (int j = 0; j < n; j++) {
+		t[j].start += start;
+		t[j].end += start;
+	}
+	return i;
+}
+
 /* The index of the token after token i and everything inside it. */
 int record_skip(const struct record *r, int i)
 {
+	if (untokenized(r, i))
+		return r->tok[i + 1].end;
 	int end = r->tok[i].end;
 	int j = i + 1;
 	while ((unsigned)j < r->ntok && r->tok[j].start < end)
-		j++;
+		j = untokenized(r, j) ? r->tok[j + 1].end : j + 1;
 	return j;
 }
 
-/* Whether raw key token k, escapes decoded, is key[0,keylen). A raw key
- * with an escape decodes to fewer bytes than it has, so it can equal
- * only a longer searched key, and never byte for byte. */
-static inline bool key_equals(const struct record *r, int k, const char *key, size_t keylen)
+/* The key token after the member whose key token is k: two tokens on
+ * when the value has nothing inside it, as most values. */
+static inline int next_key(const struct record *r, int k)
 {
-	const jsmntok_t *t = &r->tok[k];
-	size_t n = (size_t)(t->end - t->start);
-	const char *p = r->text + t->start;
-	if (!r->escapes || !memchr(p, '\\', n))
-		return n == keylen && memcmp(p, key, n) == 0;
+	return r->tok[k + 1].size == 0 ? k + 2 : record_skip(r, k + 1);
+}
+
+/* memcmp(a, b, n) == 0, without a call for the short keys of records:
+ * eight bytes at a time, the last eight (or four) overlapping. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t v, w;
+	if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
+	}
+	if (n < 8) {
+		memcpy(&v, a, 4), memcpy(&w, b, 4);
+		bool head = v == w;
+		memcpy(&v, a + n - 4, 4), memcpy(&w, b + n - 4, 4);
+		return head && v == w;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8), memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + n - 8, 8), memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
+/* Whether raw key text p[0,n), escapes decoded, is key[0,keylen). A raw
+ * key with an escape decodes to fewer bytes than it has, so it can equal
+ * only a longer searched key, and never byte for byte. */
+static bool escaped_key_equals(const char *p, size_t n, const char *key, size_t keylen)
+{
+	if (!memchr(p, '\\', n))
+		return n == keylen && same_bytes(p, key, n);
 	if (n <= keylen || n > 6 * keylen)
 		return false;
 	char *s = xmalloc(n);
@@ -68,16 +162,28 @@ static inline bool key_equals(const struct record *r, int k, const char *key, si
 	return eq;
 }
 
+/* Whether raw key token k, escapes decoded, is key[0,keylen); on a line
+ * without escapes, a comparison of lengths first. */
+static inline bool key_equals(const struct record *r, int k, const char *key, size_t keylen)
+{
+	const jsmntok_t *t = &r->tok[k];
+	size_t n = (size_t)(t->end - t->start);
+	const char *p = r->text + t->start;
+	if (r->escapes)
+		return escaped_key_equals(p, n, key, keylen);
+	return n == keylen && same_bytes(p, key, n);
+}
+
 /* The value of member key[0,keylen) of object token obj, or -1. */
 int record_getn(const struct record *r, int obj, const char *key, size_t keylen)
 {
 	if (obj < 0 || r->tok[obj].type != JSMN_OBJECT)
 		return -1;
-	int k = obj + 1;
+	int k = tokenize(r, obj) + 1;
 	for (int m = 0; m < r->tok[obj].size; m++) {
 		if (key_equals(r, k, key, keylen))
-			return k + 1;
-		k = record_skip(r, k + 1);
+			return tokenize(r, k + 1);
+		k = next_key(r, k);
 	}
 	return -1;
 }
@@ -111,16 +217,16 @@ void record_members(const struct record *r, int obj, const struct keyset *ks, in
 	unsigned missing = (1u << ks->n) - 1;
 	for (size_t i = 0; i < ks->n; i++)
 		values[i] = -1;
-	int k = obj + 1;
+	int k = tokenize(r, obj) + 1;
 	for (int m = 0; m < r->tok[obj].size && missing; m++) {
 		for (unsigned c = candidates(r, k, ks) & missing; c; c &= c - 1) {
 			int i = __builtin_ctz(c);
 			if (key_equals(r, k, ks->key[i], ks->len[i])) {
-				values[i] = k + 1;
+				values[i] = tokenize(r, k + 1);
 				missing &= ~(1u << i);
 			}
 		}
-		k = record_skip(r, k + 1);
+		k = next_key(r, k);
 	}
 }
 
@@ -206,21 +312,36 @@ const char *record_type_name(const struct record *r, int i)
 	}
 }
 
-static bool dropped(const struct record *r, int k, const char *const *drop)
+/* The first bytes of the names in drop, as bits (byte & 63) of a mask. */
+static uint64_t first_bytes(const char *const *drop)
 {
+	uint64_t mask = 0;
+	for (; drop && *drop; drop++)
+		mask |= 1ull << ((unsigned char)**drop & 63);
+	return mask;
+}
+
+/* Whether raw key token k is one of the names in drop, whose first bytes
+ * are firsts: on a line without escapes, most keys are told apart by
+ * their first byte. */
+static bool dropped(const struct record *r, int k, const char *const *drop, uint64_t firsts)
+{
+	const jsmntok_t *t = &r->tok[k];
+	if (!r->escapes && t->end > t->start && !(firsts >> ((unsigned char)r->text[t->start] & 63) & 1))
+		return false;
 	for (; drop && *drop; drop++)
 		if (key_equals(r, k, *drop, strlen(*drop)))
 			return true;
 	return false;
 }
 
-static bool drops_any(const struct record *r, const char *const *drop)
+static bool drops_any(const struct record *r, const char *const *drop, uint64_t firsts)
 {
 	int k = 1;
 	for (int m = 0; drop && m < r->tok[0].size; m++) {
-		if (dropped(r, k, drop))
+		if (dropped(r, k, drop, firsts))
 			return true;
-		k = record_skip(r, k + 1);
+		k = next_key(r, k);
 	}
 	return false;
 }
@@ -231,22 +352,23 @@ static int member_end(const struct record *r, int k)
 	return r->tok[k + 1].end + (r->tok[k + 1].type == JSMN_STRING);
 }
 
-/* Writes the text of the top object up to the end of its last member,
+/* Appends the text of the top object up to the end of its last member,
  * less the members named in drop, each of which goes with one comma next
  * to it. Returns where the unwritten rest starts; any tells whether a
  * member was kept. */
-static int write_without(const struct record *r, FILE *out, const char *const *drop, bool *any)
+static int add_without(const struct record *r, struct buf *out, const char *const *drop, uint64_t firsts,
+		       bool *any)
 {
 	int from = r->tok[0].start + 1, k = 1;
-	fwrite(r->text, 1, (size_t)from, out);
+	buf_add(out, r->text, (size_t)from);
 	*any = false;
-	for (int m = 0; m < r->tok[0].size; m++, k = record_skip(r, k + 1)) {
+	for (int m = 0; m < r->tok[0].size; m++, k = next_key(r, k)) {
 		int key = r->tok[k].start - 1, end = member_end(r, k);
-		if (!dropped(r, k, drop)) {
+		if (!dropped(r, k, drop, firsts)) {
 			for (int i = from; i < key; i++)	/* the gap holds one comma */
 				if (*any || r->text[i] != ',')
-					fputc(r->text[i], out);
-			fwrite(r->text + key, 1, (size_t)(end - key), out);
+					buf_addc(out, r->text[i]);
+			buf_add(out, r->text + key, (size_t)(end - key));
 			*any = true;
 		}
 		from = end;
@@ -256,28 +378,33 @@ static int write_without(const struct record *r, FILE *out, const char *const *d
 
 /* Writes the record with the members named in drop (NULL-terminated, may
  * be NULL) removed and add (members, no leading comma) appended, then a
- * newline. Every other byte is written as it came. */
-void record_write(const struct record *r, FILE *out, const char *const *drop,
-		  const char *add, size_t addlen)
+ * newline, with one call. Every other byte is written as it came. */
+void record_write(struct record *r, FILE *out, const char *const *drop, const char *add, size_t addlen)
 {
+	struct buf *line = &r->line;
 	int close = r->tok[0].end - 1, from = close;
 	bool any = r->tok[0].size > 0;
-	if (drops_any(r, drop))
-		from = write_without(r, out, drop, &any);
+	uint64_t firsts = first_bytes(drop);
+	buf_clear(line);
+	if (drops_any(r, drop, firsts))
+		from = add_without(r, line, drop, firsts, &any);
 	else
-		fwrite(r->text, 1, (size_t)close, out);
-	fwrite(r->text + from, 1, (size_t)(close - from), out);
+		buf_add(line, r->text, (size_t)close);
+	buf_add(line, r->text + from, (size_t)(close - from));
 	if (addlen) {
 		if (any)
-			fputc(',', out);
-		fwrite(add, 1, addlen, out);
+			buf_addc(line, ',');
+		buf_add(line, add, addlen);
 	}
-	fputs("}\n", out);
+	buf_add(line, "}\n", 2);
+	fwrite(line->data, 1, line->len, out);
 }
 
 void record_free(struct record *r)
 {
 	free(r->tok);
+	json_index_free(&r->top);
+	buf_free(&r->line);
 	buf_free(&r->scratch);
 	while (r->nretired)
 		free(r->retired[--r->nretired]);

@@ -11,13 +11,22 @@
 #include "buf.h"
 #include "json.h"
 
-/* One validated NDJSON line and its jsmn tokens; token 0 is the object. */
+/* One validated NDJSON line and its jsmn tokens; token 0 is the object.
+ * Parsing makes the tokens of the object and of its members' keys and
+ * values; the tokens inside a top-level array or object are made when it
+ * is first looked into by record_getn, record_members or record_path,
+ * which also make them for an array or object they return. Until then
+ * tok[i + 1].start is -1 for such a value i (record_skip steps over it
+ * all the same), so a value reached by counting (i + 1 after key i) must
+ * be found by one of those before its inside is read. */
 struct record {
 	const char *text;
 	size_t len;
 	jsmntok_t *tok;
 	unsigned ntok, cap;
+	struct json_index top;	/* the top-level members, as validation found them */
 	struct buf scratch;	/* unescaped strings live here until the next parse */
+	struct buf line;	/* the line record_write assembles, to write it with one call */
 	bool escapes;		/* some string of the line has a backslash escape */
 	char **retired;		/* full scratch buffers, freed by the next parse */
 	size_t nretired;
@@ -45,8 +54,7 @@ bool record_is_null(const struct record *r, int i);
 bool record_is_number(const struct record *r, int i);
 bool record_is_scalar(const struct record *r, int i);
 const char *record_type_name(const struct record *r, int i);
-void record_write(const struct record *r, FILE *out, const char *const *drop,
-		  const char *add, size_t addlen);
+void record_write(struct record *r, FILE *out, const char *const *drop, const char *add, size_t addlen);
 void record_free(struct record *r);
 
 #endif

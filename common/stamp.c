@@ -64,12 +64,18 @@ static bool fixed(const char **p, const char *end, int width, int *v)
 	return true;
 }
 
+/* Reads one of the characters of set at *p. */
 static bool expect(const char **p, const char *end, const char *set)
 {
-	if (*p >= end || !**p || !strchr(set, **p))
+	if (*p >= end)
 		return false;
-	(*p)++;
-	return true;
+	for (; *set; set++) {
+		if (**p == *set) {
+			(*p)++;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Reads ".digits" into nanoseconds (digits past the ninth are dropped). */
@@ -139,6 +145,14 @@ bool stamp_parse_unix(const char *s, size_t n, struct stamp *t)
 	return true;
 }
 
+/* Writes v as exactly width digits at out; returns the end. */
+static char *put_digits(char *out, int64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		out[i] = (char)('0' + v % 10);
+	return out + width;
+}
+
 size_t stamp_format(struct stamp t, char out[STAMP_TEXT_MAX])
 {
 	int64_t days = t.sec / 86400, rem = t.sec % 86400, y;
@@ -148,18 +162,31 @@ size_t stamp_format(struct stamp t, char out[STAMP_TEXT_MAX])
 	}
 	int m, d;
 	civil_from_days(days, &y, &m, &d);
-	int n = snprintf(out, STAMP_TEXT_MAX, "%04lld-%02d-%02dT%02d:%02d:%02d",
-			 (long long)y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-	if (t.nsec) {
-		char frac[11];
-		snprintf(frac, sizeof frac, ".%09d", (int)t.nsec);
-		size_t k = strlen(frac);
-		while (frac[k - 1] == '0')
-			frac[--k] = '\0';
-		n += snprintf(out + n, STAMP_TEXT_MAX - (size_t)n, "%s", frac);
+	if (y < 0 || y > 9999)	/* not a time stamp_parse_* gives: the long way */
+		return (size_t)snprintf(out, STAMP_TEXT_MAX, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y,
+					m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	char *p = put_digits(out, y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, rem / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, rem / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, rem % 60, 2);
+	if (t.nsec) {	/* as many fraction digits as needed */
+		int digits = 9;
+		int32_t f = t.nsec;
+		for (; f % 10 == 0; f /= 10)
+			digits--;
+		*p++ = '.';
+		p = put_digits(p, f, digits);
 	}
-	n += snprintf(out + n, STAMP_TEXT_MAX - (size_t)n, "Z");
-	return (size_t)n;
+	*p++ = 'Z';
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 struct stamp stamp_now(void)

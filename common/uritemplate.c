@@ -91,14 +91,23 @@ static void add_pct(struct buf *out, unsigned char c)
 	buf_add(out, b, 3);
 }
 
-/* keep[c]: 1 when byte c stays as it is in any expansion (unreserved),
- * 2 when only in reserved expansions (+ and #). */
-static unsigned char keep[256];
+/* What byte c is to URI templates, in kind[c]: KEEP_ANY when it stays as
+ * it is in any expansion (unreserved), KEEP_RESERVED when only in
+ * reserved ones (+ and #); LITERAL when a template's literal text may
+ * hold it and it is copied as it is ('%' is not: it starts a triplet). */
+enum { KEEP_ANY = 1, KEEP_RESERVED = 2, LITERAL = 4 };
+static unsigned char kind[256];
 
-static void init_keep(void)
+static void init_kinds(void)
 {
-	for (int c = 0; c < 256; c++)
-		keep[c] = is_unreserved((unsigned char)c) ? 1 : is_reserved((unsigned char)c) ? 2 : 0;
+	if (kind['a'])
+		return;
+	for (int c = 0; c < 256; c++) {
+		unsigned char u = (unsigned char)c;
+		kind[c] = is_unreserved(u) ? KEEP_ANY : is_reserved(u) ? KEEP_RESERVED : 0;
+		if (c > 0x20 && c < 0x7F && !strchr("\"<>\\^`|{}%", c))
+			kind[c] |= LITERAL;
+	}
 }
 
 /* Appends s encoded: unreserved kept, and with reserved also reserved
@@ -106,12 +115,12 @@ static void init_keep(void)
 static void encode(struct buf *out, const char *s, size_t n, bool reserved)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	unsigned char limit = reserved ? 2 : 1;
+	unsigned char kept = reserved ? KEEP_ANY | KEEP_RESERVED : KEEP_ANY;
 	buf_reserve(out, 3 * n);
 	char *o = out->data + out->len;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (keep[c] && keep[c] <= limit) {
+		if (kind[c] & kept) {
 			*o++ = (char)c;
 		} else if (reserved && pct_at(s + i, s + n)) {
 			memcpy(o, s + i, 3);
@@ -214,8 +223,7 @@ static struct text scalar_text(struct expansion *x, const struct varspec *vs, in
 /* Percent-encodes s as a simple expansion would (form field names). */
 void tmpl_encode(struct buf *out, const char *s, size_t n)
 {
-	if (!keep['a'])
-		init_keep();
+	init_kinds();
 	encode(out, s, n, false);
 }
 
@@ -353,17 +361,14 @@ static bool expression(struct expansion *x)
 	}
 }
 
-/* Copies the literal character at x->p, percent-encoding non-ASCII. */
+/* The literal character at x->p that plain_run stopped at: a '}' out of
+ * place, a percent triplet, a character a URI does not allow, or a byte
+ * of non-ASCII text, which is percent-encoded. */
 static bool literal(struct expansion *x)
 {
 	unsigned char c = (unsigned char)*x->p;
 	if (c == '}')
 		return fail(x, x->p, "unmatched '}'");
-	if (x->text) {
-		buf_addc(x->out, (char)c);
-		x->p++;
-		return true;
-	}
 	if (c == '%') {
 		if (!pct_at(x->p, x->end))
 			return fail(x, x->p, "'%' not followed by two hex digits");
@@ -371,30 +376,43 @@ static bool literal(struct expansion *x)
 		x->p += 3;
 		return true;
 	}
-	if (c <= 0x20 || c == 0x7F || strchr("\"<>\\^`|", c))
-		return fail(x, x->p, "character not allowed in a URI template");
 	if (c < 0x80)
-		buf_addc(x->out, (char)c);
-	else
-		add_pct(x->out, c);
+		return fail(x, x->p, "character not allowed in a URI template");
+	add_pct(x->out, c);
 	x->p++;
 	return true;
 }
 
+/* The end of the literal text at p that is copied as it is: up to a
+ * brace, and in a URI template up to a character literal() must see. */
+static const char *plain_run(const struct expansion *x, const char *p)
+{
+	if (x->text)
+		while (p < x->end && *p != '{' && *p != '}')
+			p++;
+	else
+		while (p < x->end && kind[(unsigned char)*p] & LITERAL)
+			p++;
+	return p;
+}
+
 static bool walk(struct expansion *x)
 {
-	while (x->p < x->end)
+	init_kinds();
+	for (;;) {
+		const char *run = plain_run(x, x->p);
+		buf_add(x->out, x->p, (size_t)(run - x->p));
+		if ((x->p = run) >= x->end)
+			return true;
 		if (!(*x->p == '{' ? expression(x) : literal(x)))
 			return false;
-	return true;
+	}
 }
 
 /* Expands template t[0,n) with the variables of v into out (appending). */
 bool tmpl_expand(const char *t, size_t n, enum tmpl_mode mode, const struct tmpl_vars *v,
 		 struct buf *out, struct tmpl_error *e)
 {
-	if (!keep['a'])
-		init_keep();
 	struct expansion x = { t, t, t + n, NULL, v, mode == TMPL_TEXT, out, e };
 	return walk(&x);
 }

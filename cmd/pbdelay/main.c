@@ -25,35 +25,41 @@ enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY };
 
 #define SYNC_EVERY (STAMP_NS / 10)	/* a named spool is synced at least this often */
 #define MARK_EVERY 4096		/* lines released between marks in a long release */
+#define CLOCK_EVERY 64		/* lines read, at most, between readings of the clock */
 #define LAST_SECOND 9000000000LL	/* later times do not fit in 64-bit nanoseconds */
 
 struct pbdelay {
 	const char *field;
+	size_t field_len;
 	bool nested;		/* field is a dotted path */
 	bool due_only;
 	struct tool *t;
+	struct json_index index;	/* the line's top-level members */
 	struct record rec;
 	struct spool spool;
 	int64_t now, synced;
+	unsigned unclocked;	/* lines read since the clock was */
 };
 
 /* The text of the line's time field in *v (p NULL when missing), and
- * whether it is a string. Validation alone finds a top-level field, the
- * common case and the fast one; a nested field or escapes need tokens.
- * False when the line is not valid JSON, after rejecting it. */
+ * whether it is a string. The index validation builds finds a top-level
+ * field on a line without escapes, the common case and the fast one; a
+ * nested field or escapes need the record's tokens (only those of the
+ * member on the path are made). False when the line is not valid JSON,
+ * after rejecting it. */
 static bool find_time(struct pbdelay *pd, char *line, size_t len, struct text *v, bool *string)
 {
 	struct json_error je;
 	struct json_shape shape;
-	struct json_member m = { pd->field, strlen(pd->field), { 0 } };
 	bool valid = pd->nested ? record_parse(&pd->rec, line, len, &je)
-		: json_validate(line, len, &shape, &m, &je);
+		: json_validate(line, len, &shape, &pd->index, &je);
 	if (!valid) {
 		tool_reject(pd->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
 		return false;
 	}
 	if (!pd->nested && !shape.escapes) {
-		*v = m.value;
+		const struct json_span *m = json_index_find(&pd->index, line, pd->field, pd->field_len);
+		*v = m ? (struct text){ line + m->value, m->value_end - m->value } : (struct text){ 0 };
 		*string = v->p && *v->p == '"';
 		if (*string)
 			*v = (struct text){ v->p + 1, v->n - 2 };
@@ -61,7 +67,7 @@ static bool find_time(struct pbdelay *pd, char *line, size_t len, struct text *v
 	}
 	if (!pd->nested)	/* valid, with escapes to decode */
 		record_parse(&pd->rec, line, len, &je);
-	int i = record_path(&pd->rec, pd->field, strlen(pd->field));
+	int i = record_path(&pd->rec, pd->field, pd->field_len);
 	*v = i < 0 ? (struct text){ 0 } : record_text(&pd->rec, i);
 	*string = i >= 0 && pd->rec.tok[i].type == JSMN_STRING;
 	return true;
@@ -108,7 +114,7 @@ static void release_due(struct pbdelay *pd)
 		size_t len;
 		const char *line = spool_take(&pd->spool, &len);
 		fwrite(line, 1, len, stdout);
-		putchar('\n');
+		putchar_unlocked('\n');
 		if (++n % MARK_EVERY == 0)
 			flush_and_mark(pd);
 	}
@@ -165,17 +171,27 @@ static void before_read(void *arg, bool idle)
 	stop_if_signalled(&pd->t->in);
 }
 
+/* Sets pd->now. A line due by the last reading is due now, so the clock
+ * is read for a line that may not be, and every CLOCK_EVERY lines so that
+ * held lines are released in time while due ones stream through. */
+static void read_clock(struct pbdelay *pd)
+{
+	pd->now = stamp_to_ns(stamp_now());
+	pd->unclocked = 0;
+}
+
 static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 {
 	struct pbdelay *pd = arg;
 	int64_t due;
-	pd->now = stamp_to_ns(stamp_now());
 	if (!due_time(pd, line, len, &due))
 		return;
+	if (due > pd->now || ++pd->unclocked == CLOCK_EVERY)	/* time only moves on */
+		read_clock(pd);
 	release_due(pd);
 	if (due <= pd->now) {
 		fwrite(line, 1, len, stdout);
-		putchar('\n');
+		putchar_unlocked('\n');
 	} else {
 		spool_add(&pd->spool, due, line, len);
 	}
@@ -215,6 +231,7 @@ static void finish_interrupted(struct pbdelay *pd)
 		save_held(pd);
 	spool_close(&pd->spool);
 	record_free(&pd->rec);
+	json_index_free(&pd->index);
 	wake_die();
 }
 
@@ -247,6 +264,7 @@ int main(int argc, char **argv)
 		tool_usage_error(&t, "-f: empty field name");
 	if (pd.due_only && !spool_path)
 		tool_usage_error(&t, "--due-only needs --spool: what is not due must be kept somewhere");
+	pd.field_len = strlen(pd.field);
 	pd.nested = strchr(pd.field, '.') != NULL;
 	wake_catch_signals();
 	spool_open(&pd.spool, spool_path, t.max_line);
@@ -265,5 +283,6 @@ int main(int argc, char **argv)
 	release_due(&pd);
 	spool_close(&pd.spool);
 	record_free(&pd.rec);
+	json_index_free(&pd.index);
 	return tool_finish(&t);
 }

@@ -2,9 +2,10 @@
  * Matching actions to postbacks. Every postback is filed in a hash index
  * under each (type, offer, publisher) combination of its scope, "*"
  * standing for any; an action then looks up at most four keys (its type
- * with its offer or *, its publisher or *) and checks only the postbacks
- * found there for event name, firing status and rejection reason. Results
- * come back in rule-file order. This file also writes what pbmatch adds
+ * with its offer or *, its publisher or *; only the kinds of key some
+ * postback of its type is filed under) and checks only the postbacks
+ * found there for event name, firing status and rejection reason.
+ * Results come back in rule-file order. This file also writes what pbmatch adds
  * to a matched action: the postback object, its dedupe key and fire_at.
  */
 #include "match.h"
@@ -16,19 +17,36 @@ struct match_entry {
 	size_t pb, next;
 };
 
+/* Appends one id of an index key: "*" for any, or "=" and the id. */
+static char *put_id(char *p, const char *id, size_t n)
+{
+	*p++ = '\x1f';
+	*p++ = id ? '=' : '*';
+	if (id)
+		memcpy(p, id, n);
+	return p + (id ? n : 0);
+}
+
 /* Builds the index key: type, then offer and publisher, each "*" for any
  * or "=" and the id (so an id that is literally "*" cannot collide). */
 static void scope_key(struct buf *k, enum action_type type, const char *offer, size_t on,
 		      const char *publisher, size_t pn)
 {
 	buf_clear(k);
-	buf_addc(k, (char)('0' + type));
-	buf_add(k, offer ? "\x1f=" : "\x1f*", 2);
-	if (offer)
-		buf_add(k, offer, on);
-	buf_add(k, publisher ? "\x1f=" : "\x1f*", 2);
-	if (publisher)
-		buf_add(k, publisher, pn);
+	buf_reserve(k, 5 + on + pn);
+	char *p = k->data;
+	*p++ = (char)('0' + type);
+	p = put_id(p, offer, on);
+	p = put_id(p, publisher, pn);
+	*p = '\0';
+	k->len = (size_t)(p - k->data);
+}
+
+/* The bit of scopes[type] telling that some postback is filed under a key
+ * with an offer (or any) and a publisher (or any). */
+static unsigned scope_bit(bool offer, bool publisher)
+{
+	return 1u << (2 * offer + publisher);
 }
 
 /* Files postback pb under the key in m->key, after those filed there
@@ -55,6 +73,7 @@ static void index_postback(struct matcher *m, size_t i)
 {
 	const struct postback *pb = &m->rules->pb[i];
 	size_t no = pb->offers.n ? pb->offers.n : 1, np = pb->publishers.n ? pb->publishers.n : 1;
+	m->scopes[pb->type] |= (unsigned char)scope_bit(pb->offers.n, pb->publishers.n);
 	for (size_t o = 0; o < no; o++) {
 		for (size_t p = 0; p < np; p++) {
 			const char *offer = pb->offers.n ? pb->offers.v[o] : NULL;
@@ -153,7 +172,7 @@ size_t matcher_find(struct matcher *m, const struct action *a)
 	for (int o = 0; o < 2; o++) {
 		for (int p = 0; p < 2; p++) {
 			const struct text *offer = o ? &a->offer : NULL, *pub = p ? &a->publisher : NULL;
-			if ((offer && !offer->p) || (pub && !pub->p))
+			if ((offer && !offer->p) || (pub && !pub->p) || !(m->scopes[a->type] & scope_bit(o, p)))
 				continue;
 			scope_key(&m->key, a->type, offer ? offer->p : NULL, offer ? offer->n : 0,
 				  pub ? pub->p : NULL, pub ? pub->n : 0);

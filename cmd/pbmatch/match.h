@@ -13,6 +13,7 @@
 struct matcher {
 	const struct rules *rules;
 	struct strmap index;		/* scope key -> chain head in entries */
+	unsigned char scopes[TYPE_COUNT];	/* which kinds of key a type has (scope_bit) */
 	struct match_entry *entries;	/* chains of postbacks, in file order */
 	size_t nentries, entries_cap;
 	size_t *tails;			/* per chain head: its last entry */

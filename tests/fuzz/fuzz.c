@@ -1,12 +1,10 @@
 /* Helpers of the fuzz harnesses; see fuzz.h. */
 #include "fuzz.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,7 +86,7 @@ long fuzz_file_size(const char *path)
 	return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-char *fuzz_written(const struct record *r, const char *const *drop, const char *add, size_t addlen,
+char *fuzz_written(struct record *r, const char *const *drop, const char *add, size_t addlen,
 		   size_t *n)
 {
 	char *out = NULL;
@@ -127,18 +125,4 @@ bool fuzz_uri_text(const char *s, size_t n)
 		}
 	}
 	return true;
-}
-
-size_t fuzz_literal_origin(const char *t, size_t n)
-{
-	size_t i = n >= 7 && !strncasecmp(t, "http://", 7) ? 7 : n >= 8 && !strncasecmp(t, "https://", 8) ? 8 : 0;
-	size_t label = i;	/* where the host's last label starts */
-	if (!i)
-		return 0;
-	for (; i < n && t[i] && (isalnum((unsigned char)t[i]) || t[i] == '-' || t[i] == '.'); i++)
-		if (t[i] == '.')
-			label = i + 1;
-	if (label == i || !isalpha((unsigned char)t[label]))	/* not a name: curl reads 1.2 as 1.0.0.2 */
-		return 0;
-	return i == n || t[i] == '/' || t[i] == '?' || t[i] == '#' ? i : 0;
 }

@@ -30,7 +30,7 @@ void fuzz_write_file(const char *path, const void *p, size_t n);
 long fuzz_file_size(const char *path);
 
 /* What record_write() writes, as a string the caller frees; *n its length. */
-char *fuzz_written(const struct record *r, const char *const *drop, const char *add, size_t addlen,
+char *fuzz_written(struct record *r, const char *const *drop, const char *add, size_t addlen,
 		   size_t *n);
 
 /* Whether s[0,n) is one valid JSON object (json_validate). */
@@ -39,11 +39,5 @@ bool fuzz_json_object(const char *s, size_t n);
 /* Whether every byte of s[0,n) is a URI character (RFC 3986 unreserved
  * or reserved) and every '%' starts a %XX triplet. */
 bool fuzz_uri_text(const char *s, size_t n);
-
-/* The length of template t's literal "http://HOST" or "https://HOST"
- * prefix, HOST a domain name (letters, digits, '.' and '-', its last
- * label starting with a letter) followed by '/', '?', '#' or the end; 0
- * when t has none. No value can change such a host. */
-size_t fuzz_literal_origin(const char *t, size_t n);
 
 #endif

@@ -6,10 +6,10 @@
  * intact while later ones are decoded; a decoded string written back as
  * JSON reads back the same; record_write reproduces the line, and with
  * members dropped and others added writes valid JSON holding exactly the
- * kept members, in order and byte for byte, then the added ones;
- * json_validate asked for a top-level member (pbdelay's fast path, with
- * the first keys of the line and fixed ones) points at the source text
- * of the value record_getn finds when the line has no escapes. */
+ * kept members, in order and byte for byte, then the added ones; the
+ * tokens, those made at once and those made as arrays and objects are
+ * looked into, are jsmn's tokens of the whole line; json_index_find
+ * finds what record_getn finds on a line without escapes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,7 +163,7 @@ static bool same_span(const struct record *a, int i, const struct record *b, int
 
 /* record_write with drop and add (nadd members) writes one valid JSON
  * object: r's members not dropped, as they were, then the added ones. */
-static void check_write(const struct record *r, const struct member *m, size_t n,
+static void check_write(struct record *r, const struct member *m, size_t n,
 			const char *const *drop, const char *add, int nadd)
 {
 	size_t len;
@@ -186,7 +186,7 @@ static void check_write(const struct record *r, const struct member *m, size_t n
 	free(out);
 }
 
-static void check_writes(const struct record *r, const uint8_t *data, const struct member *m,
+static void check_writes(struct record *r, const uint8_t *data, const struct member *m,
 			 size_t n)
 {
 	size_t len;
@@ -207,6 +207,43 @@ static void check_writes(const struct record *r, const uint8_t *data, const stru
 	check_write(r, m, n, all, "\"url\":\"https://h.example/\"", 1);
 }
 
+static bool same_token(const jsmntok_t *a, const jsmntok_t *b)
+{
+	return a->type == b->type && a->start == b->start && a->end == b->end && a->size == b->size;
+}
+
+/* The index of the token after all[i] and everything inside it. */
+static int skip_all(const jsmntok_t *all, int n, int i)
+{
+	int j = i + 1;
+	while (j < n && all[j].start < all[i].end)
+		j++;
+	return j;
+}
+
+/* The tokens of r are the ones jsmn makes of the whole line, where they
+ * are made: an array or object not yet looked into has its own token,
+ * then one with start -1 whose end is the index after it. */
+static void check_tokens(const struct record *r)
+{
+	jsmntok_t *all = xreallocarray(NULL, r->ntok, sizeof *all);
+	jsmn_parser p;
+	jsmn_init(&p);
+	CHECK(jsmn_parse(&p, r->text, r->len, all, r->ntok) == (int)r->ntok);
+	int n = (int)r->ntok;
+	for (int j = 0; j < n;) {
+		CHECK(same_token(&r->tok[j], &all[j]));
+		bool inside_made = all[j].size == 0 || (all[j].type != JSMN_OBJECT && all[j].type != JSMN_ARRAY) ||
+				   r->tok[j + 1].start != -1;
+		int after = skip_all(all, n, j);
+		CHECK(record_skip(r, j) == after);
+		if (!inside_made)
+			CHECK(r->tok[j + 1].end == after);
+		j = inside_made ? j + 1 : after;
+	}
+	free(all);
+}
+
 /* The source text of token i, quotes included for a string. */
 static struct text source_of(const struct record *r, int i)
 {
@@ -214,46 +251,25 @@ static struct text source_of(const struct record *r, int i)
 	return (struct text){ r->text + r->tok[i].start - q, (size_t)(r->tok[i].end - r->tok[i].start + 2 * q) };
 }
 
-/* json_validate locating top-level member key[0,keylen), as pbdelay's
- * fast path does: on a line without escapes it finds the value
- * record_getn finds, by its source text; with escapes (pbdelay then
- * decodes the line), at most the text of some top-level value. */
-static void check_want(const struct record *r, const char *key, size_t keylen, const struct member *m,
-		       size_t n)
+/* On a line without escapes, json_index_find, pbdelay's way to a
+ * top-level member, finds for each key (and for one cut short) the value
+ * record_getn finds, by its source text. */
+static void check_index_find(struct record *r, const struct member *m, size_t n)
 {
 	struct json_shape shape;
 	struct json_error e;
-	struct json_member want = { key, keylen, { 0 } };
-	CHECK(json_validate(r->text, r->len, &shape, &want, &e));
-	CHECK(shape.escapes == r->escapes);
-	if (!shape.escapes) {
-		int i = record_getn(r, 0, key, keylen);
-		struct text v = i < 0 ? (struct text){ 0 } : source_of(r, i);
-		CHECK(want.value.p == v.p && want.value.n == v.n);
-		return;
+	struct json_index index = { 0 };
+	CHECK(json_validate(r->text, r->len, &shape, &index, &e));
+	for (size_t i = 0; i < n && !r->escapes; i++) {
+		for (size_t cut = 0; cut < 2 && cut <= m[i].len; cut++) {
+			size_t len = m[i].len - cut;
+			const struct json_span *s = json_index_find(&index, r->text, m[i].name, len);
+			int v = record_getn(r, 0, m[i].name, len);
+			struct text want = v < 0 ? (struct text){ 0 } : source_of(r, v);
+			CHECK(s ? want.p == r->text + s->value && want.n == s->value_end - s->value : !want.p);
+		}
 	}
-	bool some = !want.value.p || n == MAX_MEMBERS;	/* m may not hold them all */
-	for (size_t j = 0; j < n && !some; j++) {
-		struct text v = source_of(r, m[j].value);
-		some = want.value.p == v.p && want.value.n == v.n;
-	}
-	CHECK(some);
-}
-
-/* check_want with the first keys of the line, one cut short, and the
- * members pbdelay is usually asked for. */
-static void check_wants(const struct record *r, const struct member *m, size_t n)
-{
-	static const char *const fixed[] = { "fire_at", "time", "", NULL };
-	for (size_t i = 0; i < n && i < 3; i++) {
-		struct text raw = { r->text + r->tok[m[i].key].start,
-				    (size_t)(r->tok[m[i].key].end - r->tok[m[i].key].start) };
-		check_want(r, raw.p, raw.n, m, n);
-		if (raw.n)
-			check_want(r, raw.p, raw.n - 1, m, n);
-	}
-	for (const char *const *k = fixed; *k; k++)
-		check_want(r, *k, strlen(*k), m, n);
+	json_index_free(&index);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -264,27 +280,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool parsed = record_parse(&r, text, size, &e);
 	CHECK(parsed == fuzz_json_object(text, size));
 	struct json_shape shape;
-	struct json_member fire_at = { "fire_at", 7, { 0 } };
-	CHECK(json_validate(text, size, &shape, &fire_at, &e) == parsed);
+	struct json_index index = { 0 };
+	CHECK(json_validate(text, size, &shape, &index, &e) == parsed);
+	json_index_free(&index);
 	if (!parsed) {
 		CHECK(e.offset <= size && e.msg);
 		record_free(&r);
 		return 0;
 	}
 	CHECK(r.ntok >= 1 && r.tok[0].type == JSMN_OBJECT);
+	check_tokens(&r);
 
 	static struct handed h;
 	struct member top[MAX_MEMBERS], sub[MAX_MEMBERS];
 	size_t n = members(&r, 0, top, MAX_MEMBERS, &h);
 	check_lookups(&r, 0, top, n, NULL);
 	check_keyset(&r, 0, top, n);
-	check_wants(&r, top, n);
+	check_index_find(&r, top, n);
 	for (size_t i = 0; i < n; i++) {
 		int v = top[i].value;
 		if (r.tok[v].type == JSMN_STRING)
 			check_string(text_of(&r, v, &h));
 		if (r.tok[v].type != JSMN_OBJECT || first_named(top, i) != i || !plain_name(&top[i]))
 			continue;
+		CHECK(record_getn(&r, 0, top[i].name, top[i].len) == v);	/* its inside made */
 		size_t ns = members(&r, v, sub, MAX_MEMBERS, &h);
 		check_lookups(&r, v, sub, ns, &top[i]);
 		check_keyset(&r, v, sub, ns);
@@ -298,6 +317,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (n < MAX_MEMBERS)	/* the write checks need every member */
 		check_writes(&r, data, top, n);
+	check_tokens(&r);
 	check_handed(&h);
 	free_members(top, n);
 	record_free(&r);

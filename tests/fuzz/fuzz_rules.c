@@ -153,7 +153,7 @@ static void check_expand(struct record *out, int pb, struct request *q)
 	if (tmpl_expand(url.p, url.n, TMPL_URI, &v, &rendered, &e)) {
 		CHECK(fuzz_uri_text(rendered.data, rendered.len));
 		const char *why;
-		size_t origin = fuzz_literal_origin(url.p, url.n);
+		size_t origin = httpurl_literal_origin(url.p, url.n);
 		CHECK(!origin || (rendered.len >= origin && !memcmp(rendered.data, url.p, origin) &&
 				  httpurl_check(rendered.data, rendered.len, NULL, &why)));
 	} else {

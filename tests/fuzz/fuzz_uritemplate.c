@@ -81,7 +81,7 @@ static void check_mode(const char *t, size_t n, enum tmpl_mode mode, struct reco
 	CHECK(expanded || e.offset <= n);
 	if (expanded && mode == TMPL_URI) {
 		CHECK(fuzz_uri_text(out.data, out.len));
-		size_t origin = fuzz_literal_origin(t, n);
+		size_t origin = httpurl_literal_origin(t, n);
 		if (origin) {
 			CHECK(out.len >= origin && !memcmp(out.data, t, origin));
 			check_origin(&out, t, origin);

@@ -1,6 +1,7 @@
 /* Unit tests of the strict JSON validator and string unescaping. */
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 #include "tap.h"
 
@@ -73,30 +74,87 @@ static void test_unescape(void)
 	ok(n == 10 && memcmp(out, "a\xc3\xa9\xf0\x9f\x98\x80\n/b", n) == 0, "unescape: BMP, surrogate pair, simple escapes");
 }
 
-/* json_validate locating one top-level member: its exact source text,
- * the first of its name, never a nested one. */
-static void test_member(void)
+/* The index of the top-level members: each key's raw text, each value's
+ * source text, the key token's index as jsmn counts and the size of an
+ * array or object value; nested members are not in it; json_index_find
+ * finds the first of a name. */
+static void test_index(void)
 {
 	static const struct {
 		const char *line, *want;
 	} cases[] = {
-		{ "{\"fire_at\":\"2026-11-24T10:00:00Z\"}", "\"2026-11-24T10:00:00Z\"" },
-		{ "{ \"a\" : {\"fire_at\":1}, \"fire_at\" :  12.5 , \"fire_at\":2}", "12.5" },
-		{ "{\"b\":[{\"fire_at\":1}],\"fire_at\":null}", "null" },
-		{ "{\"fire_at_x\":1,\"fire\":2,\"x\":{\"y\":true}}", NULL },
-		{ "{\"fire_at\":{\"x\":[1,2]}}", "{\"x\":[1,2]}" },
+		{ "{}", "" },
+		{ "{\"fire_at\":\"2026-11-24T10:00:00Z\"}", "1 fire_at=\"2026-11-24T10:00:00Z\"" },
+		{ " { \"a\" : {\"fire_at\":1}, \"fire_at\" :  12.5 , \"fire_at\":2} ",
+		  "1 a={\"fire_at\":1}/1 5 fire_at=12.5 7 fire_at=2" },
+		{ "{\"b\":[{\"x\":1},[]],\"c\\\"d\":null,\"e\":[]}", "1 b=[{\"x\":1},[]]/2 7 c\\\"d=null 9 e=[]" },
 	};
+	struct json_index ix = { 0 };
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		struct json_member m = { "fire_at", 7, { "stale", 5 } };
 		struct json_shape shape;
 		struct json_error e;
-		bool v = json_validate(cases[i].line, strlen(cases[i].line), &shape, &m, &e);
-		bool same = cases[i].want ? m.value.p && m.value.n == strlen(cases[i].want) &&
-						    memcmp(m.value.p, cases[i].want, m.value.n) == 0
-					  : !m.value.p;
-		ok(v && same, "member fire_at of %s: %.*s", cases[i].line, (int)m.value.n,
-		   m.value.p ? m.value.p : "(none)");
+		struct buf got = { 0 };
+		const char *line = cases[i].line;
+		bool v = json_validate(line, strlen(line), &shape, &ix, &e);
+		buf_clear(&got);	/* got.data is a string even with no member */
+		for (unsigned m = 0; v && m < ix.n; m++) {
+			const struct json_span *s = &ix.member[m];
+			buf_addf(&got, "%s%u %.*s=%.*s", m ? " " : "", s->token, (int)(s->key_end - s->key),
+				 line + s->key, (int)(s->value_end - s->value), line + s->value);
+			if (s->size)
+				buf_addf(&got, "/%u", s->size);
+		}
+		bool braces = v && line[ix.start] == '{' && line[ix.end - 1] == '}';
+		ok(v && braces && strcmp(got.data, cases[i].want) == 0, "index of %s: %s", line, got.data);
+		buf_free(&got);
 	}
+	const char *line = "{\"fire\":1,\"fire_at\":2,\"x\":{\"fire_at\":3},\"fire_at\":4}";
+	struct json_shape shape;
+	struct json_error e;
+	const struct json_span *s = json_validate(line, strlen(line), &shape, &ix, &e)
+		? json_index_find(&ix, line, "fire_at", 7) : NULL;
+	ok(s && line[s->value] == '2' && !json_index_find(&ix, line, "fire_a", 6), "json_index_find: %s", line);
+	json_index_free(&ix);
+}
+
+/* Strings of every length up to 40 with a byte that ends the plain run
+ * (a quote, a backslash, a control character, a byte >= 0x80) at every
+ * place, so both the wide and the narrow scans meet it at every offset
+ * of their blocks. */
+static void test_plain_runs(void)
+{
+	static const struct {
+		const char *text;
+		bool valid;
+		size_t fault;	/* where an invalid line fails, after the stop's place */
+	} stops[] = {
+		{ "\\n", true, 0 }, { "\xc3\xa9", true, 0 }, { "\x01", false, 0 }, { "\xff", false, 0 },
+		{ "\"", false, 1 },	/* the string ends there, and the object should */
+	};
+	int wrong = 0, runs = 0;
+	for (size_t s = 0; s < sizeof stops / sizeof *stops; s++) {
+		for (size_t len = 0; len <= 40; len++) {
+			for (size_t at = 0; at <= len; at++, runs++) {
+				char line[128];
+				size_t n = 0;
+				memcpy(line + n, "{\"k\":\"", 6);
+				n += 6;
+				memset(line + n, 'a', at);
+				n += at;
+				memcpy(line + n, stops[s].text, strlen(stops[s].text));
+				n += strlen(stops[s].text);
+				memset(line + n, 'b', len - at);
+				n += len - at;
+				memcpy(line + n, "\"}", 2);
+				n += 2;
+				struct json_shape shape;
+				struct json_error e;
+				bool v = json_validate(line, n, &shape, NULL, &e);
+				wrong += v != stops[s].valid || (!v && e.offset != 6 + at + stops[s].fault);
+			}
+		}
+	}
+	ok(wrong == 0, "%d strings, each stopping byte at each place: %d judged wrong", runs, wrong);
 }
 
 int main(void)
@@ -115,6 +173,7 @@ int main(void)
 	ok(shape.ntokens == 7 && !shape.escapes, "token count matches jsmn's (got %u)", shape.ntokens);
 	test_depth();
 	test_unescape();
-	test_member();
+	test_index();
+	test_plain_runs();
 	return done();
 }
