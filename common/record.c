@@ -8,8 +8,9 @@
  * unescaped, numbers in their source text so 1.50 stays 1.50), and
  * writing a record back out with members appended and, when a stage runs
  * again, its own earlier members removed. Every other byte of the line is
- * written as it came. Duplicate keys: the first one wins, for lookups as
- * for jq's users.
+ * written as it came. Duplicate keys: the first one wins for lookups
+ * (jq and Python's json keep the last; pb's own records never repeat a
+ * key).
  */
 #include "record.h"
 

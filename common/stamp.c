@@ -162,11 +162,13 @@ size_t stamp_format(struct stamp t, char out[STAMP_TEXT_MAX])
 	}
 	int m, d;
 	civil_from_days(days, &y, &m, &d);
-	if (y < 0 || y > 9999)	/* not a time stamp_parse_* gives: the long way */
-		return (size_t)snprintf(out, STAMP_TEXT_MAX, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y,
-					m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-	char *p = put_digits(out, y, 4);
-	*p++ = '-';
+	char *p;
+	if (y < 0 || y > 9999) {	/* not a time stamp_parse_* gives: the long way */
+		p = out + snprintf(out, STAMP_TEXT_MAX, "%04lld-", (long long)y);
+	} else {
+		p = put_digits(out, y, 4);
+		*p++ = '-';
+	}
 	p = put_digits(p, m, 2);
 	*p++ = '-';
 	p = put_digits(p, d, 2);

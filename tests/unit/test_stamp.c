@@ -65,6 +65,7 @@ int main(void)
 	ok(!stamp_parse_unix("-5", 2, &t) && !stamp_parse_unix("1e9", 3, &t) &&
 	   !stamp_parse_unix("99999999999999999999", 20, &t), "unix rejects sign, exponent, overflow");
 	round_trip(0, 0, "1970-01-01T00:00:00Z");
+	round_trip(253402300801LL, 500000000, "10000-01-01T00:00:01.5Z");	/* past what parses: still whole */
 	round_trip(1795514520, 0, "2026-11-24T10:02:00Z");
 	round_trip(1795514400, 250000000, "2026-11-24T10:00:00.25Z");
 	round_trip(1709164800, 1, "2024-02-29T00:00:00.000000001Z");
