@@ -163,9 +163,9 @@ static char *sign_json(const struct sign_block *sb)
 void delivery_read_sign(struct loader *l, yaml_node_t *n, yaml_node_t *headers, struct postback *pb)
 {
 	struct sign_block sb;
+	int errors = l->errors;	/* a mistake anywhere in the block: no JSON of it */
 	if (!read_sign_members(l, n, &sb))
 		return;
-	int errors = l->errors;
 	check_sign(l, &sb, pb->url);
 	if (sb.text[SIGN_HEADER])
 		check_signed_header(l, headers, sb.text[SIGN_HEADER]);
