@@ -412,6 +412,13 @@ void spool_mark_released(struct spool *s)
 	s->nreleased = 0;
 }
 
+/* Whether released records outweigh held ones enough to rewrite the
+ * file with the held ones only. */
+bool spool_worth_compacting(const struct spool *s)
+{
+	return s->dead > COMPACT_MIN && s->dead > s->live;
+}
+
 /* Reclaims the space of released lines, after spool_mark_released():
  * empties the file when nothing is held, and compacts it when released
  * records outweigh held ones; neither while a line is kept or leased by
@@ -423,7 +430,7 @@ void spool_reclaim(struct spool *s)
 	if (!s->held.n && !s->pending.len && s->written > HEADER_LEN) {
 		truncate_to(s, HEADER_LEN);
 		s->dead = 0;
-	} else if (s->dead > COMPACT_MIN && s->dead > s->live) {
+	} else if (spool_worth_compacting(s)) {
 		spool_write(s);
 		compact(s);
 	}

@@ -37,6 +37,7 @@ void spool_release(struct spool *s, uint64_t pos);
 uint64_t spool_append(struct spool *s, const char *line, size_t len);
 const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len);
 void spool_mark_released(struct spool *s);
+bool spool_worth_compacting(const struct spool *s);
 void spool_reclaim(struct spool *s);
 void spool_close(struct spool *s);
 

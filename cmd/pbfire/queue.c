@@ -23,7 +23,6 @@
 #include <stdlib.h>
 
 #define NO_HOST ((size_t)-1)
-#define OVERFLOW_DEAD_MIN (4 * 1024 * 1024)	/* bytes taken back before moving the rest */
 
 void queue_init(struct queue *q, unsigned per_host, size_t max_line, revive_fn *revive, void *arg)
 {
@@ -290,7 +289,7 @@ void queue_reclaim(struct queue *q)
 	if (!q->overflow_open)
 		return;
 	spool_reclaim(&q->overflow);
-	if (q->overflow.dead > OVERFLOW_DEAD_MIN && q->overflow.dead > q->overflow.live)
+	if (spool_worth_compacting(&q->overflow))
 		move_overflow(q);
 }
 
