@@ -38,6 +38,7 @@ PKGS_pbexpand = libcurl
 PKGS_pbdelay =
 PKGS_pbfire = libcurl libcrypto
 PKGS_pbstat =
+LIBS_pbfire = -pthread
 pkg_cflags = $(if $(1),$(shell $(PKG_CONFIG) --cflags $(1)))
 pkg_libs = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1))) -lm
 
@@ -110,7 +111,7 @@ $(LIBPB): $(call objs,$(wildcard common/*.c)) common
 define tool_rules
 $(B)/cmd/$(1)/%.o: EXTRA_CPPFLAGS = $(call pkg_cflags,$(PKGS_$(1)))
 $(B)/$(1): $(call tool_objs,$(1)) $(LIBPB)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call pkg_libs,$(PKGS_$(1)))
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call pkg_libs,$(PKGS_$(1))) $(LIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 

@@ -2,8 +2,9 @@
 # A signal that comes between a loop's last look at its stop flag and its
 # wait: pbdelay and pbfire wait on the self-pipe the handler writes to
 # (common/wake.c), so they stop at once instead of sleeping on. A
-# preloaded poll() raises SIGTERM just before the first wait that may
-# block, which is that moment, every time.
+# preloaded poll() raises SIGTERM just before the main thread's first wait
+# that may block, which is that moment, every time (pbfire's lanes, the
+# threads sending its requests, take no signals).
 
 load helper
 
@@ -13,6 +14,7 @@ setup_file() {
 #include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
@@ -20,7 +22,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 	static int (*real)(struct pollfd *, nfds_t, int);
 	if (!real)
 		real = (int (*)(struct pollfd *, nfds_t, int))dlsym(RTLD_NEXT, "poll");
-	if (timeout != 0 && !raised++)
+	if (timeout != 0 && gettid() == getpid() && !raised++)
 		raise(SIGTERM);
 	return real(fds, n, timeout);
 }

@@ -24,7 +24,7 @@ struct signing {
 /* One input line on its way through pbfire: the request read from it,
  * and what its attempts came to. */
 struct job {
-	struct job *prev, *next;	/* in its host's list, or the running list */
+	struct job *prev, *next;	/* in its host's list, or a lane's lists */
 	char *line;			/* the input line, as read */
 	size_t len;
 	struct record rec;		/* line, parsed */
@@ -42,6 +42,10 @@ struct job {
 	bool leased;			/* it came from the spool, and is released from it when done */
 	uint64_t spool_pos;
 	CURL *easy;			/* its attempt in flight, or NULL */
+	unsigned lane;			/* the lane sending it */
+	double retry_after;		/* the answer's Retry-After, seconds; 0: none */
+	bool http1;			/* the answer came over HTTP/1 */
+	bool host_http1;		/* its host answered over HTTP/1 before */
 	char error_text[CURL_ERROR_SIZE];
 	struct buf message;		/* why it failed, for the result */
 	enum error_class error;

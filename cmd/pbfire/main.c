@@ -4,11 +4,12 @@
  * This file holds the options and the event loop, which after any event
  * does all the work it can before it waits again (as curl's --parallel
  * loop does): read input while there is room, put retries that are due
- * back in line, start what may start, let libcurl work, reap finished
+ * back in line, start what may start, hand the attempts to the lanes
+ * that send them (and let the main thread's lane work), reap finished
  * transfers and, when any finished, go round again to refill their slots;
  * only then wait, until the nearest deadline. The lines waiting are in
- * queue.c, the transfers in transfer.c, what is told about them in
- * report.c.
+ * queue.c, the requests in flight in lanes.c, one attempt's libcurl
+ * options and outcome in transfer.c, what is told about them in report.c.
  */
 #include <curl/curl.h>
 #include <err.h>
@@ -33,23 +34,23 @@
 #include "spool.h"
 #include "stamp.h"
 #include "tool.h"
-#include "transfer.h"
+#include "lanes.h"
 #include "wake.h"
 
 static const char usage[] =
-	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--retries N] [--backoff SECONDS]\n"
-	"              [--connect-timeout SECONDS] [--timeout SECONDS] [--follow N]\n"
-	"              [--allow-private] [--allow-net CIDR] [--cacert FILE] [--ledger FILE]\n"
-	"              [--ledger-keep DURATION] [--key FIELD] [--spool FILE] [--schedule LIST]\n"
-	"              [--breaker N] [--breaker-wait SECONDS] [--secrets FILE]\n"
-	"              [--grace SECONDS] [--stats] [--reject FILE]\n"
+	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--threads N] [--retries N]\n"
+	"              [--backoff SECONDS] [--connect-timeout SECONDS] [--timeout SECONDS]\n"
+	"              [--follow N] [--allow-private] [--allow-net CIDR] [--cacert FILE]\n"
+	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
+	"              [--schedule LIST] [--breaker N] [--breaker-wait SECONDS]\n"
+	"              [--secrets FILE] [--grace SECONDS] [--stats] [--reject FILE]\n"
 	"              [--max-line BYTES] [FILE ...]\n";
 
 enum {
 	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
 	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
-	OPT_SECRETS,
+	OPT_SECRETS, OPT_THREADS,
 };
 
 #define WAIT_MAX_MS (3600 * 1000)	/* a wait with no deadline still ends now and then */
@@ -59,6 +60,7 @@ struct pbfire {
 	struct tool *t;
 	bool dry_run, stats;
 	unsigned jobs, per_host;
+	unsigned threads;		/* lanes sending requests; 0: lanes_for(jobs) */
 	unsigned held, held_max;	/* lines in memory, and how many may be */
 	double grace;
 	const char *key_path;
@@ -80,7 +82,7 @@ struct pbfire {
 	char *spooled_text;		/* into this buffer */
 	size_t spooled_len;
 	struct queue queue;
-	struct transfers transfers;
+	struct lanes lanes;
 	struct report report;
 	struct buf why, scratch, result;
 	struct json_error je;
@@ -343,7 +345,7 @@ static void start(struct pbfire *pf, struct job *j)
 	pf->report.sent += !j->fired_at;
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
-	transfer_start(&pf->transfers, j, pf->now);
+	lanes_start(&pf->lanes, j, pf->now);
 	pf->report.requests++;
 }
 
@@ -353,7 +355,7 @@ static void start(struct pbfire *pf, struct job *j)
 static void start_ready(struct pbfire *pf)
 {
 	struct job *j;
-	while (pf->transfers.nrunning < pf->jobs && (j = queue_next(&pf->queue))) {
+	while (pf->lanes.running < pf->jobs && (j = queue_next(&pf->queue))) {
 		switch (claim_key(pf, j)) {
 		case KEY_DELIVERED:
 			j->error = ERR_DUPLICATE;
@@ -516,9 +518,9 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 static bool reap(struct pbfire *pf)
 {
 	struct job *j;
-	double retry_after;
 	bool any = false;
-	while ((j = transfer_reap(&pf->transfers, &retry_after))) {
+	while ((j = lanes_reap(&pf->lanes))) {
+		double retry_after = j->retry_after;
 		any = true;
 		queue_ended(&pf->queue, j);
 		report_attempt(&pf->report, j);
@@ -558,11 +560,13 @@ static void end_waiting(void *arg, struct job *j)
 /* Ends the requests still in flight when the grace period is over. */
 static void end_overdue(struct pbfire *pf)
 {
+	struct job_list cut = { 0 };
+	struct job *j;
 	if (pf->now < pf->grace_end)
 		return;
-	while (pf->transfers.running) {
-		struct job *j = pf->transfers.running;
-		transfer_cancel(&pf->transfers, j);
+	lanes_cut(&pf->lanes, &cut);
+	while ((j = cut.first)) {
+		cut.first = j->next;
 		queue_ended(&pf->queue, j);
 		if (pf->spool_path)
 			keep_interrupted(pf, j, "interrupted; the last attempt's outcome is unknown; kept in the spool");
@@ -579,7 +583,7 @@ static void note_signal(struct pbfire *pf)
 		return;
 	pf->stopping = pf->input_done = true;
 	pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
-	warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->transfers.nrunning,
+	warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->lanes.running,
 	      pf->grace);
 	queue_drain(&pf->queue, end_waiting, pf);
 }
@@ -630,7 +634,7 @@ static void wait_for_events(struct pbfire *pf)
 	if (due != INT64_MAX)
 		ms = due <= pf->now ? 0 : (due - pf->now + 999999) / 1000000;
 	flush_outputs(pf);
-	transfers_wait(&pf->transfers, may_read(pf) ? lines_fd(&pf->t->in) : -1,
+	lanes_wait(&pf->lanes, may_read(pf) ? lines_fd(&pf->t->in) : -1,
 		       (int)(ms < WAIT_MAX_MS ? ms : WAIT_MAX_MS));
 }
 
@@ -648,10 +652,10 @@ static void run(struct pbfire *pf)
 			end_overdue(pf);
 		else
 			start_ready(pf);
-		transfers_perform(&pf->transfers);
+		lanes_hand_over(&pf->lanes);
 		pf->now = stamp_to_ns(stamp_now());
 		bool slots_freed = reap(pf);
-		report_progress(&pf->report, pf->now, pf->transfers.nrunning, pf->open_breakers, false);
+		report_progress(&pf->report, pf->now, pf->lanes.running, pf->open_breakers, false);
 		if (pf->input_done && !pf->held && !spool_due(pf))
 			break;
 		if (!slots_freed)
@@ -691,6 +695,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "per-host", required_argument, NULL, OPT_PER_HOST },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "backoff", required_argument, NULL, OPT_BACKOFF },
 		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
@@ -721,6 +726,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		case 'v': pf->report.verbose = true; break;
 		case 'j': pf->jobs = (unsigned)number_option(t, "-j", optarg, 1, 10000); break;
 		case OPT_PER_HOST: pf->per_host = (unsigned)number_option(t, "--per-host", optarg, 1, 10000); break;
+		case OPT_THREADS: pf->threads = (unsigned)number_option(t, "--threads", optarg, 1, LANES_MAX); break;
 		case OPT_RETRIES: pf->retry.retries = (int)number_option(t, "--retries", optarg, 0, 100); break;
 		case OPT_BACKOFF: pf->retry.base = number_option(t, "--backoff", optarg, 0, 3600); break;
 		case OPT_CONNECT_TIMEOUT:
@@ -760,6 +766,8 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 	}
 	if (pf->per_host > pf->jobs)
 		pf->per_host = pf->jobs;
+	if (pf->threads > pf->jobs)
+		pf->threads = pf->jobs;
 	pf->held_max = 4 * pf->jobs < 256 ? 256 : 4 * pf->jobs;
 	if (pf->breaker.wait_max < pf->breaker.wait)
 		pf->breaker.wait_max = pf->breaker.wait;
@@ -815,7 +823,7 @@ static void set_up(struct pbfire *pf)
 		if (pf->breaker.failures)
 			load_breakers(pf);
 	}
-	transfers_open(&pf->transfers, pf->send);
+	lanes_open(&pf->lanes, pf->send, pf->threads ? pf->threads : lanes_for(pf->jobs));
 	wake_catch_signals();
 	srandom((unsigned)stamp_to_ns(stamp_now()));
 }
@@ -823,7 +831,7 @@ static void set_up(struct pbfire *pf)
 static void tear_down(struct pbfire *pf)
 {
 	if (!pf->dry_run)
-		transfers_close(&pf->transfers);
+		lanes_close(&pf->lanes);
 	if (pf->use_ledger)
 		ledger_close(&pf->ledger);
 	queue_free(&pf->queue);

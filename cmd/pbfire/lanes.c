@@ -1,0 +1,373 @@
+/*
+ * The requests in flight, spread over lanes: libcurl multi handles, the
+ * first driven by the main thread between its other work and each other
+ * one by a thread of its own, so that libcurl's and the kernel's work for
+ * many requests spreads over the machine's cores. The main thread hands
+ * a lane jobs to start and takes back those whose attempt ended. A job
+ * belongs to one thread at a time, the main thread's until handed over
+ * and the lane's until handed back, and a lane and the main thread share
+ * nothing else but the lane's inbox, outbox and requests, under its lock.
+ * A host's requests go through one lane, where they can share an HTTP/2
+ * connection, until the host answers over HTTP/1, where each request in
+ * flight has a connection of its own anyway; then through the least busy.
+ * A lane keeps the easy handles of ended attempts, reset, for its next.
+ */
+#include "lanes.h"
+#include "tool.h"
+#include "wake.h"
+
+#include <err.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define JOBS_PER_LANE 16		/* -j for each lane by default */
+#define LANE_WAIT_MS 1000		/* a lane's longest wait for libcurl or work */
+
+static void list_add(struct job_list *l, struct job *j)
+{
+	j->next = NULL;
+	*(l->last ? &l->last->next : &l->first) = j;
+	l->last = j;
+}
+
+static void list_splice(struct job_list *to, struct job_list *from)
+{
+	if (!from->first)
+		return;
+	*(to->last ? &to->last->next : &to->first) = from->first;
+	to->last = from->last;
+	*from = (struct job_list){ 0 };
+}
+
+static struct job *list_pop(struct job_list *l)
+{
+	struct job *j = l->first;
+	if (j && !(l->first = j->next))
+		l->last = NULL;
+	return j;
+}
+
+/* ---- a lane's own work ---- */
+
+static void link_running(struct lane *l, struct job *j)
+{
+	j->prev = NULL;
+	j->next = l->running;
+	if (l->running)
+		l->running->prev = j;
+	l->running = j;
+}
+
+static void unlink_running(struct lane *l, struct job *j)
+{
+	*(j->prev ? &j->prev->next : &l->running) = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	j->prev = j->next = NULL;
+}
+
+/* Starts the attempt of j the main thread handed over. */
+static void lane_start(struct lane *l, struct job *j)
+{
+	j->easy = l->nidle ? l->idle[--l->nidle] : curl_easy_init();
+	if (!j->easy)
+		errx(EXIT_USAGE, "curl_easy_init failed");
+	transfer_prepare(l->opt, j, j->easy);
+	link_running(l, j);
+	curl_multi_add_handle(l->multi, j->easy);
+}
+
+/* Ends j's transfer, finished or not, and keeps its handle, reset, for
+ * another attempt. */
+static void lane_end(struct lane *l, struct job *j)
+{
+	curl_multi_remove_handle(l->multi, j->easy);
+	curl_easy_reset(j->easy);
+	if (l->nidle == l->idle_cap) {
+		l->idle_cap = l->idle_cap ? 2 * l->idle_cap : 16;
+		l->idle = xreallocarray(l->idle, l->idle_cap, sizeof *l->idle);
+	}
+	l->idle[l->nidle++] = j->easy;
+	j->easy = NULL;
+	unlink_running(l, j);
+}
+
+/* Hands the jobs whose attempt ended back to the main thread, waking it
+ * when the outbox was empty (a later hand back finds it taken or waking). */
+static void lane_hand_back(struct lane *l)
+{
+	struct job_list ended = { 0 };
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(l->multi, &left))) {
+		char *private;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &private);
+		struct job *j = (struct job *)(void *)private;
+		transfer_read_outcome(j, m->data.result);
+		lane_end(l, j);
+		list_add(&ended, j);
+	}
+	if (!ended.first)
+		return;
+	pthread_mutex_lock(&l->lock);
+	bool was_empty = !l->outbox.first;
+	list_splice(&l->outbox, &ended);
+	pthread_mutex_unlock(&l->lock);
+	if (was_empty && l->ended_fd >= 0 && eventfd_write(l->ended_fd, 1) < 0)
+		err(EXIT_USAGE, "eventfd_write");
+}
+
+/* Ends every attempt in flight, as the main thread asked, and says so. */
+static void lane_cut(struct lane *l)
+{
+	struct job_list cut = { 0 };
+	while (l->running) {
+		struct job *j = l->running;
+		lane_end(l, j);
+		list_add(&cut, j);
+	}
+	pthread_mutex_lock(&l->lock);
+	list_splice(&l->cut, &cut);
+	l->cutting = false;
+	pthread_cond_signal(&l->cut_done);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* One round of a lane's work: start what it was handed, cut what it was
+ * asked to, let libcurl work and hand back what ended; false when it is
+ * to stop. */
+static bool lane_step(struct lane *l)
+{
+	int still;
+	pthread_mutex_lock(&l->lock);
+	struct job_list start = l->inbox;
+	bool cutting = l->cutting, quitting = l->quitting;
+	l->inbox = (struct job_list){ 0 };
+	pthread_mutex_unlock(&l->lock);
+	for (struct job *j; (j = list_pop(&start));)
+		lane_start(l, j);
+	if (cutting)
+		lane_cut(l);
+	if (quitting)
+		return false;
+	curl_multi_perform(l->multi, &still);
+	lane_hand_back(l);
+	return true;
+}
+
+/* The loop of a lane with a thread: a round of work, then a wait for a
+ * socket, a timer or the main thread. */
+static void *lane_run(void *arg)
+{
+	struct lane *l = arg;
+	while (lane_step(l))
+		if (curl_multi_poll(l->multi, NULL, 0, LANE_WAIT_MS, NULL) != CURLM_OK)
+			errx(EXIT_USAGE, "curl_multi_poll failed");
+	return NULL;
+}
+
+/* Asks lane i (not the main thread's) to do a round of work. */
+static void lane_wake(struct lanes *ls, unsigned i)
+{
+	if (i > 0)
+		curl_multi_wakeup(ls->lane[i].multi);
+}
+
+/* ---- the main thread's ---- */
+
+/* The default number of lanes for -j jobs: one for every JOBS_PER_LANE,
+ * as many as the machine has cores at most. */
+unsigned lanes_for(unsigned jobs)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = (jobs + JOBS_PER_LANE - 1) / JOBS_PER_LANE;
+	if (cores > 0 && n > (unsigned long)cores)
+		n = (unsigned)cores;
+	return n < 1 ? 1 : n > LANES_MAX ? LANES_MAX : n;
+}
+
+/* Sets up n lanes: the first, the main thread's; a thread for each other
+ * one, which takes no signal (they are the main thread's to take) and
+ * wakes the main thread through ended_fd when it hands jobs back. */
+void lanes_open(struct lanes *ls, struct transfer_options opt, unsigned n)
+{
+	sigset_t all, old;
+	*ls = (struct lanes){ .opt = opt, .n = n, .lane = xcalloc(n, sizeof *ls->lane) };
+	ls->ended_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ls->ended_fd < 0)
+		err(EXIT_USAGE, "eventfd");
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < n; i++) {
+		struct lane *l = &ls->lane[i];
+		l->multi = curl_multi_init();
+		l->opt = &ls->opt;
+		l->ended_fd = i ? ls->ended_fd : -1;
+		if (!l->multi)
+			errx(EXIT_USAGE, "cannot set up libcurl");
+		pthread_mutex_init(&l->lock, NULL);
+		pthread_cond_init(&l->cut_done, NULL);
+		int rc = i ? pthread_create(&l->thread, NULL, lane_run, l) : 0;
+		if (rc)
+			errx(EXIT_USAGE, "cannot start a thread: %s", strerror(rc));
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static unsigned least_busy(const struct lanes *ls)
+{
+	unsigned lane = 0;
+	for (unsigned i = 1; i < ls->n; i++)
+		if (ls->lane[i].handed < ls->lane[lane].handed)
+			lane = i;
+	return lane;
+}
+
+/* The route of host's requests, a new one the first time. */
+static struct route *route(struct lanes *ls, size_t host)
+{
+	if (host >= ls->nroutes) {
+		size_t n = host + 1 > 2 * ls->nroutes ? host + 1 : 2 * ls->nroutes;
+		ls->routes = xreallocarray(ls->routes, n, sizeof *ls->routes);
+		memset(ls->routes + ls->nroutes, 0, (n - ls->nroutes) * sizeof *ls->routes);
+		ls->nroutes = n;
+	}
+	return &ls->routes[host];
+}
+
+/* Hands j's next attempt to its host's lane, which starts it at the next
+ * lanes_hand_over(). */
+void lanes_start(struct lanes *ls, struct job *j, int64_t now)
+{
+	struct route *r = route(ls, j->host);
+	if (!r->seen || r->http1) {
+		r->seen = true;
+		r->lane = least_busy(ls);
+	}
+	struct lane *l = &ls->lane[r->lane];
+	j->lane = r->lane;
+	j->host_http1 = r->http1;
+	j->attempts++;
+	j->fired_at = now;
+	list_add(&l->pending, j);
+	l->handed++;
+	ls->running++;
+}
+
+/* Gives each lane the attempts started for it, waking those with a
+ * thread, and does a round of the main thread's own lane's work. */
+void lanes_hand_over(struct lanes *ls)
+{
+	for (unsigned i = 0; i < ls->n; i++) {
+		struct lane *l = &ls->lane[i];
+		if (!l->pending.first)
+			continue;
+		pthread_mutex_lock(&l->lock);
+		list_splice(&l->inbox, &l->pending);
+		pthread_mutex_unlock(&l->lock);
+		lane_wake(ls, i);
+	}
+	lane_step(&ls->lane[0]);
+}
+
+/* Notes that j is back from its lane. */
+static struct job *taken_back(struct lanes *ls, struct job *j)
+{
+	ls->lane[j->lane].handed--;
+	ls->running--;
+	return j;
+}
+
+/* The next job whose attempt ended, its outcome read into it; NULL when
+ * no other attempt has ended. */
+struct job *lanes_reap(struct lanes *ls)
+{
+	if (!ls->ended.first) {
+		eventfd_t n;
+		eventfd_read(ls->ended_fd, &n);	/* before the outboxes: a later hand back signals again */
+		for (unsigned i = 0; i < ls->n; i++) {
+			struct lane *l = &ls->lane[i];
+			pthread_mutex_lock(&l->lock);
+			list_splice(&ls->ended, &l->outbox);
+			pthread_mutex_unlock(&l->lock);
+		}
+	}
+	struct job *j = list_pop(&ls->ended);
+	if (!j)
+		return NULL;
+	if (j->http1)
+		route(ls, j->host)->http1 = true;
+	return taken_back(ls, j);
+}
+
+/* Ends every attempt in flight and puts their jobs in cut; the attempts
+ * that ended before stay for lanes_reap(). */
+void lanes_cut(struct lanes *ls, struct job_list *cut)
+{
+	for (unsigned i = 0; i < ls->n; i++) {
+		struct lane *l = &ls->lane[i];
+		pthread_mutex_lock(&l->lock);
+		l->cutting = true;
+		pthread_mutex_unlock(&l->lock);
+		lane_wake(ls, i);
+	}
+	lane_step(&ls->lane[0]);
+	for (unsigned i = 0; i < ls->n; i++) {
+		struct lane *l = &ls->lane[i];
+		pthread_mutex_lock(&l->lock);
+		while (l->cutting)
+			pthread_cond_wait(&l->cut_done, &l->lock);
+		for (struct job *j = l->cut.first; j; j = j->next)
+			taken_back(ls, j);
+		list_splice(cut, &l->cut);
+		pthread_mutex_unlock(&l->lock);
+	}
+}
+
+/* Waits up to timeout_ms, or less when the main thread's lane has a
+ * timer due sooner, for one of that lane's sockets, another lane handing
+ * back an attempt, a signal or, when input_fd >= 0, input. */
+void lanes_wait(struct lanes *ls, int input_fd, int timeout_ms)
+{
+	struct curl_waitfd fds[3] = {
+		{ .fd = wake_fd(), .events = CURL_WAIT_POLLIN },
+		{ .fd = ls->ended_fd, .events = CURL_WAIT_POLLIN },
+	};
+	unsigned n = 2;
+	if (input_fd >= 0)
+		fds[n++] = (struct curl_waitfd){ .fd = input_fd, .events = CURL_WAIT_POLLIN };
+	if (curl_multi_poll(ls->lane[0].multi, fds, n, timeout_ms, NULL) != CURLM_OK)
+		errx(EXIT_USAGE, "curl_multi_poll failed");
+}
+
+/* Stops the lanes' threads and lets go of every lane, ending what it
+ * still has in flight. */
+void lanes_close(struct lanes *ls)
+{
+	for (unsigned i = 0; i < ls->n; i++) {
+		struct lane *l = &ls->lane[i];
+		if (i > 0) {
+			pthread_mutex_lock(&l->lock);
+			l->quitting = true;
+			pthread_mutex_unlock(&l->lock);
+			lane_wake(ls, i);
+			pthread_join(l->thread, NULL);
+		}
+		while (l->running)
+			lane_end(l, l->running);
+		while (l->nidle)
+			curl_easy_cleanup(l->idle[--l->nidle]);
+		free(l->idle);
+		curl_multi_cleanup(l->multi);
+		pthread_mutex_destroy(&l->lock);
+		pthread_cond_destroy(&l->cut_done);
+	}
+	free(ls->lane);
+	free(ls->routes);
+	close(ls->ended_fd);
+}
