@@ -119,6 +119,62 @@ EOF
 	assert_equal "$(awk -v s="$start" -v f="$fast" 'BEGIN { print (f - s < 1) }')" 1
 }
 
+@test "--threads 4: lanes on threads of their own send every line once, and each gets one result" {
+	start_receiver
+	for i in $(seq 300); do
+		host=127.0.0.1; [ $((i % 2)) = 0 ] && host=localhost
+		echo "{\"url\":\"http://$host:$PORT/t$i?n=$i\",\"postback\":{\"key\":\"k$i\"}}"
+	done > in
+	pbfire --allow-net 127.0.0.0/8 --allow-net ::1 --threads 4 -j 32 --per-host 16 --ledger fired in > out &
+	pid=$!
+	most=0
+	while kill -0 "$pid" 2>/dev/null; do
+		n=$(ls "/proc/$pid/task" 2>/dev/null | wc -l)
+		[ "$n" -le "$most" ] || most=$n
+		sleep 0.01
+	done
+	wait "$pid"
+	assert_equal "$(wc -l < out)" 300
+	assert_equal "$(jq -r .result.ok out | sort -u)" true
+	assert_equal "$(jq -r .postback.key out | sort -u | wc -l)" 300
+	assert_equal "$(seen | sort -u | wc -l)" 300
+	assert_equal "$(seen | wc -l)" 300
+	assert_equal "$(ledger_keys fired | wc -l)" 300
+	# the main thread and three lanes' threads (libcurl resolves
+	# "localhost" in threads of its own, so there may be more)
+	assert [ "$most" -ge 4 ]
+}
+
+@test "--threads 3: at the end of --grace the attempts in flight in every lane end as interrupted" {
+	start_receiver
+	for i in $(seq 6); do echo "{\"url\":\"$RECV/f$i\"}"; done > in
+	for i in $(seq 6); do echo "{\"url\":\"$RECV/s$i?delay=20\"}"; done >> in
+	pbfire --allow-net 127.0.0.0/8 --threads 3 --per-host 6 --grace 0.3 in > out 2> err &
+	pid=$!
+	for _ in $(seq 200); do [ "$(seen | grep -c /s)" = 6 ] && break; sleep 0.05; done
+	start=$(date +%s.%N)
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	end=$(date +%s.%N)
+	assert_equal "$status" 1
+	assert_equal "$(wc -l < out)" 12
+	assert_equal "$(jq -r 'select(.url | contains("/f")) | .result.ok' out | sort | uniq -c | awk '{ print $1, $2 }')" "6 true"
+	assert_equal "$(jq -r 'select(.url | contains("/s")) | .result.message' out | sort -u)" \
+		"interrupted; the last attempt's outcome is unknown"
+	assert_equal "$(awk -v s="$start" -v e="$end" 'BEGIN { print (e - s < 3) }')" 1
+}
+
+@test "--threads: 1 to 64" {
+	run pbfire --threads 0 /dev/null
+	assert_failure 2
+	assert_output --partial "pbfire: --threads: expected a number from 1 to 64, got '0'"
+	run pbfire --threads 65 /dev/null
+	assert_failure 2
+	run pbfire --threads 64 -j 2 /dev/null
+	assert_success
+}
+
 @test "a freed slot is refilled at once: -j 1 and --per-host 1 over six requests take well under a second each" {
 	start_receiver
 	for i in $(seq 6); do echo "{\"url\":\"$RECV/n$i\"}"; done > in

@@ -47,11 +47,11 @@ logged() {
 	assert_equal "$(awk '$3 ~ /^\/early/ { print $1 }' nginx/access.log | sort -u)" HTTP/2.0
 }
 
-@test "--per-host bounds the streams of one HTTP/2 connection" {
+@test "--per-host bounds the streams of one HTTP/2 connection, which stays one over --threads 4" {
 	start_receiver
 	start_nginx
 	for i in $(seq 6); do echo "{\"url\":\"$NGINX_H2/slow?delay=0.4&i=$i\"}"; done > in
-	run fire --cacert nginx/ca.crt --per-host 2 in
+	run fire --cacert nginx/ca.crt --per-host 2 --threads 4 in
 	assert_success
 	assert_equal "$(seen | wc -l)" 6
 	assert_equal "$(awk '$3 ~ /^\/slow/ { print $1 }' nginx/access.log | sort -u)" HTTP/2.0

@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,17 +101,22 @@ void netpolicy_allow(struct netpolicy *p, struct netblock b)
 	p->allowed[p->nallowed++] = b;
 }
 
-/* What kind of non-public address a is, or NULL for a public one. */
+static struct netblock non_public_blocks[sizeof non_public / sizeof *non_public];
+
+static void parse_non_public(void)
+{
+	for (size_t i = 0; i < sizeof non_public / sizeof *non_public; i++)
+		netblock_parse(non_public[i].block, &non_public_blocks[i]);
+}
+
+/* What kind of non-public address a is, or NULL for a public one. The
+ * blocks are parsed once, by whichever of pbfire's threads asks first. */
 static const char *non_public_kind(const unsigned char a[16])
 {
-	static struct netblock blocks[sizeof non_public / sizeof *non_public];
-	static bool parsed;
-	if (!parsed) {
-		for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++)
-			netblock_parse(non_public[i].block, &blocks[i]);
-		parsed = true;
-	}
-	for (size_t i = 0; i < sizeof blocks / sizeof *blocks; i++)
+	static pthread_once_t parsed = PTHREAD_ONCE_INIT;
+	const struct netblock *blocks = non_public_blocks;
+	pthread_once(&parsed, parse_non_public);
+	for (size_t i = 0; i < sizeof non_public / sizeof *non_public; i++)
 		if (contains(&blocks[i], a))
 			return non_public[i].what;
 	return NULL;
