@@ -140,9 +140,7 @@ EOF
 	assert_equal "$(seen | sort -u | wc -l)" 300
 	assert_equal "$(seen | wc -l)" 300
 	assert_equal "$(ledger_keys fired | wc -l)" 300
-	# the main thread and three lanes' threads (libcurl resolves
-	# "localhost" in threads of its own, so there may be more)
-	assert [ "$most" -ge 4 ]
+	assert_equal "$most" 4	# the main thread and three lanes' threads
 }
 
 @test "--threads 3: at the end of --grace the attempts in flight in every lane end as interrupted" {

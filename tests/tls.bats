@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # pbfire over https against nginx on 127.0.0.1 with a certificate from a
 # test CA made here: --cacert, HTTP/2 and HTTP/1.1, --per-host over the
-# streams of one HTTP/2 connection, and certificates refused with error
-# class tls.
+# streams of one HTTP/2 connection, both through lanes with threads of
+# their own, and certificates refused with error class tls.
 
 load helper
 
@@ -61,6 +61,32 @@ logged() {
 	most=$(jq -s '[.[].t] | sort as $t | [range(length) | . as $i |
 		[$t[] | select(. >= $t[$i] and . < $t[$i] + 0.35)] | length] | max' recv.ndjson)
 	assert_equal "$most" 2
+}
+
+@test "--threads 2: HTTP/2 over TLS from a lane's own thread, one connection for each host" {
+	start_nginx
+	port=${NGINX_H2##*:}
+	for i in $(seq 100); do
+		echo "{\"url\":\"https://127.0.0.1:$port/a$i\"}"
+		echo "{\"url\":\"https://localhost:$port/b$i\"}"
+	done > in
+	run fire --allow-net ::1 --cacert nginx/ca.crt --threads 2 in
+	assert_success
+	assert_equal "$(jq -r .result.ok <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "200 true"
+	assert_equal "$(awk '{ print $1 }' nginx/access.log | sort -u)" HTTP/2.0
+	# the two hosts went through the two lanes, each over one connection
+	assert_equal "$(awk '$3 ~ /^\/a/ { print $2 }' nginx/access.log | sort -u | wc -l)" 1
+	assert_equal "$(awk '$3 ~ /^\/b/ { print $2 }' nginx/access.log | sort -u | wc -l)" 1
+}
+
+@test "--threads 4: an https host answering over HTTP/1.1 keeps to --per-host connections" {
+	start_nginx
+	for i in $(seq 300); do echo "{\"url\":\"$NGINX_H1/c$i\"}"; done > in
+	run fire --cacert nginx/ca.crt -j 64 --per-host 8 --threads 4 in
+	assert_success
+	assert_equal "$(awk '$3 ~ /^\/c/' nginx/access.log | wc -l)" 300
+	assert_equal "$(awk '{ print $1 }' nginx/access.log | sort -u)" HTTP/1.1
+	assert [ "$(awk '{ print $2 }' nginx/access.log | sort -u | wc -l)" -le 8 ]
 }
 
 @test "a certificate from a CA not trusted fails with error tls, and is not retried" {

@@ -45,7 +45,7 @@ struct job {
 	unsigned lane;			/* the lane sending it */
 	double retry_after;		/* the answer's Retry-After, seconds; 0: none */
 	bool http1;			/* the answer came over HTTP/1 */
-	bool host_http1;		/* its host answered over HTTP/1 before */
+	bool host_http1;		/* its host is known to answer over HTTP/1 */
 	char error_text[CURL_ERROR_SIZE];
 	struct buf message;		/* why it failed, for the result */
 	enum error_class error;

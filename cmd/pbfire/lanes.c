@@ -7,24 +7,62 @@
  * belongs to one thread at a time, the main thread's until handed over
  * and the lane's until handed back, and a lane and the main thread share
  * nothing else but the lane's inbox, outbox and requests, under its lock.
- * A host's requests go through one lane, where they can share an HTTP/2
- * connection, until the host answers over HTTP/1, where each request in
- * flight has a connection of its own anyway; then through the least busy.
- * A lane keeps the easy handles of ended attempts, reset, for its next.
+ * Each lane has connections of its own. A host's requests go to the lane
+ * where its last attempt ended, which has its connection free: always,
+ * while the host may share an HTTP/2 connection (https, until it answers
+ * over HTTP/1); an HTTP/1 host's only while that lane carries fewer than
+ * JOBS_PER_LANE, else to the least busy lane. A lane keeps the easy
+ * handles of ended attempts, reset, for its next.
  */
 #include "lanes.h"
 #include "tool.h"
 #include "wake.h"
 
+#include <curl/curl.h>
 #include <err.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #define JOBS_PER_LANE 16		/* -j for each lane by default */
-#define LANE_WAIT_MS 1000		/* a lane's longest wait for libcurl or work */
+#define LANE_WAIT_MS 60000		/* a lane's longest wait for libcurl or work */
+
+/* A libcurl multi handle sending requests, in a thread of its own but for
+ * the first lane, which is the main thread's. What a lane shares with the
+ * main thread is under its lock; the rest is one thread's alone. */
+struct lane {
+	pthread_mutex_t lock;
+	pthread_cond_t cut_done;	/* it has cut its attempts short, as asked */
+	struct job_list inbox;		/* jobs to start */
+	struct job_list outbox;		/* jobs whose attempt ended */
+	struct job_list cut;		/* jobs whose attempt it cut short */
+	bool cutting, quitting;		/* what the main thread asks of it */
+	/* the main thread's: */
+	pthread_t thread;
+	bool threaded;			/* it has a thread of its own */
+	struct job_list pending;	/* jobs for it, not yet in its inbox */
+	unsigned handed;		/* jobs handed over and not yet back */
+	/* the lane's: */
+	CURLM *multi;
+	const struct transfer_options *opt;
+	int ended_fd;			/* signalled when its outbox fills; -1: none */
+	struct job *running;		/* a list through prev and next */
+	CURL **idle;			/* easy handles of ended attempts, reset */
+	size_t nidle, idle_cap;
+};
+
+/* Where a host's requests go: its lane, where its last attempt ended. */
+struct route {
+	bool seen;
+	bool http1;			/* each request takes a connection of its own */
+	unsigned lane;
+};
 
 static void list_add(struct job_list *l, struct job *j)
 {
@@ -40,14 +78,6 @@ static void list_splice(struct job_list *to, struct job_list *from)
 	*(to->last ? &to->last->next : &to->first) = from->first;
 	to->last = from->last;
 	*from = (struct job_list){ 0 };
-}
-
-static struct job *list_pop(struct job_list *l)
-{
-	struct job *j = l->first;
-	if (j && !(l->first = j->next))
-		l->last = NULL;
-	return j;
 }
 
 /* ---- a lane's own work ---- */
@@ -69,12 +99,24 @@ static void unlink_running(struct lane *l, struct job *j)
 	j->prev = j->next = NULL;
 }
 
+/* Stops pbfire for a failure in lane l. The main thread's lane exits as
+ * any error does; a lane's own thread must not run exit() beside the main
+ * thread, so it ends the process at once, as SIGKILL would, which is what
+ * the spool and the ledger are made to survive. */
+static void lane_fail(const struct lane *l, const char *what)
+{
+	if (!l->threaded)
+		errx(EXIT_USAGE, "%s", what);
+	warnx("%s", what);
+	_exit(EXIT_USAGE);
+}
+
 /* Starts the attempt of j the main thread handed over. */
 static void lane_start(struct lane *l, struct job *j)
 {
 	j->easy = l->nidle ? l->idle[--l->nidle] : curl_easy_init();
 	if (!j->easy)
-		errx(EXIT_USAGE, "curl_easy_init failed");
+		lane_fail(l, "curl_easy_init failed");
 	transfer_prepare(l->opt, j, j->easy);
 	link_running(l, j);
 	curl_multi_add_handle(l->multi, j->easy);
@@ -119,7 +161,7 @@ static void lane_hand_back(struct lane *l)
 	list_splice(&l->outbox, &ended);
 	pthread_mutex_unlock(&l->lock);
 	if (was_empty && l->ended_fd >= 0 && eventfd_write(l->ended_fd, 1) < 0)
-		err(EXIT_USAGE, "eventfd_write");
+		lane_fail(l, "eventfd_write failed");
 }
 
 /* Ends every attempt in flight, as the main thread asked, and says so. */
@@ -149,7 +191,7 @@ static bool lane_step(struct lane *l)
 	bool cutting = l->cutting, quitting = l->quitting;
 	l->inbox = (struct job_list){ 0 };
 	pthread_mutex_unlock(&l->lock);
-	for (struct job *j; (j = list_pop(&start));)
+	for (struct job *j; (j = job_list_pop(&start));)
 		lane_start(l, j);
 	if (cutting)
 		lane_cut(l);
@@ -167,24 +209,26 @@ static void *lane_run(void *arg)
 	struct lane *l = arg;
 	while (lane_step(l))
 		if (curl_multi_poll(l->multi, NULL, 0, LANE_WAIT_MS, NULL) != CURLM_OK)
-			errx(EXIT_USAGE, "curl_multi_poll failed");
+			lane_fail(l, "curl_multi_poll failed");
 	return NULL;
 }
 
-/* Asks lane i (not the main thread's) to do a round of work. */
-static void lane_wake(struct lanes *ls, unsigned i)
+/* Asks lane l, when it has a thread, to do a round of work. */
+static void lane_wake(struct lane *l)
 {
-	if (i > 0)
-		curl_multi_wakeup(ls->lane[i].multi);
+	if (l->threaded)
+		curl_multi_wakeup(l->multi);
 }
 
 /* ---- the main thread's ---- */
 
 /* The default number of lanes for -j jobs: one for every JOBS_PER_LANE,
- * as many as the machine has cores at most. */
+ * and no more than the cores pbfire may run on. */
 unsigned lanes_for(unsigned jobs)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t cpus;
+	long cores = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus)
+								    : sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = (jobs + JOBS_PER_LANE - 1) / JOBS_PER_LANE;
 	if (cores > 0 && n > (unsigned long)cores)
 		n = (unsigned)cores;
@@ -207,12 +251,13 @@ void lanes_open(struct lanes *ls, struct transfer_options opt, unsigned n)
 		struct lane *l = &ls->lane[i];
 		l->multi = curl_multi_init();
 		l->opt = &ls->opt;
-		l->ended_fd = i ? ls->ended_fd : -1;
+		l->threaded = i > 0;
+		l->ended_fd = l->threaded ? ls->ended_fd : -1;
 		if (!l->multi)
 			errx(EXIT_USAGE, "cannot set up libcurl");
 		pthread_mutex_init(&l->lock, NULL);
 		pthread_cond_init(&l->cut_done, NULL);
-		int rc = i ? pthread_create(&l->thread, NULL, lane_run, l) : 0;
+		int rc = l->threaded ? pthread_create(&l->thread, NULL, lane_run, l) : 0;
 		if (rc)
 			errx(EXIT_USAGE, "cannot start a thread: %s", strerror(rc));
 	}
@@ -240,17 +285,29 @@ static struct route *route(struct lanes *ls, size_t host)
 	return &ls->routes[host];
 }
 
+/* The lane for the next request to r's host: the host's, unless the host
+ * answers over HTTP/1 and that lane carries JOBS_PER_LANE or more, then
+ * the least busy. A new host's is the least busy; over plain http it is
+ * taken to answer over HTTP/1 (pbfire asks for HTTP/2 over TLS only). */
+static unsigned lane_for(struct lanes *ls, struct route *r, const struct job *j)
+{
+	if (!r->seen) {
+		r->seen = true;
+		r->http1 = strncasecmp(j->url, "https:", 6) != 0;
+		r->lane = least_busy(ls);
+	} else if (r->http1 && ls->lane[r->lane].handed >= JOBS_PER_LANE) {
+		r->lane = least_busy(ls);
+	}
+	return r->lane;
+}
+
 /* Hands j's next attempt to its host's lane, which starts it at the next
  * lanes_hand_over(). */
 void lanes_start(struct lanes *ls, struct job *j, int64_t now)
 {
 	struct route *r = route(ls, j->host);
-	if (!r->seen || r->http1) {
-		r->seen = true;
-		r->lane = least_busy(ls);
-	}
-	struct lane *l = &ls->lane[r->lane];
-	j->lane = r->lane;
+	struct lane *l = &ls->lane[lane_for(ls, r, j)];
+	j->lane = (unsigned)(l - ls->lane);
 	j->host_http1 = r->http1;
 	j->attempts++;
 	j->fired_at = now;
@@ -270,7 +327,7 @@ void lanes_hand_over(struct lanes *ls)
 		pthread_mutex_lock(&l->lock);
 		list_splice(&l->inbox, &l->pending);
 		pthread_mutex_unlock(&l->lock);
-		lane_wake(ls, i);
+		lane_wake(l);
 	}
 	lane_step(&ls->lane[0]);
 }
@@ -297,11 +354,13 @@ struct job *lanes_reap(struct lanes *ls)
 			pthread_mutex_unlock(&l->lock);
 		}
 	}
-	struct job *j = list_pop(&ls->ended);
+	struct job *j = job_list_pop(&ls->ended);
 	if (!j)
 		return NULL;
-	if (j->http1)
-		route(ls, j->host)->http1 = true;
+	struct route *r = route(ls, j->host);
+	r->http1 |= j->http1;
+	if (r->http1)
+		r->lane = j->lane;	/* where its connection is free now */
 	return taken_back(ls, j);
 }
 
@@ -309,12 +368,14 @@ struct job *lanes_reap(struct lanes *ls)
  * that ended before stay for lanes_reap(). */
 void lanes_cut(struct lanes *ls, struct job_list *cut)
 {
+	if (!ls->running)
+		return;
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct lane *l = &ls->lane[i];
 		pthread_mutex_lock(&l->lock);
 		l->cutting = true;
 		pthread_mutex_unlock(&l->lock);
-		lane_wake(ls, i);
+		lane_wake(l);
 	}
 	lane_step(&ls->lane[0]);
 	for (unsigned i = 0; i < ls->n; i++) {
@@ -351,11 +412,11 @@ void lanes_close(struct lanes *ls)
 {
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct lane *l = &ls->lane[i];
-		if (i > 0) {
+		if (l->threaded) {
 			pthread_mutex_lock(&l->lock);
 			l->quitting = true;
 			pthread_mutex_unlock(&l->lock);
-			lane_wake(ls, i);
+			lane_wake(l);
 			pthread_join(l->thread, NULL);
 		}
 		while (l->running)

@@ -1,9 +1,7 @@
 #ifndef PB_LANES_H
 #define PB_LANES_H
 
-#include <curl/curl.h>
-#include <pthread.h>
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "job.h"
@@ -16,37 +14,17 @@ struct job_list {
 	struct job *first, *last;
 };
 
-/* A libcurl multi handle sending requests, in a thread of its own but for
- * the first lane, which is the main thread's. What a lane shares with the
- * main thread is under its lock; the rest is one thread's alone. */
-struct lane {
-	pthread_mutex_t lock;
-	pthread_cond_t cut_done;	/* it has cut its attempts short, as asked */
-	struct job_list inbox;		/* jobs to start */
-	struct job_list outbox;		/* jobs whose attempt ended */
-	struct job_list cut;		/* jobs whose attempt it cut short */
-	bool cutting, quitting;		/* what the main thread asks of it */
-	/* the main thread's: */
-	pthread_t thread;
-	struct job_list pending;	/* jobs for it, not yet in its inbox */
-	unsigned handed;		/* jobs handed over and not yet back */
-	/* the lane's: */
-	CURLM *multi;
-	const struct transfer_options *opt;
-	int ended_fd;			/* signalled when its outbox fills; -1: none */
-	struct job *running;		/* a list through prev and next */
-	CURL **idle;			/* easy handles of ended attempts, reset */
-	size_t nidle, idle_cap;
-};
+static inline struct job *job_list_pop(struct job_list *l)
+{
+	struct job *j = l->first;
+	if (j && !(l->first = j->next))
+		l->last = NULL;
+	return j;
+}
 
-/* Which lane a host's requests go to: its own while they may share a
- * connection, any once the host answered over HTTP/1. */
-struct route {
-	bool seen, http1;
-	unsigned lane;
-};
-
-/* The requests in flight, spread over lanes. */
+/* The requests in flight, spread over lanes (see lanes.c). */
+struct lane;
+struct route;
 struct lanes {
 	struct transfer_options opt;
 	struct lane *lane;

@@ -565,8 +565,7 @@ static void end_overdue(struct pbfire *pf)
 	if (pf->now < pf->grace_end)
 		return;
 	lanes_cut(&pf->lanes, &cut);
-	while ((j = cut.first)) {
-		cut.first = j->next;
+	while ((j = job_list_pop(&cut))) {
 		queue_ended(&pf->queue, j);
 		if (pf->spool_path)
 			keep_interrupted(pf, j, "interrupted; the last attempt's outcome is unknown; kept in the spool");
@@ -823,8 +822,8 @@ static void set_up(struct pbfire *pf)
 		if (pf->breaker.failures)
 			load_breakers(pf);
 	}
-	lanes_open(&pf->lanes, pf->send, pf->threads ? pf->threads : lanes_for(pf->jobs));
 	wake_catch_signals();
+	lanes_open(&pf->lanes, pf->send, pf->threads ? pf->threads : lanes_for(pf->jobs));
 	srandom((unsigned)stamp_to_ns(stamp_now()));
 }
 

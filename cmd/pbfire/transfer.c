@@ -13,7 +13,6 @@
 
 #include <arpa/inet.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #define BODY_CAP (64 * 1024)		/* response bytes read before hanging up */
@@ -67,9 +66,9 @@ void transfer_prepare(const struct transfer_options *o, struct job *j, CURL *e)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, j->policy.timeout_ms ? j->policy.timeout_ms : o->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	/* An HTTP/2 host's requests share one connection: libcurl waits for
-	 * a connection that may take another stream rather than open one, for
-	 * https (where HTTP/2 is agreed on) until the host answers over HTTP/1. */
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, !j->host_http1 && !strncasecmp(j->url, "https:", 6) ? 1L : 0L);
+	 * a connection that may take another stream rather than open one,
+	 * unless the host is known to answer over HTTP/1. */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, j->host_http1 ? 0L : 1L);
 	if (o->cacert)
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "pbfire/" PB_VERSION);
