@@ -140,7 +140,9 @@ EOF
 	assert_equal "$(seen | sort -u | wc -l)" 300
 	assert_equal "$(seen | wc -l)" 300
 	assert_equal "$(ledger_keys fired | wc -l)" 300
-	assert_equal "$most" 4	# the main thread and three lanes' threads
+	# the main thread and three lanes' threads (a sanitizer's runtime
+	# may add one of its own)
+	assert [ "$most" -ge 4 ]
 }
 
 @test "--threads 3: at the end of --grace the attempts in flight in every lane end as interrupted" {
