@@ -22,6 +22,7 @@
 #include "breakers.h"
 #include "heap.h"
 #include "job.h"
+#include "lanes.h"
 #include "ledger.h"
 #include "netpolicy.h"
 #include "queue.h"
@@ -34,7 +35,6 @@
 #include "spool.h"
 #include "stamp.h"
 #include "tool.h"
-#include "lanes.h"
 #include "wake.h"
 
 static const char usage[] =
@@ -276,9 +276,6 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	}
 }
 
-/* Whether to read more input: while the lines in memory are fewer than
- * four times -j (at least 256) and a backlog's worth more for each host
- * whose lines overflow to disk, which hold lines of their own. */
 /* Whether a line in the spool is due by now, to be taken unless stopping. */
 static bool spool_due(const struct pbfire *pf)
 {
@@ -313,6 +310,9 @@ static void take_due(struct pbfire *pf)
 	}
 }
 
+/* Whether to read more input: while the lines in memory are fewer than
+ * four times -j (at least 256) and a backlog's worth more for each host
+ * whose lines overflow to disk, which hold lines of their own. */
 static bool may_read(const struct pbfire *pf)
 {
 	return !pf->input_done &&
@@ -389,7 +389,7 @@ static void end_waiting_retry(struct pbfire *pf, struct job *j)
  * memory (or, when stopping, it ends as interrupted). A postback's own
  * attempts, when it sets them, stand for --retries and the length of the
  * schedule (whose last wait then repeats). */
-static bool retried(struct pbfire *pf, struct job *j, double retry_after)
+static bool retried(struct pbfire *pf, struct job *j)
 {
 	int used = j->attempts - j->paced;
 	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) ||
@@ -404,7 +404,7 @@ static bool retried(struct pbfire *pf, struct job *j, double retry_after)
 	}
 	if (!j->policy.attempts && used > pf->retry.retries)
 		return false;
-	double wait = retry_delay(&pf->retry, used, retry_after, random_unit());
+	double wait = retry_delay(&pf->retry, used, j->retry_after, random_unit());
 	if (wait < 0)
 		return false;
 	if (pf->stopping)
@@ -443,10 +443,10 @@ static void wake_hosts(struct pbfire *pf)
 
 /* Whether the answer to j asks the host to slow down: a 429, or a
  * Retry-After that is not beyond the cap. */
-static bool backpressure(const struct pbfire *pf, const struct job *j, double retry_after)
+static bool backpressure(const struct pbfire *pf, const struct job *j)
 {
-	return j->error == ERR_HTTP && (j->status == 429 || retry_after > 0) &&
-	       retry_after <= pf->retry.retry_after_max;
+	return j->error == ERR_HTTP && (j->status == 429 || j->retry_after > 0) &&
+	       j->retry_after <= pf->retry.retry_after_max;
 }
 
 /* Paces host i for the Retry-After (or one --backoff). */
@@ -465,11 +465,11 @@ static void pace_host(struct pbfire *pf, size_t i, double retry_after)
 /* When the answer to j is backpressure, paces j's host and puts j back
  * first in line without using up an attempt, up to PACE_MAX times a line
  * and as its postback's policy allows; false when j is not put back. */
-static bool paced(struct pbfire *pf, struct job *j, double retry_after)
+static bool paced(struct pbfire *pf, struct job *j)
 {
-	if (pf->stopping || !backpressure(pf, j, retry_after))
+	if (pf->stopping || !backpressure(pf, j))
 		return false;
-	pace_host(pf, j->host, retry_after);
+	pace_host(pf, j->host, j->retry_after);
 	if (j->paced >= PACE_MAX || !policy_allows_another(&j->policy, job_attempts(j), j->status))
 		return false;
 	j->paced++;
@@ -520,14 +520,13 @@ static bool reap(struct pbfire *pf)
 	struct job *j;
 	bool any = false;
 	while ((j = lanes_reap(&pf->lanes))) {
-		double retry_after = j->retry_after;
 		any = true;
 		queue_ended(&pf->queue, j);
 		report_attempt(&pf->report, j);
-		if (paced(pf, j, retry_after))
+		if (paced(pf, j))
 			continue;
 		note_breaker(pf, j);
-		if (!retried(pf, j, retry_after))
+		if (!retried(pf, j))
 			finish(pf, j);
 	}
 	return any;
