@@ -63,7 +63,7 @@ logged() {
 	assert_equal "$most" 2
 }
 
-@test "--threads 2: HTTP/2 over TLS from a lane's own thread, one connection for each host" {
+@test "--threads 2: two HTTP/2 hosts over TLS, one in each lane, each over one connection" {
 	start_nginx
 	port=${NGINX_H2##*:}
 	for i in $(seq 100); do
