@@ -1,7 +1,7 @@
 /*
  * The words of a postback's sign block that the rule loader (pbmatch)
  * and pbfire must agree on: the schemes, HMAC algorithms and encodings by
- * name, and what may make up the name of a secret (what pbfire looks up
+ * name, the headers a Standard Webhooks signature sets, and what may make up the name of a secret (what pbfire looks up
  * in its --secrets file) and of the query parameter a signature goes in.
  * pb-rules(5) describes the block.
  */
@@ -12,6 +12,9 @@
 const char *const sign_schemes[] = { "standard-webhooks", "hmac", NULL };
 const char *const sign_algorithms[] = { "sha1", "sha256", "sha512", NULL };
 const char *const sign_encodings[] = { "hex", "base64", NULL };
+const char *const sign_webhook_headers[] = {
+	"webhook-id", "webhook-timestamp", "webhook-signature", NULL
+};
 
 /* The index of s (n bytes) in the NULL-terminated words, or -1. */
 int sign_word(const char *const *words, const char *s, size_t n)

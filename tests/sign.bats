@@ -144,7 +144,8 @@ start_verifier() {
 	assert [ -s dry ]
 	assert [ -s spool ]
 	assert [ -s stat ]
-	grep -q 'v1,' recv.ndjson dry
+	grep -q 'v1,' recv.ndjson
+	grep -q 'v1,' dry
 	for secret in "$WALL" "${OLD#whsec_}" "${NEW#whsec_}"; do
 		run grep -rlF --exclude=secrets --exclude=recv-secrets -- "$secret" .
 		assert_output ""
@@ -333,11 +334,21 @@ EOF
 	assert_equal "$(cat timeouts)" "$(printf '0.5\n1234.568\n0.25\n120\n')"
 }
 
-@test "pbfire refuses a Standard Webhooks line that sets a signature header itself" {
-	secrets secrets "crm=$NEW"
-	echo '{"url":"https://crm.example/hook","headers":{"Webhook-Signature":"v1,forged"},"postback":{"key":"k","sign":{"scheme":"standard-webhooks","secret":"crm"}}}' > lines
+@test "pbfire refuses a signed line that sets its signature's header itself, a bad secret, a key it cannot send" {
+	secrets secrets "crm=$NEW" "wall=$WALL" "plain=not-a-whsec-secret"
+	hook=https://crm.example/hook
+	webhook='"scheme":"standard-webhooks","secret"'
+	{
+		echo "{\"url\":\"$hook\",\"headers\":{\"Webhook-Signature\":\"v1,forged\"},\"postback\":{\"key\":\"k\",\"sign\":{$webhook:\"crm\"}}}"
+		echo "{\"url\":\"$hook\",\"headers\":{\"x-sig\":\"forged\"},\"sign_message\":\"m\",\"postback\":{\"sign\":{\"scheme\":\"hmac\",\"secret\":\"wall\",\"algorithm\":\"sha256\",\"encoding\":\"hex\",\"header\":\"X-Sig\"}}}"
+		echo "{\"url\":\"$hook\",\"postback\":{\"key\":\"k\",\"sign\":{$webhook:\"plain\"}}}"
+		echo "{\"url\":\"$hook\",\"postback\":{\"key\":\"k\\u0007\",\"sign\":{$webhook:\"crm\"}}}"
+	} > lines
 	run pbfire --dry-run --secrets secrets lines
 	assert_failure 1
-	assert_equal "$(jq -c '.result | [.error, .message]' <<<"${lines[0]}")" \
-		'["invalid","headers: webhook-signature is set by the postback'\''s signature"]'
+	assert_equal "$(jq -r '.result | [.error, .message] | join(": ")' <<<"$output")" "$(printf '%s\n' \
+		"invalid: headers: webhook-signature is set by the postback's signature" \
+		"invalid: headers: X-Sig is set by the postback's signature" \
+		"invalid: sign: secret 'plain' is not a Standard Webhooks secret (whsec_ and base64)" \
+		"invalid: sign: a standard-webhooks signature needs the line's key, in printable ASCII, to send as webhook-id")"
 }

@@ -70,6 +70,15 @@ bool job_add_header(struct job *j, struct text name, struct text value, const ch
 	return true;
 }
 
+/* Whether j's request has header name (n bytes), in any case. */
+bool job_has_header(const struct job *j, const char *name, size_t n)
+{
+	for (const struct curl_slist *h = j->headers; h; h = h->next)
+		if (!strncasecmp(h->data, name, n) && (h->data[n] == ':' || h->data[n] == ';'))
+			return true;
+	return false;
+}
+
 /* Adds a header for each member of the headers object h. */
 static bool read_headers(struct job *j, struct record *r, int h, bool *has_type, struct buf *why)
 {

@@ -6,17 +6,15 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "hmac.h"
 #include "netpolicy.h"
 #include "record.h"
 #include "retry.h"
 
-/* How a line is signed: not at all, with an HMAC once when it is read,
- * or with Standard Webhooks' headers anew at each attempt, after the
- * headers of its own (tail: the last of those, NULL when none). */
-enum sign_scheme { SIGN_NONE, SIGN_HMAC, SIGN_STANDARD_WEBHOOKS };
+/* How a line is signed at each attempt: with Standard Webhooks' headers
+ * made anew, after the headers of its own (tail: the last of those, NULL
+ * when none), when secret is not NULL. An hmac is added once, when the
+ * line is read, and needs nothing here. */
 struct signing {
-	enum sign_scheme scheme;
 	char *secret;			/* the secret's name */
 	struct curl_slist *tail;
 };
@@ -64,10 +62,19 @@ static inline int job_attempts(const struct job *j)
 	return j->earlier_attempts + j->attempts;
 }
 
+/* Whether the attempt of j that ended may be followed by another: its
+ * outcome is one to retry, and its postback's policy allows one more. */
+static inline bool job_retryable(const struct job *j)
+{
+	return attempt_retryable(j->error, j->status) &&
+	       policy_allows_another(&j->policy, job_attempts(j), j->status);
+}
+
 bool job_read(struct job *j, const char *key_path, struct buf *why);
 bool job_refuse(struct buf *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool job_add_header(struct job *j, struct text name, struct text value, const char *what,
 		    struct buf *why);
+bool job_has_header(const struct job *j, const char *name, size_t n);
 bool job_host(const struct job *j, struct buf *host, struct buf *why);
 void job_describe(const struct job *j, struct buf *out);
 void job_print(const struct job *j, FILE *f);

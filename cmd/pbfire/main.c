@@ -392,8 +392,7 @@ static void end_waiting_retry(struct pbfire *pf, struct job *j)
 static bool retried(struct pbfire *pf, struct job *j)
 {
 	int used = j->attempts - j->paced;
-	if (j->error == ERR_NONE || !attempt_retryable(j->error, j->status) ||
-	    !policy_allows_another(&j->policy, job_attempts(j), j->status))
+	if (j->error == ERR_NONE || !job_retryable(j))
 		return false;
 	if (pf->spool_path) {
 		int step = j->policy.attempts && used > (int)pf->schedule.n ? (int)pf->schedule.n : used;

@@ -69,8 +69,7 @@ static void build_result(const struct report *r, const struct job *j, int64_t no
 	buf_adds(b, ",\"ip\":");
 	add_string_or_null(b, j->ip, strlen(j->ip));
 	buf_addf(b, ",\"line\":%lu,\"round\":%d", j->lineno, j->round);
-	if (!retry_at && !ok && !r->spool && attempt_retryable(j->error, j->status) &&
-	    policy_allows_another(&j->policy, job_attempts(j), j->status))
+	if (!retry_at && !ok && !r->spool && job_retryable(j))
 		retry_at = round_retry_at(j->round, now);
 	if (retry_at) {
 		buf_adds(b, ",\"retry_at\":");

@@ -10,12 +10,13 @@
  * secrets never leave this file and hmac.c.
  */
 #include "signing.h"
+#include "hmac.h"
 #include "signwords.h"
+#include "uritemplate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* The members of a sign block that pbfire reads. */
 enum block_member { BLOCK_SCHEME, BLOCK_SECRET, BLOCK_ALGORITHM, BLOCK_ENCODING, BLOCK_PARAM, BLOCK_HEADER, BLOCK_N };
@@ -39,7 +40,7 @@ static void read_block(struct record *r, int sign, struct sign_block *b)
 }
 
 /* Adds ?param=value, or &param=value when the URL has a query, before
- * any fragment, base64's +, / and = percent-encoded. */
+ * any fragment, value percent-encoded (base64's +, / and =). */
 static bool add_param(struct job *j, struct text param, const struct buf *value, struct buf *why)
 {
 	if (!sign_param_name_ok(param.p, param.n))
@@ -53,13 +54,7 @@ static bool add_param(struct job *j, struct text param, const struct buf *value,
 		buf_addc(&url, '&');
 	buf_add(&url, param.p, param.n);
 	buf_addc(&url, '=');
-	for (size_t i = 0; i < value->len; i++) {
-		char c = value->data[i];
-		if (c == '+' || c == '/' || c == '=')
-			buf_addf(&url, "%%%02X", (unsigned char)c);
-		else
-			buf_addc(&url, c);
-	}
+	tmpl_encode(&url, value->data, value->len);
 	buf_adds(&url, j->url + end);
 	free(j->url);
 	j->url = url.data;
@@ -84,12 +79,12 @@ static bool hmac_value(struct record *r, const struct sign_block *b, const struc
 	unsigned char mac[HMAC_MAX];
 	struct text m = record_text(r, msg);
 	size_t n = hmac_compute((enum hmac_algorithm)a, secret->value, secret->len, m.p, m.n, mac);
-	(!strcmp(sign_encodings[e], "base64") ? hmac_add_base64 : hmac_add_hex)(value, mac, n);
+	(e == SIGN_BASE64 ? hmac_add_base64 : hmac_add_hex)(value, mac, n);
 	return true;
 }
 
 /* Signs the line's sign_message with the first secret of its name, into
- * the URL's query or a header. */
+ * the URL's query or a header the line does not set itself. */
 static bool sign_hmac(struct job *j, const struct sign_block *b, const struct secret *secret,
 		      struct buf *why)
 {
@@ -98,6 +93,8 @@ static bool sign_hmac(struct job *j, const struct sign_block *b, const struct se
 	bool ok = hmac_value(&j->rec, b, secret, &value, why);
 	if (ok && param.p)
 		ok = add_param(j, param, &value, why);
+	else if (ok && header.p && job_has_header(j, header.p, header.n))
+		ok = job_refuse(why, "headers: %.*s is set by the postback's signature", (int)header.n, header.p);
 	else if (ok && header.p)
 		ok = job_add_header(j, header, (struct text){ value.data, value.len }, "postback.sign.header", why);
 	else if (ok)
@@ -124,20 +121,6 @@ static bool printable_ascii(const char *s, size_t n)
 	return n > 0;
 }
 
-static const char *const webhook_headers[] = {
-	"webhook-id", "webhook-timestamp", "webhook-signature", NULL
-};
-
-/* The Standard Webhooks header that j's own headers have, or NULL. */
-static const char *webhook_header_taken(const struct job *j)
-{
-	for (const struct curl_slist *h = j->headers; h; h = h->next)
-		for (const char *const *w = webhook_headers; *w; w++)
-			if (!strncasecmp(h->data, *w, strlen(*w)) && strchr(":;", h->data[strlen(*w)]))
-				return *w;
-	return NULL;
-}
-
 /* Checks that every secret of the name is a Standard Webhooks one, that
  * the line has the key its webhook-id is and none of the headers the
  * signature sets; then j is signed so at each attempt. */
@@ -154,10 +137,9 @@ static bool prepare_webhook(struct job *j, const struct secrets *s, struct text 
 				  (int)name.n, name.p);
 	if (!j->key || !printable_ascii(j->key, j->key_len))
 		return job_refuse(why, "sign: a standard-webhooks signature needs the line's key, in printable ASCII, to send as webhook-id");
-	const char *taken = webhook_header_taken(j);
-	if (taken)
-		return job_refuse(why, "headers: %s is set by the postback's signature", taken);
-	j->sign.scheme = SIGN_STANDARD_WEBHOOKS;
+	for (const char *const *h = sign_webhook_headers; *h; h++)
+		if (job_has_header(j, *h, strlen(*h)))
+			return job_refuse(why, "headers: %s is set by the postback's signature", *h);
 	j->sign.secret = xstrndup(name.p, name.n);
 	for (j->sign.tail = j->headers; j->sign.tail && j->sign.tail->next;)
 		j->sign.tail = j->sign.tail->next;
@@ -187,8 +169,8 @@ bool signing_read(struct job *j, const struct secrets *s, struct buf *why)
 	if (!first)
 		return job_refuse(why, "sign: no secret named '%.*s' in the --secrets file", (int)name.n, name.p);
 	switch (sign_word(sign_schemes, scheme.p, scheme.n)) {
-	case 0: return prepare_webhook(j, s, name, why);
-	case 1: return sign_hmac(j, &b, first, why);
+	case SIGN_STANDARD_WEBHOOKS: return prepare_webhook(j, s, name, why);
+	case SIGN_HMAC: return sign_hmac(j, &b, first, why);
 	default: return job_refuse(why, "postback.sign.scheme: expected standard-webhooks or hmac");
 	}
 }
@@ -206,7 +188,7 @@ static void add_signature_header(struct job *j, const char *name, const char *va
  * with a signature for each secret of the name. */
 void signing_attempt(struct job *j, const struct secrets *s, int64_t unix_time)
 {
-	if (j->sign.scheme != SIGN_STANDARD_WEBHOOKS)
+	if (!j->sign.secret)
 		return;
 	struct curl_slist **signature = j->sign.tail ? &j->sign.tail->next : &j->headers;
 	curl_slist_free_all(*signature);

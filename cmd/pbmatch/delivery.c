@@ -26,9 +26,6 @@ static const char *const sign_key_paths[] = {
 	"sign.scheme", "sign.secret", "sign.algorithm", "sign.message", "sign.param", "sign.header",
 	"sign.encoding",
 };
-static const char *const standard_webhooks_headers[] = {
-	"webhook-id", "webhook-timestamp", "webhook-signature", NULL
-};
 
 /* A sign block's members by enum sign_key: their key and value nodes and
  * the value's text (NULL when absent or reported). */
@@ -117,7 +114,7 @@ static void check_sign(struct loader *l, const struct sign_block *sb, const char
 		loader_report(l, sb->value[SIGN_SECRET], "sign.secret: expected the name of a secret in pbfire's --secrets file (letters, digits, '_', '.' and '-'), never the secret itself");
 	if (!sb->text[SIGN_SCHEME] || !sign_choice(l, sb, SIGN_SCHEME, sign_schemes, "standard-webhooks or hmac"))
 		return;
-	if (!strcmp(sb->text[SIGN_SCHEME], "hmac")) {
+	if (!strcmp(sb->text[SIGN_SCHEME], sign_schemes[SIGN_HMAC])) {
 		check_hmac(l, sb, url);
 		return;
 	}
@@ -145,7 +142,7 @@ static char *sign_json(const struct sign_block *sb)
 	static const char *const defaults[SIGN_KEYS] = {
 		[SIGN_ALGORITHM] = "sha256", [SIGN_ENCODING] = "hex",
 	};
-	bool hmac = !strcmp(sb->text[SIGN_SCHEME], "hmac");
+	bool hmac = !strcmp(sb->text[SIGN_SCHEME], sign_schemes[SIGN_HMAC]);
 	struct buf b = { 0 };
 	buf_addc(&b, '{');
 	for (int i = 0; i < SIGN_KEYS; i++) {
@@ -169,8 +166,8 @@ void delivery_read_sign(struct loader *l, yaml_node_t *n, yaml_node_t *headers, 
 	check_sign(l, &sb, pb->url);
 	if (sb.text[SIGN_HEADER])
 		check_signed_header(l, headers, sb.text[SIGN_HEADER]);
-	if (sb.text[SIGN_SCHEME] && !strcmp(sb.text[SIGN_SCHEME], "standard-webhooks"))
-		for (const char *const *h = standard_webhooks_headers; *h; h++)
+	if (sb.text[SIGN_SCHEME] && !strcmp(sb.text[SIGN_SCHEME], sign_schemes[SIGN_STANDARD_WEBHOOKS]))
+		for (const char *const *h = sign_webhook_headers; *h; h++)
 			check_signed_header(l, headers, *h);
 	if (l->errors == errors)
 		pb->sign_json = sign_json(&sb);
