@@ -259,6 +259,16 @@ EOF
 		'[0,3,2,"invalid","no attempt left: its postback allows 3, and 3 were made"]'
 }
 
+@test "with --spool, a postback's attempts stand for the schedule's length, its last wait repeating" {
+	start_receiver
+	printf '{"url":"%s/s?status=503","postback":{"key":"s1","attempts":3}}\n' "$RECV" > lines
+	run pbfire --allow-net 127.0.0.0/8 --breaker 0 --spool spool --schedule 0 lines
+	assert_failure 1
+	assert_equal "$(seen | wc -l)" 3
+	assert_equal "$(jq -c '.result | [.final, .attempts, .retry_at != null]' <<<"$output")" \
+		"$(printf '%s\n' '[false,1,true]' '[false,2,true]' '[null,3,false]')"
+}
+
 @test "a line with one attempt left still lets a 429 pace its host" {
 	start_receiver
 	for i in 1 2 3; do
