@@ -13,7 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static void report_v(struct loader *l, const yaml_node_t *n, size_t shift, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 4, 0)))
+report_v(struct loader *l, const yaml_node_t *n, size_t shift, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s:%zu:%zu: ", program_invocation_short_name, l->path,
 		n->start_mark.line + 1, n->start_mark.column + 1 + shift);
