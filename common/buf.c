@@ -94,34 +94,44 @@ static bool escape_in8(const char *p)
 	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
 }
 
-/* Writes s as a JSON string literal. Bytes >= 0x80 pass through: callers
- * hand in UTF-8 that was validated on the way in. */
-void buf_add_json_string(struct buf *b, const char *s, size_t n)
+/* Writes the escape of byte c, one that a JSON string may not hold. */
+static void add_escape(struct buf *b, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+	switch (c) {
+	case '"': buf_add(b, "\\\"", 2); break;
+	case '\\': buf_add(b, "\\\\", 2); break;
+	case '\n': buf_add(b, "\\n", 2); break;
+	case '\r': buf_add(b, "\\r", 2); break;
+	case '\t': buf_add(b, "\\t", 2); break;
+	default: {
+		char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+		buf_add(b, e, sizeof e);
+	}
+	}
+}
+
+/* Writes s as a JSON string literal. Bytes >= 0x80 pass through: callers
+ * hand in UTF-8 that was validated on the way in. Eight bytes with
+ * nothing to escape are passed over at once; eight with something are
+ * looked at one by one, once. */
+void buf_add_json_string(struct buf *b, const char *s, size_t n)
+{
+	size_t run = 0;
 	buf_reserve(b, n + 2);
 	buf_addc(b, '"');
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	for (size_t i = 0; i < n;) {
 		if (n - i >= 8 && !escape_in8(s + i)) {
-			i += 7;
+			i += 8;
 			continue;
 		}
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_add(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': buf_adds(b, "\\\""); break;
-		case '\\': buf_adds(b, "\\\\"); break;
-		case '\n': buf_adds(b, "\\n"); break;
-		case '\r': buf_adds(b, "\\r"); break;
-		case '\t': buf_adds(b, "\\t"); break;
-		default: {
-			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			buf_add(b, e, sizeof e);
-		}
+		for (size_t end = n - i >= 8 ? i + 8 : n; i < end; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c >= 0x20 && c != '"' && c != '\\')
+				continue;
+			buf_add(b, s + run, i - run);
+			run = i + 1;
+			add_escape(b, c);
 		}
 	}
 	buf_add(b, s + run, n - run);
