@@ -29,6 +29,8 @@ EOF
 	assert_equal "$out" '{"a" : "x y", "n":1.50 ,"postback":{"url":"https://h.example/{a}"},"url":"https://h.example/x%20y"}'
 	again=$(pbexpand <<<"$out")
 	assert_equal "$again" '{"a" : "x y", "n":1.50 ,"postback":{"url":"https://h.example/{a}"},"url":"https://h.example/x%20y"}'
+	stale='{"sign_message":"stale","body":"old","headers":{"X":"y"},"postback":{"url":"https://h.example/x"}}'
+	assert_equal "$(pbexpand <<<"$stale")" '{"postback":{"url":"https://h.example/x"},"url":"https://h.example/x"}'
 }
 
 @test "values with spaces, & = / + % # non-ASCII and emoji are percent-encoded" {
