@@ -21,10 +21,11 @@
 
 #define STAND_IN "1"	/* what a template's expressions stand for */
 
-/* The length of the "http://" or "https://" that url starts with, or 0. */
-static size_t scheme_length(const char *url)
+/* The length of the "http://" or "https://" that url (n bytes) starts
+ * with, or 0. */
+static size_t scheme_length(const char *url, size_t n)
 {
-	return !strncasecmp(url, "http://", 7) ? 7 : !strncasecmp(url, "https://", 8) ? 8 : 0;
+	return n >= 7 && !strncasecmp(url, "http://", 7) ? 7 : n >= 8 && !strncasecmp(url, "https://", 8) ? 8 : 0;
 }
 
 /* "scheme://host:port" of the URL u holds, in origin. */
@@ -64,7 +65,7 @@ static const char *parse(const char *url, struct buf *origin)
  * text, which is refused, from the end. */
 bool httpurl_check(const char *url, size_t n, struct buf *origin, const char **why)
 {
-	size_t scheme = scheme_length(url);
+	size_t scheme = scheme_length(url, n);
 	if (memchr(url, '\0', n))
 		*why = "a NUL character";
 	else if (!scheme)
@@ -108,7 +109,7 @@ bool httpurl_check_template(const char *tmpl, size_t n, const char **why)
  * uritemplate and rules fuzzers check both), so pbexpand checks it once. */
 size_t httpurl_literal_origin(const char *tmpl, size_t n)
 {
-	size_t i = n >= 7 && !strncasecmp(tmpl, "http://", 7) ? 7 : n >= 8 && !strncasecmp(tmpl, "https://", 8) ? 8 : 0;
+	size_t i = scheme_length(tmpl, n);
 	size_t label = i;	/* where the host's last label starts */
 	if (!i)
 		return 0;
