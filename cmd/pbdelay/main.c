@@ -130,6 +130,13 @@ static void sync_spool(struct pbdelay *pd)
 	pd->synced = pd->now;
 }
 
+/* Sets pd->now from the clock. */
+static void read_clock(struct pbdelay *pd)
+{
+	pd->now = stamp_to_ns(stamp_now());
+	pd->unclocked = 0;
+}
+
 /* Releases lines as they fall due until fd has input (fd < 0: until
  * nothing is held) or a signal arrives: the signal's byte in the wake
  * pipe ends the wait even when it comes after the check. */
@@ -137,7 +144,7 @@ static void wait_for(struct pbdelay *pd, int fd)
 {
 	int64_t due;
 	for (;;) {
-		pd->now = stamp_to_ns(stamp_now());
+		read_clock(pd);
 		release_due(pd);
 		bool held = spool_next(&pd->spool, &due);
 		if (wake_signal() || (fd < 0 && !held))
@@ -171,22 +178,17 @@ static void before_read(void *arg, bool idle)
 	stop_if_signalled(&pd->t->in);
 }
 
-/* Sets pd->now. A line due by the last reading is due now, so the clock
- * is read for a line that may not be, and every CLOCK_EVERY lines so that
- * held lines are released in time while due ones stream through. */
-static void read_clock(struct pbdelay *pd)
-{
-	pd->now = stamp_to_ns(stamp_now());
-	pd->unclocked = 0;
-}
-
 static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 {
 	struct pbdelay *pd = arg;
 	int64_t due;
 	if (!due_time(pd, line, len, &due))
 		return;
-	if (due > pd->now || ++pd->unclocked == CLOCK_EVERY)	/* time only moves on */
+	/* A line due by the last reading is due now (time only moves on), so
+	 * the clock is read for a line that may not be, and every CLOCK_EVERY
+	 * lines so that held lines are released in time while due ones
+	 * stream through. */
+	if (due > pd->now || ++pd->unclocked == CLOCK_EVERY)
 		read_clock(pd);
 	release_due(pd);
 	if (due <= pd->now) {
