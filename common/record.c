@@ -121,13 +121,40 @@ static inline int next_key(const struct record *r, int k)
 	return r->tok[k + 1].size == 0 ? k + 2 : record_skip(r, k + 1);
 }
 
+/* memcmp(a, b, n) == 0, without a call for the short keys of records:
+ * eight bytes at a time, the last eight (or four) overlapping. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t v, w;
+	if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
+	}
+	if (n < 8) {
+		memcpy(&v, a, 4), memcpy(&w, b, 4);
+		bool head = v == w;
+		memcpy(&v, a + n - 4, 4), memcpy(&w, b + n - 4, 4);
+		return head && v == w;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8), memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + n - 8, 8), memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 /* Whether raw key text p[0,n), escapes decoded, is key[0,keylen). A raw
  * key with an escape decodes to fewer bytes than it has, so it can equal
  * only a longer searched key, and never byte for byte. */
 static bool escaped_key_equals(const char *p, size_t n, const char *key, size_t keylen)
 {
 	if (!memchr(p, '\\', n))
-		return n == keylen && memcmp(p, key, n) == 0;
+		return n == keylen && same_bytes(p, key, n);
 	if (n <= keylen || n > 6 * keylen)
 		return false;
 	char *s = xmalloc(n);
@@ -145,7 +172,7 @@ static inline bool key_equals(const struct record *r, int k, const char *key, si
 	const char *p = r->text + t->start;
 	if (r->escapes)
 		return escaped_key_equals(p, n, key, keylen);
-	return n == keylen && memcmp(p, key, n) == 0;
+	return n == keylen && same_bytes(p, key, n);
 }
 
 /* The value of member key[0,keylen) of object token obj, or -1. */
