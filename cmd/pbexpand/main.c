@@ -57,12 +57,12 @@ static void note_undefined(void *arg, const char *name, size_t n)
 	pe->macros[i].count++;
 }
 
-/* The template to render and the name of postback object pb (-1 when
- * there is none), or false (rejected). */
-static bool find_template(struct tool *t, struct pbexpand *pe, int pb, char *line, size_t len,
-			  struct text *tmpl, struct text *name)
+/* The template to render and the name of the postback whose members
+ * are member, or false (rejected). */
+static bool find_template(struct tool *t, struct pbexpand *pe, const int *member, char *line,
+			  size_t len, struct text *tmpl, struct text *name)
 {
-	int n = pb >= 0 ? record_get(&pe->rec, pb, "name") : -1;
+	int n = member[PB_NAME];
 	if (n >= 0 && pe->rec.tok[n].type == JSMN_STRING)
 		*name = record_text(&pe->rec, n);
 	else
@@ -71,7 +71,7 @@ static bool find_template(struct tool *t, struct pbexpand *pe, int pb, char *lin
 		*tmpl = (struct text){ pe->template, strlen(pe->template) };
 		return true;
 	}
-	int u = pb >= 0 ? record_get(&pe->rec, pb, "url") : -1;
+	int u = member[PB_URL];
 	if (u < 0 || pe->rec.tok[u].type != JSMN_STRING) {
 		tool_reject(t, line, len, "postback.url: %s", u < 0 ? "missing (and no -t template)"
 									 : "expected a string");
@@ -117,11 +117,11 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 		tool_reject(t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
 		return;
 	}
-	int pb = record_get(&pe->rec, 0, "postback");
-	if (!find_template(t, pe, pb, line, len, &tmpl, &name))
+	int member[PB_MEMBERS];
+	postback_members(&pe->rec, record_get(&pe->rec, 0, "postback"), member);
+	if (!find_template(t, pe, member, line, len, &tmpl, &name))
 		return;
-	struct tmpl_vars vars = { &pe->rec, 0, pb >= 0 ? record_get(&pe->rec, pb, "map") : -1,
-				  note_undefined, pe };
+	struct tmpl_vars vars = { &pe->rec, 0, member[PB_MAP], note_undefined, pe };
 	buf_clear(&pe->url);
 	buf_clear(&pe->missing);
 	if (!tmpl_expand(tmpl.p, tmpl.n, TMPL_URI, &vars, &pe->url, &te)) {
@@ -129,7 +129,7 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 		return;
 	}
 	struct request_error re;
-	if (!request_render(&pe->request, &pe->rec, pb, &vars, &re)) {
+	if (!request_render(&pe->request, &pe->rec, member, &vars, &re)) {
 		if (re.why)
 			tool_reject(t, line, len, "postback %.*s: header %.*s: %s", (int)name.n, name.p,
 				    (int)re.part.n, re.part.p, re.why);

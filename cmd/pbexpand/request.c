@@ -78,10 +78,10 @@ static bool body_fields(struct request *q, struct record *r, int body, bool json
 	return true;
 }
 
-static bool render_body(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
-			struct request_error *err)
+static bool render_body(struct request *q, struct record *r, const int *member,
+			const struct tmpl_vars *v, struct request_error *err)
 {
-	int body = record_get(r, pb, "body"), type = record_get(r, pb, "content_type");
+	int body = member[PB_BODY], type = member[PB_CONTENT_TYPE];
 	if (body < 0)
 		return true;
 	bool json = type >= 0 && text_is(record_text(r, type), "application/json");
@@ -121,10 +121,10 @@ static bool render_header(struct request *q, struct text name, struct text t,
 	return why ? refuse_header(err, name, why) : true;
 }
 
-static bool render_headers(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
-			   struct request_error *err)
+static bool render_headers(struct request *q, struct record *r, const int *member,
+			   const struct tmpl_vars *v, struct request_error *err)
 {
-	int h = record_get(r, pb, "headers");
+	int h = member[PB_HEADERS];
 	if (h < 0 || r->tok[h].type != JSMN_OBJECT)
 		return true;
 	buf_adds(&q->members, ",\"headers\":{");
@@ -145,10 +145,10 @@ static bool render_headers(struct request *q, struct record *r, int pb, const st
 
 /* Renders the message of the postback's sign block, if it has one, as
  * "sign_message". */
-static bool render_sign_message(struct request *q, struct record *r, int pb,
+static bool render_sign_message(struct request *q, struct record *r, const int *member,
 				const struct tmpl_vars *v, struct request_error *err)
 {
-	int sign = record_get(r, pb, "sign");
+	int sign = member[PB_SIGN];
 	int msg = sign >= 0 && r->tok[sign].type == JSMN_OBJECT ? record_get(r, sign, "message") : -1;
 	if (msg < 0 || r->tok[msg].type != JSMN_STRING)
 		return true;
@@ -161,18 +161,33 @@ static bool render_sign_message(struct request *q, struct record *r, int pb,
 	return true;
 }
 
-/* Renders the body, headers and signing message of postback object pb,
- * if it has them, as JSON members in q->members (each with a leading
- * comma). */
-bool request_render(struct request *q, struct record *r, int pb, const struct tmpl_vars *v,
-		    struct request_error *err)
+/* The members of postback object pb that pbexpand reads, found in one
+ * pass over it; -1 for one it does not have, all -1 when pb is -1. */
+void postback_members(const struct record *r, int pb, int member[PB_MEMBERS])
+{
+	static const char *const names[] = {
+		"name", "url", "map", "body", "content_type", "headers", "sign", NULL
+	};
+	static struct keyset keys;
+	if (!keys.n)
+		keyset_init(&keys, names);
+	if (pb >= 0)
+		record_members(r, pb, &keys, member);
+	else
+		for (int i = 0; i < PB_MEMBERS; i++)
+			member[i] = -1;
+}
+
+/* Renders the body, headers and signing message of a postback whose
+ * members postback_members() found, if it has them, as JSON members in
+ * q->members (each with a leading comma). */
+bool request_render(struct request *q, struct record *r, const int member[PB_MEMBERS],
+		    const struct tmpl_vars *v, struct request_error *err)
 {
 	buf_clear(&q->members);
 	err->why = NULL;
-	if (pb < 0)
-		return true;
-	return render_body(q, r, pb, v, err) && render_headers(q, r, pb, v, err) &&
-	       render_sign_message(q, r, pb, v, err);
+	return render_body(q, r, member, v, err) && render_headers(q, r, member, v, err) &&
+	       render_sign_message(q, r, member, v, err);
 }
 
 void request_free(struct request *q)

@@ -53,9 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int type = pb >= 0 ? record_get(&r, pb, "content_type") : -1;
 	bool json = type >= 0 && text_is(record_text(&r, type), "application/json");
 	struct tmpl_vars v = { &r, 0, pb >= 0 ? record_get(&r, pb, "map") : -1, NULL, NULL };
+	static const char *const names[PB_MEMBERS] = {
+		"name", "url", "map", "body", "content_type", "headers", "sign"
+	};
+	int member[PB_MEMBERS];
+	postback_members(&r, pb, member);	/* in one pass: as one lookup each finds them */
+	for (int i = 0; i < PB_MEMBERS; i++)
+		CHECK(member[i] == (pb >= 0 ? record_get(&r, pb, names[i]) : -1));
 	struct request q = { 0 };
 	struct request_error err;
-	if (request_render(&q, &r, pb, &v, &err)) {
+	if (request_render(&q, &r, member, &v, &err)) {
 		check_members(&q, body, json, body >= 0 && r.tok[body].type == JSMN_OBJECT);
 		static const char *const added[] = { "url", "body", "headers", NULL };
 		struct buf add = { 0 };

@@ -161,7 +161,9 @@ static void check_expand(struct record *out, int pb, struct request *q)
 	}
 	buf_free(&rendered);
 	struct request_error re;
-	if (request_render(q, out, pb, &v, &re)) {
+	int member[PB_MEMBERS];
+	postback_members(out, pb, member);
+	if (request_render(q, out, member, &v, &re)) {
 		struct buf obj = { 0 };
 		buf_addc(&obj, '{');
 		if (q->members.len)
