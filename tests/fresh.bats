@@ -56,3 +56,11 @@ fake_debian() {
 	assert_output --partial "E: Unable to locate package libjsmn-dev"
 	assert_output --partial "make: installing"
 }
+
+@test "a set-up step that fails fails its test at once, saying which" {
+	mkdir bin
+	for tool in pbmatch pbexpand pbdelay pbfire pbstat pbkafka; do ln -s "$PB_BIN/$tool" bin/; done
+	PB_BIN=$PWD/bin run timeout 60 bats -f "two partitions on two machines" "$TOP/tests/kafka.bats"
+	assert_failure 1
+	assert_output --partial "the mock Kafka cluster ($PWD/bin/tests/kafka_mock) ended before it was ready"
+}
