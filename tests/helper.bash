@@ -5,7 +5,9 @@ load /usr/lib/bats/bats-assert/load.bash
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 PB_BIN=${PB_BIN:-$TOP/build}
-PATH=$PB_BIN:$PATH
+# Debian's python3 (make deps installs it) before any version manager's
+# shim on PATH, which can take seconds to start on a loaded machine.
+PATH=$PB_BIN:/usr/bin:$PATH
 export LC_ALL=C TZ=UTC
 export RULES=$TOP/rules.example.yaml
 export ACTIONS=$TOP/tests/fixtures/actions.ndjson

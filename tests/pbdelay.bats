@@ -39,18 +39,19 @@ EOF
 }
 
 @test "a held line comes out at its time, not before, while later lines pass" {
-	t=$(at 1)
+	t=$(at 2)
 	printf '{"id":1,"fire_at":%s}\n{"id":2}\n' "$t" | pbdelay | stamp > out
 	assert_equal "$(cut -d' ' -f2- out)" $'{"id":2}\n{"id":1,"fire_at":'"$t"'}'
 	assert_equal "$(never_early out)" ""
-	assert_equal "$(awk -v t="$t" 'NR == 2 { print ($1 - t < 0.5) }' out)" 1
+	# stamp's python may take a second to start on a loaded machine
+	assert_equal "$(awk -v t="$t" 'NR == 2 { print ($1 - t < 2) }' out)" 1
 }
 
 @test "release does not wait for input: a line falls due while stdin stays open" {
-	t=$(at 0.5)
-	(echo "{\"fire_at\":$t}"; sleep 3) | pbdelay | stamp > out
+	t=$(at 1)
+	(echo "{\"fire_at\":$t}"; sleep 5) | pbdelay | stamp > out
 	arrived=$(cut -d' ' -f1 out)
-	assert_equal "$(awk -v a="$arrived" -v t="$t" 'BEGIN { print (a >= t && a - t < 1) }')" 1
+	assert_equal "$(awk -v a="$arrived" -v t="$t" 'BEGIN { print (a >= t && a - t < 2) }')" 1
 }
 
 @test "lines due at the same time keep their arrival order; earlier times first" {
