@@ -191,7 +191,7 @@ static void add_name(struct expansion *x, const struct varspec *vs)
 }
 
 /* The value token of vs, or -1 when undefined: missing or null (both
- * told to v->undefined), or an empty list or object. A dotted name that
+ * told to v->undefined, which is told which), or an empty list or object. A dotted name that
  * is not a member is looked up as a path. */
 static int lookup(struct expansion *x, const struct varspec *vs)
 {
@@ -201,7 +201,7 @@ static int lookup(struct expansion *x, const struct varspec *vs)
 		i = record_path(v->r, vs->name, vs->len);
 	if (i < 0 || record_is_null(v->r, i)) {
 		if (v->undefined)
-			v->undefined(v->arg, vs->name, vs->len);
+			v->undefined(v->arg, vs->name, vs->len, i < 0);
 		return -1;
 	}
 	bool composite = !record_is_scalar(v->r, i);

@@ -16,11 +16,12 @@ struct tmpl_error {
 /* Where a template's variables come from: the members of object token obj
  * of a record. map, when not -1, is an object of value maps: map.NAME.VALUE
  * replaces VALUE of variable NAME before encoding. undefined, when set, is
- * told of each variable that is missing or null. */
+ * told of each variable that is missing (missing true) or null, its name
+ * as the template spells it (name points into the template). */
 struct tmpl_vars {
 	struct record *r;
 	int obj, map;
-	void (*undefined)(void *arg, const char *name, size_t n);
+	void (*undefined)(void *arg, const char *name, size_t n, bool missing);
 	void *arg;
 };
 

@@ -239,3 +239,16 @@ YAML
 	assert_failure 1
 	assert_line "pbexpand: stdin:1: postback json-post: undefined macro {nope} (--strict)"
 }
+
+@test "--strict refuses a macro missing from the record, not one that is null or empty" {
+	run pbexpand --strict -t 'https://h.example/?t={transaction_id}&r={rejection_reason}&s={sub_id}' <<'EOF2'
+{"transaction_id":"a","status":"approved","rejection_reason":null,"sub_id":""}
+{"transaction_id":"b","status":"rejected","rejection_reason":"fraud","sub_id":"s"}
+{"transaction_id":"c","status":"approved","sub_id":"s"}
+EOF2
+	assert_failure 1
+	assert_line --index 0 --partial '"url":"https://h.example/?t=a&r=&s="'
+	assert_line --index 1 --partial '"url":"https://h.example/?t=b&r=fraud&s=s"'
+	assert_line --index 2 'pbexpand: stdin:3: postback -t: undefined macro {rejection_reason} (--strict)'
+	assert_equal "${#lines[@]}" 3
+}

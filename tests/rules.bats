@@ -292,3 +292,35 @@ YAML
 	assert_line "pbmatch: rules.yaml:7:25: headers 'X-A' given twice (first on line 7)"
 	assert_equal "${#lines[@]}" 3
 }
+
+@test "a macro a few edits from a standard field is a warning, with the field it looks like; an error under --strict" {
+	rules <<'YAML'
+postbacks:
+  - name: pub
+    type: conversion
+    url: https://p.example/pb?clickid={external_transacton_id}&payout={payuot}&sub={sub1}
+    method: POST
+    body: {tid: "{transaction_id}", "n": "{note}", s: "{sub}", id: "{SubId}", p: "{postback.nmae}"}
+    headers: {X-Event: "{event_nmae}"}
+YAML
+	warnings=$(cat <<'OUT'
+pbmatch: rules.yaml:4:40: warning: url: macro {external_transacton_id} is not a standard field (did you mean {external_transaction_id}?)
+pbmatch: rules.yaml:4:72: warning: url: macro {payuot} is not a standard field (did you mean {payout}?)
+pbmatch: rules.yaml:4:85: warning: url: macro {sub1} is not a standard field (did you mean {sub_id}?)
+pbmatch: rules.yaml:7:26: warning: headers.X-Event: macro {event_nmae} is not a standard field (did you mean {event_name}?)
+pbmatch: rules.yaml:6:70: warning: body.id: macro {SubId} is not a standard field (did you mean {sub_id}?)
+OUT
+)
+	pbmatch --check -r rules.yaml > out 2> err
+	assert_equal "$(cat err)" "$warnings"
+	assert_equal "$(tail -n 1 out)" "rules.yaml: 1 postbacks, no errors"
+	run pbmatch --check --strict -r rules.yaml
+	assert_failure 2
+	assert_output "${warnings//warning: /}"
+	run pbmatch --strict -r rules.yaml < /dev/null
+	assert_failure 2
+	echo '{"type":"conversion","transaction_id":"t1","status":"approved","payout":1}' > action
+	pbmatch -r rules.yaml action > matched 2> err
+	assert_equal "$(cat err)" "$warnings"
+	assert_equal "$(jq -r .postback.name matched)" pub
+}

@@ -28,7 +28,7 @@ struct pbexpand {
 	const char *template;		/* -t, or NULL for postback.url */
 	bool strict;
 	struct record rec;
-	struct buf url, add, missing;	/* missing: the first undefined macro */
+	struct buf url, add, missing;	/* missing: the first macro not in the record */
 	struct strmap undefined;	/* macro name -> its index in macros */
 	struct macro_count {
 		char *name;
@@ -44,10 +44,12 @@ struct pbexpand {
 
 static const char *const added_keys[] = { "url", "body", "headers", "sign_message", NULL };
 
-static void note_undefined(void *arg, const char *name, size_t n)
+/* Counts an undefined macro for --stats and remembers the first that
+ * is missing, not null, for --strict. */
+static void note_undefined(void *arg, const char *name, size_t n, bool missing)
 {
 	struct pbexpand *pe = arg;
-	if (!pe->missing.len)
+	if (missing && !pe->missing.len)
 		buf_add(&pe->missing, name, n);
 	size_t i = *strmap_put(&pe->undefined, name, n, pe->nmacros);
 	if (i == pe->nmacros) {

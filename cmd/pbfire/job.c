@@ -233,6 +233,7 @@ void job_clear(struct job *j)
 	free(j->key);
 	curl_slist_free_all(j->headers);
 	free(j->sign.secret);
+	free(j->sign.id);
 	buf_free(&j->message);
 	memset(j, 0, sizeof *j);
 }

@@ -16,6 +16,8 @@
  * line is read, and needs nothing here. */
 struct signing {
 	char *secret;			/* the secret's name */
+	char *id;			/* webhook-id: the key, made printable ASCII */
+	size_t id_len;
 	struct curl_slist *tail;
 };
 

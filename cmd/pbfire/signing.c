@@ -111,19 +111,34 @@ static void forget_key(struct buf *key)
 	buf_free(key);
 }
 
-/* Whether s is printable ASCII, as a header value that a verifier
- * reads back byte for byte must be. */
-static bool printable_ascii(const char *s, size_t n)
+/* Whether byte i of key (n bytes) goes into its webhook-id as it is:
+ * printable ASCII but '%', and a space only inside the key (HTTP drops
+ * one at either end of a header value). */
+static bool id_keeps(const char *key, size_t n, size_t i)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return false;
-	return n > 0;
+	unsigned char c = (unsigned char)key[i];
+	if (c == ' ')
+		return i > 0 && i + 1 < n;
+	return c > 0x20 && c < 0x7f && c != '%';
+}
+
+/* The webhook-id of a line's key, into id: the key with every byte that
+ * id_keeps() does not keep written as %XX (uppercase hex). A printable
+ * ASCII key without '%' is its own id; '%' always being encoded makes
+ * the mapping reversible, so distinct keys never share an id. */
+static void webhook_id(const char *key, size_t n, struct buf *id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (id_keeps(key, n, i))
+			buf_addc(id, key[i]);
+		else
+			buf_addf(id, "%%%02X", (unsigned char)key[i]);
+	}
 }
 
 /* Checks that every secret of the name is a Standard Webhooks one, that
- * the line has the key its webhook-id is and none of the headers the
- * signature sets; then j is signed so at each attempt. */
+ * the line has a key to make its webhook-id of and none of the headers
+ * the signature sets; then j is signed so at each attempt. */
 static bool prepare_webhook(struct job *j, const struct secrets *s, struct text name, struct buf *why)
 {
 	struct buf key = { 0 };
@@ -135,11 +150,15 @@ static bool prepare_webhook(struct job *j, const struct secrets *s, struct text 
 	if (!ok)
 		return job_refuse(why, "sign: secret '%.*s' is not a Standard Webhooks secret (whsec_ and base64)",
 				  (int)name.n, name.p);
-	if (!j->key || !printable_ascii(j->key, j->key_len))
-		return job_refuse(why, "sign: a standard-webhooks signature needs the line's key, in printable ASCII, to send as webhook-id");
+	if (!j->key || !j->key_len)
+		return job_refuse(why, "sign: a standard-webhooks signature needs the line's key for its webhook-id");
 	for (const char *const *h = sign_webhook_headers; *h; h++)
 		if (job_has_header(j, *h, strlen(*h)))
 			return job_refuse(why, "headers: %s is set by the postback's signature", *h);
+	struct buf id = { 0 };
+	webhook_id(j->key, j->key_len, &id);
+	j->sign.id = id.data;
+	j->sign.id_len = id.len;
 	j->sign.secret = xstrndup(name.p, name.n);
 	for (j->sign.tail = j->headers; j->sign.tail && j->sign.tail->next;)
 		j->sign.tail = j->sign.tail->next;
@@ -197,13 +216,13 @@ void signing_attempt(struct job *j, const struct secrets *s, int64_t unix_time)
 	const char *name = j->sign.secret;
 	for (const struct secret *sec = NULL; (sec = secrets_next(s, name, strlen(name), sec));) {
 		webhook_secret_decode(sec->value, sec->len, &key);
-		webhook_signature(key.data, key.len, j->key, j->key_len, unix_time,
+		webhook_signature(key.data, key.len, j->sign.id, j->sign.id_len, unix_time,
 				  j->body ? j->body : "", j->body_len, &value);
 	}
 	forget_key(&key);
 	char stamp[24];
 	snprintf(stamp, sizeof stamp, "%lld", (long long)unix_time);
-	add_signature_header(j, "webhook-id", j->key);
+	add_signature_header(j, "webhook-id", j->sign.id);
 	add_signature_header(j, "webhook-timestamp", stamp);
 	add_signature_header(j, "webhook-signature", value.data);
 	buf_free(&value);

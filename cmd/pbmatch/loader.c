@@ -1,10 +1,12 @@
 /*
  * How the rule loader reads its YAML document and reports what is wrong
  * in it: every mistake as "tool: FILE:LINE:COL: message", counted so
- * that loading fails once all are reported; the nodes of the document,
- * scalars that must be single non-empty values, mapping keys given once,
- * one value or a list of them, unknown words with the nearest known one
- * suggested, and templates checked where they go wrong.
+ * that loading fails once all are reported, and warnings, which are
+ * errors under --strict; the nodes of the document, scalars that must be
+ * single non-empty values, mapping keys given once, one value or a list
+ * of them, unknown words with the nearest known one suggested, templates
+ * checked where they go wrong, and their macros against the standard
+ * fields.
  */
 #include "loader.h"
 
@@ -13,64 +15,130 @@
 #include <stdio.h>
 #include <string.h>
 
-static void __attribute__((format(printf, 4, 0)))
-report_v(struct loader *l, const yaml_node_t *n, size_t shift, const char *fmt, va_list ap)
+/* The fields an action is documented to have (pb-records(7)): the
+ * guide's ten macros, then the others, and the one pbmatch adds. */
+static const char *const standard_fields[] = {
+	"transaction_id", "external_transaction_id", "offer_id", "publisher_id", "sub_id",
+	"payout", "revenue", "currency", "status", "rejection_reason",
+	"event_name", "type", "time", "fire_at", NULL
+};
+
+/* The shortest macro name, '_' aside, that is compared with them. */
+#define MIN_NEAR_MACRO 4
+
+static void __attribute__((format(printf, 5, 0)))
+report_v(struct loader *l, const yaml_node_t *n, size_t shift, bool warning, const char *fmt,
+	 va_list ap)
 {
-	fprintf(stderr, "%s: %s:%zu:%zu: ", program_invocation_short_name, l->path,
-		n->start_mark.line + 1, n->start_mark.column + 1 + shift);
+	fprintf(stderr, "%s: %s:%zu:%zu: %s", program_invocation_short_name, l->path,
+		n->start_mark.line + 1, n->start_mark.column + 1 + shift, warning ? "warning: " : "");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
-	l->errors++;
+	if (warning)
+		l->rules->warnings++;
+	else
+		l->errors++;
 }
 
 void loader_report(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	report_v(l, n, 0, fmt, ap);
+	report_v(l, n, 0, false, fmt, ap);
 	va_end(ap);
 }
 
-/* Reports a mistake at byte offset of scalar n's text (exact for scalars
- * on one line without escapes). */
-void loader_report_at(struct loader *l, const yaml_node_t *n, size_t offset, const char *fmt, ...)
+/* Where byte offset of scalar n's text is, from the start of n (exact
+ * for scalars on one line without escapes). */
+static size_t scalar_shift(const yaml_node_t *n, size_t offset)
 {
 	bool quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
 		      n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	return offset + quoted;
+}
+
+/* Reports a mistake at byte offset of scalar n's text. */
+void loader_report_at(struct loader *l, const yaml_node_t *n, size_t offset, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	report_v(l, n, offset + quoted, fmt, ap);
+	report_v(l, n, scalar_shift(n, offset), false, fmt, ap);
 	va_end(ap);
 }
 
-static size_t edit_distance(const char *a, const char *b)
+/* Reports something suspect at byte offset of scalar n's text: a
+ * warning, or an error under --strict. */
+void loader_warn_at(struct loader *l, const yaml_node_t *n, size_t offset, const char *fmt, ...)
 {
-	size_t la = strlen(a), lb = strlen(b), row[32];
-	if (lb >= sizeof row / sizeof row[0])
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < best) best = row[j] + 1;
-			if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
+	va_list ap;
+	va_start(ap, fmt);
+	report_v(l, n, scalar_shift(n, offset), !l->strict, fmt, ap);
+	va_end(ap);
 }
 
-static const char *closest(const char *word, const char *const *choices)
+/* The optimal string alignment distance of a and b (Damerau-Levenshtein
+ * with no substring edited twice): the insertions, deletions,
+ * substitutions and swaps of two adjacent characters that make b of a;
+ * (size_t)-1 when b is too long to compare. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), rows[3][32];
+	if (lb >= sizeof rows[0] / sizeof rows[0][0])
+		return (size_t)-1;
+	size_t *before = rows[0], *prev = rows[1], *row = rows[2];
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < best) best = prev[j] + 1;
+			if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && before[j - 2] + 1 < best)
+				best = before[j - 2] + 1;
+			row[j] = best;
+		}
+		size_t *oldest = before;
+		before = prev;
+		prev = row;
+		row = oldest;
+	}
+	return prev[lb];
+}
+
+/* Folds n bytes of s into out (FOLDED bytes) as words are compared for a
+ * misspelling: lowercase, without '_'; its length, or (size_t)-1 when it
+ * does not fit. */
+#define FOLDED 32
+static size_t fold(const char *s, size_t n, char *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '_')
+			continue;
+		if (k + 1 >= FOLDED)
+			return (size_t)-1;
+		out[k++] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+	}
+	out[k] = '\0';
+	return k;
+}
+
+/* The choice nearest to word (n bytes), when it is at most 2 edits away,
+ * case and '_' aside, and when same_start begins with the same letter;
+ * NULL when none is. */
+static const char *closest(const char *word, size_t n, const char *const *choices, bool same_start)
 {
 	const char *best = NULL;
 	size_t best_d = 3;	/* suggest only near misses */
+	char w[FOLDED], c[FOLDED];
+	if (fold(word, n, w) == (size_t)-1)
+		return NULL;
 	for (; *choices; choices++) {
-		size_t d = edit_distance(word, *choices);
+		fold(*choices, strlen(*choices), c);
+		if (same_start && w[0] != c[0])
+			continue;
+		size_t d = edit_distance(w, c);
 		if (d < best_d) {
 			best_d = d;
 			best = *choices;
@@ -83,7 +151,7 @@ static const char *closest(const char *word, const char *const *choices)
 void loader_unknown(struct loader *l, const yaml_node_t *n, const char *what,
 		    const char *word, const char *const *choices)
 {
-	const char *near = closest(word, choices);
+	const char *near = closest(word, strlen(word), choices, false);
 	if (near)
 		loader_report(l, n, "unknown %s '%s' (did you mean '%s'?)", what, word, near);
 	else
@@ -174,13 +242,74 @@ int loader_lookup(const char *word, const char *const *names, int count)
 	return -1;
 }
 
-/* Reports a template value v that does not parse, at the mistake. */
+/* Reports a template value v that does not parse, at the mistake, or
+ * its macros that look misspelt. */
 void loader_check_template(struct loader *l, yaml_node_t *v, enum tmpl_mode mode,
 			   const char *what, const char *key)
 {
 	struct tmpl_error e;
 	const char *t = loader_scalar(v);
-	if (!tmpl_check(t, strlen(t), mode, &e))
+	if (!tmpl_check(t, strlen(t), mode, &e)) {
 		loader_report_at(l, v, e.offset, "%s.%s: %s", what, key, e.msg);
+		return;
+	}
+	struct buf label = { 0 };
+	buf_addf(&label, "%s.%s", what, key);
+	loader_check_macros(l, v, mode, label.data);
+	buf_free(&label);
 }
 
+
+/* The standard field that macro name (n bytes) looks like a misspelling
+ * of, or NULL: a name that is not one, with no '.', of MIN_NEAR_MACRO
+ * characters or more besides '_' (shorter ones are a few edits from
+ * anything), within closest()'s distance of it and beginning with the
+ * same letter ({nope} is no misspelt {type}). */
+static const char *misspelt_field(const char *name, size_t n)
+{
+	char folded[FOLDED];
+	for (const char *const *f = standard_fields; *f; f++)
+		if (strlen(*f) == n && !memcmp(*f, name, n))
+			return NULL;
+	size_t len = fold(name, n, folded);
+	if (memchr(name, '.', n) || len == (size_t)-1 || len < MIN_NEAR_MACRO)
+		return NULL;
+	return closest(name, n, standard_fields, true);
+}
+
+/* A template's macros being checked: the template and where it is. */
+struct macro_check {
+	struct loader *l;
+	yaml_node_t *v;
+	const char *what;
+};
+
+static void check_macro(void *arg, const char *name, size_t n, bool missing)
+{
+	struct macro_check *c = arg;
+	const char *field = misspelt_field(name, n);
+	(void)missing;
+	if (field)
+		loader_warn_at(c->l, c->v, (size_t)(name - loader_scalar(c->v)),
+			       "%s: macro {%.*s} is not a standard field (did you mean {%s}?)", c->what,
+			       (int)n, name, field);
+}
+
+/* Warns of each macro of template v, which parses, that looks like a
+ * misspelt standard field: it expands empty wherever the action lacks a
+ * field of that name, as it would when misspelt. what names v. */
+void loader_check_macros(struct loader *l, yaml_node_t *v, enum tmpl_mode mode, const char *what)
+{
+	static const char no_fields[] = "{}";
+	struct record none = { 0 };
+	struct json_error je;
+	struct buf out = { 0 };
+	struct tmpl_error e;
+	struct macro_check c = { l, v, what };
+	const char *t = loader_scalar(v);
+	record_parse(&none, no_fields, sizeof no_fields - 1, &je);
+	struct tmpl_vars vars = { &none, 0, -1, check_macro, &c };
+	tmpl_expand(t, strlen(t), mode, &vars, &out, &e);
+	record_free(&none);
+	buf_free(&out);
+}

@@ -16,11 +16,14 @@ struct loader {
 	yaml_document_t doc;
 	struct strmap names;	/* postback name -> its index */
 	int errors;
+	bool strict;		/* warnings are errors */
 };
 
 void loader_report(struct loader *l, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void loader_report_at(struct loader *l, const yaml_node_t *n, size_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void loader_warn_at(struct loader *l, const yaml_node_t *n, size_t offset, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void loader_unknown(struct loader *l, const yaml_node_t *n, const char *what,
 		    const char *word, const char *const *choices);
@@ -35,6 +38,7 @@ void loader_each_value(struct loader *l, yaml_node_t *n, const char *key,
 int loader_lookup(const char *word, const char *const *names, int count);
 void loader_check_template(struct loader *l, yaml_node_t *v, enum tmpl_mode mode,
 			   const char *what, const char *key);
+void loader_check_macros(struct loader *l, yaml_node_t *v, enum tmpl_mode mode, const char *what);
 
 /* The members of a postback that say how pbfire delivers it (delivery.c). */
 void delivery_read_sign(struct loader *l, yaml_node_t *n, yaml_node_t *headers, struct postback *pb);

@@ -14,11 +14,11 @@
 #include "tool.h"
 
 static const char usage[] =
-	"usage: pbmatch -r rules.yaml [--reject FILE] [--unmatched FILE] [--stats]\n"
-	"               [--max-line BYTES] [FILE ...]\n"
-	"       pbmatch --check -r rules.yaml\n";
+	"usage: pbmatch -r rules.yaml [--strict] [--reject FILE] [--unmatched FILE]\n"
+	"               [--stats] [--max-line BYTES] [FILE ...]\n"
+	"       pbmatch --check -r rules.yaml [--strict]\n";
 
-enum { OPT_CHECK = OPT_TOOL_LAST, OPT_UNMATCHED, OPT_STATS };
+enum { OPT_CHECK = OPT_TOOL_LAST, OPT_STRICT, OPT_UNMATCHED, OPT_STATS };
 
 struct pbmatch {
 	struct rules rules;
@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "unmatched", required_argument, NULL, OPT_UNMATCHED },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		TOOL_OPTIONS,
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
 	struct tool t;
 	struct pbmatch pm = { 0 };
 	const char *rules_path = NULL, *unmatched_path = NULL;
-	bool check = false, stats = false;
+	bool check = false, strict = false, stats = false;
 	int opt;
 
 	tool_init(&t, usage);
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'r': rules_path = optarg; break;
 		case OPT_CHECK: check = true; break;
+		case OPT_STRICT: strict = true; break;
 		case OPT_UNMATCHED: unmatched_path = optarg; break;
 		case OPT_STATS: stats = true; break;
 		default:
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
 		tool_usage_error(&t, "a rule file is required (-r rules.yaml)");
 	if (check && optind < argc)
 		tool_usage_error(&t, "--check reads no input");
-	if (!rules_load(&pm.rules, rules_path))
+	if (!rules_load(&pm.rules, rules_path, strict))
 		return EXIT_USAGE;
 	if (check) {
 		print_check(&pm.rules);

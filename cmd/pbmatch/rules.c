@@ -6,7 +6,8 @@
  * guide's 2-minute minimum, duplicate names, reasons on an approved-only
  * postback, URLs that are not http(s) with a host, unbalanced braces,
  * a sign block or a delivery policy that pbfire could not follow); all of
- * them are reported, then loading fails. The reading and reporting are
+ * them are reported, then loading fails. A macro that looks like a
+ * misspelt standard field is a warning, an error under --strict. The reading and reporting are
  * loader.c's, the members that say how pbfire delivers a postback
  * delivery.c's; rules.example.yaml and pb-rules(5) are the reference for
  * the schema.
@@ -104,6 +105,8 @@ static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 		loader_report_at(l, n, e.offset, "url: %s", e.msg);
 	else if (!httpurl_check_template(s, strlen(s), &why))
 		loader_report(l, n, "url: %s: '%s'", why, s);
+	else
+		loader_check_macros(l, n, TMPL_URI, "url");
 }
 
 /* What the keys and values of a string mapping must be. */
@@ -425,8 +428,8 @@ static bool parse_file(struct loader *l, FILE *f)
 }
 
 /* Loads and checks the rule file; on any error reports them all and
- * returns false. */
-bool rules_load(struct rules *r, const char *path)
+ * returns false. Warnings are reported too, and are errors when strict. */
+bool rules_load(struct rules *r, const char *path, bool strict)
 {
 	memset(r, 0, sizeof *r);
 	r->path = path;
@@ -435,7 +438,7 @@ bool rules_load(struct rules *r, const char *path)
 		fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, path, strerror(errno));
 		return false;
 	}
-	struct loader l = { .path = path, .rules = r };
+	struct loader l = { .path = path, .rules = r, .strict = strict };
 	bool ok = parse_file(&l, f);
 	fclose(f);
 	if (!ok)

@@ -44,12 +44,13 @@ struct rules {
 	const char *path;
 	struct postback *pb;
 	size_t n;
+	size_t warnings;	/* reported, and not errors (no --strict) */
 };
 
 extern const char *const action_type_names[TYPE_COUNT];
 extern const char *const fire_status_names[];
 
-bool rules_load(struct rules *r, const char *path);
+bool rules_load(struct rules *r, const char *path, bool strict);
 struct buf;
 void rules_describe(const struct postback *pb, struct buf *b);
 bool strlist_has(const struct strlist *l, const char *s, size_t n);

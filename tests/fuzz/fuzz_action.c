@@ -80,7 +80,7 @@ static void load_rules(void)
 			 table[i].yaml);
 	const char *path = fuzz_path("rules.yaml");
 	fuzz_write_file(path, yaml.data, yaml.len);
-	CHECK(rules_load(&rules, path));
+	CHECK(rules_load(&rules, path, true));
 	unlink(path);
 	CHECK(rules.n == NRULES);
 	matcher_build(&matcher, &rules);

@@ -7,7 +7,8 @@
  * (their URL passes the URL template check) and uniquely named; the
  * postbacks found for an action are exactly those pb-rules(5), read key
  * by key, says fire, in file order, none twice; each line written is
- * valid JSON with the dedupe key; the URL template expands (unless a
+ * valid JSON with the dedupe key; a file loads under --strict exactly
+ * when it loads without it with no warning; the URL template expands (unless a
  * value is a list or object) to URI characters, and with a literal host
  * to a URL that passes the URL check (httpurl_check) with it; a rendered
  * body and headers are valid JSON members. */
@@ -228,9 +229,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rules r;
 	fuzz_write_file(path, data, size);
 	fuzz_quiet();
-	bool loaded = rules_load(&r, path);
+	bool strict = rules_load(&r, path, true);
+	if (strict)
+		rules_free(&r);
+	bool loaded = rules_load(&r, path, false);
 	fuzz_loud();
 	unlink(path);
+	CHECK(strict == (loaded && !r.warnings));	/* --strict: a warning is an error */
 	if (!loaded)
 		return 0;
 	check_loaded(&r);

@@ -4,7 +4,9 @@
  * under "wall", one that is not base64 under "bad". Beyond no crash: a
  * line read is signed twice, as for two attempts, and then every header
  * passes the header check (httpheader.c), a Standard Webhooks line has
- * each of its three headers exactly once, the request described is valid
+ * each of its three headers exactly once, its webhook-id printable ASCII
+ * without a space at either end and, percent-decoded, the line's key
+ * (so no two keys share an id), the request described is valid
  * JSON, and no secret shows in it or in any reason a line is refused
  * (unless the input itself holds the secret's text). */
 #include <stdlib.h>
@@ -79,6 +81,40 @@ static int count_named(const struct job *j, const char *name)
 	return count;
 }
 
+/* The value of the one header of j named name. */
+static const char *header_value(const struct job *j, const char *name)
+{
+	for (const struct curl_slist *h = j->headers; h; h = h->next)
+		if (header_name_len(h->data) == strlen(name) && !strncasecmp(h->data, name, strlen(name)))
+			return h->data + strlen(name) + 2;
+	return NULL;
+}
+
+static int hex_digit(char c)
+{
+	return c <= '9' ? c - '0' : c - 'A' + 10;
+}
+
+/* Checks that the webhook-id of j is printable ASCII, has no space at
+ * either end, and is its key with bytes written as uppercase %XX. */
+static void check_webhook_id(const struct job *j)
+{
+	const char *id = header_value(j, "webhook-id");
+	size_t n = strlen(id), k = 0;
+	CHECK(n > 0 && id[0] != ' ' && id[n - 1] != ' ');
+	for (size_t i = 0; i < n; k++) {
+		CHECK(id[i] >= 0x20 && id[i] <= 0x7e && k < j->key_len);
+		if (id[i] != '%') {
+			CHECK(j->key[k] == id[i++]);
+			continue;
+		}
+		CHECK(i + 2 < n && strchr("0123456789ABCDEF", id[i + 1]) && strchr("0123456789ABCDEF", id[i + 2]));
+		CHECK((unsigned char)j->key[k] == hex_digit(id[i + 1]) * 16 + hex_digit(id[i + 2]));
+		i += 3;
+	}
+	CHECK(k == j->key_len);
+}
+
 static void check_signed(struct job *j, const uint8_t *data, size_t size)
 {
 	signing_attempt(j, &secrets, 1614265330);
@@ -87,6 +123,8 @@ static void check_signed(struct job *j, const uint8_t *data, size_t size)
 	check_headers(j);
 	for (int i = 0; i < 3 && j->sign.secret; i++)
 		CHECK(count_named(j, webhook[i]) == 1);
+	if (j->sign.secret)
+		check_webhook_id(j);
 	struct buf described = { 0 };
 	job_describe(j, &described);
 	CHECK(fuzz_json_object(described.data, described.len));

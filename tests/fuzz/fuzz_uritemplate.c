@@ -6,7 +6,7 @@
  * expansion has only URI characters; a template with a literal http(s)
  * host expands to a URL that passes the URL check (httpurl_check) with
  * that host, so no value can send a postback elsewhere; variables reported
- * undefined are missing or null; tmpl_encode keeps only unreserved
+ * undefined are missing, or null when not said to be missing; tmpl_encode keeps only unreserved
  * characters and decodes back to its input. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -18,13 +18,13 @@
 #include "httpurl.h"
 #include "uritemplate.h"
 
-static void note_undefined(void *arg, const char *name, size_t n)
+static void note_undefined(void *arg, const char *name, size_t n, bool missing)
 {
 	struct record *r = arg;
 	int i = record_getn(r, 0, name, n);
 	if (i < 0 && memchr(name, '.', n))
 		i = record_path(r, name, n);
-	CHECK(i < 0 || record_is_null(r, i));
+	CHECK(missing ? i < 0 : record_is_null(r, i));
 }
 
 /* The rendered URL passes the URL check, with the template's host. */
