@@ -179,17 +179,20 @@ static long result_number(struct record *r, const char *path, long max)
 	return v >= 0 && v <= max ? v : 0;
 }
 
-/* The round of a line fed back: its old result's round, plus one. */
-static int next_round(struct record *r)
+/* Reads where j's line stands in its rounds from its record's result:
+ * a line from the spool carries the pending result of the round it is in,
+ * with the attempts made in it and its input line number; any other line
+ * starts a round, after the rounds of the result it was fed back with. */
+static void read_round(struct job *j, bool pending)
 {
-	return (int)result_number(r, "result.round", 999) + 1;
-}
-
-/* The attempts of a line's old result in all, its earlier rounds' too. */
-static int attempts_in_all(struct record *r)
-{
-	long all = result_number(r, "result.attempts_in_all", 1000000);
-	return (int)(all ? all : result_number(r, "result.attempts", 1000000));
+	struct record *r = &j->rec;
+	int attempts = (int)result_number(r, "result.attempts", 1000000);
+	int all = (int)result_number(r, "result.attempts_in_all", 1000000);
+	j->round = (int)result_number(r, "result.round", 999) + !pending;
+	j->attempts = pending ? attempts : 0;
+	j->earlier_attempts = (all ? all : attempts) - j->attempts;
+	if (pending)
+		j->lineno = (unsigned long)result_number(r, "result.line", LONG_MAX);
 }
 
 /* Claims j's key for it: KEY_UNKNOWN when j may go, the key now marked in
@@ -206,30 +209,33 @@ static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
 	return s;
 }
 
-/* Parses line into j; false with the reason in pf->why. */
-static bool parse_line(struct pbfire *pf, struct job *j, const char *line, size_t len,
-		       unsigned long lineno)
+/* How far a line got in becoming a job: each stage after the first
+ * has the reason it stopped in pf->why. */
+enum made { NOT_JSON, NOT_A_REQUEST, NOT_SIGNABLE, MADE };
+
+/* Makes a job of a line, wherever it comes from: the input, its host's
+ * backlog on disk or, pending (with the result of its last attempt), the
+ * spool. The job keeps its copy of the line parsed, to write it back with
+ * the result, and counts as held from the NOT_A_REQUEST stage on. */
+static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsigned long lineno,
+			  bool pending, struct job **made)
 {
+	struct job *j = *made = xcalloc(1, sizeof *j);
 	j->line = xstrndup(line, len);
 	j->len = len;
 	j->lineno = lineno;
 	j->host = (size_t)-1;
 	buf_clear(&pf->why);
-	if (record_parse(&j->rec, j->line, len, &pf->je))
-		return true;
-	buf_addf(&pf->why, "invalid JSON: %s at column %zu", pf->je.msg, pf->je.offset + 1);
-	return false;
-}
-
-/* Reads the request of j's record and its host; false with the reason
- * in pf->why. */
-static bool read_request(struct pbfire *pf, struct job *j)
-{
-	j->round = next_round(&j->rec);
+	if (!record_parse(&j->rec, j->line, len, &pf->je)) {
+		buf_addf(&pf->why, "invalid JSON: %s at column %zu", pf->je.msg, pf->je.offset + 1);
+		return NOT_JSON;
+	}
+	pf->held++;
+	read_round(j, pending);
 	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
-		return false;
+		return NOT_A_REQUEST;
 	j->host = queue_host(&pf->queue, pf->scratch.data, pf->scratch.len);
-	return true;
+	return signing_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
 }
 
 /* Makes a line that waited on disk a job again; it was read once, so its
@@ -237,27 +243,21 @@ static bool read_request(struct pbfire *pf, struct job *j)
 static struct job *revive(void *arg, const char *line, size_t len, unsigned long lineno)
 {
 	struct pbfire *pf = arg;
-	struct job *j = xcalloc(1, sizeof *j);
-	if (!parse_line(pf, j, line, len, lineno) || !read_request(pf, j) ||
-	    !signing_read(j, &pf->secrets, &pf->why))
+	struct job *j;
+	if (make_job(pf, line, len, lineno, false, &j) != MADE)
 		errx(EXIT_USAGE, "line %lu changed on disk: %s", lineno, pf->why.data);
-	pf->held++;
 	return j;
 }
 
-/* Reads one input line into a new job, or rejects it. The job keeps its
- * copy of the line parsed, to write it back with the result. */
+/* Reads one input line into a new job, or rejects it. */
 static void read_line(struct pbfire *pf, const char *line, size_t len)
 {
-	struct job *j = xcalloc(1, sizeof *j);
-	if (!parse_line(pf, j, line, len, pf->t->nread)) {
+	struct job *j;
+	enum made m = make_job(pf, line, len, pf->t->nread, false, &j);
+	if (m == NOT_JSON) {
 		tool_reject(pf->t, line, len, "%s", pf->why.data);
 		forget(j);
-		return;
-	}
-	pf->held++;
-	j->earlier_attempts = attempts_in_all(&j->rec);
-	if (!read_request(pf, j) || !signing_read(j, &pf->secrets, &pf->why)) {
+	} else if (m != MADE) {
 		fail(pf, j, ERR_INVALID, pf->why.data);
 	} else if (!policy_allows_another(&j->policy, job_attempts(j), 0)) {
 		buf_clear(&pf->why);
@@ -291,17 +291,13 @@ static void take_due(struct pbfire *pf)
 		uint64_t pos;
 		size_t len;
 		const char *line = spool_lease(&pf->spool, &pos, &len);
-		struct job *j = xcalloc(1, sizeof *j);
-		if (!parse_line(pf, j, line, len, 0) || !read_request(pf, j))
+		struct job *j;
+		enum made m = make_job(pf, line, len, 0, true, &j);
+		if (m < NOT_SIGNABLE)
 			errx(EXIT_USAGE, "%s: a line changed in the spool: %s", pf->spool_path, pf->why.data);
-		j->round = (int)result_number(&j->rec, "result.round", 999);
-		j->attempts = (int)result_number(&j->rec, "result.attempts", 1000000);
-		j->earlier_attempts = attempts_in_all(&j->rec) - j->attempts;
-		j->lineno = (unsigned long)result_number(&j->rec, "result.line", LONG_MAX);
 		j->leased = true;
 		j->spool_pos = pos;
-		pf->held++;
-		if (!signing_read(j, &pf->secrets, &pf->why))	/* its secret is gone */
+		if (m == NOT_SIGNABLE)	/* its secret is gone */
 			fail(pf, j, ERR_INVALID, pf->why.data);
 		else if (held_by_breaker(pf, j))
 			wait_for_breaker(pf, j);
