@@ -303,14 +303,12 @@ static unsigned lane_for(struct lanes *ls, struct route *r, const struct job *j)
 
 /* Hands j's next attempt to its host's lane, which starts it at the next
  * lanes_hand_over(). */
-void lanes_start(struct lanes *ls, struct job *j, int64_t now)
+void lanes_start(struct lanes *ls, struct job *j)
 {
 	struct route *r = route(ls, j->host);
 	struct lane *l = &ls->lane[lane_for(ls, r, j)];
 	j->lane = (unsigned)(l - ls->lane);
 	j->host_http1 = r->http1;
-	j->attempts++;
-	j->fired_at = now;
 	list_add(&l->pending, j);
 	l->handed++;
 	ls->running++;

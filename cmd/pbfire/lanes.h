@@ -38,7 +38,7 @@ struct lanes {
 
 unsigned lanes_for(unsigned jobs);
 void lanes_open(struct lanes *ls, struct transfer_options opt, unsigned n);
-void lanes_start(struct lanes *ls, struct job *j, int64_t now);
+void lanes_start(struct lanes *ls, struct job *j);
 void lanes_hand_over(struct lanes *ls);
 struct job *lanes_reap(struct lanes *ls);
 void lanes_cut(struct lanes *ls, struct job_list *cut);

@@ -90,9 +90,10 @@ struct pbfire {
 	int64_t now, grace_end;
 };
 
-/* ---- finishing ---- */
+/* ---- a line's end ---- */
 
-static void forget(struct job *j)
+/* Frees j without writing its line: it was rejected, or waits on disk. */
+static void free_job(struct job *j)
 {
 	job_clear(j);
 	free(j);
@@ -112,11 +113,11 @@ static void let_go(struct pbfire *pf, struct job *j)
 	if (j->leased)
 		spool_release(&pf->spool, j->spool_pos);
 	pf->held--;
-	forget(j);
+	free_job(j);
 }
 
-/* Writes j's line with its final result and forgets the job. */
-static void finish(struct pbfire *pf, struct job *j)
+/* Ends j's line: writes it with its final result. */
+static void end_line(struct pbfire *pf, struct job *j)
 {
 	if (j->host != (size_t)-1 && !pf->dry_run) {
 		struct host *h = &pf->queue.hosts[j->host];
@@ -127,9 +128,23 @@ static void finish(struct pbfire *pf, struct job *j)
 	let_go(pf, j);
 }
 
-/* Keeps j in the spool until due, as its record with a result that says
- * so ("final": false), and writes that record out too. */
-static void defer(struct pbfire *pf, struct job *j, int64_t due)
+static void set_failure(struct job *j, enum error_class c, const char *msg)
+{
+	j->error = c;
+	buf_clear(&j->message);
+	buf_adds(&j->message, msg);
+}
+
+/* Ends j's line as failed, for reason c, msg. */
+static void end_line_failed(struct pbfire *pf, struct job *j, enum error_class c, const char *msg)
+{
+	set_failure(j, c, msg);
+	end_line(pf, j);
+}
+
+/* Keeps j's line in the spool until due, as its record with a result that
+ * says so ("final": false), and writes that record out too. */
+static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 {
 	report_deferred(&pf->report, j, due, &pf->result);
 	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
@@ -147,53 +162,44 @@ static bool held_by_breaker(const struct pbfire *pf, const struct job *j)
 	return pf->spool_path && pf->queue.hosts[j->host].breaker.state == BREAKER_OPEN;
 }
 
-/* Keeps j in the spool until its host's breaker lets a probe go, rather
- * than in memory, so that a run can end while a breaker is open. */
-static void wait_for_breaker(void *arg, struct job *j)
+/* Keeps j's line in the spool until its host's breaker lets a probe go,
+ * rather than in memory, so that a run can end while a breaker is open. */
+static void keep_for_probe(void *arg, struct job *j)
 {
 	struct pbfire *pf = arg;
 	if (j->error == ERR_NONE) {	/* not a failed attempt's line */
 		buf_clear(&j->message);
 		buf_adds(&j->message, "waiting for the host's breaker to let a probe go");
 	}
-	defer(pf, j, pf->queue.hosts[j->host].breaker.until);
+	keep_in_spool(pf, j, pf->queue.hosts[j->host].breaker.until);
 }
 
-static void fail(struct pbfire *pf, struct job *j, enum error_class c, const char *msg)
+/* Interrupts j, waiting or (cut) cut short in flight: with --spool its
+ * line goes back in the spool, due at once, with the outcome of its last
+ * attempt when one ended; otherwise the line ends as interrupted. */
+static void interrupt(struct pbfire *pf, struct job *j, bool cut)
 {
-	j->error = c;
-	buf_clear(&j->message);
-	buf_adds(&j->message, msg);
-	finish(pf, j);
+	const char *what = cut ? "interrupted; the last attempt's outcome is unknown"
+			       : !j->attempts ? "interrupted before it was sent" : NULL;
+	buf_clear(&pf->why);
+	if (what)
+		buf_addf(&pf->why, "%s%s", what, pf->spool_path ? "; kept in the spool" : "");
+	else if (!pf->spool_path)
+		buf_addf(&pf->why, "interrupted waiting to retry; the last attempt: %s", j->message.data);
+	if (pf->why.len)
+		set_failure(j, ERR_INTERRUPTED, pf->why.data);
+	if (pf->spool_path)
+		keep_in_spool(pf, j, pf->now);
+	else
+		end_line(pf, j);
+}
+
+static void interrupt_waiting(void *arg, struct job *j)
+{
+	interrupt(arg, j, false);
 }
 
 /* ---- reading ---- */
-
-/* The whole number at path in r, when it is one from 0 to max; else 0. */
-static long result_number(struct record *r, const char *path, long max)
-{
-	int i = record_path(r, path, strlen(path));
-	if (i < 0 || !record_is_number(r, i))
-		return 0;
-	long v = strtol(record_text(r, i).p, NULL, 10);
-	return v >= 0 && v <= max ? v : 0;
-}
-
-/* Reads where j's line stands in its rounds from its record's result:
- * a line from the spool carries the pending result of the round it is in,
- * with the attempts made in it and its input line number; any other line
- * starts a round, after the rounds of the result it was fed back with. */
-static void read_round(struct job *j, bool pending)
-{
-	struct record *r = &j->rec;
-	int attempts = (int)result_number(r, "result.attempts", 1000000);
-	int all = (int)result_number(r, "result.attempts_in_all", 1000000);
-	j->round = (int)result_number(r, "result.round", 999) + !pending;
-	j->attempts = pending ? attempts : 0;
-	j->earlier_attempts = (all ? all : attempts) - j->attempts;
-	if (pending)
-		j->lineno = (unsigned long)result_number(r, "result.line", LONG_MAX);
-}
 
 /* Claims j's key for it: KEY_UNKNOWN when j may go, the key now marked in
  * flight and owned by j; otherwise what the ledger knows of the key. */
@@ -231,7 +237,7 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 		return NOT_JSON;
 	}
 	pf->held++;
-	read_round(j, pending);
+	report_read_round(j, pending);
 	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = queue_host(&pf->queue, pf->scratch.data, pf->scratch.len);
@@ -256,23 +262,23 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	enum made m = make_job(pf, line, len, pf->t->nread, false, &j);
 	if (m == NOT_JSON) {
 		tool_reject(pf->t, line, len, "%s", pf->why.data);
-		forget(j);
+		free_job(j);
 	} else if (m != MADE) {
-		fail(pf, j, ERR_INVALID, pf->why.data);
+		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
 	} else if (!policy_allows_another(&j->policy, job_attempts(j), 0)) {
 		buf_clear(&pf->why);
 		buf_addf(&pf->why, "no attempt left: its postback allows %d, and %d were made",
 			 j->policy.attempts, job_attempts(j));
-		fail(pf, j, ERR_INVALID, pf->why.data);
+		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
 	} else if (pf->dry_run) {
 		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
 		signing_attempt(j, &pf->secrets, stamp_now().sec);
-		finish(pf, j);
+		end_line(pf, j);
 	} else if (held_by_breaker(pf, j)) {
-		wait_for_breaker(pf, j);
+		keep_for_probe(pf, j);
 	} else if (!queue_add(&pf->queue, j)) {	/* on disk now */
 		pf->held--;
-		forget(j);
+		free_job(j);
 	}
 }
 
@@ -298,9 +304,9 @@ static void take_due(struct pbfire *pf)
 		j->leased = true;
 		j->spool_pos = pos;
 		if (m == NOT_SIGNABLE)	/* its secret is gone */
-			fail(pf, j, ERR_INVALID, pf->why.data);
+			end_line_failed(pf, j, ERR_INVALID, pf->why.data);
 		else if (held_by_breaker(pf, j))
-			wait_for_breaker(pf, j);
+			keep_for_probe(pf, j);
 		else
 			queue_return(&pf->queue, j);
 	}
@@ -336,13 +342,18 @@ static void read_input(struct pbfire *pf)
 
 /* ---- sending ---- */
 
+/* Starts an attempt of j: the one place attempts are counted (those of
+ * its earlier rounds and of this one before it was deferred are read back
+ * with its result, by report_read_round()). */
 static void start(struct pbfire *pf, struct job *j)
 {
 	pf->report.sent += !j->fired_at;
+	pf->report.requests++;
+	j->attempts++;
+	j->fired_at = pf->now;
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
-	lanes_start(&pf->lanes, j, pf->now);
-	pf->report.requests++;
+	lanes_start(&pf->lanes, j);
 }
 
 /* Starts lines, each host's oldest first and hosts in turn, within -j
@@ -355,7 +366,7 @@ static void start_ready(struct pbfire *pf)
 		switch (claim_key(pf, j)) {
 		case KEY_DELIVERED:
 			j->error = ERR_DUPLICATE;
-			finish(pf, j);
+			end_line(pf, j);
 			break;
 		case KEY_IN_FLIGHT:
 			queue_park(&pf->queue, j);
@@ -369,15 +380,6 @@ static void start_ready(struct pbfire *pf)
 static double random_unit(void)
 {
 	return (double)random() / ((double)RAND_MAX + 1);
-}
-
-/* Ends a line waiting to retry as interrupted, with the outcome of the
- * attempt that finished (its status stays). */
-static void end_waiting_retry(struct pbfire *pf, struct job *j)
-{
-	buf_clear(&pf->why);
-	buf_addf(&pf->why, "interrupted waiting to retry; the last attempt: %s", j->message.data);
-	fail(pf, j, ERR_INTERRUPTED, pf->why.data);
 }
 
 /* Whether the attempt of j that ended is to be tried again; if so, j now
@@ -394,7 +396,7 @@ static bool retried(struct pbfire *pf, struct job *j)
 		int step = j->policy.attempts && used > (int)pf->schedule.n ? (int)pf->schedule.n : used;
 		double wait = schedule_wait(&pf->schedule, step, random_unit());
 		if (wait >= 0)
-			defer(pf, j, pf->now + (int64_t)(wait * STAMP_NS));
+			keep_in_spool(pf, j, pf->now + (int64_t)(wait * STAMP_NS));
 		return wait >= 0;
 	}
 	if (!j->policy.attempts && used > pf->retry.retries)
@@ -403,7 +405,7 @@ static bool retried(struct pbfire *pf, struct job *j)
 	if (wait < 0)
 		return false;
 	if (pf->stopping)
-		end_waiting_retry(pf, j);
+		interrupt(pf, j, false);
 	else
 		queue_retry_at(&pf->queue, j, pf->now + (int64_t)(wait * STAMP_NS));
 	return true;
@@ -503,7 +505,7 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 	if (b->state == BREAKER_OPEN && b->until > pf->now) {
 		wake_host_at(pf, j->host, b->until);
 		if (pf->spool_path)
-			queue_take_host(&pf->queue, j->host, wait_for_breaker, pf);
+			queue_take_host(&pf->queue, j->host, keep_for_probe, pf);
 	}
 	update_limit(pf, j->host);
 }
@@ -522,34 +524,12 @@ static bool reap(struct pbfire *pf)
 			continue;
 		note_breaker(pf, j);
 		if (!retried(pf, j))
-			finish(pf, j);
+			end_line(pf, j);
 	}
 	return any;
 }
 
 /* ---- interruption ---- */
-
-/* Puts j, interrupted, back in the spool, due at once. */
-static void keep_interrupted(struct pbfire *pf, struct job *j, const char *msg)
-{
-	j->error = ERR_INTERRUPTED;
-	buf_clear(&j->message);
-	buf_adds(&j->message, msg);
-	defer(pf, j, pf->now);
-}
-
-static void end_waiting(void *arg, struct job *j)
-{
-	struct pbfire *pf = arg;
-	if (pf->spool_path && j->attempts)
-		defer(pf, j, pf->now);
-	else if (pf->spool_path)
-		keep_interrupted(pf, j, "interrupted before it was sent; kept in the spool");
-	else if (j->attempts)
-		end_waiting_retry(pf, j);
-	else
-		fail(pf, j, ERR_INTERRUPTED, "interrupted before it was sent");
-}
 
 /* Ends the requests still in flight when the grace period is over. */
 static void end_overdue(struct pbfire *pf)
@@ -561,10 +541,7 @@ static void end_overdue(struct pbfire *pf)
 	lanes_cut(&pf->lanes, &cut);
 	while ((j = job_list_pop(&cut))) {
 		queue_ended(&pf->queue, j);
-		if (pf->spool_path)
-			keep_interrupted(pf, j, "interrupted; the last attempt's outcome is unknown; kept in the spool");
-		else
-			fail(pf, j, ERR_INTERRUPTED, "interrupted; the last attempt's outcome is unknown");
+		interrupt(pf, j, true);
 	}
 }
 
@@ -578,7 +555,7 @@ static void note_signal(struct pbfire *pf)
 	pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
 	warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->lanes.running,
 	      pf->grace);
-	queue_drain(&pf->queue, end_waiting, pf);
+	queue_drain(&pf->queue, interrupt_waiting, pf);
 }
 
 /* ---- the loop ---- */

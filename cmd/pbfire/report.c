@@ -1,6 +1,7 @@
 /*
  * What pbfire tells about its lines: the "result" member written with
- * each line that is finished, the line printed for it with -v, the counts
+ * each line that is finished or deferred, and read back from a line fed
+ * back or taken from the spool, the line printed for it with -v, the counts
  * by outcome and by host with the attempts' latency percentiles for
  * --stats (a histogram of 1%-wide buckets), and the self-updating
  * progress line on a terminal.
@@ -8,8 +9,10 @@
 #include "report.h"
 #include "stamp.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ROUND_DELAY (5 * 60)		/* retry_at of a first failed round, seconds */
@@ -81,6 +84,33 @@ static void build_result(const struct report *r, const struct job *j, int64_t no
 	}
 	buf_addc(b, '}');
 }
+
+/* The whole number at path in r, when it is one from 0 to max; else 0. */
+static long result_number(struct record *r, const char *path, long max)
+{
+	int i = record_path(r, path, strlen(path));
+	if (i < 0 || !record_is_number(r, i))
+		return 0;
+	long v = strtol(record_text(r, i).p, NULL, 10);
+	return v >= 0 && v <= max ? v : 0;
+}
+
+/* Reads where j's line stands in its rounds from its record's result:
+ * a line from the spool carries the pending result of the round it is in,
+ * with the attempts made in it and its input line number; any other line
+ * starts a round, after the rounds of the result it was fed back with. */
+void report_read_round(struct job *j, bool pending)
+{
+	struct record *r = &j->rec;
+	int attempts = (int)result_number(r, "result.attempts", 1000000);
+	int all = (int)result_number(r, "result.attempts_in_all", 1000000);
+	j->round = (int)result_number(r, "result.round", 999) + !pending;
+	j->attempts = pending ? attempts : 0;
+	j->earlier_attempts = (all ? all : attempts) - j->attempts;
+	if (pending)
+		j->lineno = (unsigned long)result_number(r, "result.line", LONG_MAX);
+}
+
 
 /* Notes an attempt that came to an end. */
 void report_attempt(struct report *r, const struct job *j)

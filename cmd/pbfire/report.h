@@ -24,6 +24,7 @@ struct report {
 	unsigned long latency[LATENCY_BUCKETS];
 };
 
+void report_read_round(struct job *j, bool pending);
 void report_attempt(struct report *r, const struct job *j);
 void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result);
 void report_deferred(struct report *r, const struct job *j, int64_t due, struct buf *result);
