@@ -8,7 +8,8 @@
  * that send them (and let the main thread's lane work), reap finished
  * transfers and, when any finished, go round again to refill their slots;
  * only then wait, until the nearest deadline. The lines waiting are in
- * queue.c, the requests in flight in lanes.c, one attempt's libcurl
+ * queue.c, what is known of each host in hosts.c, the requests in flight
+ * in lanes.c, one attempt's libcurl
  * options and outcome in transfer.c, what is told about them in report.c.
  */
 #include <curl/curl.h>
@@ -20,7 +21,7 @@
 
 #include "breaker.h"
 #include "breakers.h"
-#include "heap.h"
+#include "hosts.h"
 #include "job.h"
 #include "lanes.h"
 #include "ledger.h"
@@ -67,8 +68,7 @@ struct pbfire {
 	int64_t ledger_keep;		/* seconds; 0: forever */
 	struct retry_policy retry;
 	struct breaker_policy breaker;
-	struct heap host_timers;	/* when a host's breaker wait or pacing ends: due, host */
-	unsigned open_breakers;
+	struct hosts hosts;
 	struct netpolicy net;
 	struct transfer_options send;
 	struct ledger ledger;
@@ -119,10 +119,8 @@ static void let_go(struct pbfire *pf, struct job *j)
 /* Ends j's line: writes it with its final result. */
 static void end_line(struct pbfire *pf, struct job *j)
 {
-	if (j->host != (size_t)-1 && !pf->dry_run) {
-		struct host *h = &pf->queue.hosts[j->host];
-		*(j->error == ERR_NONE || j->error == ERR_DUPLICATE ? &h->ok : &h->failed) += 1;
-	}
+	if (j->host != (size_t)-1 && !pf->dry_run)
+		hosts_count_line(&pf->hosts, j->host, j->error == ERR_NONE || j->error == ERR_DUPLICATE);
 	report_finished(&pf->report, j, pf->now, &pf->result);
 	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
 	let_go(pf, j);
@@ -159,7 +157,7 @@ static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 /* Whether j's host has its breaker open while lines can wait in a spool. */
 static bool held_by_breaker(const struct pbfire *pf, const struct job *j)
 {
-	return pf->spool_path && pf->queue.hosts[j->host].breaker.state == BREAKER_OPEN;
+	return pf->spool_path && pf->hosts.at[j->host].breaker.state == BREAKER_OPEN;
 }
 
 /* Keeps j's line in the spool until its host's breaker lets a probe go,
@@ -171,7 +169,7 @@ static void keep_for_probe(void *arg, struct job *j)
 		buf_clear(&j->message);
 		buf_adds(&j->message, "waiting for the host's breaker to let a probe go");
 	}
-	keep_in_spool(pf, j, pf->queue.hosts[j->host].breaker.until);
+	keep_in_spool(pf, j, pf->hosts.at[j->host].breaker.until);
 }
 
 /* Interrupts j, waiting or (cut) cut short in flight: with --spool its
@@ -240,7 +238,7 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	report_read_round(j, pending);
 	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
-	j->host = queue_host(&pf->queue, pf->scratch.data, pf->scratch.len);
+	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
 	return signing_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
 }
 
@@ -353,7 +351,7 @@ static void start(struct pbfire *pf, struct job *j)
 	j->fired_at = pf->now;
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
-	lanes_start(&pf->lanes, j);
+	lanes_start(&pf->lanes, j, &pf->hosts.at[j->host].route);
 }
 
 /* Starts lines, each host's oldest first and hosts in turn, within -j
@@ -413,29 +411,18 @@ static bool retried(struct pbfire *pf, struct job *j)
 
 /* ---- hosts: breakers and pacing ---- */
 
-/* Sets how many attempts host i may have in flight: none while paced or
- * while its breaker is open, one probe after the wait, else --per-host. */
+/* Gives host i's lines the slots it has now (hosts_slots()). */
 static void update_limit(struct pbfire *pf, size_t i)
 {
-	struct host *h = &pf->queue.hosts[i];
-	queue_set_limit(&pf->queue, i, h->paced_until > pf->now ? 0 : breaker_slots(&h->breaker, pf->per_host));
-}
-
-static void wake_host_at(struct pbfire *pf, size_t i, int64_t when)
-{
-	heap_push(&pf->host_timers, (struct held){ when, i });
+	queue_set_limit(&pf->queue, i, hosts_slots(&pf->hosts, i, pf->now));
 }
 
 /* Hosts whose breaker wait or pacing is over get their slots back. */
 static void wake_hosts(struct pbfire *pf)
 {
-	while (pf->host_timers.n && pf->host_timers.at[0].due <= pf->now) {
-		size_t i = (size_t)heap_pop(&pf->host_timers).pos;
-		struct breaker *b = &pf->queue.hosts[i].breaker;
-		if (b->state == BREAKER_OPEN && b->until <= pf->now)
-			breaker_probe(b);
+	size_t i;
+	while (hosts_wake(&pf->hosts, pf->now, &i))
 		update_limit(pf, i);
-	}
 }
 
 /* Whether the answer to j asks the host to slow down: a 429, or a
@@ -446,27 +433,17 @@ static bool backpressure(const struct pbfire *pf, const struct job *j)
 	       j->retry_after <= pf->retry.retry_after_max;
 }
 
-/* Paces host i for the Retry-After (or one --backoff). */
-static void pace_host(struct pbfire *pf, size_t i, double retry_after)
-{
-	struct host *h = &pf->queue.hosts[i];
-	double wait = retry_after > 0 ? retry_after : retry_delay(&pf->retry, 1, 0, random_unit());
-	int64_t until = pf->now + (int64_t)(wait * STAMP_NS);
-	if (until > h->paced_until) {
-		h->paced_until = until;
-		wake_host_at(pf, i, until);
-	}
-	update_limit(pf, i);
-}
-
-/* When the answer to j is backpressure, paces j's host and puts j back
- * first in line without using up an attempt, up to PACE_MAX times a line
- * and as its postback's policy allows; false when j is not put back. */
+/* When the answer to j is backpressure, paces j's host for the
+ * Retry-After (or one --backoff) and puts j back first in line without
+ * using up an attempt, up to PACE_MAX times a line and as its postback's
+ * policy allows; false when j is not put back. */
 static bool paced(struct pbfire *pf, struct job *j)
 {
 	if (pf->stopping || !backpressure(pf, j))
 		return false;
-	pace_host(pf, j->host, j->retry_after);
+	double wait = j->retry_after > 0 ? j->retry_after : retry_delay(&pf->retry, 1, 0, random_unit());
+	hosts_pace(&pf->hosts, j->host, pf->now + (int64_t)(wait * STAMP_NS));
+	update_limit(pf, j->host);
 	if (j->paced >= PACE_MAX || !policy_allows_another(&j->policy, job_attempts(j), j->status))
 		return false;
 	j->paced++;
@@ -474,39 +451,15 @@ static bool paced(struct pbfire *pf, struct job *j)
 	return true;
 }
 
-/* Notes j's outcome in its host's breaker, saying when it opens or
- * closes. */
+/* Notes j's outcome in its host's breaker, saved when it changed; when it
+ * is open, the host's lines wait for its probe in the spool if any. */
 static void note_breaker(struct pbfire *pf, const struct job *j)
 {
-	struct host *h = &pf->queue.hosts[j->host];
-	struct breaker *b = &h->breaker;
-	bool failed = breaker_failure(j->error, j->status) && !policy_final(&j->policy, j->status);
-	enum breaker_change change = breaker_note(b, &pf->breaker, failed, pf->now, random_unit());
-	switch (change) {
-	case BREAKER_OPENED:
-		pf->open_breakers++;
-		warnx("host %s: breaker open for %.0f s after %u failed attempts in a row (%s: %s)", h->name,
-		      (double)(b->until - pf->now) / STAMP_NS, b->failures, error_class_names[j->error],
-		      j->message.data);
-		break;
-	case BREAKER_REOPENED:
-		warnx("host %s: breaker open again for %.0f s: the probe failed (%s: %s)", h->name,
-		      (double)(b->until - pf->now) / STAMP_NS, error_class_names[j->error], j->message.data);
-		break;
-	case BREAKER_CLOSED_AGAIN:
-		pf->open_breakers--;
-		warnx("host %s: breaker closed: it answered again", h->name);
-		break;
-	case BREAKER_SAME:
-		break;
-	}
-	if (pf->breakers_path && change != BREAKER_SAME)
-		breakers_save(&pf->queue, pf->breakers_path);
-	if (b->state == BREAKER_OPEN && b->until > pf->now) {
-		wake_host_at(pf, j->host, b->until);
-		if (pf->spool_path)
-			queue_take_host(&pf->queue, j->host, keep_for_probe, pf);
-	}
+	const struct breaker *b = &pf->hosts.at[j->host].breaker;
+	if (hosts_note(&pf->hosts, j, pf->now, random_unit()) != BREAKER_SAME && pf->breakers_path)
+		breakers_save(&pf->hosts, pf->breakers_path);
+	if (pf->spool_path && b->state == BREAKER_OPEN && b->until > pf->now)
+		queue_take_host(&pf->queue, j->host, keep_for_probe, pf);
 	update_limit(pf, j->host);
 }
 
@@ -518,6 +471,7 @@ static bool reap(struct pbfire *pf)
 	bool any = false;
 	while ((j = lanes_reap(&pf->lanes))) {
 		any = true;
+		lanes_route_ended(&pf->hosts.at[j->host].route, j);
 		queue_ended(&pf->queue, j);
 		report_attempt(&pf->report, j);
 		if (paced(pf, j))
@@ -586,8 +540,8 @@ static int64_t next_deadline(const struct pbfire *pf)
 	int64_t due = INT64_MAX, retry;
 	if (queue_next_retry(&pf->queue, &retry))
 		due = retry;
-	if (pf->host_timers.n && pf->host_timers.at[0].due < due)
-		due = pf->host_timers.at[0].due;
+	if (hosts_next_deadline(&pf->hosts, &retry) && retry < due)
+		due = retry;
 	if (pf->spool_path && !pf->stopping && spool_next(&pf->spool, &retry) && retry < due)
 		due = retry;
 	if (pf->stopping && pf->grace_end < due)
@@ -625,7 +579,7 @@ static void run(struct pbfire *pf)
 		lanes_hand_over(&pf->lanes);
 		pf->now = stamp_to_ns(stamp_now());
 		bool slots_freed = reap(pf);
-		report_progress(&pf->report, pf->now, pf->lanes.running, pf->open_breakers, false);
+		report_progress(&pf->report, pf->now, pf->lanes.running, pf->hosts.open_breakers, false);
 		if (pf->input_done && !pf->held && !spool_due(pf))
 			break;
 		if (!slots_freed)
@@ -633,8 +587,8 @@ static void run(struct pbfire *pf)
 	}
 	flush_outputs(pf);
 	if (pf->breakers_path)
-		breakers_save(&pf->queue, pf->breakers_path);
-	report_progress(&pf->report, pf->now, 0, pf->open_breakers, true);
+		breakers_save(&pf->hosts, pf->breakers_path);
+	report_progress(&pf->report, pf->now, 0, pf->hosts.open_breakers, true);
 }
 
 /* ---- options ---- */
@@ -753,20 +707,11 @@ static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
 static void load_breakers(struct pbfire *pf)
 {
 	pf->breakers_path = breakers_path(pf->spool_path);
-	breakers_load(&pf->queue, pf->breakers_path, pf->now,
+	breakers_load(&pf->hosts, pf->breakers_path, pf->now,
 		      (int64_t)(pf->breaker.wait_max * 1.2 * STAMP_NS));
-	for (size_t i = 0; i < pf->queue.nhosts; i++) {
-		struct host *h = &pf->queue.hosts[i];
-		if (h->breaker.state == BREAKER_CLOSED)
-			continue;
-		pf->open_breakers++;
-		if (h->breaker.state == BREAKER_OPEN) {
-			warnx("host %s: breaker open for %.0f s more, as %s says", h->name,
-			      (double)(h->breaker.until - pf->now) / STAMP_NS, pf->breakers_path);
-			wake_host_at(pf, i, h->breaker.until);
-		}
+	hosts_take_up(&pf->hosts, pf->breakers_path, pf->now);
+	for (size_t i = 0; i < pf->hosts.n; i++)
 		update_limit(pf, i);
-	}
 }
 
 static void set_up(struct pbfire *pf)
@@ -780,6 +725,7 @@ static void set_up(struct pbfire *pf)
 	pf->report.spool = pf->spool_path != NULL;
 	pf->report.progress = !pf->dry_run && isatty(STDERR_FILENO);
 	pf->report.verbose |= pf->dry_run && isatty(STDERR_FILENO);
+	hosts_init(&pf->hosts, pf->per_host, pf->breaker);
 	queue_init(&pf->queue, pf->per_host, pf->t->max_line, revive, pf);
 	if (pf->dry_run)
 		return;
@@ -805,7 +751,7 @@ static void tear_down(struct pbfire *pf)
 	if (pf->use_ledger)
 		ledger_close(&pf->ledger);
 	queue_free(&pf->queue);
-	heap_free(&pf->host_timers);
+	hosts_free(&pf->hosts);
 	free(pf->breakers_path);
 	if (pf->spooled) {
 		spool_close(&pf->spool);
@@ -842,7 +788,7 @@ int main(int argc, char **argv)
 		run(&pf);
 	}
 	if (pf.stats)
-		report_stats(&pf.report, &t, &pf.queue, pf.open_breakers, pf.spool_path ? pf.spool.held.n : 0);
+		report_stats(&pf.report, &t, &pf.hosts, pf.spool_path ? pf.spool.held.n : 0);
 	tear_down(&pf);
 	int status = tool_finish(&t);
 	bool all_ok = report_failed(&pf.report) == 0;

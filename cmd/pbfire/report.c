@@ -197,8 +197,7 @@ static double latency_percentile(const struct report *r, double p)
 	return 0;
 }
 
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers,
-		  size_t waiting)
+void report_stats(const struct report *r, const struct tool *t, const struct hosts *hs, size_t waiting)
 {
 	fflush(stdout);
 	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
@@ -208,16 +207,16 @@ void report_stats(const struct report *r, const struct tool *t, const struct que
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
 	if (r->spool)
 		fprintf(stderr, "pbfire: %lu deferrals to the spool, %zu lines in it\n", r->deferred, waiting);
-	for (size_t i = 0; i < q->nhosts; i++) {
-		const struct host *h = &q->hosts[i];
+	for (size_t i = 0; i < hs->n; i++) {
+		const struct host *h = &hs->at[i];
 		const char *breaker = h->breaker.state == BREAKER_CLOSED ? "" : ", breaker open";
 		if (h->ok || h->failed)
 			fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed%s\n", h->name, h->ok, h->failed, breaker);
 		else	/* a host known from the breakers file only */
 			fprintf(stderr, "pbfire: host %s: no line finished in this run%s\n", h->name, breaker);
 	}
-	if (open_breakers)
-		fprintf(stderr, "pbfire: %u breakers open\n", open_breakers);
+	if (hs->open_breakers)
+		fprintf(stderr, "pbfire: %u breakers open\n", hs->open_breakers);
 	if (!r->dry_run && r->sent)
 		fprintf(stderr, "pbfire: latency ms (within 1%%): p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n",
 			latency_percentile(r, 0.5), latency_percentile(r, 0.9),

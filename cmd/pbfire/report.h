@@ -6,7 +6,7 @@
 
 #include "buf.h"
 #include "job.h"
-#include "queue.h"
+#include "hosts.h"
 #include "retry.h"
 #include "tool.h"
 
@@ -31,7 +31,6 @@ void report_deferred(struct report *r, const struct job *j, int64_t due, struct 
 unsigned long report_delivered(const struct report *r);
 unsigned long report_failed(const struct report *r);
 void report_progress(struct report *r, int64_t now, unsigned running, unsigned open_breakers, bool last);
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers,
-		  size_t waiting);
+void report_stats(const struct report *r, const struct tool *t, const struct hosts *hs, size_t waiting);
 
 #endif
