@@ -48,7 +48,7 @@ void hosts_count_line(struct hosts *hs, size_t i, bool ok)
 
 static void wake_at(struct hosts *hs, size_t i, int64_t when)
 {
-	heap_push(&hs->timers, (struct held){ when, i });
+	heap_push(&hs->timers, (struct timer){ when, i });
 }
 
 static void say_change(const struct host *h, const struct job *j, enum breaker_change change, int64_t now)
@@ -120,7 +120,7 @@ bool hosts_wake(struct hosts *hs, int64_t now, size_t *i)
 {
 	if (!hs->timers.n || hs->timers.at[0].due > now)
 		return false;
-	*i = (size_t)heap_pop(&hs->timers).pos;
+	*i = (size_t)heap_pop(&hs->timers).id;
 	struct breaker *b = &hs->at[*i].breaker;
 	if (b->state == BREAKER_OPEN && b->until <= now)
 		breaker_probe(b);

@@ -95,7 +95,10 @@ static void unlink_running(struct lane *l, struct job *j)
 /* Stops pbfire for a failure in lane l. The main thread's lane exits as
  * any error does; a lane's own thread must not run exit() beside the main
  * thread, so it ends the process at once, as SIGKILL would, which is what
- * the spool and the ledger are made to survive. */
+ * the spool and the ledger are made to survive. Nothing a lane's thread
+ * runs calls exit() otherwise: it allocates only through libcurl, its
+ * idle handles' array (here) and a job's message, which has its room
+ * before it is handed over (TRANSFER_MESSAGE_MAX). */
 static void lane_fail(const struct lane *l, const char *what)
 {
 	if (!l->threaded)
@@ -122,8 +125,12 @@ static void lane_end(struct lane *l, struct job *j)
 	curl_multi_remove_handle(l->multi, j->easy);
 	curl_easy_reset(j->easy);
 	if (l->nidle == l->idle_cap) {
-		l->idle_cap = l->idle_cap ? 2 * l->idle_cap : 16;
-		l->idle = xreallocarray(l->idle, l->idle_cap, sizeof *l->idle);
+		size_t cap = l->idle_cap ? 2 * l->idle_cap : 16;
+		CURL **idle = reallocarray(l->idle, cap, sizeof *idle);
+		if (!idle)
+			lane_fail(l, "out of memory");
+		l->idle = idle;
+		l->idle_cap = cap;
 	}
 	l->idle[l->nidle++] = j->easy;
 	j->easy = NULL;
@@ -289,13 +296,14 @@ void lanes_start(struct lanes *ls, struct job *j, struct route *r)
 	struct lane *l = &ls->lane[lane_for(ls, r, j)];
 	j->lane = (unsigned)(l - ls->lane);
 	j->host_http1 = r->http1;
+	buf_reserve(&j->message, TRANSFER_MESSAGE_MAX);	/* the lane writes its outcome there */
 	list_add(&l->pending, j);
 	l->handed++;
 	ls->running++;
 }
 
 /* Gives each lane the attempts started for it, waking those with a
- * thread, and does a round of the main thread's own lane's work. */
+ * thread. */
 void lanes_hand_over(struct lanes *ls)
 {
 	for (unsigned i = 0; i < ls->n; i++) {
@@ -307,6 +315,12 @@ void lanes_hand_over(struct lanes *ls)
 		pthread_mutex_unlock(&l->lock);
 		lane_wake(l);
 	}
+}
+
+/* Does a round of the main thread's own lane's work: starts what it was
+ * handed, lets libcurl work and hands back what ended. */
+void lanes_work(struct lanes *ls)
+{
 	lane_step(&ls->lane[0]);
 }
 

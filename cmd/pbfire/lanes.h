@@ -45,6 +45,7 @@ unsigned lanes_for(unsigned jobs);
 void lanes_open(struct lanes *ls, struct transfer_options opt, unsigned n);
 void lanes_start(struct lanes *ls, struct job *j, struct route *r);
 void lanes_hand_over(struct lanes *ls);
+void lanes_work(struct lanes *ls);
 struct job *lanes_reap(struct lanes *ls);
 void lanes_route_ended(struct route *r, const struct job *j);
 void lanes_cut(struct lanes *ls, struct job_list *cut);

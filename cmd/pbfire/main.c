@@ -3,14 +3,18 @@
  * with a "result" member, one output line per input line. See pbfire(1).
  * This file holds the options and the event loop, which after any event
  * does all the work it can before it waits again (as curl's --parallel
- * loop does): read input while there is room, put retries that are due
- * back in line, start what may start, hand the attempts to the lanes
- * that send them (and let the main thread's lane work), reap finished
- * transfers and, when any finished, go round again to refill their slots;
- * only then wait, until the nearest deadline. The lines waiting are in
+ * loop does): take a signal, read input while there is room, put the
+ * retries due back in line, give the hosts whose breaker wait or pacing
+ * is over their slots back, take the spool's lines that are due, start
+ * what may start (or, stopping, end what outlived the grace period), hand
+ * the attempts to the lanes that send them and let the main thread's lane
+ * work, reap finished transfers and, when any finished, go round again to
+ * refill their slots; only then flush and wait, until the nearest
+ * deadline. A line becomes a job in make_job() and leaves through
+ * end_line(), keep_in_spool() or interrupt(). The lines waiting are in
  * queue.c, what is known of each host in hosts.c, the requests in flight
- * in lanes.c, one attempt's libcurl
- * options and outcome in transfer.c, what is told about them in report.c.
+ * in lanes.c, one attempt's libcurl options and outcome in transfer.c,
+ * what is told about them in report.c.
  */
 #include <curl/curl.h>
 #include <err.h>
@@ -62,7 +66,7 @@ struct pbfire {
 	bool dry_run, stats;
 	unsigned jobs, per_host;
 	unsigned threads;		/* lanes sending requests; 0: lanes_for(jobs) */
-	unsigned held, held_max;	/* lines in memory, and how many may be */
+	unsigned in_memory, in_memory_max;	/* lines in memory, and how many may be */
 	double grace;
 	const char *key_path;
 	int64_t ledger_keep;		/* seconds; 0: forever */
@@ -112,7 +116,7 @@ static void let_go(struct pbfire *pf, struct job *j)
 	}
 	if (j->leased)
 		spool_release(&pf->spool, j->spool_pos);
-	pf->held--;
+	pf->in_memory--;
 	free_job(j);
 }
 
@@ -154,8 +158,9 @@ static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 	let_go(pf, j);
 }
 
-/* Whether j's host has its breaker open while lines can wait in a spool. */
-static bool held_by_breaker(const struct pbfire *pf, const struct job *j)
+/* Whether j is to wait in the spool for its host's breaker to let a
+ * probe go: the breaker is open, and there is a spool. */
+static bool waits_for_probe(const struct pbfire *pf, const struct job *j)
 {
 	return pf->spool_path && pf->hosts.at[j->host].breaker.state == BREAKER_OPEN;
 }
@@ -220,7 +225,7 @@ enum made { NOT_JSON, NOT_A_REQUEST, NOT_SIGNABLE, MADE };
 /* Makes a job of a line, wherever it comes from: the input, its host's
  * backlog on disk or, pending (with the result of its last attempt), the
  * spool. The job keeps its copy of the line parsed, to write it back with
- * the result, and counts as held from the NOT_A_REQUEST stage on. */
+ * the result, and counts as in memory from the NOT_A_REQUEST stage on. */
 static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsigned long lineno,
 			  bool pending, struct job **made)
 {
@@ -234,7 +239,7 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 		buf_addf(&pf->why, "invalid JSON: %s at column %zu", pf->je.msg, pf->je.offset + 1);
 		return NOT_JSON;
 	}
-	pf->held++;
+	pf->in_memory++;
 	report_read_round(j, pending);
 	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
@@ -272,10 +277,10 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
 		signing_attempt(j, &pf->secrets, stamp_now().sec);
 		end_line(pf, j);
-	} else if (held_by_breaker(pf, j)) {
+	} else if (waits_for_probe(pf, j)) {
 		keep_for_probe(pf, j);
 	} else if (!queue_add(&pf->queue, j)) {	/* on disk now */
-		pf->held--;
+		pf->in_memory--;
 		free_job(j);
 	}
 }
@@ -291,7 +296,7 @@ static bool spool_due(const struct pbfire *pf)
  * with the attempts, round and line number their pending result gives. */
 static void take_due(struct pbfire *pf)
 {
-	while (pf->held < pf->held_max && spool_due(pf)) {
+	while (pf->in_memory < pf->in_memory_max && spool_due(pf)) {
 		uint64_t pos;
 		size_t len;
 		const char *line = spool_lease(&pf->spool, &pos, &len);
@@ -303,7 +308,7 @@ static void take_due(struct pbfire *pf)
 		j->spool_pos = pos;
 		if (m == NOT_SIGNABLE)	/* its secret is gone */
 			end_line_failed(pf, j, ERR_INVALID, pf->why.data);
-		else if (held_by_breaker(pf, j))
+		else if (waits_for_probe(pf, j))
 			keep_for_probe(pf, j);
 		else
 			queue_return(&pf->queue, j);
@@ -316,7 +321,7 @@ static void take_due(struct pbfire *pf)
 static bool may_read(const struct pbfire *pf)
 {
 	return !pf->input_done &&
-	       pf->held < pf->held_max + pf->queue.spilling * pf->queue.backlog_max;
+	       pf->in_memory < pf->in_memory_max + pf->queue.spilling * pf->queue.backlog_max;
 }
 
 /* Reads lines while there is room for them and input is ready. */
@@ -380,33 +385,32 @@ static double random_unit(void)
 	return (double)random() / ((double)RAND_MAX + 1);
 }
 
-/* Whether the attempt of j that ended is to be tried again; if so, j now
- * waits for it: in the spool, by the schedule, with --spool; else in
- * memory (or, when stopping, it ends as interrupted). A postback's own
- * attempts, when it sets them, stand for --retries and the length of the
- * schedule (whose last wait then repeats). */
-static bool retried(struct pbfire *pf, struct job *j)
+/* Ends j's attempt that ended: tries j again if its outcome and policy
+ * allow, waiting in the spool, by the schedule, with --spool, else in
+ * memory (or, when stopping, interrupted); otherwise ends its line. A
+ * postback's own attempts, when it sets them, stand for --retries and the
+ * length of the schedule (whose last wait then repeats). */
+static void retry_or_end(struct pbfire *pf, struct job *j)
 {
 	int used = j->attempts - j->paced;
-	if (j->error == ERR_NONE || !job_retryable(j))
-		return false;
-	if (pf->spool_path) {
+	double wait;
+	if (j->error == ERR_NONE || !job_retryable(j)) {
+		end_line(pf, j);
+	} else if (pf->spool_path) {
 		int step = j->policy.attempts && used > (int)pf->schedule.n ? (int)pf->schedule.n : used;
-		double wait = schedule_wait(&pf->schedule, step, random_unit());
+		wait = schedule_wait(&pf->schedule, step, random_unit());
 		if (wait >= 0)
 			keep_in_spool(pf, j, pf->now + (int64_t)(wait * STAMP_NS));
-		return wait >= 0;
-	}
-	if (!j->policy.attempts && used > pf->retry.retries)
-		return false;
-	double wait = retry_delay(&pf->retry, used, j->retry_after, random_unit());
-	if (wait < 0)
-		return false;
-	if (pf->stopping)
+		else
+			end_line(pf, j);
+	} else if ((!j->policy.attempts && used > pf->retry.retries) ||
+		   (wait = retry_delay(&pf->retry, used, j->retry_after, random_unit())) < 0) {
+		end_line(pf, j);
+	} else if (pf->stopping) {
 		interrupt(pf, j, false);
-	else
+	} else {
 		queue_retry_at(&pf->queue, j, pf->now + (int64_t)(wait * STAMP_NS));
-	return true;
+	}
 }
 
 /* ---- hosts: breakers and pacing ---- */
@@ -477,8 +481,7 @@ static bool reap(struct pbfire *pf)
 		if (paced(pf, j))
 			continue;
 		note_breaker(pf, j);
-		if (!retried(pf, j))
-			end_line(pf, j);
+		retry_or_end(pf, j);
 	}
 	return any;
 }
@@ -514,13 +517,19 @@ static void note_signal(struct pbfire *pf)
 
 /* ---- the loop ---- */
 
-/* Makes what is done durable and visible, before waiting. */
+/* Makes what is done durable and visible, before waiting: the ledger,
+ * the lines deferred to the spool, then stdout, and only once the records
+ * are out are the spool's lines they replace released. Records reach
+ * stdout after their deferred lines are synced only as far as stdout's
+ * buffer holds them: one that filled within this turn of the loop has let
+ * some out already, and a crash before the sync can leave such a record
+ * out with its line not in the spool (the line it replaces stays there). */
 static void flush_outputs(struct pbfire *pf)
 {
 	if (pf->use_ledger && !pf->dry_run)
 		ledger_sync(&pf->ledger);
 	if (pf->spool_path)
-		spool_sync(&pf->spool);	/* the deferred lines, before their records */
+		spool_sync(&pf->spool);
 	if (fflush(stdout) != 0)
 		err(EXIT_USAGE, "stdout");
 	if (pf->spool_path) {	/* the lines now out, once their records are */
@@ -577,10 +586,11 @@ static void run(struct pbfire *pf)
 		else
 			start_ready(pf);
 		lanes_hand_over(&pf->lanes);
+		lanes_work(&pf->lanes);
 		pf->now = stamp_to_ns(stamp_now());
 		bool slots_freed = reap(pf);
 		report_progress(&pf->report, pf->now, pf->lanes.running, pf->hosts.open_breakers, false);
-		if (pf->input_done && !pf->held && !spool_due(pf))
+		if (pf->input_done && !pf->in_memory && !spool_due(pf))
 			break;
 		if (!slots_freed)
 			wait_for_events(pf);
@@ -692,7 +702,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		pf->per_host = pf->jobs;
 	if (pf->threads > pf->jobs)
 		pf->threads = pf->jobs;
-	pf->held_max = 4 * pf->jobs < 256 ? 256 : 4 * pf->jobs;
+	pf->in_memory_max = 4 * pf->jobs < 256 ? 256 : 4 * pf->jobs;
 	if (pf->breaker.wait_max < pf->breaker.wait)
 		pf->breaker.wait_max = pf->breaker.wait;
 }

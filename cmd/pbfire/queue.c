@@ -197,7 +197,7 @@ void queue_ended(struct queue *q, const struct job *j)
 /* j waits until when (ns), then goes first for its host. */
 void queue_retry_at(struct queue *q, struct job *j, int64_t when)
 {
-	heap_push(&q->retries, (struct held){ when, (uint64_t)(uintptr_t)j });
+	heap_push(&q->retries, (struct timer){ when, (uint64_t)(uintptr_t)j });
 }
 
 /* Whether a line waits to retry, and when the earliest is due. */
@@ -209,9 +209,9 @@ bool queue_next_retry(const struct queue *q, int64_t *when)
 	return true;
 }
 
-static struct job *job_at(struct held h)
+static struct job *job_at(struct timer h)
 {
-	return (struct job *)(uintptr_t)h.pos;
+	return (struct job *)(uintptr_t)h.id;
 }
 
 /* Puts the lines due to retry by now back at the front of their hosts. */
