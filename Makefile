@@ -112,9 +112,9 @@ $(LIBPB): $(call objs,$(wildcard common/*.c)) common
 	$(AR) rcs $@ $(filter %.o,$^)
 
 define tool_rules
-$(B)/cmd/$(1)/%.o: EXTRA_CPPFLAGS = $(call pkg_cflags,$(PKGS_$(1)))
+$(B)/cmd/$(1)/%.o: EXTRA_CPPFLAGS = $$(call pkg_cflags,$(PKGS_$(1)))
 $(B)/$(1): $(call tool_objs,$(1)) $(LIBPB)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call pkg_libs,$(PKGS_$(1))) $(LIBS_$(1))
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg_libs,$(PKGS_$(1))) $(LIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
@@ -150,21 +150,25 @@ $(B)/tests/test_json_portable: $(B)/tests/unit/test_json.o $(B)/common/json_port
 
 define fuzz_rules
 $(B)/tests/fuzz/fuzz_$(1).o: EXTRA_CPPFLAGS = $(addprefix -I,$(sort $(dir $(FUZZ_SRCS_$(1))))) \
-	$(call pkg_cflags,$(FUZZ_PKGS_$(1)))
+	$$(call pkg_cflags,$(FUZZ_PKGS_$(1)))
 $(B)/tests/fuzz/fuzz_$(1): $(B)/tests/fuzz/fuzz_$(1).o $(B)/tests/fuzz/fuzz.o \
 		$(call objs,$(FUZZ_SRCS_$(1))) $(FUZZ_DRIVER) $(LIBPB)
-	$$(CC) $$(LDFLAGS) $(FUZZ_LDFLAGS) -o $$@ $$^ $(call pkg_libs,$(FUZZ_PKGS_$(1)))
+	$$(CC) $$(LDFLAGS) $(FUZZ_LDFLAGS) -o $$@ $$^ $$(call pkg_libs,$(FUZZ_PKGS_$(1)))
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rules,$(f))))
 
-# Installs the Debian packages named in $(1) that are missing.
+# Installs the Debian packages named in $(1) that are missing, saying so
+# in one line; apt's own output goes to $(DEPS_LOG), shown only if it fails.
+DEPS_LOG = build/deps.log
 install_debs = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 		| grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-		echo "installing:" $$missing; \
-		$$sudo apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+		echo "installing:" $$missing "(apt's output in $(DEPS_LOG))"; \
+		mkdir -p $(dir $(DEPS_LOG)); \
+		{ $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			$$sudo apt-get install -y -q $$missing; } > $(DEPS_LOG) 2>&1 || \
+			{ cat $(DEPS_LOG); echo "make: installing $$missing failed"; exit 1; }; \
 	fi
 
 # The Debian packages the build and the tests need; make fuzz, clang too.
@@ -208,10 +212,14 @@ fuzz-%: fuzz-deps
 	@$(MAKE) --no-print-directory FUZZ=1 $@
 endif
 
-demo: deps all
+# demo, bench and check build in a second make, started once deps has
+# installed the libraries: pkg-config knows them only from then on.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@PB_BIN=$(CURDIR)/$(B) tests/demo
 
-bench: deps all $(TEST_HELPERS)
+bench: deps
+	@$(MAKE) --no-print-directory all $(TEST_HELPERS)
 	@PB_BIN=$(CURDIR)/$(B) tests/bench/run
 
 install: all

@@ -24,16 +24,29 @@ jget() {
 	jq -r "$1"
 }
 
+# await WHAT PID CHECK...: waits up to 20 s for the command CHECK to
+# succeed while the set-up process PID lives; fails the test at once,
+# naming WHAT, when the process has ended (a binary missing, a port taken)
+# or time runs out, so that a broken set-up never leaves a test hanging.
+await() {
+	local what=$1 pid=$2 state
+	shift 2
+	for _ in $(seq 400); do
+		"$@" && return 0
+		read -r _ _ state _ 2> /dev/null < "/proc/$pid/stat" || state=gone
+		[ "$state" != Z ] && [ "$state" != gone ] || fail "$what ended before it was ready"
+		sleep 0.05
+	done
+	fail "$what not ready after 20 s"
+}
+
 # start_receiver: starts tests/receiver.py on an ephemeral 127.0.0.1 port,
 # logging to recv.ndjson; sets RECV to its base URL. teardown stops it.
 start_receiver() {
 	python3 "$TOP/tests/receiver.py" --log "$BATS_TEST_TMPDIR/recv.ndjson" \
 		--port-file "$BATS_TEST_TMPDIR/port" "$@" 3>&- &
 	RECEIVER_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
+	await "the receiver" "$RECEIVER_PID" test -s "$BATS_TEST_TMPDIR/port"
 	PORT=$(cat "$BATS_TEST_TMPDIR/port")
 	RECV=http://127.0.0.1:$PORT
 	touch "$BATS_TEST_TMPDIR/recv.ndjson"
@@ -122,10 +135,7 @@ CONF
 	/usr/sbin/nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" 3>&- &
 	NGINX_PID=$!
 	for port in "${ports[@]}"; do
-		for _ in $(seq 100); do
-			(: < "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
-			sleep 0.05
-		done
+		await "nginx" "$NGINX_PID" bash -c "(: < /dev/tcp/127.0.0.1/$port) 2> /dev/null"
 	done
 	NGINX_H2=https://127.0.0.1:${ports[0]}
 	NGINX_H1=https://127.0.0.1:${ports[1]}

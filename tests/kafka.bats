@@ -14,10 +14,7 @@ start_kafka() {
 	mkfifo mock.in
 	"$PB_BIN/tests/kafka_mock" actions:2 pb-fired:2 pb-results:2 0<> mock.in > brokers 3>&- &
 	MOCK_PID=$!
-	for _ in $(seq 100); do
-		[ -s brokers ] && break
-		sleep 0.05
-	done
+	await "the mock Kafka cluster ($PB_BIN/tests/kafka_mock)" "$MOCK_PID" test -s brokers
 	BROKERS=$(cat brokers)
 }
 
