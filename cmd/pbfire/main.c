@@ -1,9 +1,9 @@
 /*
  * pbfire: send each line's request with libcurl and write the line back
  * with a "result" member, one output line per input line. See pbfire(1).
- * This file holds the options and the event loop, which after any event
- * does all the work it can before it waits again (as curl's --parallel
- * loop does): take a signal, read input while there is room, put the
+ * This file holds the event loop (options.c the command line), which
+ * after any event does all the work it can before it waits again (as
+ * curl's --parallel loop does): take a signal, read input while there is room, put the
  * retries due back in line, give the hosts whose breaker wait or pacing
  * is over their slots back, take the spool's lines that are due, start
  * what may start (or, stopping, end what outlived the grace period), hand
@@ -18,7 +18,6 @@
  */
 #include <curl/curl.h>
 #include <err.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +28,7 @@
 #include "job.h"
 #include "lanes.h"
 #include "ledger.h"
-#include "netpolicy.h"
+#include "options.h"
 #include "queue.h"
 #include "record.h"
 #include "report.h"
@@ -42,45 +41,17 @@
 #include "tool.h"
 #include "wake.h"
 
-static const char usage[] =
-	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--threads N] [--retries N]\n"
-	"              [--backoff SECONDS] [--connect-timeout SECONDS] [--timeout SECONDS]\n"
-	"              [--follow N] [--allow-private] [--allow-net CIDR] [--cacert FILE]\n"
-	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
-	"              [--schedule LIST] [--breaker N] [--breaker-wait SECONDS]\n"
-	"              [--secrets FILE] [--grace SECONDS] [--stats] [--reject FILE]\n"
-	"              [--max-line BYTES] [FILE ...]\n";
-
-enum {
-	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
-	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
-	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
-	OPT_SECRETS, OPT_THREADS,
-};
-
 #define WAIT_MAX_MS (3600 * 1000)	/* a wait with no deadline still ends now and then */
 #define PACE_MAX 20			/* backpressure answers a line may get without using attempts */
 
 struct pbfire {
 	struct tool *t;
-	bool dry_run, stats;
-	unsigned jobs, per_host;
-	unsigned threads;		/* lanes sending requests; 0: lanes_for(jobs) */
-	unsigned in_memory, in_memory_max;	/* lines in memory, and how many may be */
-	double grace;
-	const char *key_path;
-	int64_t ledger_keep;		/* seconds; 0: forever */
-	struct retry_policy retry;
-	struct breaker_policy breaker;
+	struct options o;		/* as the command line sets them */
+	unsigned in_memory;		/* lines in memory (o.in_memory_max at most, but see may_read()) */
 	struct hosts hosts;
-	struct netpolicy net;
-	struct transfer_options send;
 	struct ledger ledger;
-	bool use_ledger;
 	struct spool spool;		/* --spool: lines waiting for their next attempt */
-	const char *spool_path;		/* NULL: no spool */
 	char *breakers_path;		/* where the breakers are kept with a spool */
-	struct schedule schedule;
 	struct secrets secrets;		/* --secrets: what lines are signed with */
 	FILE *spooled;			/* a record being written for the spool, */
 	char *spooled_text;		/* into this buffer */
@@ -123,7 +94,7 @@ static void let_go(struct pbfire *pf, struct job *j)
 /* Ends j's line: writes it with its final result. */
 static void end_line(struct pbfire *pf, struct job *j)
 {
-	if (j->host != (size_t)-1 && !pf->dry_run)
+	if (j->host != (size_t)-1 && !pf->o.dry_run)
 		hosts_count_line(&pf->hosts, j->host, j->error == ERR_NONE || j->error == ERR_DUPLICATE);
 	report_finished(&pf->report, j, pf->now, &pf->result);
 	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
@@ -162,7 +133,7 @@ static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
  * probe go: the breaker is open, and there is a spool. */
 static bool waits_for_probe(const struct pbfire *pf, const struct job *j)
 {
-	return pf->spool_path && pf->hosts.at[j->host].breaker.state == BREAKER_OPEN;
+	return pf->o.spool_path && pf->hosts.at[j->host].breaker.state == BREAKER_OPEN;
 }
 
 /* Keeps j's line in the spool until its host's breaker lets a probe go,
@@ -186,12 +157,12 @@ static void interrupt(struct pbfire *pf, struct job *j, bool cut)
 			       : !j->attempts ? "interrupted before it was sent" : NULL;
 	buf_clear(&pf->why);
 	if (what)
-		buf_addf(&pf->why, "%s%s", what, pf->spool_path ? "; kept in the spool" : "");
-	else if (!pf->spool_path)
+		buf_addf(&pf->why, "%s%s", what, pf->o.spool_path ? "; kept in the spool" : "");
+	else if (!pf->o.spool_path)
 		buf_addf(&pf->why, "interrupted waiting to retry; the last attempt: %s", j->message.data);
 	if (pf->why.len)
 		set_failure(j, ERR_INTERRUPTED, pf->why.data);
-	if (pf->spool_path)
+	if (pf->o.spool_path)
 		keep_in_spool(pf, j, pf->now);
 	else
 		end_line(pf, j);
@@ -208,7 +179,7 @@ static void interrupt_waiting(void *arg, struct job *j)
  * flight and owned by j; otherwise what the ledger knows of the key. */
 static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
 {
-	if (!j->key || !pf->use_ledger || j->owns_key)
+	if (!j->key || !pf->o.ledger_path || j->owns_key)
 		return KEY_UNKNOWN;
 	enum ledger_state s = ledger_state(&pf->ledger, j->key, j->key_len);
 	if (s == KEY_UNKNOWN) {
@@ -241,7 +212,7 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	}
 	pf->in_memory++;
 	report_read_round(j, pending);
-	if (!job_read(j, pf->key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
+	if (!job_read(j, pf->o.key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
 	return signing_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
@@ -273,7 +244,7 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 		buf_addf(&pf->why, "no attempt left: its postback allows %d, and %d were made",
 			 j->policy.attempts, job_attempts(j));
 		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
-	} else if (pf->dry_run) {
+	} else if (pf->o.dry_run) {
 		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
 		signing_attempt(j, &pf->secrets, stamp_now().sec);
 		end_line(pf, j);
@@ -289,21 +260,21 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 static bool spool_due(const struct pbfire *pf)
 {
 	int64_t due;
-	return pf->spool_path && !pf->stopping && spool_next(&pf->spool, &due) && due <= pf->now;
+	return pf->o.spool_path && !pf->stopping && spool_next(&pf->spool, &due) && due <= pf->now;
 }
 
 /* Takes the lines due in the spool back into line, first for their hosts,
  * with the attempts, round and line number their pending result gives. */
 static void take_due(struct pbfire *pf)
 {
-	while (pf->in_memory < pf->in_memory_max && spool_due(pf)) {
+	while (pf->in_memory < pf->o.in_memory_max && spool_due(pf)) {
 		uint64_t pos;
 		size_t len;
 		const char *line = spool_lease(&pf->spool, &pos, &len);
 		struct job *j;
 		enum made m = make_job(pf, line, len, 0, true, &j);
 		if (m < NOT_SIGNABLE)
-			errx(EXIT_USAGE, "%s: a line changed in the spool: %s", pf->spool_path, pf->why.data);
+			errx(EXIT_USAGE, "%s: a line changed in the spool: %s", pf->o.spool_path, pf->why.data);
 		j->leased = true;
 		j->spool_pos = pos;
 		if (m == NOT_SIGNABLE)	/* its secret is gone */
@@ -321,7 +292,7 @@ static void take_due(struct pbfire *pf)
 static bool may_read(const struct pbfire *pf)
 {
 	return !pf->input_done &&
-	       pf->in_memory < pf->in_memory_max + pf->queue.spilling * pf->queue.backlog_max;
+	       pf->in_memory < pf->o.in_memory_max + pf->queue.spilling * pf->queue.backlog_max;
 }
 
 /* Reads lines while there is room for them and input is ready. */
@@ -365,7 +336,7 @@ static void start(struct pbfire *pf, struct job *j)
 static void start_ready(struct pbfire *pf)
 {
 	struct job *j;
-	while (pf->lanes.running < pf->jobs && (j = queue_next(&pf->queue))) {
+	while (pf->lanes.running < pf->o.jobs && (j = queue_next(&pf->queue))) {
 		switch (claim_key(pf, j)) {
 		case KEY_DELIVERED:
 			j->error = ERR_DUPLICATE;
@@ -396,15 +367,15 @@ static void retry_or_end(struct pbfire *pf, struct job *j)
 	double wait;
 	if (j->error == ERR_NONE || !job_retryable(j)) {
 		end_line(pf, j);
-	} else if (pf->spool_path) {
-		int step = j->policy.attempts && used > (int)pf->schedule.n ? (int)pf->schedule.n : used;
-		wait = schedule_wait(&pf->schedule, step, random_unit());
+	} else if (pf->o.spool_path) {
+		int step = j->policy.attempts && used > (int)pf->o.schedule.n ? (int)pf->o.schedule.n : used;
+		wait = schedule_wait(&pf->o.schedule, step, random_unit());
 		if (wait >= 0)
 			keep_in_spool(pf, j, pf->now + (int64_t)(wait * STAMP_NS));
 		else
 			end_line(pf, j);
-	} else if ((!j->policy.attempts && used > pf->retry.retries) ||
-		   (wait = retry_delay(&pf->retry, used, j->retry_after, random_unit())) < 0) {
+	} else if ((!j->policy.attempts && used > pf->o.retry.retries) ||
+		   (wait = retry_delay(&pf->o.retry, used, j->retry_after, random_unit())) < 0) {
 		end_line(pf, j);
 	} else if (pf->stopping) {
 		interrupt(pf, j, false);
@@ -434,7 +405,7 @@ static void wake_hosts(struct pbfire *pf)
 static bool backpressure(const struct pbfire *pf, const struct job *j)
 {
 	return j->error == ERR_HTTP && (j->status == 429 || j->retry_after > 0) &&
-	       j->retry_after <= pf->retry.retry_after_max;
+	       j->retry_after <= pf->o.retry.retry_after_max;
 }
 
 /* When the answer to j is backpressure, paces j's host for the
@@ -445,7 +416,7 @@ static bool paced(struct pbfire *pf, struct job *j)
 {
 	if (pf->stopping || !backpressure(pf, j))
 		return false;
-	double wait = j->retry_after > 0 ? j->retry_after : retry_delay(&pf->retry, 1, 0, random_unit());
+	double wait = j->retry_after > 0 ? j->retry_after : retry_delay(&pf->o.retry, 1, 0, random_unit());
 	hosts_pace(&pf->hosts, j->host, pf->now + (int64_t)(wait * STAMP_NS));
 	update_limit(pf, j->host);
 	if (j->paced >= PACE_MAX || !policy_allows_another(&j->policy, job_attempts(j), j->status))
@@ -462,7 +433,7 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 	const struct breaker *b = &pf->hosts.at[j->host].breaker;
 	if (hosts_note(&pf->hosts, j, pf->now, random_unit()) != BREAKER_SAME && pf->breakers_path)
 		breakers_save(&pf->hosts, pf->breakers_path);
-	if (pf->spool_path && b->state == BREAKER_OPEN && b->until > pf->now)
+	if (pf->o.spool_path && b->state == BREAKER_OPEN && b->until > pf->now)
 		queue_take_host(&pf->queue, j->host, keep_for_probe, pf);
 	update_limit(pf, j->host);
 }
@@ -509,9 +480,9 @@ static void note_signal(struct pbfire *pf)
 	if (!wake_signal() || pf->stopping)
 		return;
 	pf->stopping = pf->input_done = true;
-	pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
+	pf->grace_end = pf->now + (int64_t)(pf->o.grace * STAMP_NS);
 	warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->lanes.running,
-	      pf->grace);
+	      pf->o.grace);
 	queue_drain(&pf->queue, interrupt_waiting, pf);
 }
 
@@ -526,13 +497,13 @@ static void note_signal(struct pbfire *pf)
  * out with its line not in the spool (the line it replaces stays there). */
 static void flush_outputs(struct pbfire *pf)
 {
-	if (pf->use_ledger && !pf->dry_run)
+	if (pf->o.ledger_path && !pf->o.dry_run)
 		ledger_sync(&pf->ledger);
-	if (pf->spool_path)
+	if (pf->o.spool_path)
 		spool_sync(&pf->spool);
 	if (fflush(stdout) != 0)
 		err(EXIT_USAGE, "stdout");
-	if (pf->spool_path) {	/* the lines now out, once their records are */
+	if (pf->o.spool_path) {	/* the lines now out, once their records are */
 		spool_mark_released(&pf->spool);
 		spool_reclaim(&pf->spool);
 	}
@@ -551,7 +522,7 @@ static int64_t next_deadline(const struct pbfire *pf)
 		due = retry;
 	if (hosts_next_deadline(&pf->hosts, &retry) && retry < due)
 		due = retry;
-	if (pf->spool_path && !pf->stopping && spool_next(&pf->spool, &retry) && retry < due)
+	if (pf->o.spool_path && !pf->stopping && spool_next(&pf->spool, &retry) && retry < due)
 		due = retry;
 	if (pf->stopping && pf->grace_end < due)
 		due = pf->grace_end;
@@ -601,112 +572,6 @@ static void run(struct pbfire *pf)
 	report_progress(&pf->report, pf->now, 0, pf->hosts.open_breakers, true);
 }
 
-/* ---- options ---- */
-
-static double number_option(const struct tool *t, const char *name, const char *arg, double min,
-			    double max)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= min && v <= max))
-		tool_usage_error(t, "%s: expected a number from %g to %g, got '%s'", name, min, max, arg);
-	return v;
-}
-
-static void net_option(struct pbfire *pf, const char *arg)
-{
-	struct netblock b;
-	if (!netblock_parse(arg, &b))
-		tool_usage_error(pf->t, "--allow-net: expected an address or ADDRESS/BITS, got '%s'", arg);
-	netpolicy_allow(&pf->net, b);
-}
-
-static void parse_options(struct pbfire *pf, int argc, char **argv)
-{
-	static const struct option options[] = {
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "per-host", required_argument, NULL, OPT_PER_HOST },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "retries", required_argument, NULL, OPT_RETRIES },
-		{ "backoff", required_argument, NULL, OPT_BACKOFF },
-		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "follow", required_argument, NULL, OPT_FOLLOW },
-		{ "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
-		{ "allow-net", required_argument, NULL, OPT_ALLOW_NET },
-		{ "ledger", required_argument, NULL, OPT_LEDGER },
-		{ "ledger-keep", required_argument, NULL, OPT_LEDGER_KEEP },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
-		{ "key", required_argument, NULL, OPT_KEY },
-		{ "spool", required_argument, NULL, OPT_SPOOL },
-		{ "schedule", required_argument, NULL, OPT_SCHEDULE },
-		{ "breaker", required_argument, NULL, OPT_BREAKER },
-		{ "breaker-wait", required_argument, NULL, OPT_BREAKER_WAIT },
-		{ "secrets", required_argument, NULL, OPT_SECRETS },
-		{ "grace", required_argument, NULL, OPT_GRACE },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		TOOL_OPTIONS,
-		{ 0 },
-	};
-	const struct tool *t = pf->t;
-	struct transfer_options *send = &pf->send;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "vj:h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_DRY_RUN: pf->dry_run = true; break;
-		case 'v': pf->report.verbose = true; break;
-		case 'j': pf->jobs = (unsigned)number_option(t, "-j", optarg, 1, 10000); break;
-		case OPT_PER_HOST: pf->per_host = (unsigned)number_option(t, "--per-host", optarg, 1, 10000); break;
-		case OPT_THREADS: pf->threads = (unsigned)number_option(t, "--threads", optarg, 1, LANES_MAX); break;
-		case OPT_RETRIES: pf->retry.retries = (int)number_option(t, "--retries", optarg, 0, 100); break;
-		case OPT_BACKOFF: pf->retry.base = number_option(t, "--backoff", optarg, 0, 3600); break;
-		case OPT_CONNECT_TIMEOUT:
-			send->connect_ms = (long)(1000 * number_option(t, "--connect-timeout", optarg, 0.001, 3600));
-			break;
-		case OPT_TIMEOUT:
-			send->timeout_ms = (long)(1000 * number_option(t, "--timeout", optarg, 0.001, 86400));
-			break;
-		case OPT_FOLLOW: send->follow = (long)number_option(t, "--follow", optarg, 0, 50); break;
-		case OPT_ALLOW_PRIVATE: pf->net.allow_private = true; break;
-		case OPT_ALLOW_NET: net_option(pf, optarg); break;
-		case OPT_LEDGER: pf->ledger.path = optarg; pf->use_ledger = true; break;
-		case OPT_LEDGER_KEEP:
-			if (!ledger_parse_keep(optarg, &pf->ledger_keep))
-				tool_usage_error(t, "--ledger-keep: expected a duration such as 30d, 12h, 90m or 3600s, got '%s'", optarg);
-			break;
-		case OPT_CACERT:
-			if (access(optarg, R_OK) < 0)
-				err(EXIT_USAGE, "--cacert: %s", optarg);
-			send->cacert = optarg;
-			break;
-		case OPT_KEY: pf->key_path = optarg; break;
-		case OPT_SPOOL: pf->spool_path = optarg; break;
-		case OPT_SCHEDULE:
-			if (!schedule_parse(&pf->schedule, optarg))
-				tool_usage_error(t, "--schedule: expected waits such as 5s,5m,2h,1d (at most 32), got '%s'", optarg);
-			break;
-		case OPT_BREAKER: pf->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
-		case OPT_BREAKER_WAIT: pf->breaker.wait = number_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
-		case OPT_SECRETS: pf->secrets.path = optarg; break;
-		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
-		case OPT_STATS: pf->stats = true; break;
-		default:
-			if (!tool_option(pf->t, opt, optarg))
-				tool_usage_error(t, NULL);
-		}
-	}
-	if (pf->per_host > pf->jobs)
-		pf->per_host = pf->jobs;
-	if (pf->threads > pf->jobs)
-		pf->threads = pf->jobs;
-	pf->in_memory_max = 4 * pf->jobs < 256 ? 256 : 4 * pf->jobs;
-	if (pf->breaker.wait_max < pf->breaker.wait)
-		pf->breaker.wait_max = pf->breaker.wait;
-}
-
 static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
 {
 	(void)t;
@@ -716,9 +581,9 @@ static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
 /* Takes up the breakers an earlier run left open beside the spool. */
 static void load_breakers(struct pbfire *pf)
 {
-	pf->breakers_path = breakers_path(pf->spool_path);
+	pf->breakers_path = breakers_path(pf->o.spool_path);
 	breakers_load(&pf->hosts, pf->breakers_path, pf->now,
-		      (int64_t)(pf->breaker.wait_max * 1.2 * STAMP_NS));
+		      (int64_t)(pf->o.breaker.wait_max * 1.2 * STAMP_NS));
 	hosts_take_up(&pf->hosts, pf->breakers_path, pf->now);
 	for (size_t i = 0; i < pf->hosts.n; i++)
 		update_limit(pf, i);
@@ -727,38 +592,39 @@ static void load_breakers(struct pbfire *pf)
 static void set_up(struct pbfire *pf)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pf->secrets.path = pf->o.secrets_path;
 	if (pf->secrets.path)
 		secrets_load(&pf->secrets, pf->secrets.path);
-	if (pf->use_ledger)
-		ledger_open(&pf->ledger, pf->ledger.path, pf->dry_run, pf->ledger_keep);
-	pf->report.dry_run = pf->dry_run;
-	pf->report.spool = pf->spool_path != NULL;
-	pf->report.progress = !pf->dry_run && isatty(STDERR_FILENO);
-	pf->report.verbose |= pf->dry_run && isatty(STDERR_FILENO);
-	hosts_init(&pf->hosts, pf->per_host, pf->breaker);
-	queue_init(&pf->queue, pf->per_host, pf->t->max_line, revive, pf);
-	if (pf->dry_run)
+	if (pf->o.ledger_path)
+		ledger_open(&pf->ledger, pf->o.ledger_path, pf->o.dry_run, pf->o.ledger_keep);
+	pf->report.dry_run = pf->o.dry_run;
+	pf->report.spool = pf->o.spool_path != NULL;
+	pf->report.progress = !pf->o.dry_run && isatty(STDERR_FILENO);
+	pf->report.verbose = pf->o.verbose || (pf->o.dry_run && isatty(STDERR_FILENO));
+	hosts_init(&pf->hosts, pf->o.per_host, pf->o.breaker);
+	queue_init(&pf->queue, pf->o.per_host, pf->t->max_line, revive, pf);
+	if (pf->o.dry_run)
 		return;
-	pf->send.net = &pf->net;
-	if (pf->spool_path) {
-		spool_open(&pf->spool, pf->spool_path, pf->t->max_line + 4096);
+	pf->o.send.net = &pf->o.net;
+	if (pf->o.spool_path) {
+		spool_open(&pf->spool, pf->o.spool_path, pf->t->max_line + 4096);
 		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
 		if (!pf->spooled)
 			err(EXIT_USAGE, "open_memstream");
 		pf->now = stamp_to_ns(stamp_now());
-		if (pf->breaker.failures)
+		if (pf->o.breaker.failures)
 			load_breakers(pf);
 	}
 	wake_catch_signals();
-	lanes_open(&pf->lanes, pf->send, pf->threads ? pf->threads : lanes_for(pf->jobs));
+	lanes_open(&pf->lanes, pf->o.send, pf->o.threads ? pf->o.threads : lanes_for(pf->o.jobs));
 	srandom((unsigned)stamp_to_ns(stamp_now()));
 }
 
 static void tear_down(struct pbfire *pf)
 {
-	if (!pf->dry_run)
+	if (!pf->o.dry_run)
 		lanes_close(&pf->lanes);
-	if (pf->use_ledger)
+	if (pf->o.ledger_path)
 		ledger_close(&pf->ledger);
 	queue_free(&pf->queue);
 	hosts_free(&pf->hosts);
@@ -768,7 +634,7 @@ static void tear_down(struct pbfire *pf)
 		fclose(pf->spooled);
 		free(pf->spooled_text);
 	}
-	netpolicy_free(&pf->net);
+	options_free(&pf->o);
 	secrets_free(&pf->secrets);
 	buf_free(&pf->why);
 	buf_free(&pf->scratch);
@@ -779,26 +645,18 @@ static void tear_down(struct pbfire *pf)
 int main(int argc, char **argv)
 {
 	struct tool t;
-	struct pbfire pf = {
-		.t = &t, .jobs = 64, .per_host = 8, .grace = 5, .key_path = "postback.key",
-		.ledger_keep = LEDGER_KEEP_DEFAULT,
-		.send = { .connect_ms = 10000, .timeout_ms = 30000 },
-		.retry = { .retries = 3, .base = 1, .max = 60, .retry_after_max = 300 },
-		.breaker = { .failures = 5, .wait = 30, .wait_max = 30 * 60 },
-	};
-	tool_init(&t, usage);
-	schedule_parse(&pf.schedule, SCHEDULE_DEFAULT);
-	parse_options(&pf, argc, argv);
+	struct pbfire pf = { .t = &t };
+	options_parse(&pf.o, &t, argc, argv);
 	set_up(&pf);
-	if (pf.dry_run) {
+	if (pf.o.dry_run) {
 		tool_run(&t, argv + optind, argc - optind, dry_run_line, &pf);
 	} else {
 		tool_begin(&t, argv + optind, argc - optind);
 		lines_set_nowait(&t.in);
 		run(&pf);
 	}
-	if (pf.stats)
-		report_stats(&pf.report, &t, &pf.hosts, pf.spool_path ? pf.spool.held.n : 0);
+	if (pf.o.stats)
+		report_stats(&pf.report, &t, &pf.hosts, pf.o.spool_path ? pf.spool.held.n : 0);
 	tear_down(&pf);
 	int status = tool_finish(&t);
 	bool all_ok = report_failed(&pf.report) == 0;
