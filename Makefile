@@ -66,7 +66,7 @@ DEBS += kcat librdkafka-dev
 # runs over its seed corpus and regression inputs; with FUZZ=1, with
 # libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
-	signing
+	signing hosts
 PBMATCH_RULES = cmd/pbmatch/rules.c cmd/pbmatch/loader.c cmd/pbmatch/delivery.c
 FUZZ_SRCS_rules = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c \
 	cmd/pbexpand/request.c
@@ -78,7 +78,10 @@ FUZZ_SRCS_netpolicy = cmd/pbfire/netpolicy.c
 FUZZ_SRCS_request = cmd/pbexpand/request.c
 FUZZ_SRCS_action = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c
 FUZZ_SRCS_pbstat = cmd/pbstat/members.c cmd/pbstat/result.c
-FUZZ_SRCS_breakers = cmd/pbfire/breakers.c cmd/pbfire/queue.c
+FUZZ_SRCS_breakers = cmd/pbfire/breakers.c cmd/pbfire/hosts.c cmd/pbfire/breaker.c cmd/pbfire/retry.c
+FUZZ_PKGS_breakers = $(PKGS_pbfire)
+FUZZ_SRCS_hosts = cmd/pbfire/hosts.c cmd/pbfire/breaker.c cmd/pbfire/retry.c
+FUZZ_PKGS_hosts = $(PKGS_pbfire)
 FUZZ_PKGS_action = $(PKGS_pbmatch)
 FUZZ_SRCS_signing = cmd/pbfire/job.c cmd/pbfire/signing.c cmd/pbfire/hmac.c cmd/pbfire/secrets.c \
 	cmd/pbfire/retry.c

@@ -1,10 +1,13 @@
 /*
- * The order pbdelay releases lines in: a binary min-heap of 16-byte
- * entries keyed by due time and then by storage position, which grows
- * with arrival, so lines due at the same time leave in arrival order. The
- * array grows by half its size, keeping the memory per held line between
- * 16 and 24 bytes. Compaction renumbers positions: heap_sort_by_pos puts
- * the entries in storage order for it, heap_rebuild restores the heap.
+ * Timers in the order they fall due: a binary min-heap of 16-byte
+ * entries keyed by due time and then by id. pbdelay's and pbfire's spools
+ * hold their lines' records in one (the id a record's position, which
+ * grows with arrival, so lines due together leave in arrival order), and
+ * pbfire its lines waiting to retry and its hosts' breaker and pacing
+ * timers. The array grows by half its size, keeping the memory per timer
+ * between 16 and 24 bytes. A spool's compaction renumbers positions:
+ * heap_sort_by_id puts the entries in storage order for it, heap_rebuild
+ * restores the heap.
  */
 #include "heap.h"
 #include "buf.h"
@@ -12,14 +15,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-static bool before(const struct held *a, const struct held *b)
+static bool before(const struct timer *a, const struct timer *b)
 {
-	return a->due < b->due || (a->due == b->due && a->pos < b->pos);
+	return a->due < b->due || (a->due == b->due && a->id < b->id);
 }
 
-static void sift_up(struct held *at, size_t i)
+static void sift_up(struct timer *at, size_t i)
 {
-	struct held e = at[i];
+	struct timer e = at[i];
 	while (i > 0 && before(&e, &at[(i - 1) / 2])) {
 		at[i] = at[(i - 1) / 2];
 		i = (i - 1) / 2;
@@ -27,9 +30,9 @@ static void sift_up(struct held *at, size_t i)
 	at[i] = e;
 }
 
-static void sift_down(struct held *at, size_t n, size_t i)
+static void sift_down(struct timer *at, size_t n, size_t i)
 {
-	struct held e = at[i];
+	struct timer e = at[i];
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= n)
@@ -44,7 +47,7 @@ static void sift_down(struct held *at, size_t n, size_t i)
 	at[i] = e;
 }
 
-void heap_push(struct heap *h, struct held e)
+void heap_push(struct heap *h, struct timer e)
 {
 	if (h->n == h->cap) {
 		h->cap = h->cap < 1024 ? 1024 : h->cap + h->cap / 2;
@@ -55,24 +58,24 @@ void heap_push(struct heap *h, struct held e)
 }
 
 /* Removes and returns the earliest entry; the heap must not be empty. */
-struct held heap_pop(struct heap *h)
+struct timer heap_pop(struct heap *h)
 {
-	struct held top = h->at[0];
+	struct timer top = h->at[0];
 	h->at[0] = h->at[--h->n];
 	if (h->n)
 		sift_down(h->at, h->n, 0);
 	return top;
 }
 
-static int by_pos(const void *a, const void *b)
+static int by_id(const void *a, const void *b)
 {
-	const struct held *x = a, *y = b;
-	return (x->pos > y->pos) - (x->pos < y->pos);
+	const struct timer *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
 }
 
-void heap_sort_by_pos(struct heap *h)
+void heap_sort_by_id(struct heap *h)
 {
-	qsort(h->at, h->n, sizeof *h->at, by_pos);
+	qsort(h->at, h->n, sizeof *h->at, by_id);
 }
 
 void heap_rebuild(struct heap *h)

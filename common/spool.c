@@ -147,7 +147,7 @@ static void load(struct spool *s, uint64_t size)
 		if (!record_prefix(rec, n, &due))
 			errx(EXIT_USAGE, "%s: offset %" PRIu64 ": not a spool record", s->path, pos);
 		if (rec[0] == '+') {
-			heap_push(&s->held, (struct held){ due, pos });
+			heap_push(&s->held, (struct timer){ due, pos });
 			s->live += n;
 		} else {
 			s->dead += n;
@@ -234,7 +234,7 @@ static uint64_t add_record(struct spool *s, int64_t due, const char *line, size_
 
 void spool_add(struct spool *s, int64_t due, const char *line, size_t len)
 {
-	heap_push(&s->held, (struct held){ due, add_record(s, due, line, len) });
+	heap_push(&s->held, (struct timer){ due, add_record(s, due, line, len) });
 }
 
 /* Writes the records added so far to the file (not yet to disk). */
@@ -306,7 +306,7 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
  * next call; spool_mark_released() must follow once it is written out. */
 const char *spool_take(struct spool *s, size_t *len)
 {
-	uint64_t pos = heap_pop(&s->held).pos;
+	uint64_t pos = heap_pop(&s->held).id;
 	note_released(s, pos);
 	return take_record(s, pos, len);
 }
@@ -316,7 +316,7 @@ const char *spool_take(struct spool *s, size_t *len)
  * until spool_release(pos), so a crash before that keeps the line. */
 const char *spool_lease(struct spool *s, uint64_t *pos, size_t *len)
 {
-	*pos = heap_pop(&s->held).pos;
+	*pos = heap_pop(&s->held).id;
 	s->leased++;
 	return take_record(s, *pos, len);
 }
@@ -374,11 +374,11 @@ static void compact(struct spool *s)
 	}
 	uint64_t pos = HEADER_LEN;
 	buf_add(&out, header, HEADER_LEN);
-	heap_sort_by_pos(&s->held);
+	heap_sort_by_id(&s->held);
 	for (size_t i = 0; i < s->held.n; i++) {
 		size_t n;
-		const char *rec = record_at(s, s->held.at[i].pos, &n);
-		s->held.at[i].pos = pos;
+		const char *rec = record_at(s, s->held.at[i].id, &n);
+		s->held.at[i].id = pos;
 		buf_add(&out, rec, n);
 		pos += n;
 		if (out.len >= PENDING_MAX) {

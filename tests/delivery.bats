@@ -308,3 +308,16 @@ overflow_size() {
 	assert [ -n "$size" ]
 	assert [ "$size" -lt 6000000 ]
 }
+
+@test "a failed line fed back keeps its attempts, whether it waits in memory or on disk behind its host's backlog" {
+	start_receiver
+	for i in $(seq 40); do
+		printf '{"url":"%s/f%d?status=503","postback":{"key":"f%d","attempts":3},"result":{"ok":false,"status":503,"attempts":2,"error":"http","line":%d,"round":1}}\n' \
+			"$RECV" "$i" "$i" "$i"
+	done > in
+	run pbfire --allow-net 127.0.0.0/8 --backoff 0.01 -j 1 --per-host 1 --breaker 0 in
+	assert_failure 1
+	assert_equal "$(seen | wc -l)" 40	# one more attempt each: 4 in memory, 36 on disk
+	assert_equal "$(jq -c '.result | [.attempts, .attempts_in_all, .round]' <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" \
+		'40 [1,3,2]'
+}

@@ -120,7 +120,7 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 		return;
 	}
 	int member[PB_MEMBERS];
-	postback_members(&pe->rec, record_get(&pe->rec, 0, "postback"), member);
+	find_postback_members(&pe->rec, record_get(&pe->rec, 0, "postback"), member);
 	if (!find_template(t, pe, member, line, len, &tmpl, &name))
 		return;
 	struct tmpl_vars vars = { &pe->rec, 0, member[PB_MAP], note_undefined, pe };

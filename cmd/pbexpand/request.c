@@ -163,7 +163,7 @@ static bool render_sign_message(struct request *q, struct record *r, const int *
 
 /* The members of postback object pb that pbexpand reads, found in one
  * pass over it; -1 for one it does not have, all -1 when pb is -1. */
-void postback_members(const struct record *r, int pb, int member[PB_MEMBERS])
+void find_postback_members(const struct record *r, int pb, int member[PB_MEMBERS])
 {
 	static const char *const names[] = {
 		"name", "url", "map", "body", "content_type", "headers", "sign", NULL
@@ -179,7 +179,7 @@ void postback_members(const struct record *r, int pb, int member[PB_MEMBERS])
 }
 
 /* Renders the body, headers and signing message of a postback whose
- * members postback_members() found, if it has them, as JSON members in
+ * members find_postback_members() found, if it has them, as JSON members in
  * q->members (each with a leading comma). */
 bool request_render(struct request *q, struct record *r, const int member[PB_MEMBERS],
 		    const struct tmpl_vars *v, struct request_error *err)

@@ -22,10 +22,10 @@ struct request_error {
 };
 
 /* The members of a postback object that pbexpand reads, as indexes into
- * what postback_members() finds. */
+ * what find_postback_members() finds. */
 enum postback_member { PB_NAME, PB_URL, PB_MAP, PB_BODY, PB_CONTENT_TYPE, PB_HEADERS, PB_SIGN, PB_MEMBERS };
 
-void postback_members(const struct record *r, int postback, int member[PB_MEMBERS]);
+void find_postback_members(const struct record *r, int postback, int member[PB_MEMBERS]);
 bool request_render(struct request *q, struct record *r, const int member[PB_MEMBERS],
 		    const struct tmpl_vars *v, struct request_error *err);
 void request_free(struct request *q);

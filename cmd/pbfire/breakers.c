@@ -40,7 +40,7 @@ char *breakers_path(const char *spool_path)
  * when it does not read as one. A probe time past the longest wait (with
  * its jitter) from now is brought back to it, so a damaged file cannot
  * hold a host for longer than pbfire itself would. */
-static bool read_breaker(struct queue *q, char *line, int64_t now, int64_t longest)
+static bool read_breaker(struct hosts *hs, char *line, int64_t now, int64_t longest)
 {
 	char *space = strchr(line, ' ');
 	char state[8];
@@ -56,15 +56,15 @@ static bool read_breaker(struct queue *q, char *line, int64_t now, int64_t longe
 	else if (strcmp(state, "closed") != 0)
 		return false;
 	b.until = until > now + longest ? now + longest : (int64_t)until;
-	size_t i = queue_host(q, line, (size_t)(space - line));	/* may move q->hosts */
-	q->hosts[i].breaker = b;
+	size_t i = hosts_add(hs, line, (size_t)(space - line));	/* may move hs->at */
+	hs->at[i].breaker = b;
 	return true;
 }
 
-/* Loads the breakers saved at path into q's hosts; a missing file holds
+/* Loads the breakers saved at path into hs; a missing file holds
  * none. An open breaker whose wait is over by now lets a probe go; none
  * waits more than longest (nanoseconds) from now. */
-void breakers_load(struct queue *q, const char *path, int64_t now, int64_t longest)
+void breakers_load(struct hosts *hs, const char *path, int64_t now, int64_t longest)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -76,7 +76,7 @@ void breakers_load(struct queue *q, const char *path, int64_t now, int64_t longe
 		if (line[n - 1] != '\n')
 			break;	/* torn: a write cut short */
 		line[n - 1] = '\0';
-		bool ok = lineno == 1 ? strcmp(line, "pbfire-breakers 1") == 0 : read_breaker(q, line, now, longest);
+		bool ok = lineno == 1 ? strcmp(line, "pbfire-breakers 1") == 0 : read_breaker(hs, line, now, longest);
 		if (!ok)
 			warnx("%s: line %lu: not a breaker line; skipped", path, lineno);
 	}
@@ -89,13 +89,13 @@ static bool is_fresh(const struct breaker *b)
 	return b->state == BREAKER_CLOSED && !b->failures && !b->wait;
 }
 
-static void write_breakers(const struct queue *q, FILE *f)
+static void write_breakers(const struct hosts *hs, FILE *f)
 {
 	fputs(HEADER, f);
-	for (size_t i = 0; i < q->nhosts; i++) {
-		const struct breaker *b = &q->hosts[i].breaker;
+	for (size_t i = 0; i < hs->n; i++) {
+		const struct breaker *b = &hs->at[i].breaker;
 		if (!is_fresh(b))
-			fprintf(f, "%s %s %u %.17g %lld\n", q->hosts[i].name,
+			fprintf(f, "%s %s %u %.17g %lld\n", hs->at[i].name,
 				b->state == BREAKER_CLOSED ? "closed" : "open", b->failures, b->wait,
 				(long long)b->until);
 	}
@@ -113,15 +113,15 @@ static bool sync_dir_of(const char *path)
 	return ok;
 }
 
-/* Writes the breakers of q's hosts to path, through path.new. */
-void breakers_save(const struct queue *q, const char *path)
+/* Writes the breakers of hs to path, through path.new. */
+void breakers_save(const struct hosts *hs, const char *path)
 {
 	struct buf tmp = { 0 };
 	buf_addf(&tmp, "%s.new", path);
 	FILE *f = fopen(tmp.data, "w");
 	bool ok = f != NULL;
 	if (ok) {
-		write_breakers(q, f);
+		write_breakers(hs, f);
 		ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 		ok = fclose(f) == 0 && ok;
 	}

@@ -3,11 +3,11 @@
 
 #include <stdint.h>
 
-#include "queue.h"
+#include "hosts.h"
 
 /* The breakers of the hosts kept beside a spool, so that runs share them. */
 char *breakers_path(const char *spool_path);
-void breakers_load(struct queue *q, const char *path, int64_t now, int64_t longest);
-void breakers_save(const struct queue *q, const char *path);
+void breakers_load(struct hosts *hs, const char *path, int64_t now, int64_t longest);
+void breakers_save(const struct hosts *hs, const char *path);
 
 #endif

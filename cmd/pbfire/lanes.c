@@ -8,7 +8,7 @@
  * and the lane's until handed back, and a lane and the main thread share
  * nothing else but the lane's inbox, outbox and requests, under its lock.
  * Each lane has connections of its own. A host's requests go to the lane
- * where its last attempt ended, which has its connection free: always,
+ * where its last attempt ended (its route, kept with the host, hosts.c), which has its connection free: always,
  * while the host may share an HTTP/2 connection (https, until it answers
  * over HTTP/1); an HTTP/1 host's only while that lane carries fewer than
  * JOBS_PER_LANE, else to the least busy lane. A lane keeps the easy
@@ -57,13 +57,6 @@ struct lane {
 	size_t nidle, idle_cap;
 };
 
-/* Where a host's requests go: its lane, where its last attempt ended. */
-struct route {
-	bool seen;
-	bool http1;			/* each request takes a connection of its own */
-	unsigned lane;
-};
-
 static void list_add(struct job_list *l, struct job *j)
 {
 	j->next = NULL;
@@ -102,7 +95,10 @@ static void unlink_running(struct lane *l, struct job *j)
 /* Stops pbfire for a failure in lane l. The main thread's lane exits as
  * any error does; a lane's own thread must not run exit() beside the main
  * thread, so it ends the process at once, as SIGKILL would, which is what
- * the spool and the ledger are made to survive. */
+ * the spool and the ledger are made to survive. Nothing a lane's thread
+ * runs calls exit() otherwise: it allocates only through libcurl, its
+ * idle handles' array (here) and a job's message, which has its room
+ * before it is handed over (TRANSFER_MESSAGE_MAX). */
 static void lane_fail(const struct lane *l, const char *what)
 {
 	if (!l->threaded)
@@ -129,8 +125,12 @@ static void lane_end(struct lane *l, struct job *j)
 	curl_multi_remove_handle(l->multi, j->easy);
 	curl_easy_reset(j->easy);
 	if (l->nidle == l->idle_cap) {
-		l->idle_cap = l->idle_cap ? 2 * l->idle_cap : 16;
-		l->idle = xreallocarray(l->idle, l->idle_cap, sizeof *l->idle);
+		size_t cap = l->idle_cap ? 2 * l->idle_cap : 16;
+		CURL **idle = reallocarray(l->idle, cap, sizeof *idle);
+		if (!idle)
+			lane_fail(l, "out of memory");
+		l->idle = idle;
+		l->idle_cap = cap;
 	}
 	l->idle[l->nidle++] = j->easy;
 	j->easy = NULL;
@@ -273,18 +273,6 @@ static unsigned least_busy(const struct lanes *ls)
 	return lane;
 }
 
-/* The route of host's requests, a new one the first time. */
-static struct route *route(struct lanes *ls, size_t host)
-{
-	if (host >= ls->nroutes) {
-		size_t n = host + 1 > 2 * ls->nroutes ? host + 1 : 2 * ls->nroutes;
-		ls->routes = xreallocarray(ls->routes, n, sizeof *ls->routes);
-		memset(ls->routes + ls->nroutes, 0, (n - ls->nroutes) * sizeof *ls->routes);
-		ls->nroutes = n;
-	}
-	return &ls->routes[host];
-}
-
 /* The lane for the next request to r's host: the host's, unless the host
  * answers over HTTP/1 and that lane carries JOBS_PER_LANE or more, then
  * the least busy. A new host's is the least busy; over plain http it is
@@ -301,23 +289,21 @@ static unsigned lane_for(struct lanes *ls, struct route *r, const struct job *j)
 	return r->lane;
 }
 
-/* Hands j's next attempt to its host's lane, which starts it at the next
- * lanes_hand_over(). */
-void lanes_start(struct lanes *ls, struct job *j, int64_t now)
+/* Hands j's next attempt to the lane of its host's route r, which starts
+ * it at the next lanes_hand_over(). */
+void lanes_start(struct lanes *ls, struct job *j, struct route *r)
 {
-	struct route *r = route(ls, j->host);
 	struct lane *l = &ls->lane[lane_for(ls, r, j)];
 	j->lane = (unsigned)(l - ls->lane);
 	j->host_http1 = r->http1;
-	j->attempts++;
-	j->fired_at = now;
+	buf_reserve(&j->message, TRANSFER_MESSAGE_MAX);	/* the lane writes its outcome there */
 	list_add(&l->pending, j);
 	l->handed++;
 	ls->running++;
 }
 
 /* Gives each lane the attempts started for it, waking those with a
- * thread, and does a round of the main thread's own lane's work. */
+ * thread. */
 void lanes_hand_over(struct lanes *ls)
 {
 	for (unsigned i = 0; i < ls->n; i++) {
@@ -329,6 +315,12 @@ void lanes_hand_over(struct lanes *ls)
 		pthread_mutex_unlock(&l->lock);
 		lane_wake(l);
 	}
+}
+
+/* Does a round of the main thread's own lane's work: starts what it was
+ * handed, lets libcurl work and hands back what ended. */
+void lanes_work(struct lanes *ls)
+{
 	lane_step(&ls->lane[0]);
 }
 
@@ -355,13 +347,16 @@ struct job *lanes_reap(struct lanes *ls)
 		}
 	}
 	struct job *j = job_list_pop(&ls->ended);
-	if (!j)
-		return NULL;
-	struct route *r = route(ls, j->host);
+	return j ? taken_back(ls, j) : NULL;
+}
+
+/* Notes in the route r of j's host that j's attempt ended, over HTTP/1 or
+ * not, in j's lane. */
+void lanes_route_ended(struct route *r, const struct job *j)
+{
 	r->http1 |= j->http1;
 	if (r->http1)
 		r->lane = j->lane;	/* where its connection is free now */
-	return taken_back(ls, j);
 }
 
 /* Ends every attempt in flight and puts their jobs in cut; the attempts
@@ -429,6 +424,5 @@ void lanes_close(struct lanes *ls)
 		pthread_cond_destroy(&l->cut_done);
 	}
 	free(ls->lane);
-	free(ls->routes);
 	close(ls->ended_fd);
 }

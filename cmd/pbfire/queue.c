@@ -6,7 +6,7 @@
  * starve the others. A host leaves the ring when its list empties or its
  * slots are full, and comes back when a line is added or one of its
  * transfers ends. Its slots are --per-host, or fewer while its breaker is
- * open or it is paced (main.c decides). A host's list in memory, its backlog, holds four
+ * open or it is paced (hosts.c says how many). A host's list in memory, its backlog, holds four
  * times --per-host lines at most: the lines behind them wait on disk, in
  * an unlinked temporary spool, 16 bytes of memory each, and come back in
  * order as the backlog empties, so a dead host's lines never fill the
@@ -32,22 +32,22 @@ void queue_init(struct queue *q, unsigned per_host, size_t max_line, revive_fn *
 	};
 }
 
-/* The index of host name, added when new. */
-size_t queue_host(struct queue *q, const char *name, size_t n)
+/* The lines of host i, which has none yet when new. */
+static struct host_lines *lines_of(struct queue *q, size_t i)
 {
-	size_t *i = strmap_put(&q->index, name, n, q->nhosts);
-	if (*i == q->nhosts) {
-		q->hosts = xreallocarray(q->hosts, ++q->nhosts, sizeof *q->hosts);
-		q->hosts[*i] = (struct host){
-			.name = xstrndup(name, n), .next_ready = NO_HOST, .limit = q->per_host,
-		};
+	if (i >= q->nhosts) {
+		size_t n = i + 1 > 2 * q->nhosts ? i + 1 : 2 * q->nhosts;
+		q->hosts = xreallocarray(q->hosts, n, sizeof *q->hosts);
+		for (size_t k = q->nhosts; k < n; k++)
+			q->hosts[k] = (struct host_lines){ .next_ready = NO_HOST, .limit = q->per_host };
+		q->nhosts = n;
 	}
-	return *i;
+	return &q->hosts[i];
 }
 
 static void make_ready(struct queue *q, size_t i)
 {
-	struct host *h = &q->hosts[i];
+	struct host_lines *h = &q->hosts[i];
 	if (h->in_ready || !h->first || h->running >= h->limit)
 		return;
 	h->in_ready = true;
@@ -66,7 +66,7 @@ static size_t pop_ready(struct queue *q)
 	return i;
 }
 
-static void push_back(struct host *h, struct job *j)
+static void push_back(struct host_lines *h, struct job *j)
 {
 	h->backlog++;
 	j->next = NULL;
@@ -75,7 +75,7 @@ static void push_back(struct host *h, struct job *j)
 	h->last = j;
 }
 
-static void push_front(struct host *h, struct job *j)
+static void push_front(struct host_lines *h, struct job *j)
 {
 	h->backlog++;
 	j->prev = NULL;
@@ -84,7 +84,7 @@ static void push_front(struct host *h, struct job *j)
 	h->first = j;
 }
 
-static struct job *pop_front(struct host *h)
+static struct job *pop_front(struct host_lines *h)
 {
 	struct job *j = h->first;
 	h->backlog--;
@@ -115,7 +115,7 @@ static struct spilled_line ring_pop(struct spilled *r)
 }
 
 /* Writes j's line to disk behind its host's other lines there. */
-static void spill(struct queue *q, struct host *h, const struct job *j)
+static void spill(struct queue *q, struct host_lines *h, const struct job *j)
 {
 	if (!q->overflow_open) {
 		spool_open(&q->overflow, NULL, q->max_line);
@@ -126,7 +126,7 @@ static void spill(struct queue *q, struct host *h, const struct job *j)
 }
 
 /* Brings h's lines on disk back into its backlog while it has room. */
-static void refill(struct queue *q, struct host *h)
+static void refill(struct queue *q, struct host_lines *h)
 {
 	while (h->spilled.n && h->backlog < q->backlog_max) {
 		struct spilled_line l = ring_pop(&h->spilled);
@@ -142,7 +142,7 @@ static void refill(struct queue *q, struct host *h)
  * free j. */
 bool queue_add(struct queue *q, struct job *j)
 {
-	struct host *h = &q->hosts[j->host];
+	struct host_lines *h = lines_of(q, j->host);
 	if (h->spilled.n || h->backlog >= q->backlog_max) {
 		spill(q, h, j);
 		return false;
@@ -157,7 +157,7 @@ struct job *queue_next(struct queue *q)
 {
 	while (q->ready_first != NO_HOST) {
 		size_t i = pop_ready(q);
-		struct host *h = &q->hosts[i];
+		struct host_lines *h = &q->hosts[i];
 		if (!h->first || h->running >= h->limit)
 			continue;
 		struct job *j = pop_front(h);
@@ -171,14 +171,14 @@ struct job *queue_next(struct queue *q)
 /* Puts j back first in line for its host. */
 void queue_return(struct queue *q, struct job *j)
 {
-	push_front(&q->hosts[j->host], j);
+	push_front(lines_of(q, j->host), j);
 	make_ready(q, j->host);
 }
 
 /* Host i may have limit attempts in flight from now on. */
 void queue_set_limit(struct queue *q, size_t i, unsigned limit)
 {
-	q->hosts[i].limit = limit;
+	lines_of(q, i)->limit = limit;
 	make_ready(q, i);
 }
 
@@ -197,7 +197,7 @@ void queue_ended(struct queue *q, const struct job *j)
 /* j waits until when (ns), then goes first for its host. */
 void queue_retry_at(struct queue *q, struct job *j, int64_t when)
 {
-	heap_push(&q->retries, (struct held){ when, (uint64_t)(uintptr_t)j });
+	heap_push(&q->retries, (struct timer){ when, (uint64_t)(uintptr_t)j });
 }
 
 /* Whether a line waits to retry, and when the earliest is due. */
@@ -209,9 +209,9 @@ bool queue_next_retry(const struct queue *q, int64_t *when)
 	return true;
 }
 
-static struct job *job_at(struct held h)
+static struct job *job_at(struct timer h)
 {
-	return (struct job *)(uintptr_t)h.pos;
+	return (struct job *)(uintptr_t)h.id;
 }
 
 /* Puts the lines due to retry by now back at the front of their hosts. */
@@ -244,7 +244,7 @@ void queue_unpark(struct queue *q)
  * which must not add any back. */
 void queue_take_host(struct queue *q, size_t i, void (*take)(void *arg, struct job *j), void *arg)
 {
-	struct host *h = &q->hosts[i];
+	struct host_lines *h = lines_of(q, i);
 	while (h->first) {
 		take(arg, pop_front(h));
 		refill(q, h);
@@ -295,13 +295,10 @@ void queue_reclaim(struct queue *q)
 
 void queue_free(struct queue *q)
 {
-	for (size_t i = 0; i < q->nhosts; i++) {
-		free(q->hosts[i].name);
+	for (size_t i = 0; i < q->nhosts; i++)
 		free(q->hosts[i].spilled.at);
-	}
 	if (q->overflow_open)
 		spool_close(&q->overflow);
 	free(q->hosts);
-	strmap_free(&q->index);
 	heap_free(&q->retries);
 }

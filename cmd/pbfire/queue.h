@@ -5,11 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "breaker.h"
 #include "heap.h"
 #include "job.h"
 #include "spool.h"
-#include "strmap.h"
 
 /* A line of a host waiting on disk: where, and its input line number. */
 struct spilled_line {
@@ -26,13 +24,9 @@ struct spilled {
 /* Makes a line taken back from disk a job again. */
 typedef struct job *revive_fn(void *arg, const char *line, size_t len, unsigned long lineno);
 
-/* A host (scheme, name, port) and the lines waiting to go to it. */
-struct host {
-	char *name;
+/* The lines waiting to go to a host (hosts.c), and its slots. */
+struct host_lines {
 	unsigned running, limit;	/* attempts in flight, and how many may be */
-	unsigned long ok, failed;
-	struct breaker breaker;
-	int64_t paced_until;		/* backpressure: nothing goes before then (ns) */
 	struct job *first, *last;	/* waiting to be sent, oldest first */
 	unsigned backlog;		/* lines in that list */
 	struct spilled spilled;		/* and, behind them, lines on disk */
@@ -43,9 +37,8 @@ struct host {
 /* The lines waiting to be sent, by host. */
 struct queue {
 	unsigned per_host, backlog_max;
-	struct host *hosts;
+	struct host_lines *hosts;	/* by host index (hosts.c) */
 	size_t nhosts;
-	struct strmap index;		/* host name -> its index in hosts */
 	size_t ready_first, ready_last;	/* hosts that may have a line to start */
 	struct heap retries;		/* lines waiting to retry: due, job address */
 	struct job *parked;		/* lines waiting for their key in flight */
@@ -57,7 +50,6 @@ struct queue {
 };
 
 void queue_init(struct queue *q, unsigned per_host, size_t max_line, revive_fn *revive, void *arg);
-size_t queue_host(struct queue *q, const char *name, size_t n);
 bool queue_add(struct queue *q, struct job *j);
 struct job *queue_next(struct queue *q);
 void queue_return(struct queue *q, struct job *j);

@@ -1,6 +1,7 @@
 /*
  * What pbfire tells about its lines: the "result" member written with
- * each line that is finished, the line printed for it with -v, the counts
+ * each line that is finished or deferred, and read back from a line fed
+ * back or taken from the spool, the line printed for it with -v, the counts
  * by outcome and by host with the attempts' latency percentiles for
  * --stats (a histogram of 1%-wide buckets), and the self-updating
  * progress line on a terminal.
@@ -8,8 +9,10 @@
 #include "report.h"
 #include "stamp.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ROUND_DELAY (5 * 60)		/* retry_at of a first failed round, seconds */
@@ -81,6 +84,33 @@ static void build_result(const struct report *r, const struct job *j, int64_t no
 	}
 	buf_addc(b, '}');
 }
+
+/* The whole number at path in r, when it is one from 0 to max; else 0. */
+static long result_number(struct record *r, const char *path, long max)
+{
+	int i = record_path(r, path, strlen(path));
+	if (i < 0 || !record_is_number(r, i))
+		return 0;
+	long v = strtol(record_text(r, i).p, NULL, 10);
+	return v >= 0 && v <= max ? v : 0;
+}
+
+/* Reads where j's line stands in its rounds from its record's result:
+ * a line from the spool carries the pending result of the round it is in,
+ * with the attempts made in it and its input line number; any other line
+ * starts a round, after the rounds of the result it was fed back with. */
+void report_read_round(struct job *j, bool pending)
+{
+	struct record *r = &j->rec;
+	int attempts = (int)result_number(r, "result.attempts", 1000000);
+	int all = (int)result_number(r, "result.attempts_in_all", 1000000);
+	j->round = (int)result_number(r, "result.round", 999) + !pending;
+	j->attempts = pending ? attempts : 0;
+	j->earlier_attempts = (all ? all : attempts) - j->attempts;
+	if (pending)
+		j->lineno = (unsigned long)result_number(r, "result.line", LONG_MAX);
+}
+
 
 /* Notes an attempt that came to an end. */
 void report_attempt(struct report *r, const struct job *j)
@@ -167,8 +197,7 @@ static double latency_percentile(const struct report *r, double p)
 	return 0;
 }
 
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers,
-		  size_t waiting)
+void report_stats(const struct report *r, const struct tool *t, const struct hosts *hs, size_t waiting)
 {
 	fflush(stdout);
 	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
@@ -178,16 +207,16 @@ void report_stats(const struct report *r, const struct tool *t, const struct que
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
 	if (r->spool)
 		fprintf(stderr, "pbfire: %lu deferrals to the spool, %zu lines in it\n", r->deferred, waiting);
-	for (size_t i = 0; i < q->nhosts; i++) {
-		const struct host *h = &q->hosts[i];
+	for (size_t i = 0; i < hs->n; i++) {
+		const struct host *h = &hs->at[i];
 		const char *breaker = h->breaker.state == BREAKER_CLOSED ? "" : ", breaker open";
 		if (h->ok || h->failed)
 			fprintf(stderr, "pbfire: host %s: %lu ok, %lu failed%s\n", h->name, h->ok, h->failed, breaker);
 		else	/* a host known from the breakers file only */
 			fprintf(stderr, "pbfire: host %s: no line finished in this run%s\n", h->name, breaker);
 	}
-	if (open_breakers)
-		fprintf(stderr, "pbfire: %u breakers open\n", open_breakers);
+	if (hs->open_breakers)
+		fprintf(stderr, "pbfire: %u breakers open\n", hs->open_breakers);
 	if (!r->dry_run && r->sent)
 		fprintf(stderr, "pbfire: latency ms (within 1%%): p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n",
 			latency_percentile(r, 0.5), latency_percentile(r, 0.9),

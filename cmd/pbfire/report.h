@@ -6,7 +6,7 @@
 
 #include "buf.h"
 #include "job.h"
-#include "queue.h"
+#include "hosts.h"
 #include "retry.h"
 #include "tool.h"
 
@@ -24,13 +24,13 @@ struct report {
 	unsigned long latency[LATENCY_BUCKETS];
 };
 
+void report_read_round(struct job *j, bool pending);
 void report_attempt(struct report *r, const struct job *j);
 void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result);
 void report_deferred(struct report *r, const struct job *j, int64_t due, struct buf *result);
 unsigned long report_delivered(const struct report *r);
 unsigned long report_failed(const struct report *r);
 void report_progress(struct report *r, int64_t now, unsigned running, unsigned open_breakers, bool last);
-void report_stats(const struct report *r, const struct tool *t, const struct queue *q, unsigned open_breakers,
-		  size_t waiting);
+void report_stats(const struct report *r, const struct tool *t, const struct hosts *hs, size_t waiting);
 
 #endif

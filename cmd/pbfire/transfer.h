@@ -6,6 +6,12 @@
 #include "job.h"
 #include "netpolicy.h"
 
+/* The longest message an attempt's outcome writes into its job: libcurl's
+ * error text, or a refused address's (under 200 bytes). The job's message
+ * has that room before it goes to a lane, whose thread thus never grows
+ * it (and never exits for want of memory; see lanes.c). */
+#define TRANSFER_MESSAGE_MAX CURL_ERROR_SIZE
+
 /* How every request is sent. */
 struct transfer_options {
 	long connect_ms, timeout_ms, follow;

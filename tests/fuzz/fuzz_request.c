@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"name", "url", "map", "body", "content_type", "headers", "sign"
 	};
 	int member[PB_MEMBERS];
-	postback_members(&r, pb, member);	/* in one pass: as one lookup each finds them */
+	find_postback_members(&r, pb, member);	/* in one pass: as one lookup each finds them */
 	for (int i = 0; i < PB_MEMBERS; i++)
 		CHECK(member[i] == (pb >= 0 ? record_get(&r, pb, names[i]) : -1));
 	struct request q = { 0 };

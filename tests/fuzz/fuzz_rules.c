@@ -163,7 +163,7 @@ static void check_expand(struct record *out, int pb, struct request *q)
 	buf_free(&rendered);
 	struct request_error re;
 	int member[PB_MEMBERS];
-	postback_members(out, pb, member);
+	find_postback_members(out, pb, member);
 	if (request_render(q, out, member, &v, &re)) {
 		struct buf obj = { 0 };
 		buf_addc(&obj, '{');
