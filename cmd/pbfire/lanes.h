@@ -42,7 +42,7 @@ void lanes_start(struct lanes *ls, struct job *j, int64_t now);
 void lanes_hand_over(struct lanes *ls);
 struct job *lanes_reap(struct lanes *ls);
 void lanes_cut(struct lanes *ls, struct job_list *cut);
-void lanes_wait(struct lanes *ls, int input_fd, int timeout_ms);
+void lanes_wait(struct lanes *ls, int input_fd, int64_t due);
 void lanes_close(struct lanes *ls);
 
 #endif
