@@ -23,7 +23,7 @@ verdict() {
 	pids=()
 	for i in 0 1 2 3 4 5; do
 		(sleep "$((150 + 50 * i))e-2"; echo "{\"url\":\"$RECV/$i?key=$i&fail=1&retry_after=60\"}") |
-			pbfire --allow-net 127.0.0.0/8 > "fired$i" &
+			pbfire --allow-net 127.0.0.0/8 --threads 1 > "fired$i" &
 		pids+=($!)
 	done
 	for i in 0 1 2 3 4 5; do
@@ -34,7 +34,8 @@ verdict() {
 	pbdelay_late=$(jq -Rr 'split(" ") | ((.[0] | tonumber) - (.[1] | fromjson | .fire_at)) * 1000' released)
 	# pbfire: from the first attempt's arrival at the receiver, 60 s on
 	# (a little before the host's wait, which starts at the answer, ends),
-	# to the second attempt's start
+	# to the second attempt's start; one lane, the main thread's, which
+	# waits, so that no other thread's hop is counted
 	pbfire_late=$(for i in 0 1 2 3 4 5; do
 		jq -r --argjson first "$(jq -s "map(select(.path | startswith(\"/$i?\")))[0].t" recv.ndjson)" \
 			'.result.fired_at | ((.[0:19] + "Z" | fromdateiso8601) + ("0" + .[19:-1] | tonumber) - $first - 60) * 1000' \
