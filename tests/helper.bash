@@ -42,6 +42,18 @@ await() {
 	fail "$what not ready after 20 s"
 }
 
+# at SECONDS: Unix time SECONDS from now, with a fraction.
+at() {
+	awk -v d="$1" -v now="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", now + d }'
+}
+
+# stamp: each line of stdin prefixed with the Unix time it arrived.
+stamp() {
+	python3 -u -c 'import sys, time
+for line in sys.stdin:
+    sys.stdout.write("%.6f %s" % (time.time(), line))'
+}
+
 # start_receiver: starts tests/receiver.py on an ephemeral 127.0.0.1 port,
 # logging to recv.ndjson; sets RECV to its base URL. teardown stops it.
 start_receiver() {

@@ -4,18 +4,6 @@
 
 load helper
 
-# at SECONDS: Unix time SECONDS from now, with a fraction.
-at() {
-	awk -v d="$1" -v now="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", now + d }'
-}
-
-# stamp: each line of stdin prefixed with the Unix time it arrived.
-stamp() {
-	python3 -u -c 'import sys, time
-for line in sys.stdin:
-    sys.stdout.write("%.6f %s" % (time.time(), line))'
-}
-
 # never_early FILE: the stamped lines that arrived before their fire_at.
 never_early() {
 	jq -Rr 'split(" ") as $f | ($f[1:] | join(" ") | fromjson) as $r

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "record.h"
 #include "spool.h"
 #include "stamp.h"
@@ -139,7 +140,8 @@ static void read_clock(struct pbdelay *pd)
 
 /* Releases lines as they fall due until fd has input (fd < 0: until
  * nothing is held) or a signal arrives: the signal's byte in the wake
- * pipe ends the wait even when it comes after the check. */
+ * pipe ends the wait even when it comes after the check. The wait for
+ * the next line due ends at its time through the deadline timer. */
 static void wait_for(struct pbdelay *pd, int fd)
 {
 	int64_t due;
@@ -151,11 +153,10 @@ static void wait_for(struct pbdelay *pd, int fd)
 			return;
 		if (pd->spool.unsynced)
 			sync_spool(pd);
-		int timeout = held ? (int)((due - pd->now + 999999) / 1000000) : -1;
-		if (held && due - pd->now > 3600 * STAMP_NS)
-			timeout = 3600 * 1000;
-		struct pollfd p[] = { { .fd = fd, .events = POLLIN }, { .fd = wake_fd(), .events = POLLIN } };
-		if (poll(p, 2, timeout) > 0)
+		deadline_set(held ? due : INT64_MAX);
+		struct pollfd p[] = { { .fd = fd, .events = POLLIN }, { .fd = wake_fd(), .events = POLLIN },
+				      { .fd = deadline_fd(), .events = POLLIN } };
+		if (poll(p, 3, -1) > 0 && (p[0].revents || p[1].revents))
 			return;
 	}
 }

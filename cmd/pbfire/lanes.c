@@ -15,6 +15,7 @@
  * handles of ended attempts, reset, for its next.
  */
 #include "lanes.h"
+#include "deadline.h"
 #include "tool.h"
 #include "wake.h"
 
@@ -32,6 +33,7 @@
 
 #define JOBS_PER_LANE 16		/* -j for each lane by default */
 #define LANE_WAIT_MS 60000		/* a lane's longest wait for libcurl or work */
+#define MAIN_WAIT_MS (3600 * 1000)	/* the main thread's: one with no deadline still ends now and then */
 
 /* A libcurl multi handle sending requests, in a thread of its own but for
  * the first lane, which is the main thread's. What a lane shares with the
@@ -385,19 +387,22 @@ void lanes_cut(struct lanes *ls, struct job_list *cut)
 	}
 }
 
-/* Waits up to timeout_ms, or less when the main thread's lane has a
+/* Waits until due, in nanoseconds since the epoch (INT64_MAX: none),
+ * for MAIN_WAIT_MS at most, or less when the main thread's lane has a
  * timer due sooner, for one of that lane's sockets, another lane handing
  * back an attempt, a signal or, when input_fd >= 0, input. */
-void lanes_wait(struct lanes *ls, int input_fd, int timeout_ms)
+void lanes_wait(struct lanes *ls, int input_fd, int64_t due)
 {
-	struct curl_waitfd fds[3] = {
+	deadline_set(due);
+	struct curl_waitfd fds[4] = {
 		{ .fd = wake_fd(), .events = CURL_WAIT_POLLIN },
 		{ .fd = ls->ended_fd, .events = CURL_WAIT_POLLIN },
+		{ .fd = deadline_fd(), .events = CURL_WAIT_POLLIN },
 	};
-	unsigned n = 2;
+	unsigned n = 3;
 	if (input_fd >= 0)
 		fds[n++] = (struct curl_waitfd){ .fd = input_fd, .events = CURL_WAIT_POLLIN };
-	if (curl_multi_poll(ls->lane[0].multi, fds, n, timeout_ms, NULL) != CURLM_OK)
+	if (curl_multi_poll(ls->lane[0].multi, fds, n, MAIN_WAIT_MS, NULL) != CURLM_OK)
 		errx(EXIT_USAGE, "curl_multi_poll failed");
 }
 

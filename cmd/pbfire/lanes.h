@@ -49,7 +49,7 @@ void lanes_work(struct lanes *ls);
 struct job *lanes_reap(struct lanes *ls);
 void lanes_route_ended(struct route *r, const struct job *j);
 void lanes_cut(struct lanes *ls, struct job_list *cut);
-void lanes_wait(struct lanes *ls, int input_fd, int timeout_ms);
+void lanes_wait(struct lanes *ls, int input_fd, int64_t due);
 void lanes_close(struct lanes *ls);
 
 #endif

@@ -41,7 +41,6 @@
 #include "tool.h"
 #include "wake.h"
 
-#define WAIT_MAX_MS (3600 * 1000)	/* a wait with no deadline still ends now and then */
 #define PACE_MAX 20			/* backpressure answers a line may get without using attempts */
 
 struct pbfire {
@@ -534,12 +533,9 @@ static int64_t next_deadline(const struct pbfire *pf)
 /* Waits for input, a socket, a signal or the nearest deadline. */
 static void wait_for_events(struct pbfire *pf)
 {
-	int64_t due = next_deadline(pf), ms = WAIT_MAX_MS;
-	if (due != INT64_MAX)
-		ms = due <= pf->now ? 0 : (due - pf->now + 999999) / 1000000;
+	int64_t due = next_deadline(pf);
 	flush_outputs(pf);
-	lanes_wait(&pf->lanes, may_read(pf) ? lines_fd(&pf->t->in) : -1,
-		       (int)(ms < WAIT_MAX_MS ? ms : WAIT_MAX_MS));
+	lanes_wait(&pf->lanes, may_read(pf) ? lines_fd(&pf->t->in) : -1, due);
 }
 
 static void run(struct pbfire *pf)
