@@ -487,9 +487,9 @@ static void note_breaker(struct pbfire *pf, const struct job *j)
 	switch (change) {
 	case BREAKER_OPENED:
 		pf->open_breakers++;
-		warnx("host %s: breaker open for %.0f s after %u failed attempts in a row (%s: %s)", h->name,
-		      (double)(b->until - pf->now) / STAMP_NS, b->failures, error_class_names[j->error],
-		      j->message.data);
+		warnx("host %s: breaker open for %.0f s after %u failed %s in a row (%s: %s)", h->name,
+		      (double)(b->until - pf->now) / STAMP_NS, b->failures,
+		      plural(b->failures, "attempt", "attempts"), error_class_names[j->error], j->message.data);
 		break;
 	case BREAKER_REOPENED:
 		warnx("host %s: breaker open again for %.0f s: the probe failed (%s: %s)", h->name,
@@ -580,8 +580,8 @@ static void note_signal(struct pbfire *pf)
 		return;
 	pf->stopping = pf->input_done = true;
 	pf->grace_end = pf->now + (int64_t)(pf->grace * STAMP_NS);
-	warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->lanes.running,
-	      pf->grace);
+	warnx("interrupted: finishing %u %s in flight, for up to %.1f s", pf->lanes.running,
+	      plural(pf->lanes.running, "request", "requests"), pf->grace);
 	queue_drain(&pf->queue, end_waiting, pf);
 }
 
