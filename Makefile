@@ -49,7 +49,7 @@ objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc jq python3 librsvg2-bin nginx-light openssl libssl-dev
+	bats bats-assert bats-support mandoc man-db groff-base jq python3 librsvg2-bin nginx-light openssl libssl-dev
 FUZZ_DEBS = clang libclang-rt-dev
 
 # pbkafka, a shell script (cmd/pbkafka), is built and installed beside the

@@ -5,7 +5,8 @@
  * block, rejecting a bad line (a diagnostic "tool: input:line: why" and
  * the line itself to the --reject file), and turning what happened into
  * the documented exit status: 0 all good, 1 lines rejected, 2 usage,
- * configuration or I/O errors.
+ * configuration or I/O errors. Also the singular or plural noun of the
+ * counts that diagnostics and reports print.
  */
 #include "tool.h"
 
@@ -214,4 +215,9 @@ int tool_finish(struct tool *t)
 	if (!ok || t->io_error)
 		return EXIT_USAGE;
 	return t->nrejected ? EXIT_REJECTED : EXIT_OK;
+}
+
+const char *plural(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
 }

@@ -56,6 +56,9 @@ enum lines_status tool_next(struct tool *t);
 
 void tool_reject(struct tool *t, const char *line, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The noun for n of a thing in a diagnostic or a report: ONE when n is 1,
+ * else MANY ("1 postback", "0 postbacks", "2 entries"). */
+const char *plural(unsigned long long n, const char *one, const char *many);
 int tool_finish(struct tool *t);
 
 #endif

@@ -109,7 +109,7 @@ at_least() {
 	assert_equal "$(seen | wc -l)" 2
 	assert_equal "$(jq -r .result.error out | sort | uniq -c | awk '{ print $1, $2 }')" "4 interrupted"
 	grep -q "^pbfire: host $RECV: 0 ok, 4 failed, breaker open$" err
-	grep -q "^pbfire: 1 breakers open$" err
+	grep -q "^pbfire: 1 breaker open$" err
 }
 
 # fire_spooled ARGS...: pbfire with loopback allowed and a spool.
@@ -137,6 +137,18 @@ fire_spooled() {
 	assert_equal "$(jq -c '.result | [.ok, .final, .attempts, .line, .round]' <<<"$output")" '[true,null,3,1,1]'
 	assert_equal "$(tail -n +2 retry.spool | wc -l)" 0
 	assert_equal "$(seen | grep -c '/a?')" 3
+}
+
+@test "--spool --stats: the deferrals to the spool and the lines in it, one in the singular" {
+	start_receiver
+	echo "{\"url\":\"$RECV/a?fail=2&key=a\"}" > one
+	run fire_spooled --schedule 1m --stats one
+	assert_success
+	assert_line "pbfire: 1 deferral to the spool, 1 line in it"
+	echo "{\"url\":\"$RECV/b?fail=2&key=b\"}" > two
+	run fire_spooled --schedule 1m --stats two
+	assert_success
+	assert_line "pbfire: 1 deferral to the spool, 2 lines in it"
 }
 
 @test "--spool: when the schedule is used up the line fails for good, with no retry_at" {

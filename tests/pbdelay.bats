@@ -179,7 +179,7 @@ interrupt() {
 	interrupt TERM --spool s
 	assert_equal "$status" 143
 	assert_equal "$(cat out)" '{"id":2}'
-	assert_equal "$(cat err)" "pbdelay: interrupted: 1 held lines stay in s"
+	assert_equal "$(cat err)" "pbdelay: interrupted: 1 held line stays in s"
 	assert_equal "$(grep -c '^+' s)" 1
 }
 
@@ -188,7 +188,7 @@ interrupt() {
 	assert_equal "$status" 130
 	assert_equal "$(cat out)" '{"id":2}'
 	saved=$PWD/pbdelay-held.$pid.ndjson
-	assert_equal "$(cat err)" "pbdelay: interrupted: 1 held lines saved to $saved; feed it back in to resume"
+	assert_equal "$(cat err)" "pbdelay: interrupted: 1 held line saved to $saved; feed it back in to resume"
 	assert_equal "$(jq -c .id "$saved")" 1
 }
 

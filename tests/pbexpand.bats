@@ -100,7 +100,7 @@ EOF
 	assert_line --index 0 --partial '"url":"https://h.example/?t=&s="'
 	assert_line "pbexpand: 2 read, 2 rendered, 0 rejected"
 	assert_line "pbexpand: undefined macro {transation_id}: 2 times"
-	assert_line "pbexpand: undefined macro {sub_id}: 1 times"
+	assert_line "pbexpand: undefined macro {sub_id}: 1 time"
 }
 
 @test "a rendered URL that is not absolute http(s) with a host is rejected" {

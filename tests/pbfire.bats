@@ -420,6 +420,19 @@ verdicts() {
 	assert_failure 2
 }
 
+@test "--stats and -v say one line, request and attempt in the singular" {
+	start_receiver
+	printf '{"url":"%s/a"}\n' "$RECV" > one
+	run fire -v --stats one
+	assert_success
+	assert_line "pbfire: 1 line read, 0 rejected, 1 line sent in 1 request"
+	assert_line --regexp "^pbfire: line 1: ok 200 in [0-9.]+ ms after 1 attempt: $RECV/a$"
+	printf '{"url":"%s/b?status=500"}\n' "$RECV" > two
+	run fire -v --retries 1 two
+	assert_failure 1
+	assert_line --regexp "^pbfire: line 1: http 500 in [0-9.]+ ms after 2 attempts: HTTP 500: $RECV/b\\?status=500$"
+}
+
 @test "--stats counts lines, requests with their retries, outcomes and hosts" {
 	start_receiver
 	printf '{"url":"%s/a"}\n{"url":"%s/b?status=500"}\n' "$RECV" "$RECV" > in

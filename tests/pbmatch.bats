@@ -110,6 +110,13 @@ YAML
 	assert_line "pbmatch: 1 read, 0 lines out, 1 unmatched, 0 rejected"
 }
 
+@test "--stats counts one line out in the singular" {
+	dimensions
+	run pbmatch -r rules.yaml --stats <<<'{"type":"click","transaction_id":"c","offer_id":1}'
+	assert_success
+	assert_line "pbmatch: 1 read, 1 line out, 0 unmatched, 0 rejected"
+}
+
 @test "the output is the input line unchanged plus postback and fire_at" {
 	line='{"type":"conversion", "transaction_id":"9f2c", "offer_id":12, "publisher_id":7, "payout":1.50, "status":"approved", "time":"2026-11-24T10:00:00Z"}'
 	run pbmatch -r "$RULES" <<<"$line"

@@ -300,6 +300,23 @@ close_to() {
 	assert_success
 }
 
+@test "the text report says a count of one in the singular, others in the plural" {
+	{
+		echo '{"result":{"ok":true,"dry_run":true,"attempts":0,"fired_at":null}}'
+		echo '{"result":{"ok":true,"error":"duplicate","attempts":0,"fired_at":null}}'
+		echo '{"not":"a result"}'
+	} > one
+	run pbstat one
+	assert_success
+	assert_line "postbacks    2 seen: 0 delivered, 1 duplicate, 0 failed, 0 pending, 1 dry run"
+	assert_line "lines        3 read, 1 not a result record, 0 rejected"
+	cat one one > two
+	run pbstat two
+	assert_success
+	assert_line "postbacks    4 seen: 0 delivered, 2 duplicates, 0 failed, 0 pending, 2 dry runs"
+	assert_line "lines        6 read, 2 not result records, 0 rejected"
+}
+
 @test "a deferral (final: false) is pending, not failed, and not finished" {
 	printf '%s\n' '{"result":{"ok":false,"final":false,"attempts":1,"status":503,"error":"http","ms":2,"retry_at":"2026-11-24T10:05:00Z"}}' \
 		'{"result":{"ok":false,"final":true,"attempts":4,"status":503,"error":"http","ms":2}}' \

@@ -216,6 +216,13 @@ YAML
 	assert_output --partial "rules.yaml:2:21: type: expected click, conversion or event, got 'clik'"
 }
 
+@test "--check counts one postback in the singular" {
+	printf '%s\n' 'postbacks:' '  - {name: one, type: click, url: "https://h.example/?c={transaction_id}"}' | rules
+	run pbmatch --check -r rules.yaml
+	assert_success
+	assert_line "rules.yaml: 1 postback, no errors"
+}
+
 @test "a file with no postbacks is valid and matches nothing" {
 	echo 'postbacks: []' | rules
 	run pbmatch --check -r rules.yaml

@@ -48,7 +48,7 @@ idle_input() {
 	echo '{"id":1,"fire_at":"2099-01-01T00:00:00Z"}' > in
 	TMPDIR=$PWD run signalled pbdelay in
 	assert_equal "$status" 143
-	assert_output --partial "pbdelay: interrupted: 1 held lines saved to $PWD/pbdelay-held."
+	assert_output --partial "pbdelay: interrupted: 1 held line saved to $PWD/pbdelay-held."
 }
 
 @test "pbdelay waiting for input stops at once" {

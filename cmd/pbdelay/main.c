@@ -209,19 +209,20 @@ static void save_held(struct pbdelay *pd)
 {
 	struct buf path = { 0 };
 	size_t n = pd->spool.held.n, len;
+	const char *held = plural(n, "held line", "held lines");
 	buf_addf(&path, "%s/pbdelay-held.%ld.ndjson", tool_tmpdir(), (long)getpid());
 	int fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f)
-		err(EXIT_USAGE, "%s: cannot save %zu held lines", path.data, n);
+		err(EXIT_USAGE, "%s: cannot save %zu %s", path.data, n, held);
 	while (pd->spool.held.n) {
 		const char *line = spool_take(&pd->spool, &len);
 		fwrite(line, 1, len, f);
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0)
-		err(EXIT_USAGE, "%s: cannot save %zu held lines", path.data, n);
-	warnx("interrupted: %zu held lines saved to %s; feed it back in to resume", n, path.data);
+		err(EXIT_USAGE, "%s: cannot save %zu %s", path.data, n, held);
+	warnx("interrupted: %zu %s saved to %s; feed it back in to resume", n, held, path.data);
 	buf_free(&path);
 }
 
@@ -229,7 +230,8 @@ static void finish_interrupted(struct pbdelay *pd)
 {
 	fflush(stdout);
 	if (pd->spool.path)
-		warnx("interrupted: %zu held lines stay in %s", pd->spool.held.n, pd->spool.path);
+		warnx("interrupted: %zu %s in %s", pd->spool.held.n,
+		      plural(pd->spool.held.n, "held line stays", "held lines stay"), pd->spool.path);
 	else if (pd->spool.held.n)
 		save_held(pd);
 	spool_close(&pd->spool);

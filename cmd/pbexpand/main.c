@@ -166,8 +166,8 @@ static void print_stats(const struct tool *t, const struct pbexpand *pe)
 	fflush(stdout);
 	fprintf(stderr, "%s: %lu read, %lu rendered, %lu rejected\n", me, t->nread, pe->nout, t->nrejected);
 	for (size_t i = 0; i < pe->nmacros; i++)
-		fprintf(stderr, "%s: undefined macro {%s}: %lu times\n", me, pe->macros[i].name,
-			pe->macros[i].count);
+		fprintf(stderr, "%s: undefined macro {%s}: %lu %s\n", me, pe->macros[i].name,
+			pe->macros[i].count, plural(pe->macros[i].count, "time", "times"));
 }
 
 static void pbexpand_free(struct pbexpand *pe)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "stamp.h"
+#include "tool.h"
 
 void hosts_init(struct hosts *hs, unsigned per_host, struct breaker_policy breaker)
 {
@@ -57,8 +58,9 @@ static void say_change(const struct host *h, const struct job *j, enum breaker_c
 	double wait = (double)(b->until - now) / STAMP_NS;
 	switch (change) {
 	case BREAKER_OPENED:
-		warnx("host %s: breaker open for %.0f s after %u failed attempts in a row (%s: %s)", h->name,
-		      wait, b->failures, error_class_names[j->error], j->message.data);
+		warnx("host %s: breaker open for %.0f s after %u failed %s in a row (%s: %s)", h->name,
+		      wait, b->failures, plural(b->failures, "attempt", "attempts"), error_class_names[j->error],
+		      j->message.data);
 		break;
 	case BREAKER_REOPENED:
 		warnx("host %s: breaker open again for %.0f s: the probe failed (%s: %s)", h->name, wait,

@@ -480,8 +480,8 @@ static void note_signal(struct pbfire *pf)
 		return;
 	pf->stopping = pf->input_done = true;
 	pf->grace_end = pf->now + (int64_t)(pf->o.grace * STAMP_NS);
-	warnx("interrupted: finishing %u requests in flight, for up to %.1f s", pf->lanes.running,
-	      pf->o.grace);
+	warnx("interrupted: finishing %u %s in flight, for up to %.1f s", pf->lanes.running,
+	      plural(pf->lanes.running, "request", "requests"), pf->o.grace);
 	queue_drain(&pf->queue, interrupt_waiting, pf);
 }
 

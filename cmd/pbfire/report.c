@@ -129,9 +129,9 @@ static void say_outcome(const struct report *r, const struct job *j)
 		else
 			job_print(j, stderr);
 	} else {
-		fprintf(stderr, "pbfire: line %lu: %s %ld in %.1f ms after %d attempts%s%s: %s\n",
+		fprintf(stderr, "pbfire: line %lu: %s %ld in %.1f ms after %d %s%s%s: %s\n",
 			j->lineno, j->error ? error_class_names[j->error] : "ok", j->status, j->ms,
-			j->attempts, j->message.len ? ": " : "", j->message.data ? j->message.data : "",
+			j->attempts, plural(j->attempts, "attempt", "attempts"), j->message.len ? ": " : "", j->message.data ? j->message.data : "",
 			j->url ? j->url : "");
 	}
 }
@@ -178,9 +178,9 @@ void report_progress(struct report *r, int64_t now, unsigned running, unsigned o
 	if (!r->progress || (!last && now - r->last_progress < STAMP_NS / 4))
 		return;
 	double secs = (double)(now - r->started) / STAMP_NS;
-	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %lu deferred, %u breakers open, %.0f/s\033[K%s",
+	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %lu deferred, %u %s open, %.0f/s\033[K%s",
 		r->sent, report_delivered(r), report_failed(r), running, r->deferred, open_breakers,
-		secs > 0 ? (double)r->sent / secs : 0.0, last ? "\n" : "");
+		plural(open_breakers, "breaker", "breakers"), secs > 0 ? (double)r->sent / secs : 0.0, last ? "\n" : "");
 	r->last_progress = now;
 }
 
@@ -200,13 +200,15 @@ static double latency_percentile(const struct report *r, double p)
 void report_stats(const struct report *r, const struct tool *t, const struct hosts *hs, size_t waiting)
 {
 	fflush(stdout);
-	fprintf(stderr, "pbfire: %lu lines read, %lu rejected, %lu lines sent in %lu requests\n",
-		t->nread, t->nrejected, r->sent, r->requests);
+	fprintf(stderr, "pbfire: %lu %s read, %lu rejected, %lu %s sent in %lu %s\n",
+		t->nread, plural(t->nread, "line", "lines"), t->nrejected, r->sent, plural(r->sent, "line", "lines"),
+		r->requests, plural(r->requests, "request", "requests"));
 	for (int c = 0; c <= ERR_DUPLICATE; c++)
 		if (r->counts[c])
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
 	if (r->spool)
-		fprintf(stderr, "pbfire: %lu deferrals to the spool, %zu lines in it\n", r->deferred, waiting);
+		fprintf(stderr, "pbfire: %lu %s to the spool, %zu %s in it\n", r->deferred,
+			plural(r->deferred, "deferral", "deferrals"), waiting, plural(waiting, "line", "lines"));
 	for (size_t i = 0; i < hs->n; i++) {
 		const struct host *h = &hs->at[i];
 		const char *breaker = h->breaker.state == BREAKER_CLOSED ? "" : ", breaker open";
@@ -216,7 +218,8 @@ void report_stats(const struct report *r, const struct tool *t, const struct hos
 			fprintf(stderr, "pbfire: host %s: no line finished in this run%s\n", h->name, breaker);
 	}
 	if (hs->open_breakers)
-		fprintf(stderr, "pbfire: %u breakers open\n", hs->open_breakers);
+		fprintf(stderr, "pbfire: %u %s open\n", hs->open_breakers,
+			plural(hs->open_breakers, "breaker", "breakers"));
 	if (!r->dry_run && r->sent)
 		fprintf(stderr, "pbfire: latency ms (within 1%%): p50 %.2f, p90 %.2f, p99 %.2f, max %.2f\n",
 			latency_percentile(r, 0.5), latency_percentile(r, 0.9),

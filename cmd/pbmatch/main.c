@@ -68,8 +68,8 @@ static void print_stats(const struct tool *t, const struct pbmatch *pm)
 {
 	const char *me = program_invocation_short_name;
 	fflush(stdout);	/* the counts come last on a terminal too */
-	fprintf(stderr, "%s: %lu read, %lu lines out, %lu unmatched, %lu rejected\n", me,
-		t->nread, pm->nout, pm->nunmatched, t->nrejected);
+	fprintf(stderr, "%s: %lu read, %lu %s out, %lu unmatched, %lu rejected\n", me,
+		t->nread, pm->nout, plural(pm->nout, "line", "lines"), pm->nunmatched, t->nrejected);
 	for (size_t i = 0; i < pm->rules.n; i++)
 		if (pm->per_postback[i])
 			fprintf(stderr, "%s: postback %s: %lu matched\n", me,
@@ -84,7 +84,7 @@ static void print_check(const struct rules *r)
 		puts(line.data);
 		buf_free(&line);
 	}
-	printf("%s: %zu postbacks, no errors\n", r->path, r->n);
+	printf("%s: %zu %s, no errors\n", r->path, r->n, plural(r->n, "postback", "postbacks"));
 }
 
 int main(int argc, char **argv)

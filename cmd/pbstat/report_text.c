@@ -8,6 +8,7 @@
  * and values show as "?".
  */
 #include "report.h"
+#include "tool.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -58,11 +59,12 @@ static void put_outcomes(FILE *out, const struct summary *s)
 {
 	const uint64_t *o = s->outcomes;
 	cell c;
-	fprintf(out, "postbacks    %llu seen: %llu delivered, %llu duplicates, %llu failed, %llu pending, "
-		"%llu dry runs\n", (unsigned long long)summary_seen(s),
+	fprintf(out, "postbacks    %llu seen: %llu delivered, %llu %s, %llu failed, %llu pending, "
+		"%llu %s\n", (unsigned long long)summary_seen(s),
 		(unsigned long long)o[OUTCOME_DELIVERED], (unsigned long long)o[OUTCOME_DUPLICATE],
+		plural(o[OUTCOME_DUPLICATE], "duplicate", "duplicates"),
 		(unsigned long long)o[OUTCOME_FAILED], (unsigned long long)o[OUTCOME_PENDING],
-		(unsigned long long)o[OUTCOME_DRY_RUN]);
+		(unsigned long long)o[OUTCOME_DRY_RUN], plural(o[OUTCOME_DRY_RUN], "dry run", "dry runs"));
 	fprintf(out, "success      %s (%llu of %llu finished)\n", percent_cell(c, summary_success(s)),
 		good(s), (unsigned long long)summary_finished(s));
 }
@@ -211,8 +213,8 @@ void report_text(const struct report *r, FILE *out)
 	put_times(out, r->total);
 	put_status(out, r->total);
 	put_errors(out, &r->total->errors);
-	fprintf(out, "lines        %lu read, %lu not result records, %lu rejected\n", r->lines, r->other,
-		r->rejected);
+	fprintf(out, "lines        %lu read, %lu %s, %lu rejected\n", r->lines, r->other,
+		plural(r->other, "not a result record", "not result records"), r->rejected);
 	if (r->buckets)
 		put_buckets(out, r->buckets);
 	if (r->groups)
