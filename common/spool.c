@@ -49,7 +49,7 @@ static void write_all(const struct spool *s, int fd, const char *p, size_t n, ui
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			err(EXIT_USAGE, "%s", spool_name(s));
+			err(EXIT_FATAL, "%s", spool_name(s));
 		p += w;
 		n -= (size_t)w;
 		at += (uint64_t)w;
@@ -66,7 +66,7 @@ static void read_window(struct spool *s, uint64_t pos)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			err(EXIT_USAGE, "%s", spool_name(s));
+			err(EXIT_FATAL, "%s", spool_name(s));
 		if (r == 0)
 			break;
 		len += (size_t)r;
@@ -126,7 +126,7 @@ static void forget_window(struct spool *s)
 static void truncate_to(struct spool *s, uint64_t size)
 {
 	if (ftruncate(s->fd, (off_t)size) < 0)
-		err(EXIT_USAGE, "%s", spool_name(s));
+		err(EXIT_FATAL, "%s", spool_name(s));
 	s->written = size;
 	forget_window(s);
 }
@@ -145,7 +145,7 @@ static void load(struct spool *s, uint64_t size)
 			break;
 		}
 		if (!record_prefix(rec, n, &due))
-			errx(EXIT_USAGE, "%s: offset %" PRIu64 ": not a spool record", s->path, pos);
+			errx(EXIT_FATAL, "%s: offset %" PRIu64 ": not a spool record", s->path, pos);
 		if (rec[0] == '+') {
 			heap_push(&s->held, (struct held){ due, pos });
 			s->live += n;
@@ -159,7 +159,7 @@ static void load(struct spool *s, uint64_t size)
 static void lock(const struct spool *s, int fd)
 {
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_USAGE, "%s: %s%s", spool_name(s), errno == EWOULDBLOCK ? "in use by another " : "lock",
+		err(EXIT_FATAL, "%s: %s%s", spool_name(s), errno == EWOULDBLOCK ? "in use by another " : "lock",
 		    errno == EWOULDBLOCK ? program_invocation_short_name : "");
 }
 
@@ -171,7 +171,7 @@ static int open_locked(const struct spool *s)
 		struct stat by_fd, by_path;
 		int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)
-			err(EXIT_USAGE, "%s", s->path);
+			err(EXIT_FATAL, "%s", s->path);
 		lock(s, fd);
 		if (fstat(fd, &by_fd) == 0 && stat(s->path, &by_path) == 0 &&
 		    by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev)
@@ -186,7 +186,7 @@ static int open_temporary(void)
 	buf_addf(&name, "%s/pbdelay.XXXXXX", tool_tmpdir());
 	int fd = mkostemp(name.data, O_CLOEXEC);
 	if (fd < 0)
-		err(EXIT_USAGE, "%s", name.data);
+		err(EXIT_FATAL, "%s", name.data);
 	unlink(name.data);
 	buf_free(&name);
 	return fd;
@@ -203,7 +203,7 @@ void spool_open(struct spool *s, const char *path, size_t max_line)
 	s->window = xmalloc(s->window_cap);
 	s->fd = path ? open_locked(s) : open_temporary();
 	if (fstat(s->fd, &st) < 0)
-		err(EXIT_USAGE, "%s", spool_name(s));
+		err(EXIT_FATAL, "%s", spool_name(s));
 	if (st.st_size == 0) {
 		write_all(s, s->fd, header, HEADER_LEN, 0);
 		s->written = HEADER_LEN;
@@ -212,7 +212,7 @@ void spool_open(struct spool *s, const char *path, size_t max_line)
 	}
 	char head[HEADER_LEN];
 	if (pread(s->fd, head, HEADER_LEN, 0) != (ssize_t)HEADER_LEN || memcmp(head, header, HEADER_LEN))
-		errx(EXIT_USAGE, "%s: not a pbdelay spool", spool_name(s));
+		errx(EXIT_FATAL, "%s: not a pbdelay spool", spool_name(s));
 	s->written = (uint64_t)st.st_size;
 	load(s, s->written);
 }
@@ -251,7 +251,7 @@ void spool_write(struct spool *s)
 static void sync_fd(const struct spool *s, int fd)
 {
 	if (fdatasync(fd) < 0)
-		err(EXIT_USAGE, "%s", spool_name(s));
+		err(EXIT_FATAL, "%s", spool_name(s));
 }
 
 /* Writes and, for a named spool, syncs to disk what was added or marked. */
@@ -294,7 +294,7 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 		spool_write(s);
 	const char *rec = record_at(s, pos, &n);
 	if (!rec || !(prefix = record_prefix(rec, n, &due)))
-		errx(EXIT_USAGE, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
+		errx(EXIT_FATAL, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
 		     program_invocation_short_name);
 	s->live -= n;
 	s->dead += n;
@@ -348,7 +348,7 @@ const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len)
 static void rename_into_place(const struct spool *s, const char *tmp)
 {
 	if (rename(tmp, s->path) < 0)
-		err(EXIT_USAGE, "%s", s->path);
+		err(EXIT_FATAL, "%s", s->path);
 	char *copy = xstrndup(s->path, strlen(s->path));
 	int dir = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir >= 0) {
@@ -367,7 +367,7 @@ static void compact(struct spool *s)
 		buf_addf(&tmp, "%s.new", s->path);
 		fd = open(tmp.data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
-			err(EXIT_USAGE, "%s", tmp.data);
+			err(EXIT_FATAL, "%s", tmp.data);
 		lock(s, fd);
 	} else {
 		fd = open_temporary();

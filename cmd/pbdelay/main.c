@@ -100,7 +100,7 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 static void flush_and_mark(struct pbdelay *pd)
 {
 	if (fflush(stdout) != 0)
-		err(EXIT_USAGE, "stdout");
+		err(EXIT_FATAL, "stdout");
 	spool_mark_released(&pd->spool);
 }
 
@@ -212,14 +212,14 @@ static void save_held(struct pbdelay *pd)
 	int fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f)
-		err(EXIT_USAGE, "%s: cannot save %zu held lines", path.data, n);
+		err(EXIT_FATAL, "%s: cannot save %zu held lines", path.data, n);
 	while (pd->spool.held.n) {
 		const char *line = spool_take(&pd->spool, &len);
 		fwrite(line, 1, len, f);
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0)
-		err(EXIT_USAGE, "%s: cannot save %zu held lines", path.data, n);
+		err(EXIT_FATAL, "%s: cannot save %zu held lines", path.data, n);
 	warnx("interrupted: %zu held lines saved to %s; feed it back in to resume", n, path.data);
 	buf_free(&path);
 }

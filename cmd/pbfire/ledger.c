@@ -146,7 +146,7 @@ static void rehash(struct ledger *l, size_t cap, bool drop)
 	struct ledger_slot *old = l->slots;
 	size_t old_cap = l->cap;
 	if (cap > UINT32_MAX)
-		errx(EXIT_USAGE, "%s: too many keys", l->path);
+		errx(EXIT_FATAL, "%s: too many keys", l->path);
 	l->slots = xcalloc(cap, sizeof *l->slots);
 	l->cap = cap;
 	l->count = 0;
@@ -253,7 +253,7 @@ static void write_all(const char *path, int fd, const char *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			err(EXIT_USAGE, "%s: writing the ledger", path);
+			err(EXIT_FATAL, "%s: writing the ledger", path);
 		p += w;
 		n -= (size_t)w;
 	}
@@ -287,7 +287,7 @@ static off_t each_line(struct pass *p, int fd, off_t from, each_line_fn *fn)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			err(EXIT_USAGE, "%s: reading the ledger", p->l->path);
+			err(EXIT_FATAL, "%s: reading the ledger", p->l->path);
 		if (r == 0)
 			break;
 		at += r;
@@ -375,14 +375,14 @@ static int version_of(const struct ledger *l, int fd)
 	char head[32];
 	ssize_t r = pread(fd, head, sizeof head - 1, 0);
 	if (r < 0)
-		err(EXIT_USAGE, "%s: reading the ledger", l->path);
+		err(EXIT_FATAL, "%s: reading the ledger", l->path);
 	head[r] = '\0';
 	if (!strncmp(head, header, HEADER_LEN))
 		return VERSION;
 	size_t digits = strspn(head + HEADER_LEN - 2, "0123456789");
 	if (!strncmp(head, header, HEADER_LEN - 2) && digits && digits < 10 &&
 	    head[HEADER_LEN - 2 + digits] == '\n' && atoi(head + HEADER_LEN - 2) > VERSION)
-		errx(EXIT_USAGE, "%s: a ledger of version %d, newer than this pbfire reads", l->path,
+		errx(EXIT_FATAL, "%s: a ledger of version %d, newer than this pbfire reads", l->path,
 		     atoi(head + HEADER_LEN - 2));
 	return 1;
 }
@@ -396,9 +396,9 @@ static int open_for_writing(const char *path)
 	do {
 		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)
-			err(EXIT_USAGE, "%s: cannot open the ledger for writing", path);
+			err(EXIT_FATAL, "%s: cannot open the ledger for writing", path);
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-			err(EXIT_USAGE, "%s: %s", path, errno == EWOULDBLOCK ? "in use by another pbfire" : "lock");
+			err(EXIT_FATAL, "%s: %s", path, errno == EWOULDBLOCK ? "in use by another pbfire" : "lock");
 		if (fstat(fd, &by_fd) < 0 || stat(path, &by_path) < 0)
 			by_path.st_ino = by_fd.st_ino + 1;
 	} while ((by_fd.st_ino != by_path.st_ino || by_fd.st_dev != by_path.st_dev) && close(fd) == 0);
@@ -420,7 +420,7 @@ static void check_directory(const struct ledger *l)
 	char *tmp = new_path(l);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		err(EXIT_USAGE, "%s: cannot create the file that compacting the ledger needs", tmp);
+		err(EXIT_FATAL, "%s: cannot create the file that compacting the ledger needs", tmp);
 	close(fd);
 	unlink(tmp);
 	free(tmp);
@@ -433,7 +433,7 @@ static void sync_directory(const char *path)
 	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0)
-		err(EXIT_USAGE, "%s: syncing the ledger's directory", dir);
+		err(EXIT_FATAL, "%s: syncing the ledger's directory", dir);
 	close(fd);
 	free(dir);
 }
@@ -446,18 +446,18 @@ static void compact(struct ledger *l, int version)
 	struct pass p = { .l = l, .version = version, .written = xcalloc(l->cap / 8 + 1, 1) };
 	p.out = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (p.out < 0)
-		err(EXIT_USAGE, "%s: compacting the ledger", tmp);
+		err(EXIT_FATAL, "%s: compacting the ledger", tmp);
 	if (fstat(l->fd, &st) == 0)
 		fchmod(p.out, st.st_mode & 07777);
 	if (flock(p.out, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_USAGE, "%s: lock", tmp);
+		err(EXIT_FATAL, "%s: lock", tmp);
 	buf_add(&p.text, header, HEADER_LEN);
 	each_line(&p, l->fd, version == VERSION ? (off_t)HEADER_LEN : 0, keep_line);
 	write_all(tmp, p.out, p.text.data, p.text.len);
 	if (fsync(p.out) < 0)
-		err(EXIT_USAGE, "%s: compacting the ledger", tmp);
+		err(EXIT_FATAL, "%s: compacting the ledger", tmp);
 	if (rename(tmp, l->path) < 0)
-		err(EXIT_USAGE, "%s: compacting the ledger", l->path);
+		err(EXIT_FATAL, "%s: compacting the ledger", l->path);
 	sync_directory(l->path);
 	close(l->fd);
 	l->fd = p.out;
@@ -531,9 +531,9 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	draw_hash_key(l);
 	l->fd = read_only ? open(path, O_RDONLY | O_CLOEXEC) : open_for_writing(path);
 	if (l->fd < 0 && errno != ENOENT)
-		err(EXIT_USAGE, "%s", path);
+		err(EXIT_FATAL, "%s", path);
 	if (l->fd >= 0 && fstat(l->fd, &st) < 0)
-		err(EXIT_USAGE, "%s", path);
+		err(EXIT_FATAL, "%s", path);
 	if (l->fd < 0) {
 		l->cap = room_for(0);
 		l->slots = xcalloc(l->cap, sizeof *l->slots);
@@ -557,7 +557,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	if (st.st_size > whole) {	/* a torn last key: appends must not extend it */
 		warnx("%s: dropping an incomplete last key", path);
 		if (ftruncate(l->fd, whole) < 0)
-			err(EXIT_USAGE, "%s: cutting off the torn last key", path);
+			err(EXIT_FATAL, "%s: cutting off the torn last key", path);
 	}
 	if (whole == 0)		/* empty: a new ledger */
 		write_all(path, l->fd, header, HEADER_LEN);
@@ -611,7 +611,7 @@ void ledger_sync(struct ledger *l)
 	if (l->pending.len) {
 		write_all(l->path, l->fd, l->pending.data, l->pending.len);
 		if (fdatasync(l->fd) < 0)
-			err(EXIT_USAGE, "%s: syncing the ledger", l->path);
+			err(EXIT_FATAL, "%s: syncing the ledger", l->path);
 		buf_clear(&l->pending);
 	}
 	if (l->keep && now >= l->next_review)

@@ -136,7 +136,7 @@ static void defer(struct pbfire *pf, struct job *j, int64_t due)
 	rewind(pf->spooled);
 	record_write(&j->rec, pf->spooled, drop_result, pf->result.data, pf->result.len);
 	if (fflush(pf->spooled) != 0)
-		err(EXIT_USAGE, "spool record");
+		err(EXIT_FATAL, "spool record");
 	spool_add(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
 	let_go(pf, j);
 }
@@ -240,7 +240,7 @@ static struct job *revive(void *arg, const char *line, size_t len, unsigned long
 	struct job *j = xcalloc(1, sizeof *j);
 	if (!parse_line(pf, j, line, len, lineno) || !read_request(pf, j) ||
 	    !signing_read(j, &pf->secrets, &pf->why))
-		errx(EXIT_USAGE, "line %lu changed on disk: %s", lineno, pf->why.data);
+		errx(EXIT_FATAL, "line %lu changed on disk: %s", lineno, pf->why.data);
 	pf->held++;
 	return j;
 }
@@ -293,7 +293,7 @@ static void take_due(struct pbfire *pf)
 		const char *line = spool_lease(&pf->spool, &pos, &len);
 		struct job *j = xcalloc(1, sizeof *j);
 		if (!parse_line(pf, j, line, len, 0) || !read_request(pf, j))
-			errx(EXIT_USAGE, "%s: a line changed in the spool: %s", pf->spool_path, pf->why.data);
+			errx(EXIT_FATAL, "%s: a line changed in the spool: %s", pf->spool_path, pf->why.data);
 		j->round = (int)result_number(&j->rec, "result.round", 999);
 		j->attempts = (int)result_number(&j->rec, "result.attempts", 1000000);
 		j->earlier_attempts = attempts_in_all(&j->rec) - j->attempts;
@@ -595,7 +595,7 @@ static void flush_outputs(struct pbfire *pf)
 	if (pf->spool_path)
 		spool_sync(&pf->spool);	/* the deferred lines, before their records */
 	if (fflush(stdout) != 0)
-		err(EXIT_USAGE, "stdout");
+		err(EXIT_FATAL, "stdout");
 	if (pf->spool_path) {	/* the lines now out, once their records are */
 		spool_mark_released(&pf->spool);
 		spool_reclaim(&pf->spool);
@@ -742,7 +742,7 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 			break;
 		case OPT_CACERT:
 			if (access(optarg, R_OK) < 0)
-				err(EXIT_USAGE, "--cacert: %s", optarg);
+				err(EXIT_FATAL, "--cacert: %s", optarg);
 			send->cacert = optarg;
 			break;
 		case OPT_KEY: pf->key_path = optarg; break;
@@ -815,7 +815,7 @@ static void set_up(struct pbfire *pf)
 		spool_open(&pf->spool, pf->spool_path, pf->t->max_line + 4096);
 		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
 		if (!pf->spooled)
-			err(EXIT_USAGE, "open_memstream");
+			err(EXIT_FATAL, "open_memstream");
 		pf->now = stamp_to_ns(stamp_now());
 		if (pf->breaker.failures)
 			load_breakers(pf);
