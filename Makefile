@@ -26,7 +26,8 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
-UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign
+UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign \
+	test_siphash
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
@@ -73,7 +74,7 @@ FUZZ_SRCS_rules = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c \
 FUZZ_PKGS_rules = $(PKGS_pbmatch)
 FUZZ_PKGS_uritemplate = libcurl
 FUZZ_SRCS_spool =
-FUZZ_SRCS_ledger = cmd/pbfire/ledger.c
+FUZZ_SRCS_ledger = cmd/pbfire/ledger.c cmd/pbfire/siphash.c
 FUZZ_SRCS_netpolicy = cmd/pbfire/netpolicy.c
 FUZZ_SRCS_request = cmd/pbexpand/request.c
 FUZZ_SRCS_action = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c
@@ -134,6 +135,8 @@ $(B)/tests/unit/test_firing.o: EXTRA_CPPFLAGS = -Icmd/pbfire
 $(B)/tests/test_sign: $(B)/cmd/pbfire/hmac.o
 $(B)/tests/test_sign: UNIT_LIBS = $(call pkg_libs,libcrypto)
 $(B)/tests/unit/test_sign.o: EXTRA_CPPFLAGS = -Icmd/pbfire
+$(B)/tests/test_siphash: $(B)/cmd/pbfire/siphash.o
+$(B)/tests/unit/test_siphash.o: EXTRA_CPPFLAGS = -Icmd/pbfire
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBPB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) $(UNIT_LIBS) -lm
 

@@ -10,12 +10,12 @@
  * no complete line is lost whatever it holds. Either is rewritten with
  * dates when opened for writing. A header of a later version stops it.
  *
- * Memory keeps a 128-bit SipHash-2-4 digest of each key, under a hash key
- * drawn at random at each open (so keys cannot be chosen to collide; two
- * keys collide by chance with odds of about n^2 / 2^129), and its date,
- * in a table of 20-byte slots with linear probing, at most 80% full. The
- * table also marks keys in flight, so that two lines with one key in the
- * same run do not both fire.
+ * Memory keeps a 128-bit SipHash-2-4 digest of each key (siphash.c),
+ * under a hash key drawn at random at each open (so keys cannot be chosen
+ * to collide; two keys collide by chance with odds of about n^2 / 2^129),
+ * and its date, in a table of 20-byte slots with linear probing, at most
+ * 80% full. The table also marks keys in flight, so that two lines with
+ * one key in the same run do not both fire.
  *
  * Keys delivered longer than keep seconds ago are forgotten at once, and
  * their lines dropped when the file is compacted: at open, and at a
@@ -29,6 +29,7 @@
  * error writing it is fatal (exit 2), leaving what was written readable.
  */
 #include "ledger.h"
+#include "siphash.h"
 #include "tool.h"
 
 #include <err.h>
@@ -58,47 +59,15 @@ static int64_t system_clock(void)
 
 int64_t (*ledger_clock)(void) = system_clock;
 
-/* ---- digests: SipHash-2-4 with 128-bit output (Aumasson and Bernstein) ---- */
+/* ---- digests ---- */
 
-#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-
-static inline void sip_round(uint64_t v[4])
+/* The digest of a key, in host byte order: digests never leave the
+ * process. */
+static void digest(const struct ledger *l, const char *key, size_t n, uint32_t d[4])
 {
-	v[0] += v[1]; v[1] = ROTL(v[1], 13); v[1] ^= v[0]; v[0] = ROTL(v[0], 32);
-	v[2] += v[3]; v[3] = ROTL(v[3], 16); v[3] ^= v[2];
-	v[0] += v[3]; v[3] = ROTL(v[3], 21); v[3] ^= v[0];
-	v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
-}
-
-/* The digest of p[0,n) under key k, in host byte order: digests never
- * leave the process. */
-static void siphash128(const uint64_t k[2], const char *p, size_t n, uint32_t out[4])
-{
-	uint64_t v[4] = { 0x736f6d6570736575ULL ^ k[0], 0x646f72616e646f6dULL ^ k[1] ^ 0xee,
-			  0x6c7967656e657261ULL ^ k[0], 0x7465646279746573ULL ^ k[1] };
-	uint64_t m, last = (uint64_t)n << 56, h[2];
-	size_t whole = n & ~(size_t)7;
-	for (size_t i = 0; i < whole; i += 8) {
-		memcpy(&m, p + i, 8);
-		v[3] ^= m;
-		sip_round(v);
-		sip_round(v);
-		v[0] ^= m;
-	}
-	for (size_t i = whole; i < n; i++)
-		last |= (uint64_t)(unsigned char)p[i] << (8 * (i - whole));
-	v[3] ^= last;
-	sip_round(v);
-	sip_round(v);
-	v[0] ^= last;
-	v[2] ^= 0xee;
-	for (int half = 0; half < 2; half++) {
-		for (int r = 0; r < 4; r++)
-			sip_round(v);
-		h[half] = v[0] ^ v[1] ^ v[2] ^ v[3];
-		v[1] ^= 0xdd;
-	}
-	memcpy(out, h, sizeof h);
+	uint64_t h[2];
+	siphash128(l->hash_key, key, n, h);
+	memcpy(d, h, sizeof h);
 }
 
 /* ---- the table ---- */
@@ -230,11 +199,6 @@ static struct line decode(struct ledger *l, struct line k)
 	return (struct line){ k.when, l->scratch.data, l->scratch.len };
 }
 
-static void digest_of(const struct ledger *l, struct line k, uint32_t d[4])
-{
-	siphash128(l->hash_key, k.key, k.n, d);
-}
-
 static void add_line(struct buf *b, int64_t when, const char *key, size_t n)
 {
 	buf_addf(b, "%lld ", (long long)when);
@@ -336,7 +300,8 @@ static void load_line(struct pass *p, const char *text, size_t n)
 	if (p->nahead > AHEAD)
 		load_slot(l, s);
 	s->when = clamp_when(k.when);
-	digest_of(l, decode(l, k), s->digest);
+	k = decode(l, k);
+	digest(l, k.key, k.n, s->digest);
 	__builtin_prefetch(&l->slots[home(l, s->digest)], 1);
 }
 
@@ -352,7 +317,7 @@ static void keep_line(struct pass *p, const char *text, size_t n)
 	struct ledger *l = p->l;
 	struct line k = decode(l, parse_line(text, n, p->version, 0));
 	uint32_t d[4];
-	digest_of(l, k, d);
+	digest(l, k.key, k.n, d);
 	size_t i = find(l, d);
 	uint32_t when = l->slots[i].when;
 	if (when < WHEN_MIN || forgotten(l, when) || p->written[i / 8] & (1u << i % 8))
@@ -569,7 +534,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 enum ledger_state ledger_state(const struct ledger *l, const char *key, size_t n)
 {
 	uint32_t d[4];
-	siphash128(l->hash_key, key, n, d);
+	digest(l, key, n, d);
 	uint32_t when = l->slots[find(l, d)].when;
 	if (when == WHEN_IN_FLIGHT)
 		return KEY_IN_FLIGHT;
@@ -581,7 +546,7 @@ enum ledger_state ledger_state(const struct ledger *l, const char *key, size_t n
 void ledger_set(struct ledger *l, const char *key, size_t n, enum ledger_state s)
 {
 	uint32_t d[4];
-	siphash128(l->hash_key, key, n, d);
+	digest(l, key, n, d);
 	if (s == KEY_UNKNOWN) {
 		size_t i = find(l, d);
 		if (l->slots[i].when)
