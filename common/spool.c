@@ -8,7 +8,7 @@
  * back through a cached window, so releasing in arrival order reads the
  * file sequentially. When released records outweigh held ones the file is
  * rewritten with the held ones only (into a new file renamed over the
- * old, for a named spool), and emptied when nothing is held. A caller
+ * old, for a named spool: durable.c), and emptied when nothing is held. A caller
  * may also append lines it keeps track of by position itself (pbfire's
  * overflowing host backlogs), taken back in any order, and lease a line:
  * take it but leave it held in the file until it is released (pbfire's
@@ -17,17 +17,16 @@
  * I/O error is fatal (exit 2): what was written stays in the file.
  */
 #include "spool.h"
+#include "durable.h"
 #include "tool.h"
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,16 +43,8 @@ static const char *spool_name(const struct spool *s)
 
 static void write_all(const struct spool *s, int fd, const char *p, size_t n, uint64_t at)
 {
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)at);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_FATAL, "%s", spool_name(s));
-		p += w;
-		n -= (size_t)w;
-		at += (uint64_t)w;
-	}
+	if (!durable_write(fd, p, n, (int64_t)at))
+		err(EXIT_FATAL, "%s", spool_name(s));
 }
 
 /* Fills the window with the file from pos on: all of it, unless the
@@ -156,28 +147,15 @@ static void load(struct spool *s, uint64_t size)
 	}
 }
 
-static void lock(const struct spool *s, int fd)
-{
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_FATAL, "%s: %s%s", spool_name(s), errno == EWOULDBLOCK ? "in use by another " : "lock",
-		    errno == EWOULDBLOCK ? program_invocation_short_name : "");
-}
-
-/* Opens and locks the named spool, retrying if a compaction renamed a
- * new file over it meanwhile. */
+/* Opens and locks the named spool (durable.c). */
 static int open_locked(const struct spool *s)
 {
-	for (;;) {
-		struct stat by_fd, by_path;
-		int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			err(EXIT_FATAL, "%s", s->path);
-		lock(s, fd);
-		if (fstat(fd, &by_fd) == 0 && stat(s->path, &by_path) == 0 &&
-		    by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev)
-			return fd;
-		close(fd);
-	}
+	int fd = durable_open_locked(s->path, O_RDWR);
+	if (fd < 0 && errno == EWOULDBLOCK)
+		err(EXIT_FATAL, "%s: in use by another %s", s->path, program_invocation_short_name);
+	if (fd < 0)
+		err(EXIT_FATAL, "%s", s->path);
+	return fd;
 }
 
 static int open_temporary(void)
@@ -248,18 +226,12 @@ void spool_write(struct spool *s)
 	s->unsynced = true;
 }
 
-static void sync_fd(const struct spool *s, int fd)
-{
-	if (fdatasync(fd) < 0)
-		err(EXIT_FATAL, "%s", spool_name(s));
-}
-
 /* Writes and, for a named spool, syncs to disk what was added or marked. */
 void spool_sync(struct spool *s)
 {
 	spool_write(s);
-	if (s->path && s->unsynced)
-		sync_fd(s, s->fd);
+	if (s->path && s->unsynced && fdatasync(s->fd) < 0)
+		err(EXIT_FATAL, "%s", s->path);
 	s->unsynced = false;
 }
 
@@ -345,33 +317,14 @@ const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len)
 	return take_record(s, pos, len);
 }
 
-static void rename_into_place(const struct spool *s, const char *tmp)
-{
-	if (rename(tmp, s->path) < 0)
-		err(EXIT_FATAL, "%s", s->path);
-	char *copy = xstrndup(s->path, strlen(s->path));
-	int dir = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir >= 0) {
-		fsync(dir);
-		close(dir);
-	}
-	free(copy);
-}
-
 /* Rewrites the file with the held records only, renumbering positions. */
 static void compact(struct spool *s)
 {
-	struct buf tmp = { 0 }, out = { 0 };
-	int fd;
-	if (s->path) {
-		buf_addf(&tmp, "%s.new", s->path);
-		fd = open(tmp.data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0)
-			err(EXIT_FATAL, "%s", tmp.data);
-		lock(s, fd);
-	} else {
-		fd = open_temporary();
-	}
+	struct durable_new fresh;
+	struct buf out = { 0 };
+	if (s->path && !durable_new_open(&fresh, s->path, 0, 0600))
+		err(EXIT_FATAL, "%s: compacting: %s", s->path, fresh.failed);
+	int fd = s->path ? fresh.fd : open_temporary();
 	uint64_t pos = HEADER_LEN;
 	buf_add(&out, header, HEADER_LEN);
 	heap_sort_by_pos(&s->held);
@@ -388,17 +341,14 @@ static void compact(struct spool *s)
 	}
 	write_all(s, fd, out.data, out.len, pos - out.len);
 	heap_rebuild(&s->held);
-	if (s->path) {
-		sync_fd(s, fd);
-		rename_into_place(s, tmp.data);
-	}
+	if (s->path && !durable_new_commit(&fresh))
+		err(EXIT_FATAL, "%s: compacting: %s", s->path, fresh.failed);
 	close(s->fd);
 	s->fd = fd;
 	s->written = pos;
 	s->live = pos - HEADER_LEN;
 	s->dead = 0;
 	forget_window(s);
-	buf_free(&tmp);
 	buf_free(&out);
 }
 

@@ -21,15 +21,16 @@
  * their lines dropped when the file is compacted: at open, and at a
  * review every keep/4 (at most an hour), once they make a quarter of the
  * lines. The kept keys are written to PATH.new, which is synced and
- * renamed over PATH before the directory is synced, so that a crash at
- * any moment leaves the old ledger or the new one, each whole. Keys
- * delivered meanwhile are appended and synced in batches (ledger_sync);
+ * renamed over PATH before the directory is synced (durable.c), so that
+ * a crash at any moment leaves the old ledger or the new one, each whole.
+ * Keys delivered meanwhile are appended and synced in batches (ledger_sync);
  * a torn last line, from a crash mid-append, is cut off at open. One
  * pbfire at a time may use a ledger for writing: it is locked, and any
  * error writing it is fatal (exit 2), leaving what was written readable.
  */
 #include "ledger.h"
 #include "siphash.h"
+#include "durable.h"
 #include "tool.h"
 
 #include <err.h>
@@ -37,7 +38,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -212,15 +212,8 @@ static void add_line(struct buf *b, int64_t when, const char *key, size_t n)
 
 static void write_all(const char *path, int fd, const char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_FATAL, "%s: writing the ledger", path);
-		p += w;
-		n -= (size_t)w;
-	}
+	if (!durable_write(fd, p, n, DURABLE_AT_OFFSET))
+		err(EXIT_FATAL, "%s: writing the ledger", path);
 }
 
 /* What a pass over the file's lines works with. */
@@ -352,84 +345,52 @@ static int version_of(const struct ledger *l, int fd)
 	return 1;
 }
 
-/* Opens and locks the ledger at path for writing, again if a compaction
- * renamed a new file over it between the open and the lock. */
+/* Opens and locks the ledger at path for writing (durable.c). */
 static int open_for_writing(const char *path)
 {
-	struct stat by_fd, by_path;
-	int fd;
-	do {
-		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			err(EXIT_FATAL, "%s: cannot open the ledger for writing", path);
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-			err(EXIT_FATAL, "%s: %s", path, errno == EWOULDBLOCK ? "in use by another pbfire" : "lock");
-		if (fstat(fd, &by_fd) < 0 || stat(path, &by_path) < 0)
-			by_path.st_ino = by_fd.st_ino + 1;
-	} while ((by_fd.st_ino != by_path.st_ino || by_fd.st_dev != by_path.st_dev) && close(fd) == 0);
+	int fd = durable_open_locked(path, O_RDWR | O_APPEND);
+	if (fd < 0 && errno == EWOULDBLOCK)
+		err(EXIT_FATAL, "%s: in use by another pbfire", path);
+	if (fd < 0)
+		err(EXIT_FATAL, "%s: cannot open the ledger for writing", path);
 	return fd;
 }
 
-/* PATH.new: where a compaction writes. */
-static char *new_path(const struct ledger *l)
-{
-	struct buf b = { 0 };
-	buf_addf(&b, "%s.new", l->path);
-	return b.data;
-}
-
-/* Makes sure a compaction can write beside the ledger, removing what one
- * cut short left there. */
+/* Makes sure a compaction can write PATH.new beside the ledger, removing
+ * what one cut short left there. */
 static void check_directory(const struct ledger *l)
 {
-	char *tmp = new_path(l);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct buf tmp = { 0 };
+	buf_addf(&tmp, "%s" DURABLE_NEW_SUFFIX, l->path);
+	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		err(EXIT_FATAL, "%s: cannot create the file that compacting the ledger needs", tmp);
+		err(EXIT_FATAL, "%s: cannot create the file that compacting the ledger needs", tmp.data);
 	close(fd);
-	unlink(tmp);
-	free(tmp);
-}
-
-/* Syncs the directory of path, so that a rename in it is durable. */
-static void sync_directory(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		err(EXIT_FATAL, "%s: syncing the ledger's directory", dir);
-	close(fd);
-	free(dir);
+	unlink(tmp.data);
+	buf_free(&tmp);
 }
 
 /* Rewrites the file with one line per key kept, through PATH.new. */
 static void compact(struct ledger *l, int version)
 {
 	struct stat st;
-	char *tmp = new_path(l);
+	struct durable_new fresh;
 	struct pass p = { .l = l, .version = version, .written = xcalloc(l->cap / 8 + 1, 1) };
-	p.out = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (p.out < 0)
-		err(EXIT_FATAL, "%s: compacting the ledger", tmp);
+	if (!durable_new_open(&fresh, l->path, O_APPEND, 0600))
+		err(EXIT_FATAL, "%s: compacting the ledger: %s", l->path, fresh.failed);
 	if (fstat(l->fd, &st) == 0)
-		fchmod(p.out, st.st_mode & 07777);
-	if (flock(p.out, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_FATAL, "%s: lock", tmp);
+		fchmod(fresh.fd, st.st_mode & 07777);
+	p.out = fresh.fd;
 	buf_add(&p.text, header, HEADER_LEN);
 	each_line(&p, l->fd, version == VERSION ? (off_t)HEADER_LEN : 0, keep_line);
-	write_all(tmp, p.out, p.text.data, p.text.len);
-	if (fsync(p.out) < 0)
-		err(EXIT_FATAL, "%s: compacting the ledger", tmp);
-	if (rename(tmp, l->path) < 0)
-		err(EXIT_FATAL, "%s: compacting the ledger", l->path);
-	sync_directory(l->path);
+	write_all(fresh.tmp, p.out, p.text.data, p.text.len);
+	if (!durable_new_commit(&fresh))
+		err(EXIT_FATAL, "%s: compacting the ledger: %s", l->path, fresh.failed);
 	close(l->fd);
-	l->fd = p.out;
+	l->fd = fresh.fd;
 	l->lines = p.lines;
 	free(p.written);
 	buf_free(&p.text);
-	free(tmp);
 }
 
 /* When the review after one at now is due: keep/4 later, at most an hour. */

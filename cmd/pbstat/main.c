@@ -100,8 +100,9 @@ static void report(struct pbstat *ps)
 		putchar('\n');
 	if (fflush(stdout) != 0)
 		err(EXIT_FATAL, "stdout");
-	if (ps->plot && !plot_write(&ps->series, ps->plot))
-		err(EXIT_FATAL, "%s", ps->plot);
+	const char *failed;
+	if (ps->plot && !plot_write(&ps->series, ps->plot, &failed))
+		err(EXIT_FATAL, "%s: %s", ps->plot, failed);
 }
 
 /* With --every: the report, when it is due. */
