@@ -8,13 +8,17 @@
  * back through a cached window, so releasing in arrival order reads the
  * file sequentially. When released records outweigh held ones the file is
  * rewritten with the held ones only (into a new file renamed over the
- * old, for a named spool: durable.c), and emptied when nothing is held. A caller
- * may also append lines it keeps track of by position itself (pbfire's
- * overflowing host backlogs), taken back in any order, and lease a line:
- * take it but leave it held in the file until it is released (pbfire's
- * retries, released once their outcome is written). Without a
- * path the spool is an unlinked temporary file that is never synced. Any
- * I/O error is fatal (exit 2): what was written stays in the file.
+ * old, for a named spool: durable.c), and emptied when nothing is held.
+ *
+ * A line is in one of three modes, each with its own calls (spool.h):
+ * held, in due order (spool_hold, spool_take_earliest); leased, taken in
+ * due order but left held in the file until its lease ends (pbfire's
+ * retries, whose lease ends once their outcome is written:
+ * spool_lease_earliest, spool_end_lease); or kept, tracked by position
+ * by the caller and taken back in any order (pbfire's overflowing host
+ * backlogs: spool_keep, spool_take_kept). Without a path the spool is an
+ * unlinked temporary file that is never synced. Any I/O error is fatal
+ * (exit 2): what was written stays in the file.
  */
 #include "spool.h"
 #include "durable.h"
@@ -210,7 +214,7 @@ static uint64_t add_record(struct spool *s, int64_t due, const char *line, size_
 	return pos;
 }
 
-void spool_add(struct spool *s, int64_t due, const char *line, size_t len)
+void spool_hold(struct spool *s, int64_t due, const char *line, size_t len)
 {
 	heap_push(&s->held, (struct held){ due, add_record(s, due, line, len) });
 }
@@ -276,7 +280,7 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 
 /* Removes the earliest held line and returns its text, valid until the
  * next call; spool_mark_released() must follow once it is written out. */
-const char *spool_take(struct spool *s, size_t *len)
+const char *spool_take_earliest(struct spool *s, size_t *len)
 {
 	uint64_t pos = heap_pop(&s->held).pos;
 	note_released(s, pos);
@@ -285,32 +289,32 @@ const char *spool_take(struct spool *s, size_t *len)
 
 /* Removes the earliest held line and returns its text, valid until the
  * next call, and its position in *pos; the record stays held in the file
- * until spool_release(pos), so a crash before that keeps the line. */
-const char *spool_lease(struct spool *s, uint64_t *pos, size_t *len)
+ * until spool_end_lease(pos), so a crash before that keeps the line. */
+const char *spool_lease_earliest(struct spool *s, uint64_t *pos, size_t *len)
 {
 	*pos = heap_pop(&s->held).pos;
 	s->leased++;
 	return take_record(s, *pos, len);
 }
 
-/* Releases a line spool_lease() returned, marked at the next
- * spool_mark_released(). */
-void spool_release(struct spool *s, uint64_t pos)
+/* Ends the lease of a line spool_lease_earliest() returned: it is marked
+ * released at the next spool_mark_released(). */
+void spool_end_lease(struct spool *s, uint64_t pos)
 {
 	s->leased--;
 	note_released(s, pos);
 }
 
-/* Adds a line that the caller keeps track of itself, outside the heap,
- * and returns its position for spool_take_at(). */
-uint64_t spool_append(struct spool *s, const char *line, size_t len)
+/* Keeps a line that the caller tracks itself, outside the heap, and
+ * returns its position for spool_take_kept(). */
+uint64_t spool_keep(struct spool *s, const char *line, size_t len)
 {
 	s->kept++;
 	return add_record(s, 0, line, len);
 }
 
-/* Takes the line spool_append() put at pos, as spool_take() does. */
-const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len)
+/* Takes the line spool_keep() put at pos, as spool_take_earliest() does. */
+const char *spool_take_kept(struct spool *s, uint64_t pos, size_t *len)
 {
 	s->kept--;
 	note_released(s, pos);

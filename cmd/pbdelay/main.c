@@ -112,7 +112,7 @@ static void release_due(struct pbdelay *pd)
 	unsigned long n = 0;
 	while (spool_next(&pd->spool, &due) && due <= pd->now) {
 		size_t len;
-		const char *line = spool_take(&pd->spool, &len);
+		const char *line = spool_take_earliest(&pd->spool, &len);
 		fwrite(line, 1, len, stdout);
 		putchar_unlocked('\n');
 		if (++n % MARK_EVERY == 0)
@@ -195,7 +195,7 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 		fwrite(line, 1, len, stdout);
 		putchar_unlocked('\n');
 	} else {
-		spool_add(&pd->spool, due, line, len);
+		spool_hold(&pd->spool, due, line, len);
 	}
 	if (pd->spool.path && pd->now - pd->synced > SYNC_EVERY)
 		sync_spool(pd);
@@ -214,7 +214,7 @@ static void save_held(struct pbdelay *pd)
 	if (!f)
 		err(EXIT_FATAL, "%s: cannot save %zu held lines", path.data, n);
 	while (pd->spool.held.n) {
-		const char *line = spool_take(&pd->spool, &len);
+		const char *line = spool_take_earliest(&pd->spool, &len);
 		fwrite(line, 1, len, f);
 		fputc('\n', f);
 	}

@@ -110,7 +110,7 @@ static void let_go(struct pbfire *pf, struct job *j)
 		queue_unpark(&pf->queue);
 	}
 	if (j->leased)
-		spool_release(&pf->spool, j->spool_pos);
+		spool_end_lease(&pf->spool, j->spool_pos);
 	pf->held--;
 	forget(j);
 }
@@ -137,7 +137,7 @@ static void defer(struct pbfire *pf, struct job *j, int64_t due)
 	record_write(&j->rec, pf->spooled, drop_result, pf->result.data, pf->result.len);
 	if (fflush(pf->spooled) != 0)
 		err(EXIT_FATAL, "spool record");
-	spool_add(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
+	spool_hold(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
 	let_go(pf, j);
 }
 
@@ -290,7 +290,7 @@ static void take_due(struct pbfire *pf)
 	while (pf->held < pf->held_max && spool_due(pf)) {
 		uint64_t pos;
 		size_t len;
-		const char *line = spool_lease(&pf->spool, &pos, &len);
+		const char *line = spool_lease_earliest(&pf->spool, &pos, &len);
 		struct job *j = xcalloc(1, sizeof *j);
 		if (!parse_line(pf, j, line, len, 0) || !read_request(pf, j))
 			errx(EXIT_FATAL, "%s: a line changed in the spool: %s", pf->spool_path, pf->why.data);

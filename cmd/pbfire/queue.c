@@ -122,7 +122,7 @@ static void spill(struct queue *q, struct host *h, const struct job *j)
 		q->overflow_open = true;
 	}
 	q->spilling += !h->spilled.n;
-	ring_push(&h->spilled, (struct spilled_line){ spool_append(&q->overflow, j->line, j->len), j->lineno });
+	ring_push(&h->spilled, (struct spilled_line){ spool_keep(&q->overflow, j->line, j->len), j->lineno });
 }
 
 /* Brings h's lines on disk back into its backlog while it has room. */
@@ -131,7 +131,7 @@ static void refill(struct queue *q, struct host *h)
 	while (h->spilled.n && h->backlog < q->backlog_max) {
 		struct spilled_line l = ring_pop(&h->spilled);
 		size_t len;
-		const char *line = spool_take_at(&q->overflow, l.pos, &len);
+		const char *line = spool_take_kept(&q->overflow, l.pos, &len);
 		push_back(h, q->revive(q->revive_arg, line, len, l.lineno));
 		q->spilling -= !h->spilled.n;
 	}
@@ -274,8 +274,8 @@ static void move_overflow(struct queue *q)
 		for (size_t k = 0; k < r->n; k++) {
 			struct spilled_line *l = &r->at[(r->first + k) % r->cap];
 			size_t len;
-			const char *line = spool_take_at(&q->overflow, l->pos, &len);
-			l->pos = spool_append(&fresh, line, len);
+			const char *line = spool_take_kept(&q->overflow, l->pos, &len);
+			l->pos = spool_keep(&fresh, line, len);
 		}
 	}
 	spool_close(&q->overflow);

@@ -179,7 +179,7 @@ static void take(struct spool *s, const struct rec *want, size_t k)
 		int64_t due;
 		size_t len;
 		CHECK(spool_next(s, &due) && due == want[i].due);
-		const char *line = spool_take(s, &len);
+		const char *line = spool_take_earliest(s, &len);
 		CHECK(len == want[i].len && memcmp(line, want[i].text, len) == 0);
 	}
 }
@@ -197,7 +197,7 @@ static size_t compact(struct spool *s, const char *path, struct rec **held, size
 		line = xmalloc(BIG);
 		memset(line, 'y', BIG);
 	}
-	spool_add(s, 0, line, BIG);
+	spool_hold(s, 0, line, BIG);
 	*held = xreallocarray(*held, *n + 1, sizeof **held);
 	(*held)[(*n)++] = (struct rec){ 0, UINT64_MAX, 0, BIG, line };
 	qsort(*held + k, *n - k, sizeof **held, order);
@@ -243,7 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const added[] = { "{\"fire_at\":0}", "" };
 	for (size_t i = 0; i < 2; i++) {
 		int64_t due = i ? INT64_MAX : 0;
-		spool_add(&s, due, added[i], strlen(added[i]));
+		spool_hold(&s, due, added[i], strlen(added[i]));
 		held = xreallocarray(held, n + 1, sizeof *held);
 		held[n++] = (struct rec){ due, UINT64_MAX - 2 + i, 0, strlen(added[i]), added[i] };
 	}
