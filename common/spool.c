@@ -1,8 +1,11 @@
 /*
- * The spool: where pbdelay keeps the lines it holds. Their text lives in
- * a file of records, "+DUE LINE\n" with DUE in nanoseconds since the
- * epoch, after a "pbdelay-spool 1" header; memory keeps only the heap of
- * (due, position) pairs. A released record is marked by overwriting its
+ * The spool: where pbdelay keeps the lines it holds, and pbfire its
+ * retries. Their text lives in a file of records, "+DUE LINE\n" with DUE
+ * in nanoseconds since the epoch, after a header line "WRITER-spool 1",
+ * WRITER the tool whose spool it is ("pbdelay-spool 1", "pbfire-spool
+ * 1"); a file with pbdelay's header is read by either, as pbfire's retry
+ * spools began with it until they had their own, and a compaction gives
+ * it the writer's. Memory keeps only the heap of (due, position) pairs. A released record is marked by overwriting its
  * "+" with "-" after the line has been written out, so a restart resumes
  * with what is still held. Records are appended in arrival order and read
  * back through a cached window, so releasing in arrival order reads the
@@ -34,8 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char header[] = "pbdelay-spool 1\n";
-#define HEADER_LEN (sizeof header - 1)
+static const char first_header[] = "pbdelay-spool 1\n";	/* every tool's until pbfire had its own */
 #define WINDOW (1024 * 1024)
 #define PENDING_MAX (256 * 1024)
 #define COMPACT_MIN (4 * 1024 * 1024)
@@ -129,7 +131,7 @@ static void truncate_to(struct spool *s, uint64_t size)
 /* Reads every record of an existing spool into the heap. */
 static void load(struct spool *s, uint64_t size)
 {
-	uint64_t pos = HEADER_LEN;
+	uint64_t pos = s->start;
 	while (pos < size) {
 		size_t n;
 		int64_t due;
@@ -174,27 +176,45 @@ static int open_temporary(void)
 	return fd;
 }
 
-/* Opens the spool at path (NULL: a temporary one) and loads what it
- * holds. max_line bounds the records it will have to read back. */
-void spool_open(struct spool *s, const char *path, size_t max_line)
+/* The length of the header of the file, or 0 when it is neither the
+ * writer's nor the first one. */
+static size_t header_of(const struct spool *s)
+{
+	char head[sizeof s->header];
+	ssize_t n = pread(s->fd, head, sizeof head, 0);
+	if (n < 0)
+		err(EXIT_FATAL, "%s", spool_name(s));
+	const char *const known[] = { s->header, first_header };
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+		size_t len = strlen(known[i]);
+		if ((size_t)n >= len && !memcmp(head, known[i], len))
+			return len;
+	}
+	return 0;
+}
+
+/* Opens the spool at path (NULL: a temporary one) of writer, the tool
+ * whose it is, and loads what it holds. max_line bounds the records it
+ * will have to read back. */
+void spool_open(struct spool *s, const char *path, const char *writer, size_t max_line)
 {
 	struct stat st;
 	memset(s, 0, sizeof *s);
 	s->path = path;
+	s->header_len = (size_t)snprintf(s->header, sizeof s->header, "%s-spool 1\n", writer);
 	s->window_cap = max_line + 64 > WINDOW ? max_line + 64 : WINDOW;
 	s->window = xmalloc(s->window_cap);
 	s->fd = path ? open_locked(s) : open_temporary();
 	if (fstat(s->fd, &st) < 0)
 		err(EXIT_FATAL, "%s", spool_name(s));
 	if (st.st_size == 0) {
-		write_all(s, s->fd, header, HEADER_LEN, 0);
-		s->written = HEADER_LEN;
+		write_all(s, s->fd, s->header, s->header_len, 0);
+		s->written = s->start = s->header_len;
 		s->unsynced = true;
 		return;
 	}
-	char head[HEADER_LEN];
-	if (pread(s->fd, head, HEADER_LEN, 0) != (ssize_t)HEADER_LEN || memcmp(head, header, HEADER_LEN))
-		errx(EXIT_FATAL, "%s: not a pbdelay spool", spool_name(s));
+	if (!(s->start = header_of(s)))
+		errx(EXIT_FATAL, "%s: not a %s spool", spool_name(s), writer);
 	s->written = (uint64_t)st.st_size;
 	load(s, s->written);
 }
@@ -329,8 +349,8 @@ static void compact(struct spool *s)
 	if (s->path && !durable_new_open(&fresh, s->path, 0, 0600))
 		err(EXIT_FATAL, "%s: compacting: %s", s->path, fresh.failed);
 	int fd = s->path ? fresh.fd : open_temporary();
-	uint64_t pos = HEADER_LEN;
-	buf_add(&out, header, HEADER_LEN);
+	uint64_t pos = s->header_len;
+	buf_add(&out, s->header, s->header_len);
 	heap_sort_by_pos(&s->held);
 	for (size_t i = 0; i < s->held.n; i++) {
 		size_t n;
@@ -350,7 +370,8 @@ static void compact(struct spool *s)
 	close(s->fd);
 	s->fd = fd;
 	s->written = pos;
-	s->live = pos - HEADER_LEN;
+	s->start = s->header_len;
+	s->live = pos - s->start;
 	s->dead = 0;
 	forget_window(s);
 	buf_free(&out);
@@ -381,8 +402,8 @@ void spool_reclaim(struct spool *s)
 {
 	if (s->kept || s->leased)
 		return;
-	if (!s->held.n && !s->pending.len && s->written > HEADER_LEN) {
-		truncate_to(s, HEADER_LEN);
+	if (!s->held.n && !s->pending.len && s->written > s->start) {
+		truncate_to(s, s->start);
 		s->dead = 0;
 	} else if (spool_worth_compacting(s)) {
 		spool_write(s);

@@ -12,6 +12,9 @@
 struct spool {
 	int fd;
 	const char *path;	/* NULL: an unlinked temporary file */
+	char header[32];	/* "WRITER-spool 1\n": what a new file starts with */
+	size_t header_len;
+	uint64_t start;		/* where the records start: after the file's header */
 	struct heap held;
 	struct buf pending;	/* records added but not yet written */
 	uint64_t written;	/* file size, pending excluded */
@@ -26,7 +29,7 @@ struct spool {
 	bool unsynced;
 };
 
-void spool_open(struct spool *s, const char *path, size_t max_line);
+void spool_open(struct spool *s, const char *path, const char *writer, size_t max_line);
 void spool_write(struct spool *s);
 void spool_sync(struct spool *s);
 void spool_mark_released(struct spool *s);

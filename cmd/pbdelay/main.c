@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 	pd.field_len = strlen(pd.field);
 	pd.nested = strchr(pd.field, '.') != NULL;
 	wake_catch_signals();
-	spool_open(&pd.spool, spool_path, t.max_line);
+	spool_open(&pd.spool, spool_path, "pbdelay", t.max_line);
 	pd.now = pd.synced = stamp_to_ns(stamp_now());
 	release_due(&pd);
 	t.before_read = before_read;

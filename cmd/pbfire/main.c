@@ -812,7 +812,7 @@ static void set_up(struct pbfire *pf)
 		return;
 	pf->send.net = &pf->net;
 	if (pf->spool_path) {
-		spool_open(&pf->spool, pf->spool_path, pf->t->max_line + 4096);
+		spool_open(&pf->spool, pf->spool_path, "pbfire", pf->t->max_line + 4096);
 		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
 		if (!pf->spooled)
 			err(EXIT_FATAL, "open_memstream");

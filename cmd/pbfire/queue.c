@@ -118,7 +118,7 @@ static struct spilled_line ring_pop(struct spilled *r)
 static void spill(struct queue *q, struct host *h, const struct job *j)
 {
 	if (!q->overflow_open) {
-		spool_open(&q->overflow, NULL, q->max_line);
+		spool_open(&q->overflow, NULL, "pbfire", q->max_line);
 		q->overflow_open = true;
 	}
 	q->spilling += !h->spilled.n;
@@ -268,7 +268,7 @@ void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *a
 static void move_overflow(struct queue *q)
 {
 	struct spool fresh;
-	spool_open(&fresh, NULL, q->max_line);
+	spool_open(&fresh, NULL, "pbfire", q->max_line);
 	for (size_t i = 0; i < q->nhosts; i++) {
 		struct spilled *r = &q->hosts[i].spilled;
 		for (size_t k = 0; k < r->n; k++) {
