@@ -26,7 +26,8 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
-UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign
+UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign \
+	test_siphash
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
@@ -61,31 +62,22 @@ MAN7 += man/pb-kafka.7
 DEBS += kcat librdkafka-dev
 
 # Fuzz harnesses: tests/fuzz/fuzz_NAME.c with tests/fuzz/fuzz.c, common/,
-# the tool modules FUZZ_SRCS_NAME names and the libraries FUZZ_PKGS_NAME
-# names. Normally each is linked with tests/fuzz/replay.c, which make check
-# runs over its seed corpus and regression inputs; with FUZZ=1, with
-# libFuzzer.
+# the modules of the tools FUZZ_TOOLS_NAME names (see tools_archives,
+# below) and the libraries FUZZ_PKGS_NAME names. Normally each is linked
+# with tests/fuzz/replay.c, which make check runs over its seed corpus and
+# regression inputs; with FUZZ=1, with libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
 	signing hosts
-PBMATCH_RULES = cmd/pbmatch/rules.c cmd/pbmatch/loader.c cmd/pbmatch/delivery.c
-FUZZ_SRCS_rules = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c \
-	cmd/pbexpand/request.c
-FUZZ_PKGS_rules = $(PKGS_pbmatch)
+FUZZ_TOOLS_rules = pbmatch pbexpand
+FUZZ_TOOLS_action = pbmatch
+FUZZ_TOOLS_request = pbexpand
+FUZZ_TOOLS_ledger = pbfire
+FUZZ_TOOLS_netpolicy = pbfire
+FUZZ_TOOLS_breakers = pbfire
+FUZZ_TOOLS_signing = pbfire
+FUZZ_TOOLS_hosts = pbfire
+FUZZ_TOOLS_pbstat = pbstat
 FUZZ_PKGS_uritemplate = libcurl
-FUZZ_SRCS_spool =
-FUZZ_SRCS_ledger = cmd/pbfire/ledger.c
-FUZZ_SRCS_netpolicy = cmd/pbfire/netpolicy.c
-FUZZ_SRCS_request = cmd/pbexpand/request.c
-FUZZ_SRCS_action = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c
-FUZZ_SRCS_pbstat = cmd/pbstat/members.c cmd/pbstat/result.c
-FUZZ_SRCS_breakers = cmd/pbfire/breakers.c cmd/pbfire/hosts.c cmd/pbfire/breaker.c cmd/pbfire/retry.c
-FUZZ_PKGS_breakers = $(PKGS_pbfire)
-FUZZ_SRCS_hosts = cmd/pbfire/hosts.c cmd/pbfire/breaker.c cmd/pbfire/retry.c
-FUZZ_PKGS_hosts = $(PKGS_pbfire)
-FUZZ_PKGS_action = $(PKGS_pbmatch)
-FUZZ_SRCS_signing = cmd/pbfire/job.c cmd/pbfire/signing.c cmd/pbfire/hmac.c cmd/pbfire/secrets.c \
-	cmd/pbfire/retry.c
-FUZZ_PKGS_signing = $(PKGS_pbfire)
 FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
 ifeq ($(FUZZ),1)
@@ -111,12 +103,29 @@ $(LIBPB): $(call objs,$(wildcard common/*.c)) common
 	rm -f $@
 	$(AR) rcs $@ $(filter %.o,$^)
 
+# A tool's modules, its objects but main.o, are also archived, anew
+# whenever its directory gains or loses a file, for the test programs.
 define tool_rules
 $(B)/cmd/$(1)/%.o: EXTRA_CPPFLAGS = $$(call pkg_cflags,$(PKGS_$(1)))
 $(B)/$(1): $(call tool_objs,$(1)) $(LIBPB)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(call pkg_libs,$(PKGS_$(1))) $(LIBS_$(1))
+$(B)/cmd/$(1)/modules.a: $(filter-out %/main.o,$(call tool_objs,$(1))) cmd/$(1)
+	rm -f $$@
+	$$(AR) rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+
+# A test program that tests modules of tools (a unit test's
+# UNIT_TOOLS_NAME, a fuzz harness's FUZZ_TOOLS_NAME) sees their headers
+# and links their modules' archives and libraries, and those of the
+# packages $(2) names: the linker takes from the archives what the test
+# calls and what that calls in turn, so the module graph is written
+# nowhere but in the code.
+tools_pkgs = $(sort $(2) $(foreach t,$(1),$(PKGS_$(t))))
+tools_cppflags = $(1:%=-Icmd/%) $(call pkg_cflags,$(call tools_pkgs,$(1),$(2)))
+tools_archives = $(1:%=$(B)/cmd/%/modules.a)
+tools_libs = $(call pkg_libs,$(call tools_pkgs,$(1),$(2))) $(foreach t,$(1),$(LIBS_$(t)))
+link_archives = -Wl,--start-group $(filter %.a,$(1)) -Wl,--end-group
 
 # build/ gets a copy of pbkafka, so that PB_BIN has every command.
 $(B)/pbkafka: cmd/pbkafka/pbkafka
@@ -130,15 +139,17 @@ $(B)/tests/kafka_mock.o: EXTRA_CPPFLAGS = $(call pkg_cflags,rdkafka)
 $(B)/tests/kafka_mock: $(B)/tests/kafka_mock.o
 	$(CC) $(LDFLAGS) -o $@ $< $(call pkg_libs,rdkafka)
 
-# A unit test links common/ and, when it tests a tool's module, that
-# module's object and the tool's libraries.
-$(B)/tests/test_firing: $(B)/cmd/pbfire/netpolicy.o $(B)/cmd/pbfire/retry.o
-$(B)/tests/unit/test_firing.o: EXTRA_CPPFLAGS = -Icmd/pbfire
-$(B)/tests/test_sign: $(B)/cmd/pbfire/hmac.o
-$(B)/tests/test_sign: UNIT_LIBS = $(call pkg_libs,libcrypto)
-$(B)/tests/unit/test_sign.o: EXTRA_CPPFLAGS = -Icmd/pbfire
-$(B)/tests/%: $(B)/tests/unit/%.o $(LIBPB)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) $(UNIT_LIBS) -lm
+# A unit test links common/ and, when it tests modules of tools, those
+# of the tools UNIT_TOOLS_NAME names (see tools_archives, above).
+UNIT_TOOLS_test_firing = pbfire
+UNIT_TOOLS_test_sign = pbfire
+UNIT_TOOLS_test_siphash = pbfire
+define unit_rules
+$(B)/tests/unit/$(1).o: EXTRA_CPPFLAGS = $$(call tools_cppflags,$(UNIT_TOOLS_$(1)))
+$(B)/tests/$(1): $(B)/tests/unit/$(1).o $(call tools_archives,$(UNIT_TOOLS_$(1))) $(LIBPB)
+	$$(CC) $$(LDFLAGS) -o $$@ $$< $$(call link_archives,$$^) $$(call tools_libs,$(UNIT_TOOLS_$(1)))
+endef
+$(foreach u,$(filter-out test_json_portable,$(UNITS)),$(eval $(call unit_rules,$(u))))
 
 # test_json_portable: the JSON unit tests again over common/json.c built
 # with JSON_PORTABLE, so the scan used where there is no SSE2 is tested too.
@@ -149,11 +160,11 @@ $(B)/tests/test_json_portable: $(B)/tests/unit/test_json.o $(B)/common/json_port
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPB) -lm
 
 define fuzz_rules
-$(B)/tests/fuzz/fuzz_$(1).o: EXTRA_CPPFLAGS = $(addprefix -I,$(sort $(dir $(FUZZ_SRCS_$(1))))) \
-	$$(call pkg_cflags,$(FUZZ_PKGS_$(1)))
-$(B)/tests/fuzz/fuzz_$(1): $(B)/tests/fuzz/fuzz_$(1).o $(B)/tests/fuzz/fuzz.o \
-		$(call objs,$(FUZZ_SRCS_$(1))) $(FUZZ_DRIVER) $(LIBPB)
-	$$(CC) $$(LDFLAGS) $(FUZZ_LDFLAGS) -o $$@ $$^ $$(call pkg_libs,$(FUZZ_PKGS_$(1)))
+$(B)/tests/fuzz/fuzz_$(1).o: EXTRA_CPPFLAGS = $$(call tools_cppflags,$(FUZZ_TOOLS_$(1)),$(FUZZ_PKGS_$(1)))
+$(B)/tests/fuzz/fuzz_$(1): $(B)/tests/fuzz/fuzz_$(1).o $(B)/tests/fuzz/fuzz.o $(FUZZ_DRIVER) \
+		$(call tools_archives,$(FUZZ_TOOLS_$(1))) $(LIBPB)
+	$$(CC) $$(LDFLAGS) $(FUZZ_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(call link_archives,$$^) \
+		$$(call tools_libs,$(FUZZ_TOOLS_$(1)),$(FUZZ_PKGS_$(1)))
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rules,$(f))))
 

@@ -23,7 +23,7 @@ static int timer_fd = -1;
 int deadline_fd(void)
 {
 	if (timer_fd < 0 && (timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
-		err(EXIT_USAGE, "timerfd_create");
+		err(EXIT_FATAL, "timerfd_create");
 	return timer_fd;
 }
 
@@ -38,5 +38,5 @@ void deadline_set(int64_t due)
 		when.it_value = (struct timespec){ .tv_sec = s.sec, .tv_nsec = s.nsec };
 	}
 	if (timerfd_settime(deadline_fd(), TFD_TIMER_ABSTIME, &when, NULL) < 0)
-		err(EXIT_USAGE, "timerfd_settime");
+		err(EXIT_FATAL, "timerfd_settime");
 }

@@ -47,7 +47,7 @@ static const char *parse(const char *url, struct buf *origin)
 	char *host = NULL;
 	CURLU *u = curl_url();
 	if (!u)
-		errx(EXIT_USAGE, "curl_url: out of memory");
+		errx(EXIT_FATAL, "curl_url: out of memory");
 	CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
 	if (rc == CURLUE_OK)
 		curl_url_get(u, CURLUPART_HOST, &host, 0);

@@ -1,38 +1,43 @@
 /*
- * The spool: where pbdelay keeps the lines it holds. Their text lives in
- * a file of records, "+DUE LINE\n" with DUE in nanoseconds since the
- * epoch, after a "pbdelay-spool 1" header; memory keeps only the heap of
- * (due, position) pairs. A released record is marked by overwriting its
+ * The spool: where pbdelay keeps the lines it holds, and pbfire its
+ * retries. Their text lives in a file of records, "+DUE LINE\n" with DUE
+ * in nanoseconds since the epoch, after a header line "WRITER-spool 1",
+ * WRITER the tool whose spool it is ("pbdelay-spool 1", "pbfire-spool
+ * 1"); a file with pbdelay's header is read by either, as pbfire's retry
+ * spools began with it until they had their own, and a compaction gives
+ * it the writer's. Memory keeps only the heap of (due, position) pairs. A released record is marked by overwriting its
  * "+" with "-" after the line has been written out, so a restart resumes
  * with what is still held. Records are appended in arrival order and read
  * back through a cached window, so releasing in arrival order reads the
  * file sequentially. When released records outweigh held ones the file is
  * rewritten with the held ones only (into a new file renamed over the
- * old, for a named spool), and emptied when nothing is held. A caller
- * may also append lines it keeps track of by position itself (pbfire's
- * overflowing host backlogs), taken back in any order, and lease a line:
- * take it but leave it held in the file until it is released (pbfire's
- * retries, released once their outcome is written). Without a
- * path the spool is an unlinked temporary file that is never synced. Any
- * I/O error is fatal (exit 2): what was written stays in the file.
+ * old, for a named spool: durable.c), and emptied when nothing is held.
+ *
+ * A line is in one of three modes, each with its own calls (spool.h):
+ * held, in due order (spool_hold, spool_take_earliest); leased, taken in
+ * due order but left held in the file until its lease ends (pbfire's
+ * retries, whose lease ends once their outcome is written:
+ * spool_lease_earliest, spool_end_lease); or kept, tracked by position
+ * by the caller and taken back in any order (pbfire's overflowing host
+ * backlogs: spool_keep, spool_take_kept). Without a path the spool is an
+ * unlinked temporary file that is never synced. Any I/O error is fatal
+ * (exit 2): what was written stays in the file.
  */
 #include "spool.h"
+#include "durable.h"
 #include "tool.h"
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char header[] = "pbdelay-spool 1\n";
-#define HEADER_LEN (sizeof header - 1)
+static const char first_header[] = "pbdelay-spool 1\n";	/* every tool's until pbfire had its own */
 #define WINDOW (1024 * 1024)
 #define PENDING_MAX (256 * 1024)
 #define COMPACT_MIN (4 * 1024 * 1024)
@@ -44,16 +49,8 @@ static const char *spool_name(const struct spool *s)
 
 static void write_all(const struct spool *s, int fd, const char *p, size_t n, uint64_t at)
 {
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)at);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_USAGE, "%s", spool_name(s));
-		p += w;
-		n -= (size_t)w;
-		at += (uint64_t)w;
-	}
+	if (!durable_write(fd, p, n, (int64_t)at))
+		err(EXIT_FATAL, "%s", spool_name(s));
 }
 
 /* Fills the window with the file from pos on: all of it, unless the
@@ -66,7 +63,7 @@ static void read_window(struct spool *s, uint64_t pos)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			err(EXIT_USAGE, "%s", spool_name(s));
+			err(EXIT_FATAL, "%s", spool_name(s));
 		if (r == 0)
 			break;
 		len += (size_t)r;
@@ -126,7 +123,7 @@ static void forget_window(struct spool *s)
 static void truncate_to(struct spool *s, uint64_t size)
 {
 	if (ftruncate(s->fd, (off_t)size) < 0)
-		err(EXIT_USAGE, "%s", spool_name(s));
+		err(EXIT_FATAL, "%s", spool_name(s));
 	s->written = size;
 	forget_window(s);
 }
@@ -134,7 +131,7 @@ static void truncate_to(struct spool *s, uint64_t size)
 /* Reads every record of an existing spool into the heap. */
 static void load(struct spool *s, uint64_t size)
 {
-	uint64_t pos = HEADER_LEN;
+	uint64_t pos = s->start;
 	while (pos < size) {
 		size_t n;
 		int64_t due;
@@ -145,7 +142,7 @@ static void load(struct spool *s, uint64_t size)
 			break;
 		}
 		if (!record_prefix(rec, n, &due))
-			errx(EXIT_USAGE, "%s: offset %" PRIu64 ": not a spool record", s->path, pos);
+			errx(EXIT_FATAL, "%s: offset %" PRIu64 ": not a spool record", s->path, pos);
 		if (rec[0] == '+') {
 			heap_push(&s->held, (struct timer){ due, pos });
 			s->live += n;
@@ -156,28 +153,15 @@ static void load(struct spool *s, uint64_t size)
 	}
 }
 
-static void lock(const struct spool *s, int fd)
-{
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_USAGE, "%s: %s%s", spool_name(s), errno == EWOULDBLOCK ? "in use by another " : "lock",
-		    errno == EWOULDBLOCK ? program_invocation_short_name : "");
-}
-
-/* Opens and locks the named spool, retrying if a compaction renamed a
- * new file over it meanwhile. */
+/* Opens and locks the named spool (durable.c). */
 static int open_locked(const struct spool *s)
 {
-	for (;;) {
-		struct stat by_fd, by_path;
-		int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			err(EXIT_USAGE, "%s", s->path);
-		lock(s, fd);
-		if (fstat(fd, &by_fd) == 0 && stat(s->path, &by_path) == 0 &&
-		    by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev)
-			return fd;
-		close(fd);
-	}
+	int fd = durable_open_locked(s->path, O_RDWR);
+	if (fd < 0 && errno == EWOULDBLOCK)
+		err(EXIT_FATAL, "%s: in use by another %s", s->path, program_invocation_short_name);
+	if (fd < 0)
+		err(EXIT_FATAL, "%s", s->path);
+	return fd;
 }
 
 static int open_temporary(void)
@@ -186,33 +170,51 @@ static int open_temporary(void)
 	buf_addf(&name, "%s/pbdelay.XXXXXX", tool_tmpdir());
 	int fd = mkostemp(name.data, O_CLOEXEC);
 	if (fd < 0)
-		err(EXIT_USAGE, "%s", name.data);
+		err(EXIT_FATAL, "%s", name.data);
 	unlink(name.data);
 	buf_free(&name);
 	return fd;
 }
 
-/* Opens the spool at path (NULL: a temporary one) and loads what it
- * holds. max_line bounds the records it will have to read back. */
-void spool_open(struct spool *s, const char *path, size_t max_line)
+/* The length of the header of the file, or 0 when it is neither the
+ * writer's nor the first one. */
+static size_t header_of(const struct spool *s)
+{
+	char head[sizeof s->header];
+	ssize_t n = pread(s->fd, head, sizeof head, 0);
+	if (n < 0)
+		err(EXIT_FATAL, "%s", spool_name(s));
+	const char *const known[] = { s->header, first_header };
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+		size_t len = strlen(known[i]);
+		if ((size_t)n >= len && !memcmp(head, known[i], len))
+			return len;
+	}
+	return 0;
+}
+
+/* Opens the spool at path (NULL: a temporary one) of writer, the tool
+ * whose it is, and loads what it holds. max_line bounds the records it
+ * will have to read back. */
+void spool_open(struct spool *s, const char *path, const char *writer, size_t max_line)
 {
 	struct stat st;
 	memset(s, 0, sizeof *s);
 	s->path = path;
+	s->header_len = (size_t)snprintf(s->header, sizeof s->header, "%s-spool 1\n", writer);
 	s->window_cap = max_line + 64 > WINDOW ? max_line + 64 : WINDOW;
 	s->window = xmalloc(s->window_cap);
 	s->fd = path ? open_locked(s) : open_temporary();
 	if (fstat(s->fd, &st) < 0)
-		err(EXIT_USAGE, "%s", spool_name(s));
+		err(EXIT_FATAL, "%s", spool_name(s));
 	if (st.st_size == 0) {
-		write_all(s, s->fd, header, HEADER_LEN, 0);
-		s->written = HEADER_LEN;
+		write_all(s, s->fd, s->header, s->header_len, 0);
+		s->written = s->start = s->header_len;
 		s->unsynced = true;
 		return;
 	}
-	char head[HEADER_LEN];
-	if (pread(s->fd, head, HEADER_LEN, 0) != (ssize_t)HEADER_LEN || memcmp(head, header, HEADER_LEN))
-		errx(EXIT_USAGE, "%s: not a pbdelay spool", spool_name(s));
+	if (!(s->start = header_of(s)))
+		errx(EXIT_FATAL, "%s: not a %s spool", spool_name(s), writer);
 	s->written = (uint64_t)st.st_size;
 	load(s, s->written);
 }
@@ -232,7 +234,7 @@ static uint64_t add_record(struct spool *s, int64_t due, const char *line, size_
 	return pos;
 }
 
-void spool_add(struct spool *s, int64_t due, const char *line, size_t len)
+void spool_hold(struct spool *s, int64_t due, const char *line, size_t len)
 {
 	heap_push(&s->held, (struct timer){ due, add_record(s, due, line, len) });
 }
@@ -248,18 +250,12 @@ void spool_write(struct spool *s)
 	s->unsynced = true;
 }
 
-static void sync_fd(const struct spool *s, int fd)
-{
-	if (fdatasync(fd) < 0)
-		err(EXIT_USAGE, "%s", spool_name(s));
-}
-
 /* Writes and, for a named spool, syncs to disk what was added or marked. */
 void spool_sync(struct spool *s)
 {
 	spool_write(s);
-	if (s->path && s->unsynced)
-		sync_fd(s, s->fd);
+	if (s->path && s->unsynced && fdatasync(s->fd) < 0)
+		err(EXIT_FATAL, "%s", s->path);
 	s->unsynced = false;
 }
 
@@ -294,7 +290,7 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 		spool_write(s);
 	const char *rec = record_at(s, pos, &n);
 	if (!rec || !(prefix = record_prefix(rec, n, &due)))
-		errx(EXIT_USAGE, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
+		errx(EXIT_FATAL, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
 		     program_invocation_short_name);
 	s->live -= n;
 	s->dead += n;
@@ -304,7 +300,7 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 
 /* Removes the earliest held line and returns its text, valid until the
  * next call; spool_mark_released() must follow once it is written out. */
-const char *spool_take(struct spool *s, size_t *len)
+const char *spool_take_earliest(struct spool *s, size_t *len)
 {
 	uint64_t pos = heap_pop(&s->held).id;
 	note_released(s, pos);
@@ -313,67 +309,48 @@ const char *spool_take(struct spool *s, size_t *len)
 
 /* Removes the earliest held line and returns its text, valid until the
  * next call, and its position in *pos; the record stays held in the file
- * until spool_release(pos), so a crash before that keeps the line. */
-const char *spool_lease(struct spool *s, uint64_t *pos, size_t *len)
+ * until spool_end_lease(pos), so a crash before that keeps the line. */
+const char *spool_lease_earliest(struct spool *s, uint64_t *pos, size_t *len)
 {
 	*pos = heap_pop(&s->held).id;
 	s->leased++;
 	return take_record(s, *pos, len);
 }
 
-/* Releases a line spool_lease() returned, marked at the next
- * spool_mark_released(). */
-void spool_release(struct spool *s, uint64_t pos)
+/* Ends the lease of a line spool_lease_earliest() returned: it is marked
+ * released at the next spool_mark_released(). */
+void spool_end_lease(struct spool *s, uint64_t pos)
 {
 	s->leased--;
 	note_released(s, pos);
 }
 
-/* Adds a line that the caller keeps track of itself, outside the heap,
- * and returns its position for spool_take_at(). */
-uint64_t spool_append(struct spool *s, const char *line, size_t len)
+/* Keeps a line that the caller tracks itself, outside the heap, and
+ * returns its position for spool_take_kept(). */
+uint64_t spool_keep(struct spool *s, const char *line, size_t len)
 {
 	s->kept++;
 	return add_record(s, 0, line, len);
 }
 
-/* Takes the line spool_append() put at pos, as spool_take() does. */
-const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len)
+/* Takes the line spool_keep() put at pos, as spool_take_earliest() does. */
+const char *spool_take_kept(struct spool *s, uint64_t pos, size_t *len)
 {
 	s->kept--;
 	note_released(s, pos);
 	return take_record(s, pos, len);
 }
 
-static void rename_into_place(const struct spool *s, const char *tmp)
-{
-	if (rename(tmp, s->path) < 0)
-		err(EXIT_USAGE, "%s", s->path);
-	char *copy = xstrndup(s->path, strlen(s->path));
-	int dir = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir >= 0) {
-		fsync(dir);
-		close(dir);
-	}
-	free(copy);
-}
-
 /* Rewrites the file with the held records only, renumbering positions. */
 static void compact(struct spool *s)
 {
-	struct buf tmp = { 0 }, out = { 0 };
-	int fd;
-	if (s->path) {
-		buf_addf(&tmp, "%s.new", s->path);
-		fd = open(tmp.data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0)
-			err(EXIT_USAGE, "%s", tmp.data);
-		lock(s, fd);
-	} else {
-		fd = open_temporary();
-	}
-	uint64_t pos = HEADER_LEN;
-	buf_add(&out, header, HEADER_LEN);
+	struct durable_new fresh;
+	struct buf out = { 0 };
+	if (s->path && !durable_new_open(&fresh, s->path, 0, 0600))
+		err(EXIT_FATAL, "%s: compacting: %s", s->path, fresh.failed);
+	int fd = s->path ? fresh.fd : open_temporary();
+	uint64_t pos = s->header_len;
+	buf_add(&out, s->header, s->header_len);
 	heap_sort_by_id(&s->held);
 	for (size_t i = 0; i < s->held.n; i++) {
 		size_t n;
@@ -388,17 +365,15 @@ static void compact(struct spool *s)
 	}
 	write_all(s, fd, out.data, out.len, pos - out.len);
 	heap_rebuild(&s->held);
-	if (s->path) {
-		sync_fd(s, fd);
-		rename_into_place(s, tmp.data);
-	}
+	if (s->path && !durable_new_commit(&fresh))
+		err(EXIT_FATAL, "%s: compacting: %s", s->path, fresh.failed);
 	close(s->fd);
 	s->fd = fd;
 	s->written = pos;
-	s->live = pos - HEADER_LEN;
+	s->start = s->header_len;
+	s->live = pos - s->start;
 	s->dead = 0;
 	forget_window(s);
-	buf_free(&tmp);
 	buf_free(&out);
 }
 
@@ -427,8 +402,8 @@ void spool_reclaim(struct spool *s)
 {
 	if (s->kept || s->leased)
 		return;
-	if (!s->held.n && !s->pending.len && s->written > HEADER_LEN) {
-		truncate_to(s, HEADER_LEN);
+	if (!s->held.n && !s->pending.len && s->written > s->start) {
+		truncate_to(s, s->start);
 		s->dead = 0;
 	} else if (spool_worth_compacting(s)) {
 		spool_write(s);

@@ -12,6 +12,9 @@
 struct spool {
 	int fd;
 	const char *path;	/* NULL: an unlinked temporary file */
+	char header[32];	/* "WRITER-spool 1\n": what a new file starts with */
+	size_t header_len;
+	uint64_t start;		/* where the records start: after the file's header */
 	struct heap held;
 	struct buf pending;	/* records added but not yet written */
 	uint64_t written;	/* file size, pending excluded */
@@ -26,19 +29,27 @@ struct spool {
 	bool unsynced;
 };
 
-void spool_open(struct spool *s, const char *path, size_t max_line);
-void spool_add(struct spool *s, int64_t due, const char *line, size_t len);
+void spool_open(struct spool *s, const char *path, const char *writer, size_t max_line);
 void spool_write(struct spool *s);
 void spool_sync(struct spool *s);
-bool spool_next(const struct spool *s, int64_t *due);
-const char *spool_take(struct spool *s, size_t *len);
-const char *spool_lease(struct spool *s, uint64_t *pos, size_t *len);
-void spool_release(struct spool *s, uint64_t pos);
-uint64_t spool_append(struct spool *s, const char *line, size_t len);
-const char *spool_take_at(struct spool *s, uint64_t pos, size_t *len);
 void spool_mark_released(struct spool *s);
 bool spool_worth_compacting(const struct spool *s);
 void spool_reclaim(struct spool *s);
 void spool_close(struct spool *s);
+
+/* Held lines, in the order they fall due (pbdelay, pbfire's retries):
+ * spool_hold() one; spool_next() says when the earliest is due;
+ * spool_take_earliest() takes it, or spool_lease_earliest() takes it but
+ * leaves it held in the file until spool_end_lease(). */
+void spool_hold(struct spool *s, int64_t due, const char *line, size_t len);
+bool spool_next(const struct spool *s, int64_t *due);
+const char *spool_take_earliest(struct spool *s, size_t *len);
+const char *spool_lease_earliest(struct spool *s, uint64_t *pos, size_t *len);
+void spool_end_lease(struct spool *s, uint64_t pos);
+
+/* Kept lines, which the caller tracks by position (pbfire's host
+ * backlogs): spool_keep() one, spool_take_kept() it back, in any order. */
+uint64_t spool_keep(struct spool *s, const char *line, size_t len);
+const char *spool_take_kept(struct spool *s, uint64_t pos, size_t *len);
 
 #endif

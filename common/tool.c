@@ -39,7 +39,7 @@ void tool_usage_error(const struct tool *t, const char *fmt, ...)
 		va_end(ap);
 	}
 	fprintf(stderr, "%s", t->usage);
-	exit(EXIT_USAGE);
+	exit(EXIT_FATAL);
 }
 
 static size_t parse_size(const struct tool *t, const char *arg)
@@ -56,7 +56,7 @@ FILE *tool_open_output(const char *path)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
-		err(EXIT_USAGE, "%s", path);
+		err(EXIT_FATAL, "%s", path);
 	return f;
 }
 
@@ -213,7 +213,7 @@ int tool_finish(struct tool *t)
 	if (t->reject)
 		ok = close_output(t->reject, t->reject_path) && ok;
 	if (!ok || t->io_error)
-		return EXIT_USAGE;
+		return EXIT_FATAL;
 	return t->nrejected ? EXIT_REJECTED : EXIT_OK;
 }
 

@@ -9,8 +9,10 @@
 
 #define PB_VERSION "0.1.0"
 
-/* Exit statuses, the same for every tool. */
-enum { EXIT_OK = 0, EXIT_REJECTED = 1, EXIT_USAGE = 2 };
+/* Exit statuses, the same for every tool (each man page's EXIT STATUS):
+ * EXIT_FATAL (2) ends the run on a usage error or on a failure it cannot
+ * go on from (I/O, a file that cannot be opened, locked or made durable). */
+enum { EXIT_OK = 0, EXIT_REJECTED = 1, EXIT_FATAL = 2 };
 
 /* Options every tool takes; their getopt_long values. */
 enum { OPT_REJECT = 0x100, OPT_MAX_LINE, OPT_VERSION, OPT_TOOL_LAST };

@@ -32,7 +32,7 @@ static void on_signal(int sig)
 void wake_catch_signals(void)
 {
 	if (pipe2(pipe_end, O_CLOEXEC | O_NONBLOCK) < 0)
-		err(EXIT_USAGE, "pipe");
+		err(EXIT_FATAL, "pipe");
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: waits return */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

@@ -151,6 +151,25 @@ fire_spooled() {
 	assert_line "pbfire: 1 deferral to the spool, 2 lines in it"
 }
 
+@test "--spool: the spool's header is pbfire's own, which pbdelay refuses; a spool an earlier pbfire began with pbdelay's header is still read" {
+	start_receiver
+	printf '{"url":"%s/a?fail=1&key=a"}\n' "$RECV" > in
+	run fire_spooled --schedule 1s in
+	assert_success
+	assert_equal "$(head -n 1 retry.spool)" "pbfire-spool 1"
+	assert_equal "$(tail -n +2 retry.spool | grep -c '^+')" 1
+	run pbdelay --spool retry.spool < /dev/null
+	assert_failure 2
+	assert_output "pbdelay: retry.spool: not a pbdelay spool"
+	sed -i '1s/^pbfire-spool 1$/pbdelay-spool 1/' retry.spool	# as pbfire wrote it before
+	sleep 1.3
+	run fire_spooled --schedule 1s < /dev/null
+	assert_success
+	assert_equal "$(jq -c '.result | [.ok, .final, .attempts]' <<<"$output")" '[true,null,2]'
+	assert_equal "$(seen | grep -c '/a?')" 2
+	assert_equal "$(cat retry.spool)" "pbdelay-spool 1"
+}
+
 @test "--spool: when the schedule is used up the line fails for good, with no retry_at" {
 	start_receiver
 	echo "{\"url\":\"$RECV/down?status=503\"}" > in

@@ -456,6 +456,22 @@ EOF
 	assert_line --partial "pbstat: no-such-dir/p.svg"
 }
 
+@test "--plot is synced before it replaces the old plot: a failure to sync it stops pbstat with exit 2, saying which step" {
+	command -v strace > /dev/null || skip "no strace"
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0	# LeakSanitizer cannot run under ptrace
+	echo '{"result":{"ok":true,"attempts":1,"status":200,"ms":5,"fired_at":"2026-11-24T10:00:00Z"}}' > r
+	echo old > p.svg
+	run strace -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO:when=1 pbstat --plot p.svg r
+	assert_failure 2
+	assert_line "pbstat: p.svg: syncing its .new file: Input/output error"
+	assert_equal "$(cat p.svg)" old
+	assert [ ! -e p.svg.new ]
+	run strace -f -o /dev/null -e trace=fsync -e inject=fsync:error=EIO:when=2 pbstat --plot p.svg r
+	assert_failure 2
+	assert_line "pbstat: p.svg: syncing its directory: Input/output error"
+	grep -q '<svg' p.svg
+}
+
 @test "--every on a pipe: a report each interval while the input is quiet, and one at the end" {
 	line='{"result":{"ok":true,"attempts":1,"status":200,"ms":5}}'
 	start=$(date +%s)

@@ -101,7 +101,7 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 static void flush_and_mark(struct pbdelay *pd)
 {
 	if (fflush(stdout) != 0)
-		err(EXIT_USAGE, "stdout");
+		err(EXIT_FATAL, "stdout");
 	spool_mark_released(&pd->spool);
 }
 
@@ -113,7 +113,7 @@ static void release_due(struct pbdelay *pd)
 	unsigned long n = 0;
 	while (spool_next(&pd->spool, &due) && due <= pd->now) {
 		size_t len;
-		const char *line = spool_take(&pd->spool, &len);
+		const char *line = spool_take_earliest(&pd->spool, &len);
 		fwrite(line, 1, len, stdout);
 		putchar_unlocked('\n');
 		if (++n % MARK_EVERY == 0)
@@ -196,7 +196,7 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 		fwrite(line, 1, len, stdout);
 		putchar_unlocked('\n');
 	} else {
-		spool_add(&pd->spool, due, line, len);
+		spool_hold(&pd->spool, due, line, len);
 	}
 	if (pd->spool.path && pd->now - pd->synced > SYNC_EVERY)
 		sync_spool(pd);
@@ -214,14 +214,14 @@ static void save_held(struct pbdelay *pd)
 	int fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f)
-		err(EXIT_USAGE, "%s: cannot save %zu %s", path.data, n, held);
+		err(EXIT_FATAL, "%s: cannot save %zu %s", path.data, n, held);
 	while (pd->spool.held.n) {
-		const char *line = spool_take(&pd->spool, &len);
+		const char *line = spool_take_earliest(&pd->spool, &len);
 		fwrite(line, 1, len, f);
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0)
-		err(EXIT_USAGE, "%s: cannot save %zu %s", path.data, n, held);
+		err(EXIT_FATAL, "%s: cannot save %zu %s", path.data, n, held);
 	warnx("interrupted: %zu %s saved to %s; feed it back in to resume", n, held, path.data);
 	buf_free(&path);
 }
@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 	pd.field_len = strlen(pd.field);
 	pd.nested = strchr(pd.field, '.') != NULL;
 	wake_catch_signals();
-	spool_open(&pd.spool, spool_path, t.max_line);
+	spool_open(&pd.spool, spool_path, "pbdelay", t.max_line);
 	pd.now = pd.synced = stamp_to_ns(stamp_now());
 	release_due(&pd);
 	t.before_read = before_read;

@@ -12,20 +12,18 @@
  * warning, a torn last line ignored, and a file that cannot be written
  * warned about; none stops a delivery. It is rewritten through
  * SPOOL.breakers.new, synced and renamed over it, then the directory is
- * synced, so a crash leaves the old file or the new one.
+ * synced (durable.c), so a crash leaves the old file or the new one.
  */
 #include "breakers.h"
 
 #include <err.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "durable.h"
 
 #define HEADER "pbfire-breakers 1\n"
 
@@ -89,46 +87,26 @@ static bool is_fresh(const struct breaker *b)
 	return b->state == BREAKER_CLOSED && !b->failures && !b->wait;
 }
 
-static void write_breakers(const struct hosts *hs, FILE *f)
+static void add_breakers(const struct hosts *hs, struct buf *b)
 {
-	fputs(HEADER, f);
+	buf_adds(b, HEADER);
 	for (size_t i = 0; i < hs->n; i++) {
-		const struct breaker *b = &hs->at[i].breaker;
-		if (!is_fresh(b))
-			fprintf(f, "%s %s %u %.17g %lld\n", hs->at[i].name,
-				b->state == BREAKER_CLOSED ? "closed" : "open", b->failures, b->wait,
-				(long long)b->until);
+		const struct breaker *br = &hs->at[i].breaker;
+		if (!is_fresh(br))
+			buf_addf(b, "%s %s %u %.17g %lld\n", hs->at[i].name,
+				 br->state == BREAKER_CLOSED ? "closed" : "open", br->failures, br->wait,
+				 (long long)br->until);
 	}
 }
 
-/* Syncs the directory of path, so that a rename in it lasts. */
-static bool sync_dir_of(const char *path)
-{
-	char *copy = xstrndup(path, strlen(path));
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool ok = fd >= 0 && fsync(fd) == 0;
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ok;
-}
-
-/* Writes the breakers of hs to path, through path.new. */
+/* Writes the breakers of hs to path, replacing it whole
+ * (durable.c); a failure is warned about, as the file is advisory. */
 void breakers_save(const struct hosts *hs, const char *path)
 {
-	struct buf tmp = { 0 };
-	buf_addf(&tmp, "%s.new", path);
-	FILE *f = fopen(tmp.data, "w");
-	bool ok = f != NULL;
-	if (ok) {
-		write_breakers(hs, f);
-		ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-		ok = fclose(f) == 0 && ok;
-	}
-	ok = ok && rename(tmp.data, path) == 0 && sync_dir_of(path);
-	if (!ok) {
-		warn("%s: the breakers not saved", path);
-		unlink(tmp.data);
-	}
-	buf_free(&tmp);
+	struct buf text = { 0 };
+	const char *failed;
+	add_breakers(hs, &text);
+	if (!durable_replace(path, text.data, text.len, 0666, &failed))
+		warn("%s: the breakers not saved: %s", path, failed);
+	buf_free(&text);
 }

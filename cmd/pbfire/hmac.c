@@ -32,7 +32,7 @@ size_t hmac_compute(enum hmac_algorithm a, const void *key, size_t keylen, const
 	static const unsigned char no_key;
 	unsigned len = 0;
 	if (!HMAC(digest(a), keylen ? key : &no_key, (int)keylen, msg, n, mac, &len))
-		errx(EXIT_USAGE, "libcrypto could not compute an HMAC");
+		errx(EXIT_FATAL, "libcrypto could not compute an HMAC");
 	return len;
 }
 

@@ -40,7 +40,7 @@ bool job_refuse(struct buf *why, const char *fmt, ...)
 	char *text;
 	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) < 0)
-		errx(EXIT_USAGE, "out of memory");
+		errx(EXIT_FATAL, "out of memory");
 	va_end(ap);
 	buf_clear(why);
 	buf_adds(why, text);

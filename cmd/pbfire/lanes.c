@@ -104,9 +104,9 @@ static void unlink_running(struct lane *l, struct job *j)
 static void lane_fail(const struct lane *l, const char *what)
 {
 	if (!l->threaded)
-		errx(EXIT_USAGE, "%s", what);
+		errx(EXIT_FATAL, "%s", what);
 	warnx("%s", what);
-	_exit(EXIT_USAGE);
+	_exit(EXIT_FATAL);
 }
 
 /* Starts the attempt of j the main thread handed over. */
@@ -246,7 +246,7 @@ void lanes_open(struct lanes *ls, struct transfer_options opt, unsigned n)
 	*ls = (struct lanes){ .opt = opt, .n = n, .lane = xcalloc(n, sizeof *ls->lane) };
 	ls->ended_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ls->ended_fd < 0)
-		err(EXIT_USAGE, "eventfd");
+		err(EXIT_FATAL, "eventfd");
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (unsigned i = 0; i < n; i++) {
@@ -256,12 +256,12 @@ void lanes_open(struct lanes *ls, struct transfer_options opt, unsigned n)
 		l->threaded = i > 0;
 		l->ended_fd = l->threaded ? ls->ended_fd : -1;
 		if (!l->multi)
-			errx(EXIT_USAGE, "cannot set up libcurl");
+			errx(EXIT_FATAL, "cannot set up libcurl");
 		pthread_mutex_init(&l->lock, NULL);
 		pthread_cond_init(&l->cut_done, NULL);
 		int rc = l->threaded ? pthread_create(&l->thread, NULL, lane_run, l) : 0;
 		if (rc)
-			errx(EXIT_USAGE, "cannot start a thread: %s", strerror(rc));
+			errx(EXIT_FATAL, "cannot start a thread: %s", strerror(rc));
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -403,7 +403,7 @@ void lanes_wait(struct lanes *ls, int input_fd, int64_t due)
 	if (input_fd >= 0)
 		fds[n++] = (struct curl_waitfd){ .fd = input_fd, .events = CURL_WAIT_POLLIN };
 	if (curl_multi_poll(ls->lane[0].multi, fds, n, MAIN_WAIT_MS, NULL) != CURLM_OK)
-		errx(EXIT_USAGE, "curl_multi_poll failed");
+		errx(EXIT_FATAL, "curl_multi_poll failed");
 }
 
 /* Stops the lanes' threads and lets go of every lane, ending what it

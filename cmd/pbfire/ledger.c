@@ -10,25 +10,27 @@
  * no complete line is lost whatever it holds. Either is rewritten with
  * dates when opened for writing. A header of a later version stops it.
  *
- * Memory keeps a 128-bit SipHash-2-4 digest of each key, under a hash key
- * drawn at random at each open (so keys cannot be chosen to collide; two
- * keys collide by chance with odds of about n^2 / 2^129), and its date,
- * in a table of 20-byte slots with linear probing, at most 80% full. The
- * table also marks keys in flight, so that two lines with one key in the
- * same run do not both fire.
+ * Memory keeps a 128-bit SipHash-2-4 digest of each key (siphash.c),
+ * under a hash key drawn at random at each open (so keys cannot be chosen
+ * to collide; two keys collide by chance with odds of about n^2 / 2^129),
+ * and its date, in a table of 20-byte slots with linear probing, at most
+ * 80% full. The table also marks keys in flight, so that two lines with
+ * one key in the same run do not both fire.
  *
  * Keys delivered longer than keep seconds ago are forgotten at once, and
  * their lines dropped when the file is compacted: at open, and at a
  * review every keep/4 (at most an hour), once they make a quarter of the
  * lines. The kept keys are written to PATH.new, which is synced and
- * renamed over PATH before the directory is synced, so that a crash at
- * any moment leaves the old ledger or the new one, each whole. Keys
- * delivered meanwhile are appended and synced in batches (ledger_sync);
+ * renamed over PATH before the directory is synced (durable.c), so that
+ * a crash at any moment leaves the old ledger or the new one, each whole.
+ * Keys delivered meanwhile are appended and synced in batches (ledger_sync);
  * a torn last line, from a crash mid-append, is cut off at open. One
  * pbfire at a time may use a ledger for writing: it is locked, and any
  * error writing it is fatal (exit 2), leaving what was written readable.
  */
 #include "ledger.h"
+#include "siphash.h"
+#include "durable.h"
 #include "tool.h"
 
 #include <err.h>
@@ -36,7 +38,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -58,47 +59,15 @@ static int64_t system_clock(void)
 
 int64_t (*ledger_clock)(void) = system_clock;
 
-/* ---- digests: SipHash-2-4 with 128-bit output (Aumasson and Bernstein) ---- */
+/* ---- digests ---- */
 
-#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-
-static inline void sip_round(uint64_t v[4])
+/* The digest of a key, in host byte order: digests never leave the
+ * process. */
+static void digest(const struct ledger *l, const char *key, size_t n, uint32_t d[4])
 {
-	v[0] += v[1]; v[1] = ROTL(v[1], 13); v[1] ^= v[0]; v[0] = ROTL(v[0], 32);
-	v[2] += v[3]; v[3] = ROTL(v[3], 16); v[3] ^= v[2];
-	v[0] += v[3]; v[3] = ROTL(v[3], 21); v[3] ^= v[0];
-	v[2] += v[1]; v[1] = ROTL(v[1], 17); v[1] ^= v[2]; v[2] = ROTL(v[2], 32);
-}
-
-/* The digest of p[0,n) under key k, in host byte order: digests never
- * leave the process. */
-static void siphash128(const uint64_t k[2], const char *p, size_t n, uint32_t out[4])
-{
-	uint64_t v[4] = { 0x736f6d6570736575ULL ^ k[0], 0x646f72616e646f6dULL ^ k[1] ^ 0xee,
-			  0x6c7967656e657261ULL ^ k[0], 0x7465646279746573ULL ^ k[1] };
-	uint64_t m, last = (uint64_t)n << 56, h[2];
-	size_t whole = n & ~(size_t)7;
-	for (size_t i = 0; i < whole; i += 8) {
-		memcpy(&m, p + i, 8);
-		v[3] ^= m;
-		sip_round(v);
-		sip_round(v);
-		v[0] ^= m;
-	}
-	for (size_t i = whole; i < n; i++)
-		last |= (uint64_t)(unsigned char)p[i] << (8 * (i - whole));
-	v[3] ^= last;
-	sip_round(v);
-	sip_round(v);
-	v[0] ^= last;
-	v[2] ^= 0xee;
-	for (int half = 0; half < 2; half++) {
-		for (int r = 0; r < 4; r++)
-			sip_round(v);
-		h[half] = v[0] ^ v[1] ^ v[2] ^ v[3];
-		v[1] ^= 0xdd;
-	}
-	memcpy(out, h, sizeof h);
+	uint64_t h[2];
+	siphash128(l->hash_key, key, n, h);
+	memcpy(d, h, sizeof h);
 }
 
 /* ---- the table ---- */
@@ -146,7 +115,7 @@ static void rehash(struct ledger *l, size_t cap, bool drop)
 	struct ledger_slot *old = l->slots;
 	size_t old_cap = l->cap;
 	if (cap > UINT32_MAX)
-		errx(EXIT_USAGE, "%s: too many keys", l->path);
+		errx(EXIT_FATAL, "%s: too many keys", l->path);
 	l->slots = xcalloc(cap, sizeof *l->slots);
 	l->cap = cap;
 	l->count = 0;
@@ -230,11 +199,6 @@ static struct line decode(struct ledger *l, struct line k)
 	return (struct line){ k.when, l->scratch.data, l->scratch.len };
 }
 
-static void digest_of(const struct ledger *l, struct line k, uint32_t d[4])
-{
-	siphash128(l->hash_key, k.key, k.n, d);
-}
-
 static void add_line(struct buf *b, int64_t when, const char *key, size_t n)
 {
 	buf_addf(b, "%lld ", (long long)when);
@@ -248,15 +212,8 @@ static void add_line(struct buf *b, int64_t when, const char *key, size_t n)
 
 static void write_all(const char *path, int fd, const char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			err(EXIT_USAGE, "%s: writing the ledger", path);
-		p += w;
-		n -= (size_t)w;
-	}
+	if (!durable_write(fd, p, n, DURABLE_AT_OFFSET))
+		err(EXIT_FATAL, "%s: writing the ledger", path);
 }
 
 /* What a pass over the file's lines works with. */
@@ -287,7 +244,7 @@ static off_t each_line(struct pass *p, int fd, off_t from, each_line_fn *fn)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			err(EXIT_USAGE, "%s: reading the ledger", p->l->path);
+			err(EXIT_FATAL, "%s: reading the ledger", p->l->path);
 		if (r == 0)
 			break;
 		at += r;
@@ -336,7 +293,8 @@ static void load_line(struct pass *p, const char *text, size_t n)
 	if (p->nahead > AHEAD)
 		load_slot(l, s);
 	s->when = clamp_when(k.when);
-	digest_of(l, decode(l, k), s->digest);
+	k = decode(l, k);
+	digest(l, k.key, k.n, s->digest);
 	__builtin_prefetch(&l->slots[home(l, s->digest)], 1);
 }
 
@@ -352,7 +310,7 @@ static void keep_line(struct pass *p, const char *text, size_t n)
 	struct ledger *l = p->l;
 	struct line k = decode(l, parse_line(text, n, p->version, 0));
 	uint32_t d[4];
-	digest_of(l, k, d);
+	digest(l, k.key, k.n, d);
 	size_t i = find(l, d);
 	uint32_t when = l->slots[i].when;
 	if (when < WHEN_MIN || forgotten(l, when) || p->written[i / 8] & (1u << i % 8))
@@ -375,96 +333,64 @@ static int version_of(const struct ledger *l, int fd)
 	char head[32];
 	ssize_t r = pread(fd, head, sizeof head - 1, 0);
 	if (r < 0)
-		err(EXIT_USAGE, "%s: reading the ledger", l->path);
+		err(EXIT_FATAL, "%s: reading the ledger", l->path);
 	head[r] = '\0';
 	if (!strncmp(head, header, HEADER_LEN))
 		return VERSION;
 	size_t digits = strspn(head + HEADER_LEN - 2, "0123456789");
 	if (!strncmp(head, header, HEADER_LEN - 2) && digits && digits < 10 &&
 	    head[HEADER_LEN - 2 + digits] == '\n' && atoi(head + HEADER_LEN - 2) > VERSION)
-		errx(EXIT_USAGE, "%s: a ledger of version %d, newer than this pbfire reads", l->path,
+		errx(EXIT_FATAL, "%s: a ledger of version %d, newer than this pbfire reads", l->path,
 		     atoi(head + HEADER_LEN - 2));
 	return 1;
 }
 
-/* Opens and locks the ledger at path for writing, again if a compaction
- * renamed a new file over it between the open and the lock. */
+/* Opens and locks the ledger at path for writing (durable.c). */
 static int open_for_writing(const char *path)
 {
-	struct stat by_fd, by_path;
-	int fd;
-	do {
-		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			err(EXIT_USAGE, "%s: cannot open the ledger for writing", path);
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-			err(EXIT_USAGE, "%s: %s", path, errno == EWOULDBLOCK ? "in use by another pbfire" : "lock");
-		if (fstat(fd, &by_fd) < 0 || stat(path, &by_path) < 0)
-			by_path.st_ino = by_fd.st_ino + 1;
-	} while ((by_fd.st_ino != by_path.st_ino || by_fd.st_dev != by_path.st_dev) && close(fd) == 0);
+	int fd = durable_open_locked(path, O_RDWR | O_APPEND);
+	if (fd < 0 && errno == EWOULDBLOCK)
+		err(EXIT_FATAL, "%s: in use by another pbfire", path);
+	if (fd < 0)
+		err(EXIT_FATAL, "%s: cannot open the ledger for writing", path);
 	return fd;
 }
 
-/* PATH.new: where a compaction writes. */
-static char *new_path(const struct ledger *l)
-{
-	struct buf b = { 0 };
-	buf_addf(&b, "%s.new", l->path);
-	return b.data;
-}
-
-/* Makes sure a compaction can write beside the ledger, removing what one
- * cut short left there. */
+/* Makes sure a compaction can write PATH.new beside the ledger, removing
+ * what one cut short left there. */
 static void check_directory(const struct ledger *l)
 {
-	char *tmp = new_path(l);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct buf tmp = { 0 };
+	buf_addf(&tmp, "%s" DURABLE_NEW_SUFFIX, l->path);
+	int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		err(EXIT_USAGE, "%s: cannot create the file that compacting the ledger needs", tmp);
+		err(EXIT_FATAL, "%s: cannot create the file that compacting the ledger needs", tmp.data);
 	close(fd);
-	unlink(tmp);
-	free(tmp);
-}
-
-/* Syncs the directory of path, so that a rename in it is durable. */
-static void sync_directory(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrndup(".", 1);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		err(EXIT_USAGE, "%s: syncing the ledger's directory", dir);
-	close(fd);
-	free(dir);
+	unlink(tmp.data);
+	buf_free(&tmp);
 }
 
 /* Rewrites the file with one line per key kept, through PATH.new. */
 static void compact(struct ledger *l, int version)
 {
 	struct stat st;
-	char *tmp = new_path(l);
+	struct durable_new fresh;
 	struct pass p = { .l = l, .version = version, .written = xcalloc(l->cap / 8 + 1, 1) };
-	p.out = open(tmp, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (p.out < 0)
-		err(EXIT_USAGE, "%s: compacting the ledger", tmp);
+	if (!durable_new_open(&fresh, l->path, O_APPEND, 0600))
+		err(EXIT_FATAL, "%s: compacting the ledger: %s", l->path, fresh.failed);
 	if (fstat(l->fd, &st) == 0)
-		fchmod(p.out, st.st_mode & 07777);
-	if (flock(p.out, LOCK_EX | LOCK_NB) < 0)
-		err(EXIT_USAGE, "%s: lock", tmp);
+		fchmod(fresh.fd, st.st_mode & 07777);
+	p.out = fresh.fd;
 	buf_add(&p.text, header, HEADER_LEN);
 	each_line(&p, l->fd, version == VERSION ? (off_t)HEADER_LEN : 0, keep_line);
-	write_all(tmp, p.out, p.text.data, p.text.len);
-	if (fsync(p.out) < 0)
-		err(EXIT_USAGE, "%s: compacting the ledger", tmp);
-	if (rename(tmp, l->path) < 0)
-		err(EXIT_USAGE, "%s: compacting the ledger", l->path);
-	sync_directory(l->path);
+	write_all(fresh.tmp, p.out, p.text.data, p.text.len);
+	if (!durable_new_commit(&fresh))
+		err(EXIT_FATAL, "%s: compacting the ledger: %s", l->path, fresh.failed);
 	close(l->fd);
-	l->fd = p.out;
+	l->fd = fresh.fd;
 	l->lines = p.lines;
 	free(p.written);
 	buf_free(&p.text);
-	free(tmp);
 }
 
 /* When the review after one at now is due: keep/4 later, at most an hour. */
@@ -531,9 +457,9 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	draw_hash_key(l);
 	l->fd = read_only ? open(path, O_RDONLY | O_CLOEXEC) : open_for_writing(path);
 	if (l->fd < 0 && errno != ENOENT)
-		err(EXIT_USAGE, "%s", path);
+		err(EXIT_FATAL, "%s", path);
 	if (l->fd >= 0 && fstat(l->fd, &st) < 0)
-		err(EXIT_USAGE, "%s", path);
+		err(EXIT_FATAL, "%s", path);
 	if (l->fd < 0) {
 		l->cap = room_for(0);
 		l->slots = xcalloc(l->cap, sizeof *l->slots);
@@ -557,7 +483,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	if (st.st_size > whole) {	/* a torn last key: appends must not extend it */
 		warnx("%s: dropping an incomplete last key", path);
 		if (ftruncate(l->fd, whole) < 0)
-			err(EXIT_USAGE, "%s: cutting off the torn last key", path);
+			err(EXIT_FATAL, "%s: cutting off the torn last key", path);
 	}
 	if (whole == 0)		/* empty: a new ledger */
 		write_all(path, l->fd, header, HEADER_LEN);
@@ -569,7 +495,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 enum ledger_state ledger_state(const struct ledger *l, const char *key, size_t n)
 {
 	uint32_t d[4];
-	siphash128(l->hash_key, key, n, d);
+	digest(l, key, n, d);
 	uint32_t when = l->slots[find(l, d)].when;
 	if (when == WHEN_IN_FLIGHT)
 		return KEY_IN_FLIGHT;
@@ -581,7 +507,7 @@ enum ledger_state ledger_state(const struct ledger *l, const char *key, size_t n
 void ledger_set(struct ledger *l, const char *key, size_t n, enum ledger_state s)
 {
 	uint32_t d[4];
-	siphash128(l->hash_key, key, n, d);
+	digest(l, key, n, d);
 	if (s == KEY_UNKNOWN) {
 		size_t i = find(l, d);
 		if (l->slots[i].when)
@@ -611,7 +537,7 @@ void ledger_sync(struct ledger *l)
 	if (l->pending.len) {
 		write_all(l->path, l->fd, l->pending.data, l->pending.len);
 		if (fdatasync(l->fd) < 0)
-			err(EXIT_USAGE, "%s: syncing the ledger", l->path);
+			err(EXIT_FATAL, "%s: syncing the ledger", l->path);
 		buf_clear(&l->pending);
 	}
 	if (l->keep && now >= l->next_review)

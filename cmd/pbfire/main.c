@@ -85,7 +85,7 @@ static void let_go(struct pbfire *pf, struct job *j)
 		queue_unpark(&pf->queue);
 	}
 	if (j->leased)
-		spool_release(&pf->spool, j->spool_pos);
+		spool_end_lease(&pf->spool, j->spool_pos);
 	pf->in_memory--;
 	free_job(j);
 }
@@ -123,8 +123,8 @@ static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 	rewind(pf->spooled);
 	record_write(&j->rec, pf->spooled, drop_result, pf->result.data, pf->result.len);
 	if (fflush(pf->spooled) != 0)
-		err(EXIT_USAGE, "spool record");
-	spool_add(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
+		err(EXIT_FATAL, "spool record");
+	spool_hold(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
 	let_go(pf, j);
 }
 
@@ -224,7 +224,7 @@ static struct job *revive(void *arg, const char *line, size_t len, unsigned long
 	struct pbfire *pf = arg;
 	struct job *j;
 	if (make_job(pf, line, len, lineno, false, &j) != MADE)
-		errx(EXIT_USAGE, "line %lu changed on disk: %s", lineno, pf->why.data);
+		errx(EXIT_FATAL, "line %lu changed on disk: %s", lineno, pf->why.data);
 	return j;
 }
 
@@ -269,11 +269,11 @@ static void take_due(struct pbfire *pf)
 	while (pf->in_memory < pf->o.in_memory_max && spool_due(pf)) {
 		uint64_t pos;
 		size_t len;
-		const char *line = spool_lease(&pf->spool, &pos, &len);
+		const char *line = spool_lease_earliest(&pf->spool, &pos, &len);
 		struct job *j;
 		enum made m = make_job(pf, line, len, 0, true, &j);
 		if (m < NOT_SIGNABLE)
-			errx(EXIT_USAGE, "%s: a line changed in the spool: %s", pf->o.spool_path, pf->why.data);
+			errx(EXIT_FATAL, "%s: a line changed in the spool: %s", pf->o.spool_path, pf->why.data);
 		j->leased = true;
 		j->spool_pos = pos;
 		if (m == NOT_SIGNABLE)	/* its secret is gone */
@@ -501,7 +501,7 @@ static void flush_outputs(struct pbfire *pf)
 	if (pf->o.spool_path)
 		spool_sync(&pf->spool);
 	if (fflush(stdout) != 0)
-		err(EXIT_USAGE, "stdout");
+		err(EXIT_FATAL, "stdout");
 	if (pf->o.spool_path) {	/* the lines now out, once their records are */
 		spool_mark_released(&pf->spool);
 		spool_reclaim(&pf->spool);
@@ -603,10 +603,10 @@ static void set_up(struct pbfire *pf)
 		return;
 	pf->o.send.net = &pf->o.net;
 	if (pf->o.spool_path) {
-		spool_open(&pf->spool, pf->o.spool_path, pf->t->max_line + 4096);
+		spool_open(&pf->spool, pf->o.spool_path, "pbfire", pf->t->max_line + 4096);
 		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
 		if (!pf->spooled)
-			err(EXIT_USAGE, "open_memstream");
+			err(EXIT_FATAL, "open_memstream");
 		pf->now = stamp_to_ns(stamp_now());
 		if (pf->o.breaker.failures)
 			load_breakers(pf);

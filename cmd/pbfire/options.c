@@ -118,7 +118,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 			break;
 		case OPT_CACERT:
 			if (access(optarg, R_OK) < 0)
-				err(EXIT_USAGE, "--cacert: %s", optarg);
+				err(EXIT_FATAL, "--cacert: %s", optarg);
 			send->cacert = optarg;
 			break;
 		case OPT_KEY: o->key_path = optarg; break;

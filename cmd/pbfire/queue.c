@@ -118,11 +118,11 @@ static struct spilled_line ring_pop(struct spilled *r)
 static void spill(struct queue *q, struct host_lines *h, const struct job *j)
 {
 	if (!q->overflow_open) {
-		spool_open(&q->overflow, NULL, q->max_line);
+		spool_open(&q->overflow, NULL, "pbfire", q->max_line);
 		q->overflow_open = true;
 	}
 	q->spilling += !h->spilled.n;
-	ring_push(&h->spilled, (struct spilled_line){ spool_append(&q->overflow, j->line, j->len), j->lineno });
+	ring_push(&h->spilled, (struct spilled_line){ spool_keep(&q->overflow, j->line, j->len), j->lineno });
 }
 
 /* Brings h's lines on disk back into its backlog while it has room. */
@@ -131,7 +131,7 @@ static void refill(struct queue *q, struct host_lines *h)
 	while (h->spilled.n && h->backlog < q->backlog_max) {
 		struct spilled_line l = ring_pop(&h->spilled);
 		size_t len;
-		const char *line = spool_take_at(&q->overflow, l.pos, &len);
+		const char *line = spool_take_kept(&q->overflow, l.pos, &len);
 		push_back(h, q->revive(q->revive_arg, line, len, l.lineno));
 		q->spilling -= !h->spilled.n;
 	}
@@ -268,14 +268,14 @@ void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *a
 static void move_overflow(struct queue *q)
 {
 	struct spool fresh;
-	spool_open(&fresh, NULL, q->max_line);
+	spool_open(&fresh, NULL, "pbfire", q->max_line);
 	for (size_t i = 0; i < q->nhosts; i++) {
 		struct spilled *r = &q->hosts[i].spilled;
 		for (size_t k = 0; k < r->n; k++) {
 			struct spilled_line *l = &r->at[(r->first + k) % r->cap];
 			size_t len;
-			const char *line = spool_take_at(&q->overflow, l->pos, &len);
-			l->pos = spool_append(&fresh, line, len);
+			const char *line = spool_take_kept(&q->overflow, l->pos, &len);
+			l->pos = spool_keep(&fresh, line, len);
 		}
 	}
 	spool_close(&q->overflow);

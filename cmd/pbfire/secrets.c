@@ -27,15 +27,15 @@ static FILE *open_private(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
-		err(EXIT_USAGE, "--secrets: %s", path);
+		err(EXIT_FATAL, "--secrets: %s", path);
 	if (!S_ISREG(st.st_mode))
-		errx(EXIT_USAGE, "--secrets: %s: not a regular file", path);
+		errx(EXIT_FATAL, "--secrets: %s: not a regular file", path);
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		errx(EXIT_USAGE, "--secrets: %s: others may read or write it (mode %04o); chmod 600 it",
+		errx(EXIT_FATAL, "--secrets: %s: others may read or write it (mode %04o); chmod 600 it",
 		     path, (unsigned)(st.st_mode & 07777));
 	FILE *f = fdopen(fd, "r");
 	if (!f)
-		err(EXIT_USAGE, "--secrets: %s", path);
+		err(EXIT_FATAL, "--secrets: %s", path);
 	return f;
 }
 
@@ -84,11 +84,11 @@ void secrets_load(struct secrets *s, const char *path)
 			continue;
 		const char *why = bad_line(line, len);
 		if (why)
-			errx(EXIT_USAGE, "--secrets: %s:%lu: %s", path, lineno, why);
+			errx(EXIT_FATAL, "--secrets: %s:%lu: %s", path, lineno, why);
 		add_secret(s, line, len);
 	}
 	if (ferror(f))
-		err(EXIT_USAGE, "--secrets: %s", path);
+		err(EXIT_FATAL, "--secrets: %s", path);
 	if (line)
 		explicit_bzero(line, cap);
 	free(line);

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	if (check && optind < argc)
 		tool_usage_error(&t, "--check reads no input");
 	if (!rules_load(&pm.rules, rules_path, strict))
-		return EXIT_USAGE;
+		return EXIT_FATAL;
 	if (check) {
 		print_check(&pm.rules);
 		rules_free(&pm.rules);
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	int status = tool_finish(&t);
 	if (pm.unmatched && fclose(pm.unmatched) != 0) {
 		warn("%s", unmatched_path);
-		status = EXIT_USAGE;
+		status = EXIT_FATAL;
 	}
 	matcher_free(&pm.matcher);
 	rules_free(&pm.rules);

@@ -99,9 +99,10 @@ static void report(struct pbstat *ps)
 	if (ps->every && !ps->json && !ps->terminal)
 		putchar('\n');
 	if (fflush(stdout) != 0)
-		err(EXIT_USAGE, "stdout");
-	if (ps->plot && !plot_write(&ps->series, ps->plot))
-		err(EXIT_USAGE, "%s", ps->plot);
+		err(EXIT_FATAL, "stdout");
+	const char *failed;
+	if (ps->plot && !plot_write(&ps->series, ps->plot, &failed))
+		err(EXIT_FATAL, "%s: %s", ps->plot, failed);
 }
 
 /* With --every: the report, when it is due. */
@@ -122,7 +123,7 @@ static void wait_for_input(struct pbstat *ps)
 	int64_t left = ps->next_report - monotonic_ns();
 	struct pollfd p = { .fd = ps->t->in.fd, .events = POLLIN };
 	if (left > 0 && poll(&p, 1, (int)((left + 999999) / 1000000)) < 0 && errno != EINTR)
-		err(EXIT_USAGE, "poll");
+		err(EXIT_FATAL, "poll");
 }
 
 /* Counts every line of the inputs; with --every the input is read

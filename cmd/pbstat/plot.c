@@ -4,7 +4,8 @@
  * delivered postbacks in green and the failed stacked on them in red, the
  * latency p99 of the slot as a blue line on its own scale at the right,
  * axes with round ticks, times in UTC, and a legend. The file is written
- * beside its name and renamed over it, so a reader never sees half.
+ * beside its name, synced and renamed over it (durable.c), so a reader
+ * never sees half, nor a crash leaves half.
  */
 #include "plot.h"
 
@@ -12,9 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "durable.h"
 
 #define LEFT 70
 #define RIGHT 80
@@ -180,20 +181,13 @@ static void add_svg(struct buf *b, const struct series *s)
 	buf_adds(b, "</svg>\n");
 }
 
-/* Writes the plot to path, by way of path.tmp; false on an I/O error,
- * with errno set (unlink leaves it alone when it succeeds). */
-bool plot_write(const struct series *s, const char *path)
+/* Writes the plot to path, replacing it whole (durable.c); false on an
+ * I/O error, with errno set and *failed naming the step that failed. */
+bool plot_write(const struct series *s, const char *path, const char **failed)
 {
-	struct buf svg = { 0 }, tmp = { 0 };
+	struct buf svg = { 0 };
 	add_svg(&svg, s);
-	buf_addf(&tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp.data, "w");
-	bool ok = f && fwrite(svg.data, 1, svg.len, f) == svg.len;
-	ok = f && fclose(f) == 0 && ok;
-	ok = ok && rename(tmp.data, path) == 0;
-	if (!ok && f)
-		unlink(tmp.data);
+	bool ok = durable_replace(path, svg.data, svg.len, 0666, failed);
 	buf_free(&svg);
-	buf_free(&tmp);
 	return ok;
 }

@@ -5,6 +5,6 @@
 
 #include "series.h"
 
-bool plot_write(const struct series *s, const char *path);
+bool plot_write(const struct series *s, const char *path, const char **failed);
 
 #endif

@@ -1,20 +1,22 @@
 /* Fuzzes the spool loader (common/spool.c). The input is a byte of flags,
  * then the body of a spool file: "+DUE LINE\n" held and "-DUE LINE\n"
- * released records (the header is added). Flag 1 grows the first held
+ * released records (the header is added: pbdelay's, or with flag 64
+ * pbfire's). Flag 32 opens it as pbfire's spool, which reads both
+ * headers; pbdelay's must refuse pbfire's. Flag 1 grows the first held
  * record past the loader's 1 MiB read window, as a line that an earlier
  * run's larger --max-line let in; flag 2 opens with a --max-line that
  * holds it; flags 4, 8 and 16 together (rarely, as they are slow) also
  * add, take and release a line of more than 4 MiB, so that released
  * records outweigh held ones and the spool is compacted (rewritten and
- * renamed). Inputs over 1 MiB are skipped. A file with a malformed
- * complete record (a record is a sign, one to nineteen digits worth at
- * most INT64_MAX, a space and the line, read here as the format says,
- * not as the loader does) must be refused: spool_open exits with status
- * 2, in a child process. Otherwise, beyond no crash: every complete held
- * record comes back once, in due order (earlier stored first among
- * equals), with its text; only a torn last record is cut off; after some
- * are released and others added, the reopened spool holds exactly the
- * rest and the added ones. */
+ * renamed, under its writer's header). Inputs over 1 MiB are skipped. A
+ * file with a malformed complete record (a record is a sign, one to
+ * nineteen digits worth at most INT64_MAX, a space and the line, read
+ * here as the format says, not as the loader does) must be refused:
+ * spool_open exits with status 2, in a child process. Otherwise, beyond
+ * no crash: every complete held record comes back once, in due order
+ * (earlier stored first among equals), with its text; only a torn last
+ * record is cut off; after some are released and others added, the
+ * reopened spool holds exactly the rest and the added ones. */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,8 @@
 #include "fuzz.h"
 #include "spool.h"
 
-static const char header[] = "pbdelay-spool 1\n";
+static const char *const headers[] = { "pbdelay-spool 1\n", "pbfire-spool 1\n" };
+static const char *const writers[] = { "pbdelay", "pbfire" };
 #define PAD ((1 << 20) + 100)	/* more than the read window */
 #define MAX_LINE 4096
 #define BIG ((4 << 20) + 100)	/* more than spool.c's COMPACT_MIN */
@@ -72,7 +75,7 @@ static bool build(const uint8_t *data, size_t size, struct buf *f, struct rec **
 {
 	const char *p = (const char *)data + 1, *end = (const char *)data + size, *nl;
 	bool pad = data[0] & 1, wellformed = true;
-	buf_add(f, header, sizeof header - 1);
+	buf_adds(f, headers[!!(data[0] & 64)]);
 	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
 		int64_t due;
 		size_t len = (size_t)(nl - p), skip = due_prefix(p, len, &due);
@@ -114,6 +117,7 @@ static void exit_at_once(int status, void *arg)
 struct request {
 	size_t max_line;
 	char path[512];
+	const char *writer;	/* one of writers[], the same in the server */
 };
 static int to_server = -1, from_server = -1;
 
@@ -126,7 +130,7 @@ static void serve(int in, int out)
 			struct spool s;
 			on_exit(exit_at_once, NULL);
 			fuzz_quiet();
-			spool_open(&s, q.path, q.max_line);
+			spool_open(&s, q.path, q.writer, q.max_line);
 			_exit(0);
 		}
 		int status = -1;
@@ -158,9 +162,9 @@ __attribute__((constructor)) static void start_server(void)
 }
 
 /* Whether spool_open refuses the file at path with exit status 2. */
-static bool refused(const char *path, size_t max_line)
+static bool refused(const char *path, const char *writer, size_t max_line)
 {
-	struct request q = { max_line, { 0 } };
+	struct request q = { max_line, { 0 }, writer };
 	int status;
 	ssize_t n;
 	CHECK(strlen(path) < sizeof q.path);
@@ -179,7 +183,7 @@ static void take(struct spool *s, const struct rec *want, size_t k)
 		int64_t due;
 		size_t len;
 		CHECK(spool_next(s, &due) && due == want[i].due);
-		const char *line = spool_take(s, &len);
+		const char *line = spool_take_earliest(s, &len);
 		CHECK(len == want[i].len && memcmp(line, want[i].text, len) == 0);
 	}
 }
@@ -192,12 +196,14 @@ static void take(struct spool *s, const struct rec *want, size_t k)
  * of the first record still held. */
 static size_t compact(struct spool *s, const char *path, struct rec **held, size_t *n, size_t k)
 {
+	char head[32] = { 0 };
+	FILE *f;
 	static char *line;
 	if (!line) {
 		line = xmalloc(BIG);
 		memset(line, 'y', BIG);
 	}
-	spool_add(s, 0, line, BIG);
+	spool_hold(s, 0, line, BIG);
 	*held = xreallocarray(*held, *n + 1, sizeof **held);
 	(*held)[(*n)++] = (struct rec){ 0, UINT64_MAX, 0, BIG, line };
 	qsort(*held + k, *n - k, sizeof **held, order);
@@ -208,6 +214,8 @@ static size_t compact(struct spool *s, const char *path, struct rec **held, size
 	spool_mark_released(s);
 	spool_reclaim(s);
 	CHECK(fuzz_file_size(path) < BIG);
+	CHECK((f = fopen(path, "r")) && fgets(head, sizeof head, f) && fclose(f) == 0);
+	CHECK(!strcmp(head, s->header));	/* the writer's, whatever it was */
 	size_t more = (*n - j) / 2;	/* through the renumbered positions */
 	take(s, *held + j + 1, more);
 	spool_mark_released(s);
@@ -224,16 +232,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool wellformed = build(data, size, &f, &held, &n);
 	const char *path = fuzz_path("spool");
 	size_t max_line = data[0] & 2 ? 2 * PAD : MAX_LINE;
+	const char *writer = writers[!!(data[0] & 32)];
+	bool foreign = (data[0] & 96) == 64;	/* pbfire's header, read by pbdelay */
 	fuzz_write_file(path, f.data, f.len);
-	if (!wellformed) {
-		CHECK(refused(path, max_line));
+	if (!wellformed || foreign) {
+		CHECK(refused(path, writer, max_line));
 		goto done;
 	}
 
 	long whole = (const char *)memrchr(f.data, '\n', f.len) - f.data + 1;	/* no torn record */
 	struct spool s;
 	fuzz_quiet();	/* a torn last record is reported */
-	spool_open(&s, path, max_line);
+	spool_open(&s, path, writer, max_line);
 	fuzz_loud();
 	CHECK(fuzz_file_size(path) == whole);
 	size_t k = n / 2;	/* taken and released; the rest stay held */
@@ -243,7 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const added[] = { "{\"fire_at\":0}", "" };
 	for (size_t i = 0; i < 2; i++) {
 		int64_t due = i ? INT64_MAX : 0;
-		spool_add(&s, due, added[i], strlen(added[i]));
+		spool_hold(&s, due, added[i], strlen(added[i]));
 		held = xreallocarray(held, n + 1, sizeof *held);
 		held[n++] = (struct rec){ due, UINT64_MAX - 2 + i, 0, strlen(added[i]), added[i] };
 	}
@@ -252,7 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	spool_close(&s);
 
 	qsort(held + k, n - k, sizeof *held, order);
-	spool_open(&s, path, max_line);
+	spool_open(&s, path, writer, max_line);
 	take(&s, held + k, n - k);
 	int64_t due;
 	CHECK(!spool_next(&s, &due));
