@@ -8,6 +8,10 @@
 #include "buf.h"
 #include "heap.h"
 
+/* Told of each held record as a spool loads, and of each one a
+ * compaction keeps, at its new position: line[0,len) is its text. */
+typedef void spool_held_fn(void *arg, uint64_t pos, int64_t due, const char *line, size_t len);
+
 /* Held lines: their text in a file, their order in memory. */
 struct spool {
 	int fd;
@@ -23,11 +27,20 @@ struct spool {
 	uint64_t window_pos;
 	uint64_t *released;	/* positions released but not yet marked */
 	size_t nreleased, released_cap;
+	struct buf peeked;	/* a record read by spool_peek() outside the window */
+	spool_held_fn *on_held;
+	void *on_held_arg;
 	bool unsynced;
 };
 
 void spool_open(struct spool *s, const char *path, size_t max_line);
-void spool_add(struct spool *s, int64_t due, const char *line, size_t len);
+void spool_open_with(struct spool *s, const char *path, size_t max_line, spool_held_fn *on_held,
+		     void *arg);
+uint64_t spool_add(struct spool *s, int64_t due, const char *line, size_t len);
+uint64_t spool_first(const struct spool *s);
+const char *spool_peek(struct spool *s, uint64_t pos, int64_t *due, size_t *len);
+void spool_drop(struct spool *s, uint64_t pos);
+void spool_skip(struct spool *s);
 void spool_write(struct spool *s);
 void spool_sync(struct spool *s);
 bool spool_next(const struct spool *s, int64_t *due);
