@@ -349,7 +349,8 @@ static void save_held(struct pbdelay *pd)
 
 static void finish_interrupted(struct pbdelay *pd)
 {
-	fflush(stdout);
+	if (fflush(stdout) == 0)
+		spool_mark_released(&pd->spool);
 	if (pd->spool.path)
 		warnx("interrupted: %zu held lines stay in %s", pd->spool.held.n - pd->hold.dropped,
 		      pd->spool.path);
@@ -417,6 +418,7 @@ int main(int argc, char **argv)
 		finish_interrupted(&pd);
 	pd.now = stamp_to_ns(stamp_now());
 	release_due(&pd);
+	flush_and_mark(&pd);	/* lines dropped but never in the heap's first place */
 	spool_close(&pd.spool);
 	hold_free(&pd.hold);
 	record_free(&pd.rec);
