@@ -142,8 +142,6 @@ cron_run() {
 	cp log1 log2
 	for i in $(seq 11 40); do click "a$i"; done >> log2
 	for i in $(seq 6 10); do conversion "b$i" 9; done >> log2
-	cp log2 log3
-	for i in $(seq 41 45); do click "a$i"; done >> log3
 	generated=$(date +%s.%N)	# every conversion is due within 9 s of this
 	cron_run log1
 	assert_equal "$(grep -c '^+' held)" 5
@@ -155,6 +153,10 @@ cron_run() {
 	kill -TERM -- "-$pid"
 	wait "$pid" || true
 	sleep "$(awk -v t0="$generated" -v now="$(date +%s.%N)" 'BEGIN { d = t0 + 9.2 - now; print (d > 0 ? d : 0) }')"
+	# clicks after the conversions' fire_at: the log has passed them, so
+	# no verdict can still come (pbdelay(1), SUPERSEDING)
+	cp log2 log3
+	for i in $(seq 41 45); do click "a$i"; done >> log3
 	cron_run log3
 	fired_once $(printf 'a%s ' $(seq 45)) $(printf 'b%s ' $(seq 10))
 	# no conversion postback before its fire_at
