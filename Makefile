@@ -66,13 +66,14 @@ DEBS += kcat librdkafka-dev
 # runs over its seed corpus and regression inputs; with FUZZ=1, with
 # libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
-	signing
+	signing hold
 PBMATCH_RULES = cmd/pbmatch/rules.c cmd/pbmatch/loader.c cmd/pbmatch/delivery.c
 FUZZ_SRCS_rules = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c \
 	cmd/pbexpand/request.c
 FUZZ_PKGS_rules = $(PKGS_pbmatch)
 FUZZ_PKGS_uritemplate = libcurl
 FUZZ_SRCS_spool =
+FUZZ_SRCS_hold = cmd/pbdelay/hold.c
 FUZZ_SRCS_ledger = cmd/pbfire/ledger.c
 FUZZ_SRCS_netpolicy = cmd/pbfire/netpolicy.c
 FUZZ_SRCS_request = cmd/pbexpand/request.c
