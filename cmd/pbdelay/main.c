@@ -41,6 +41,7 @@ struct pbdelay {
 	bool nested;		/* field is a dotted path */
 	bool due_only;
 	bool parsed;		/* rec holds the line (else index, when it has no escapes) */
+	bool postback;		/* the line, not parsed, has a postback or notice member */
 	bool ended;		/* the input is read to its end */
 	struct tool *t;
 	struct json_index index;	/* the line's top-level members */
@@ -64,6 +65,25 @@ static void member_text(const char *line, const struct json_span *m, struct text
 		*v = (struct text){ v->p + 1, v->n - 2 };
 }
 
+/* The line's top-level member named pd->field, in one pass that also
+ * notes whether the line has a "postback" or a "notice" member (the
+ * first of a key counts). */
+static const struct json_span *scan_members(struct pbdelay *pd, const char *line)
+{
+	const struct json_span *field = NULL;
+	pd->postback = false;
+	for (unsigned i = 0; i < pd->index.n; i++) {
+		const struct json_span *m = &pd->index.member[i];
+		const char *k = line + m->key;
+		size_t n = m->key_end - m->key;
+		if (!field && n == pd->field_len && memcmp(k, pd->field, n) == 0)
+			field = m;
+		else if ((n == 8 && memcmp(k, "postback", 8) == 0) || (n == 6 && memcmp(k, "notice", 6) == 0))
+			pd->postback = true;
+	}
+	return field;
+}
+
 /* The text of the line's time field in *v (p NULL when missing), and
  * whether it is a string. The index validation builds finds a top-level
  * field on a line without escapes, the common case and the fast one; a
@@ -82,7 +102,7 @@ static bool find_time(struct pbdelay *pd, char *line, size_t len, struct text *v
 	}
 	pd->parsed = pd->nested || shape.escapes;
 	if (!pd->parsed) {
-		member_text(line, json_index_find(&pd->index, line, pd->field, pd->field_len), v, string);
+		member_text(line, scan_members(pd, line), v, string);
 		return true;
 	}
 	if (!pd->nested)	/* valid, with escapes to decode */
@@ -261,25 +281,20 @@ static void before_read(void *arg, bool idle)
 
 /* Reads what the line tells of its action into f, moves the input's
  * time on to its time (unless that is later than the clock), and applies
- * the action to the lines held. Only its time is read, through the
- * index, when it is neither a postback line nor a notice and no held
- * line may be superseded. */
+ * the action to the lines held. A line that is neither a postback line
+ * nor a notice is not read at all while no held line may be superseded:
+ * the input's time matters only for the lines read before it (in time
+ * order, those read after were timed after it anyway). */
 static void read_action(struct pbdelay *pd, char *line, size_t len, int64_t due, struct line_facts *f)
 {
 	struct json_error je;
 	memset(f, 0, sizeof *f);
-	if (!pd->parsed && !pd->hold.superseding && !json_index_find(&pd->index, line, "postback", 8) &&
-	    !json_index_find(&pd->index, line, "notice", 6)) {
-		struct text v;
-		bool string;
-		member_text(line, json_index_find(&pd->index, line, "time", 4), &v, &string);
-		f->timed = v.p && hold_action_time(v, string, &f->time);
-	} else {
-		if (!pd->parsed)
-			record_parse(&pd->rec, line, len, &je);
-		hold_read(&pd->hold, &pd->rec, due, f);
-		hold_supersede(&pd->hold, f);
-	}
+	if (!pd->parsed && !pd->hold.superseding && !pd->postback)
+		return;
+	if (!pd->parsed)
+		record_parse(&pd->rec, line, len, &je);
+	hold_read(&pd->hold, &pd->rec, due, f);
+	hold_supersede(&pd->hold, f);
 	if (f->timed && f->time <= pd->now && f->time > pd->input_time)
 		pd->input_time = f->time;
 }
