@@ -4,12 +4,13 @@
  * whose postback key is held already is not added again (pbdelay(1),
  * SUPERSEDING). A line is of the transaction its type, transaction_id
  * and, for events, event_name name. Each held postback line is filed
- * under a 64-bit hash of its transaction (of its key when it has none)
- * in an open-addressing table of 16-byte slots, probed linearly and at
- * most 80% full: 20 to 40 bytes a held line. A slot keeps the line's
- * spool position, not its text: each line a hash matches is read back
- * from the spool and compared whole (transaction, key, times) before
- * anything is decided, so a collision costs a read, never a wrong answer.
+ * under a 32-bit hash of its transaction (of its key when it has none)
+ * in an open-addressing table of 12-byte slots (the hash, and the line's
+ * spool position with two flags), probed linearly, at most 80% full and
+ * grown by half: 15 to 23 bytes a held line. A slot keeps the line's
+ * position, not its text: each line a hash matches is read back from the
+ * spool and compared whole (transaction, key, times) before anything is
+ * decided, so a collision costs a read, never a wrong answer.
  *
  * A superseded line leaves through the spool: a copy with a "superseded"
  * member is added, due at once, and written to the file; only then is
@@ -156,9 +157,9 @@ static void read_facts(const struct hold *h, struct record *r, int64_t due, stru
 				  at[F_RESULT] < 0 && !opted_out;
 	}
 	if (f->identity)
-		f->home = mix(hash_add(hash_add(hash_add(h->seed, f->type), f->tid), f->event));
+		f->home = (uint32_t)mix(hash_add(hash_add(hash_add(h->seed, f->type), f->tid), f->event));
 	else if (f->key.p)
-		f->home = mix(hash_add(h->seed ^ 1, f->key));
+		f->home = (uint32_t)mix(hash_add(h->seed ^ 1, f->key));
 }
 
 void hold_read(struct hold *h, struct record *r, int64_t due, struct line_facts *f)
@@ -181,39 +182,50 @@ static bool read_back(struct hold *h, uint64_t pos, int64_t *due, struct line_fa
 
 /* ---- the table ---- */
 
-static size_t mask(const struct hold *h)
+/* The slot a hash starts from: its place in [0, cap) by Lemire's
+ * multiply-shift, so that cap need not be a power of two. */
+static size_t home(const struct hold *h, uint32_t hash)
 {
-	return h->cap - 1;
+	return (size_t)(((uint64_t)hash * h->cap) >> 32);
 }
 
-static void put(struct hold *h, struct hold_slot e)
+static size_t after(const struct hold *h, size_t i)
 {
-	size_t i = e.hash & mask(h);
-	while (h->slot[i].at)
-		i = (i + 1) & mask(h);
-	h->slot[i] = e;
+	return i + 1 == h->cap ? 0 : i + 1;
+}
+
+static void put(struct hold *h, uint32_t hash, uint64_t at)
+{
+	size_t i = home(h, hash);
+	while (h->at[i])
+		i = after(h, i);
+	h->hash[i] = hash;
+	h->at[i] = at;
 	h->n++;
 }
 
 static void grow(struct hold *h)
 {
-	struct hold_slot *old = h->slot;
+	uint32_t *hash = h->hash;
+	uint64_t *at = h->at;
 	size_t n = h->cap;
-	h->cap = h->cap ? 2 * h->cap : FIRST_CAP;
-	h->slot = xcalloc(h->cap, sizeof *h->slot);
+	h->cap = h->cap ? h->cap + h->cap / 2 : FIRST_CAP;
+	h->hash = xcalloc(h->cap, sizeof *h->hash);
+	h->at = xcalloc(h->cap, sizeof *h->at);
 	h->n = 0;
 	for (size_t i = 0; i < n; i++)
-		if (old[i].at)
-			put(h, old[i]);
-	free(old);
+		if (at[i])
+			put(h, hash[i], at[i]);
+	free(hash);
+	free(at);
 }
 
 /* Files a slot, counting what it is. */
-static void insert(struct hold *h, uint64_t hash, uint64_t at)
+static void insert(struct hold *h, uint32_t hash, uint64_t at)
 {
 	if ((h->n + 1) * 5 > h->cap * 4)
 		grow(h);
-	put(h, (struct hold_slot){ hash, at });
+	put(h, hash, at);
 	h->superseding += (at & WAITING) != 0;
 	h->dropped += (at & DROPPED) != 0;
 }
@@ -228,26 +240,27 @@ static bool between(size_t i, size_t k, size_t j)
  * stays reachable from its home (Knuth's algorithm R). */
 static void remove_slot(struct hold *h, size_t i)
 {
-	h->superseding -= (h->slot[i].at & WAITING) != 0;
-	h->dropped -= (h->slot[i].at & DROPPED) != 0;
-	for (size_t j = (i + 1) & mask(h); h->slot[j].at; j = (j + 1) & mask(h)) {
-		if (between(i, h->slot[j].hash & mask(h), j))
+	h->superseding -= (h->at[i] & WAITING) != 0;
+	h->dropped -= (h->at[i] & DROPPED) != 0;
+	for (size_t j = after(h, i); h->at[j]; j = after(h, j)) {
+		if (between(i, home(h, h->hash[j]), j))
 			continue;
-		h->slot[i] = h->slot[j];
+		h->hash[i] = h->hash[j];
+		h->at[i] = h->at[j];
 		i = j;
 	}
-	h->slot[i] = (struct hold_slot){ 0 };
+	h->at[i] = 0;
 	h->n--;
 }
 
 /* The next slot from *i on (the first when *i is SIZE_MAX) filed under
  * hash with none of the flags in skip; false at the end of the cluster. */
-static bool next_slot(const struct hold *h, uint64_t hash, uint64_t skip, size_t *i)
+static bool next_slot(const struct hold *h, uint32_t hash, uint64_t skip, size_t *i)
 {
 	if (!h->cap)
 		return false;
-	for (*i = *i == SIZE_MAX ? hash & mask(h) : (*i + 1) & mask(h); h->slot[*i].at; *i = (*i + 1) & mask(h))
-		if (h->slot[*i].hash == hash && !(h->slot[*i].at & skip))
+	for (*i = *i == SIZE_MAX ? home(h, hash) : after(h, *i); h->at[*i]; *i = after(h, *i))
+		if (h->hash[*i] == hash && !(h->at[*i] & skip))
 			return true;
 	return false;
 }
@@ -255,9 +268,9 @@ static bool next_slot(const struct hold *h, uint64_t hash, uint64_t skip, size_t
 /* Drops the line of slot i, which stays until its heap place passes. */
 static void drop(struct hold *h, size_t i)
 {
-	spool_drop(h->spool, h->slot[i].at & POS);
-	h->superseding -= (h->slot[i].at & WAITING) != 0;
-	h->slot[i].at = (h->slot[i].at & ~WAITING) | DROPPED;
+	spool_drop(h->spool, h->at[i] & POS);
+	h->superseding -= (h->at[i] & WAITING) != 0;
+	h->at[i] = (h->at[i] & ~WAITING) | DROPPED;
 	h->dropped++;
 }
 
@@ -303,7 +316,7 @@ void hold_supersede(struct hold *h, const struct line_facts *by)
 	if (!by->identity || !by->timed || !h->superseding)
 		return;
 	for (size_t i = SIZE_MAX; next_slot(h, by->home, DROPPED, &i);) {
-		if (!(h->slot[i].at & WAITING) || !read_back(h, h->slot[i].at & POS, &due, &held))
+		if (!(h->at[i] & WAITING) || !read_back(h, h->at[i] & POS, &due, &held))
 			continue;
 		if (held.supersedable && same_transaction(&held, by) && held.time < by->time && by->time <= due)
 			supersede(h, i, &h->back, by);
@@ -318,7 +331,7 @@ bool hold_has_key(struct hold *h, const struct line_facts *f)
 	if (!f->key.p)
 		return false;
 	for (size_t i = SIZE_MAX; next_slot(h, f->home, DROPPED, &i);)
-		if (read_back(h, h->slot[i].at & POS, &due, &held) && held.indexed && same_text(held.key, f->key))
+		if (read_back(h, h->at[i] & POS, &due, &held) && held.indexed && same_text(held.key, f->key))
 			return true;
 	return false;
 }
@@ -340,7 +353,7 @@ static void drop_original(struct hold *h, const struct line_facts *copy, const s
 	struct line_facts held;
 	int64_t due;
 	for (size_t i = SIZE_MAX; next_slot(h, copy->home, DROPPED, &i);) {
-		if (!read_back(h, h->slot[i].at & POS, &due, &held))
+		if (!read_back(h, h->at[i] & POS, &due, &held))
 			continue;
 		size_t n = (size_t)h->back.tok[0].end - 1;
 		if (n < r->len && r->text[n] == ',' && memcmp(r->text, h->back.text, n) == 0)
@@ -379,7 +392,7 @@ void hold_loaded(void *arg, uint64_t pos, int64_t due, const char *line, size_t 
 void hold_moving(struct hold *h)
 {
 	if (h->cap)
-		memset(h->slot, 0, h->cap * sizeof *h->slot);
+		memset(h->at, 0, h->cap * sizeof *h->at);
 	h->n = h->superseding = h->dropped = 0;
 	h->loading = false;
 }
@@ -406,10 +419,10 @@ enum hold_place hold_place(struct hold *h, uint64_t pos)
 	if (!h->n || !read_back(h, pos, &due, &f) || !f.indexed)
 		return HOLD_UNINDEXED;
 	for (size_t i = SIZE_MAX; next_slot(h, f.home, 0, &i);) {
-		if ((h->slot[i].at & POS) != pos)
+		if ((h->at[i] & POS) != pos)
 			continue;
 		h->found = i;
-		return h->slot[i].at & DROPPED ? HOLD_DROPPED : h->slot[i].at & WAITING ? HOLD_WAITING : HOLD_KEPT;
+		return h->at[i] & DROPPED ? HOLD_DROPPED : h->at[i] & WAITING ? HOLD_WAITING : HOLD_KEPT;
 	}
 	return HOLD_UNINDEXED;
 }
@@ -424,7 +437,8 @@ void hold_forget(struct hold *h)
 
 void hold_free(struct hold *h)
 {
-	free(h->slot);
+	free(h->hash);
+	free(h->at);
 	record_free(&h->line);
 	record_free(&h->back);
 	buf_free(&h->copy);

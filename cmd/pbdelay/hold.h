@@ -14,7 +14,7 @@
 struct line_facts {
 	bool identity;		/* a type and a transaction_id: of a transaction */
 	struct text type, tid, event, status, reason, key;
-	uint64_t home;		/* the hash it is indexed under (transaction, or key) */
+	uint32_t home;		/* the hash it is filed under (transaction, or key) */
 	bool timed;		/* time is the action's time, in ns */
 	int64_t time;
 	struct text time_json;	/* the time member as written */
@@ -24,17 +24,13 @@ struct line_facts {
 	bool indexed;		/* held, it is in the index (a postback line) */
 };
 
-/* A held line's slot: the hash it is under and its spool position, with
- * flags in the top bits; 0 is an empty slot. */
-struct hold_slot {
-	uint64_t hash, at;
-};
-
 /* The index of held lines by transaction (or, lacking one, by postback
- * key): an open-addressing table of 16-byte slots. */
+ * key): an open-addressing table whose slot i holds a hash and a line's
+ * spool position with flags in its top bits (at 0: an empty slot). */
 struct hold {
 	struct spool *spool;
-	struct hold_slot *slot;
+	uint32_t *hash;
+	uint64_t *at;
 	size_t cap, n;
 	size_t superseding;	/* slots of lines a later action may supersede */
 	size_t dropped;		/* slots of superseded lines still in the heap */
