@@ -22,6 +22,13 @@
  * backlogs: spool_keep, spool_take_kept). Without a path the spool is an
  * unlinked temporary file that is never synced. Any I/O error is fatal
  * (exit 2): what was written stays in the file.
+ *
+ * A caller that indexes the held lines itself (pbdelay's hold) is told of
+ * each one as the spool loads and as a compaction moves it, reads one
+ * back by position (spool_peek, which leaves the window alone), and may
+ * release a held line before its turn (spool_drop: marked like any
+ * release, its place in the heap passed over with spool_skip when it
+ * comes first, and left out by a compaction).
  */
 #include "spool.h"
 #include "durable.h"
@@ -115,6 +122,15 @@ static size_t record_prefix(const char *p, size_t n, int64_t *due)
 	return i + 1;
 }
 
+/* Tells the caller of the held record rec[0,n) at pos, due then. */
+static void tell_held(const struct spool *s, uint64_t pos, int64_t due, const char *rec, size_t n)
+{
+	int64_t unused;
+	size_t prefix = record_prefix(rec, n, &unused);
+	if (s->on_held)
+		s->on_held(s->on_held_arg, pos, due, rec + prefix, n - prefix - 1);
+}
+
 static void forget_window(struct spool *s)
 {
 	s->window_pos = s->window_len = 0;
@@ -146,6 +162,7 @@ static void load(struct spool *s, uint64_t size)
 		if (rec[0] == '+') {
 			heap_push(&s->held, (struct timer){ due, pos });
 			s->live += n;
+			tell_held(s, pos, due, rec, n);
 		} else {
 			s->dead += n;
 		}
@@ -198,8 +215,18 @@ static size_t header_of(const struct spool *s)
  * will have to read back. */
 void spool_open(struct spool *s, const char *path, const char *writer, size_t max_line)
 {
+	spool_open_with(s, path, writer, max_line, NULL, NULL);
+}
+
+/* Opens the spool as spool_open() does, telling on_held of each held
+ * record as it loads and whenever a compaction moves them. */
+void spool_open_with(struct spool *s, const char *path, const char *writer, size_t max_line,
+		     spool_held_fn *on_held, void *arg)
+{
 	struct stat st;
 	memset(s, 0, sizeof *s);
+	s->on_held = on_held;
+	s->on_held_arg = arg;
 	s->path = path;
 	s->header_len = (size_t)snprintf(s->header, sizeof s->header, "%s-spool 1\n", writer);
 	s->window_cap = max_line + 64 > WINDOW ? max_line + 64 : WINDOW;
@@ -234,9 +261,12 @@ static uint64_t add_record(struct spool *s, int64_t due, const char *line, size_
 	return pos;
 }
 
-void spool_hold(struct spool *s, int64_t due, const char *line, size_t len)
+/* Holds line until due; returns its position. */
+uint64_t spool_hold(struct spool *s, int64_t due, const char *line, size_t len)
 {
-	heap_push(&s->held, (struct timer){ due, add_record(s, due, line, len) });
+	uint64_t pos = add_record(s, due, line, len);
+	heap_push(&s->held, (struct timer){ due, pos });
+	return pos;
 }
 
 /* Writes the records added so far to the file (not yet to disk). */
@@ -266,6 +296,54 @@ bool spool_next(const struct spool *s, int64_t *due)
 		return false;
 	*due = s->held.at[0].due;
 	return true;
+}
+
+/* The position of the held line spool_next() tells of. */
+uint64_t spool_first(const struct spool *s)
+{
+	return s->held.at[0].id;
+}
+
+/* Reads the record at pos, newline included, with its length in *n:
+ * from the pending writes, from the window if it is there whole, or
+ * else on its own into s->peeked, the window left as it was. */
+static const char *peek_record(struct spool *s, uint64_t pos, size_t *n)
+{
+	const char *p = NULL, *nl = NULL;
+	if (pos >= s->written && pos < s->written + s->pending.len) {
+		p = s->pending.data + (pos - s->written);
+		nl = memchr(p, '\n', s->pending.len - (pos - s->written));
+	} else if (pos >= s->window_pos && pos < s->window_pos + s->window_len) {
+		p = s->window + (pos - s->window_pos);
+		nl = memchr(p, '\n', s->window_len - (pos - s->window_pos));
+	}
+	for (size_t have = 0; !nl;) {
+		buf_reserve(&s->peeked, have ? 2 * have : 4096);
+		ssize_t r = pread(s->fd, s->peeked.data + have, s->peeked.cap - 1 - have, (off_t)(pos + have));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			errx(EXIT_FATAL, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
+			     program_invocation_short_name);
+		nl = memchr(s->peeked.data + have, '\n', (size_t)r);
+		have += (size_t)r;
+		p = s->peeked.data;
+	}
+	*n = (size_t)(nl - p) + 1;
+	return p;
+}
+
+/* The line held at pos and its due time, read without taking it; valid
+ * until the next call. */
+const char *spool_peek(struct spool *s, uint64_t pos, int64_t *due, size_t *len)
+{
+	size_t n, prefix;
+	const char *rec = peek_record(s, pos, &n);
+	if (!(prefix = record_prefix(rec, n, due)))
+		errx(EXIT_FATAL, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
+		     program_invocation_short_name);
+	*len = n - prefix - 1;
+	return rec + prefix;
 }
 
 /* Notes pos for marking as released, in a named spool. */
@@ -325,6 +403,24 @@ void spool_end_lease(struct spool *s, uint64_t pos)
 	note_released(s, pos);
 }
 
+/* Releases the held line at pos before its turn, without reading it
+ * out: it is marked at the next spool_mark_released(), and its place in
+ * the heap must be passed over with spool_skip() when it comes first. */
+void spool_drop(struct spool *s, uint64_t pos)
+{
+	size_t n;
+	peek_record(s, pos, &n);
+	s->live -= n;
+	s->dead += n;
+	note_released(s, pos);
+}
+
+/* Passes over the first place in the heap, that of a dropped line. */
+void spool_skip(struct spool *s)
+{
+	heap_pop(&s->held);
+}
+
 /* Keeps a line that the caller tracks itself, outside the heap, and
  * returns its position for spool_take_kept(). */
 uint64_t spool_keep(struct spool *s, const char *line, size_t len)
@@ -341,7 +437,8 @@ const char *spool_take_kept(struct spool *s, uint64_t pos, size_t *len)
 	return take_record(s, pos, len);
 }
 
-/* Rewrites the file with the held records only, renumbering positions. */
+/* Rewrites the file with the held records only, renumbering positions;
+ * the places of dropped ones, marked released by now, are left out. */
 static void compact(struct spool *s)
 {
 	struct durable_new fresh;
@@ -352,10 +449,14 @@ static void compact(struct spool *s)
 	uint64_t pos = s->header_len;
 	buf_add(&out, s->header, s->header_len);
 	heap_sort_by_id(&s->held);
+	size_t kept = 0;
 	for (size_t i = 0; i < s->held.n; i++) {
 		size_t n;
 		const char *rec = record_at(s, s->held.at[i].id, &n);
-		s->held.at[i].id = pos;
+		if (rec[0] == '-')
+			continue;
+		s->held.at[kept] = (struct timer){ s->held.at[i].due, pos };
+		tell_held(s, pos, s->held.at[kept++].due, rec, n);
 		buf_add(&out, rec, n);
 		pos += n;
 		if (out.len >= PENDING_MAX) {
@@ -364,6 +465,7 @@ static void compact(struct spool *s)
 		}
 	}
 	write_all(s, fd, out.data, out.len, pos - out.len);
+	s->held.n = kept;
 	heap_rebuild(&s->held);
 	if (s->path && !durable_new_commit(&fresh))
 		err(EXIT_FATAL, "%s: compacting: %s", s->path, fresh.failed);
@@ -419,4 +521,5 @@ void spool_close(struct spool *s)
 	buf_free(&s->pending);
 	free(s->window);
 	free(s->released);
+	buf_free(&s->peeked);
 }

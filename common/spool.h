@@ -8,6 +8,10 @@
 #include "buf.h"
 #include "heap.h"
 
+/* Told of each held record as a spool loads, and of each one a
+ * compaction keeps, at its new position: line[0,len) is its text. */
+typedef void spool_held_fn(void *arg, uint64_t pos, int64_t due, const char *line, size_t len);
+
 /* Held lines: their text in a file, their order in memory. */
 struct spool {
 	int fd;
@@ -26,10 +30,19 @@ struct spool {
 	uint64_t window_pos;
 	uint64_t *released;	/* positions released but not yet marked */
 	size_t nreleased, released_cap;
+	struct buf peeked;	/* a record read by spool_peek() outside the window */
+	spool_held_fn *on_held;
+	void *on_held_arg;
 	bool unsynced;
 };
 
 void spool_open(struct spool *s, const char *path, const char *writer, size_t max_line);
+void spool_open_with(struct spool *s, const char *path, const char *writer, size_t max_line,
+		     spool_held_fn *on_held, void *arg);
+uint64_t spool_first(const struct spool *s);
+const char *spool_peek(struct spool *s, uint64_t pos, int64_t *due, size_t *len);
+void spool_drop(struct spool *s, uint64_t pos);
+void spool_skip(struct spool *s);
 void spool_write(struct spool *s);
 void spool_sync(struct spool *s);
 void spool_mark_released(struct spool *s);
@@ -41,7 +54,7 @@ void spool_close(struct spool *s);
  * spool_hold() one; spool_next() says when the earliest is due;
  * spool_take_earliest() takes it, or spool_lease_earliest() takes it but
  * leaves it held in the file until spool_end_lease(). */
-void spool_hold(struct spool *s, int64_t due, const char *line, size_t len);
+uint64_t spool_hold(struct spool *s, int64_t due, const char *line, size_t len);
 bool spool_next(const struct spool *s, int64_t *due);
 const char *spool_take_earliest(struct spool *s, size_t *len);
 const char *spool_lease_earliest(struct spool *s, uint64_t *pos, size_t *len);

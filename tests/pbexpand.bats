@@ -9,8 +9,8 @@ expand_one() {
 	pbexpand -t "$2" <<<"$1" | jq -r .url
 }
 
-@test "every example postback renders from pbmatch's output" {
-	run bash -c 'head -n 7 "$ACTIONS" | pbmatch -r "$RULES" | pbexpand | jq -r .url'
+@test "every example postback renders from pbmatch's output; a notice passes unchanged" {
+	run bash -c 'head -n 7 "$ACTIONS" | pbmatch -r "$RULES" | pbexpand | jq -r ".url // .notice"'
 	assert_success
 	assert_output - <<'EOF'
 https://tracker.pub9.example/click?id=p9-clk-1&sub=banner%20top
@@ -20,7 +20,11 @@ https://crm.example.com/hooks/conversion?tid=9f2c42&offer=12&pub=7&status=reject
 http://pub8.example.net/pb?cid=p8%20x%2Fy&status=0&why=P
 https://events.example.org/e?click=%C3%BCber-1&event=deposit&value=10USD
 https://crm.example.com/api/v2/events
+supersede
 EOF
+	notice=$(head -n 7 "$ACTIONS" | pbmatch -r "$RULES" | grep '"notice"')
+	assert_equal "$(pbexpand --strict <<<"$notice")" "$notice"
+	assert_equal "$(pbexpand -t 'https://h.example/{type}' <<<"$notice")" "$notice"
 }
 
 @test "the record is kept byte for byte, url appended; fed again, url replaced" {

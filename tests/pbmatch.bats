@@ -144,11 +144,13 @@ YAML
 	assert_output $'42:conv-any-scope:approved\n42:conv-any-status:approved\ne1:deposit-events:deposit\nc:clicks:click'
 }
 
-@test "feeding pbmatch its own output replaces postback and fire_at" {
+@test "feeding pbmatch its own output replaces postback, fire_at and notice" {
 	once=$(head -n 7 "$ACTIONS" | pbmatch -r "$RULES")
 	twice=$(pbmatch -r "$RULES" <<<"$once" | sort -u)
-	assert_equal "$(jq -c 'del(.postback,.fire_at)' <<<"$twice" | sort -u)" "$(jq -c 'del(.postback,.fire_at)' <<<"$once" | sort -u)"
-	[ "$(jq -r 'keys_unsorted | map(select(. == "postback")) | length' <<<"$twice" | sort -u)" = 1 ]
+	assert_equal "$(jq -c 'del(.postback,.fire_at,.notice)' <<<"$twice" | sort -u)" \
+		"$(jq -c 'del(.postback,.fire_at,.notice)' <<<"$once" | sort -u)"
+	[ "$(jq -r 'keys_unsorted | map(select(. == "postback" or . == "notice")) | length' <<<"$twice" | sort -u)" = 1 ]
+	assert_equal "$(jq -r 'select(.notice) | .transaction_id' <<<"$twice")" 9f2c44
 }
 
 @test "bad lines: diagnostic with input and line, kept in --reject, the rest processed, exit 1" {

@@ -331,3 +331,19 @@ OUT
 	assert_equal "$(cat err)" "$warnings"
 	assert_equal "$(jq -r .postback.name matched)" pub
 }
+
+@test "supersede: true or false, on a postback with a delay; --check shows false" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: conversion, url: "https://h.example/a", delay: 2m, supersede: no}
+  - {name: b, type: conversion, url: "https://h.example/b", supersede: false}
+  - {name: c, type: conversion, url: "https://h.example/c", delay: 2m, supersede: false}
+YAML
+	check_error 2:83 "supersede: expected true or false, got 'no'"
+	assert_line "pbmatch: rules.yaml:3:72: supersede: only a postback with a delay waits, and can be superseded; set a delay"
+	assert_equal "${#lines[@]}" 2
+	sed -i '2,3d' rules.yaml
+	run pbmatch --check -r rules.yaml
+	assert_success
+	assert_line "c: conversion, any offer and publisher, status approved, delay 120s, supersede false, https://h.example/c"
+}

@@ -1,6 +1,9 @@
 /*
  * pbdelay: hold each line until the time in its fire_at field (or -f
- * FIELD), then write it unchanged. See pbdelay(1).
+ * FIELD), then write it unchanged; a postback line that a later action
+ * of its transaction supersedes meanwhile is written out marked so
+ * instead (hold.c), and a line that may still be superseded leaves only
+ * once the input has told what could supersede it. See pbdelay(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "hold.h"
 #include "record.h"
 #include "spool.h"
 #include "stamp.h"
@@ -19,28 +23,67 @@
 #include "wake.h"
 
 static const char usage[] =
-	"usage: pbdelay [-f FIELD] [--spool FILE [--due-only]] [--reject FILE]\n"
-	"               [--max-line BYTES] [FILE ...]\n";
+	"usage: pbdelay [-f FIELD] [--spool FILE [--due-only [--lag SECONDS]]]\n"
+	"               [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
-enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY };
+enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY, OPT_LAG };
 
 #define SYNC_EVERY (STAMP_NS / 10)	/* a named spool is synced at least this often */
 #define MARK_EVERY 4096		/* lines released between marks in a long release */
 #define CLOCK_EVERY 64		/* lines read, at most, between readings of the clock */
 #define LAST_SECOND 9000000000LL	/* later times do not fit in 64-bit nanoseconds */
+#define SETTLE STAMP_NS		/* an input idle this long has told all it has */
+#define LAG_DEFAULT 900		/* seconds, --lag */
+#define NEVER INT64_MAX
 
 struct pbdelay {
 	const char *field;
 	size_t field_len;
 	bool nested;		/* field is a dotted path */
 	bool due_only;
+	bool parsed;		/* rec holds the line (else index, when it has no escapes) */
+	bool postback;		/* the line, not parsed, has a postback or notice member */
+	bool ended;		/* the input is read to its end */
 	struct tool *t;
 	struct json_index index;	/* the line's top-level members */
 	struct record rec;
 	struct spool spool;
+	struct hold hold;
 	int64_t now, synced;
+	int64_t input_time;	/* the latest action time read, not after the clock */
+	int64_t idle_since;	/* when the input went idle; 0 while it flows */
+	int64_t lag;		/* --lag, in ns */
 	unsigned unclocked;	/* lines read since the clock was */
 };
+
+/* The text of top-level member m of the line in *v, and whether it is a
+ * string (its quotes taken off). */
+static void member_text(const char *line, const struct json_span *m, struct text *v, bool *string)
+{
+	*v = m ? (struct text){ line + m->value, m->value_end - m->value } : (struct text){ 0 };
+	*string = v->p && *v->p == '"';
+	if (*string)
+		*v = (struct text){ v->p + 1, v->n - 2 };
+}
+
+/* The line's top-level member named pd->field, in one pass that also
+ * notes whether the line has a "postback" or a "notice" member (the
+ * first of a key counts). */
+static const struct json_span *scan_members(struct pbdelay *pd, const char *line)
+{
+	const struct json_span *field = NULL;
+	pd->postback = false;
+	for (unsigned i = 0; i < pd->index.n; i++) {
+		const struct json_span *m = &pd->index.member[i];
+		const char *k = line + m->key;
+		size_t n = m->key_end - m->key;
+		if (!field && n == pd->field_len && memcmp(k, pd->field, n) == 0)
+			field = m;
+		else if ((n == 8 && memcmp(k, "postback", 8) == 0) || (n == 6 && memcmp(k, "notice", 6) == 0))
+			pd->postback = true;
+	}
+	return field;
+}
 
 /* The text of the line's time field in *v (p NULL when missing), and
  * whether it is a string. The index validation builds finds a top-level
@@ -58,12 +101,9 @@ static bool find_time(struct pbdelay *pd, char *line, size_t len, struct text *v
 		tool_reject(pd->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
 		return false;
 	}
-	if (!pd->nested && !shape.escapes) {
-		const struct json_span *m = json_index_find(&pd->index, line, pd->field, pd->field_len);
-		*v = m ? (struct text){ line + m->value, m->value_end - m->value } : (struct text){ 0 };
-		*string = v->p && *v->p == '"';
-		if (*string)
-			*v = (struct text){ v->p + 1, v->n - 2 };
+	pd->parsed = pd->nested || shape.escapes;
+	if (!pd->parsed) {
+		member_text(line, scan_members(pd, line), v, string);
 		return true;
 	}
 	if (!pd->nested)	/* valid, with escapes to decode */
@@ -86,7 +126,7 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 	*due = 0;
 	if (!v.p || (!string && text_is(v, "null")))
 		return true;
-	bool parsed = (string && stamp_parse_rfc3339(v.p, v.n, &s)) || stamp_parse_unix(v.p, v.n, &s);
+	bool parsed = stamp_parse_either(v, string, &s);
 	if (!parsed || s.sec >= LAST_SECOND) {
 		tool_reject(pd->t, line, len, "%s: %s: %.*s%s", pd->field,
 			    parsed ? "time out of range" : "not an RFC 3339 time or Unix seconds",
@@ -105,13 +145,58 @@ static void flush_and_mark(struct pbdelay *pd)
 	spool_mark_released(&pd->spool);
 }
 
-/* Writes out every held line due by pd->now, earliest first, and marks
- * them released once they are out. */
-static void release_due(struct pbdelay *pd)
+/* Before a compaction, which renumbers the held lines, the hold is
+ * emptied, to be filled again as the compaction reports them. */
+static void reclaim(struct pbdelay *pd)
 {
-	int64_t due;
-	unsigned long n = 0;
-	while (spool_next(&pd->spool, &due) && due <= pd->now) {
+	if (spool_worth_compacting(&pd->spool))
+		hold_moving(&pd->hold);
+	spool_reclaim(&pd->spool);
+}
+
+/* When a held line due then may leave: at its time, unless a later
+ * action may still supersede it (waiting). Such a line waits until the
+ * input has passed its time (an action timed after it read), or has
+ * ended, or has been idle since before it fell due, or for SETTLE; with
+ * --due-only, until the input has passed its time or, once the input has
+ * ended, until --lag after its time. NEVER: until more input tells. */
+static int64_t leave_time(const struct pbdelay *pd, int64_t due, bool waiting)
+{
+	if (!waiting || pd->input_time > due)
+		return due;
+	if (pd->due_only)
+		return pd->ended ? due + pd->lag : NEVER;
+	if (pd->ended)
+		return due;
+	if (!pd->idle_since)
+		return NEVER;
+	return due >= pd->idle_since ? due : pd->idle_since + SETTLE;
+}
+
+/* Writes out every held line that may leave by pd->now, earliest first,
+ * passing over the places of dropped ones, and marks them released once
+ * they are out. Returns when the first line still held may leave
+ * (NEVER: none is held, or more input must tell). */
+static int64_t release_due(struct pbdelay *pd)
+{
+	int64_t due, leave = NEVER;
+	unsigned long n = 0, passed = 0;
+	while (spool_next(&pd->spool, &due)) {
+		if (due > pd->now) {
+			leave = due;
+			break;
+		}
+		enum hold_place place = hold_place(&pd->hold, spool_first(&pd->spool));
+		if (place == HOLD_DROPPED) {
+			spool_skip(&pd->spool);
+			hold_forget(&pd->hold);
+			passed++;
+			continue;
+		}
+		if ((leave = leave_time(pd, due, place == HOLD_WAITING)) > pd->now)
+			break;
+		leave = NEVER;
+		hold_forget(&pd->hold);
 		size_t len;
 		const char *line = spool_take_earliest(&pd->spool, &len);
 		fwrite(line, 1, len, stdout);
@@ -119,10 +204,22 @@ static void release_due(struct pbdelay *pd)
 		if (++n % MARK_EVERY == 0)
 			flush_and_mark(pd);
 	}
-	if (n) {
+	if (n || passed) {
 		flush_and_mark(pd);
-		spool_reclaim(&pd->spool);
+		reclaim(pd);
 	}
+	return leave;
+}
+
+/* --lag: whole seconds, up to a year. */
+static int64_t parse_lag(const struct tool *t, const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v > 365L * 24 * 3600)
+		tool_usage_error(t, "--lag: expected whole seconds, at most a year, got '%s'", s);
+	return v * STAMP_NS;
 }
 
 static void sync_spool(struct pbdelay *pd)
@@ -147,13 +244,13 @@ static void wait_for(struct pbdelay *pd, int fd)
 	int64_t due;
 	for (;;) {
 		read_clock(pd);
-		release_due(pd);
+		int64_t leave = release_due(pd);
 		bool held = spool_next(&pd->spool, &due);
 		if (wake_signal() || (fd < 0 && !held))
 			return;
 		if (pd->spool.unsynced)
 			sync_spool(pd);
-		deadline_set(held ? due : INT64_MAX);
+		deadline_set(leave != NEVER ? leave : INT64_MAX);
 		struct pollfd p[] = { { .fd = fd, .events = POLLIN }, { .fd = wake_fd(), .events = POLLIN },
 				      { .fd = deadline_fd(), .events = POLLIN } };
 		if (poll(p, 3, -1) > 0 && (p[0].revents || p[1].revents))
@@ -174,29 +271,63 @@ static void before_read(void *arg, bool idle)
 {
 	struct pbdelay *pd = arg;
 	spool_write(&pd->spool);
+	if (idle && !pd->idle_since) {
+		read_clock(pd);
+		pd->idle_since = pd->now;
+	}
 	if (idle && !wake_signal())
 		wait_for(pd, lines_fd(&pd->t->in));
 	stop_if_signalled(&pd->t->in);
 }
 
+/* Reads what the line tells of its action into f, moves the input's
+ * time on to its time (unless that is later than the clock), and applies
+ * the action to the lines held. A line that is neither a postback line
+ * nor a notice is not read at all while no held line may be superseded:
+ * the input's time matters only for the lines read before it (in time
+ * order, those read after were timed after it anyway). */
+static void read_action(struct pbdelay *pd, char *line, size_t len, int64_t due, struct line_facts *f)
+{
+	struct json_error je;
+	memset(f, 0, sizeof *f);
+	if (!pd->parsed && !pd->hold.superseding && !pd->postback)
+		return;
+	if (!pd->parsed)
+		record_parse(&pd->rec, line, len, &je);
+	hold_read(&pd->hold, &pd->rec, due, f);
+	hold_supersede(&pd->hold, f);
+	if (f->timed && f->time <= pd->now && f->time > pd->input_time)
+		pd->input_time = f->time;
+}
+
+/* A line is written out at once when it is due and nothing may still
+ * supersede it; else held, unless a line of its postback key is held
+ * already. A notice is consumed. */
 static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 {
 	struct pbdelay *pd = arg;
+	struct line_facts f;
 	int64_t due;
 	if (!due_time(pd, line, len, &due))
 		return;
+	pd->idle_since = 0;
 	/* A line due by the last reading is due now (time only moves on), so
 	 * the clock is read for a line that may not be, and every CLOCK_EVERY
 	 * lines so that held lines are released in time while due ones
 	 * stream through. */
 	if (due > pd->now || ++pd->unclocked == CLOCK_EVERY)
 		read_clock(pd);
+	read_action(pd, line, len, due, &f);
 	release_due(pd);
-	if (due <= pd->now) {
+	if (f.notice) {
+		/* applied: nothing to pass on */
+	} else if (leave_time(pd, due, f.supersedable) <= pd->now) {
 		fwrite(line, 1, len, stdout);
 		putchar_unlocked('\n');
+	} else if (f.indexed && hold_has_key(&pd->hold, &f)) {
+		pd->hold.nduplicates++;
 	} else {
-		spool_hold(&pd->spool, due, line, len);
+		hold_add(&pd->hold, &f, spool_hold(&pd->spool, due, line, len));
 	}
 	if (pd->spool.path && pd->now - pd->synced > SYNC_EVERY)
 		sync_spool(pd);
@@ -208,14 +339,21 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 static void save_held(struct pbdelay *pd)
 {
 	struct buf path = { 0 };
-	size_t n = pd->spool.held.n, len;
+	size_t n = pd->spool.held.n - pd->hold.dropped, len;
 	const char *held = plural(n, "held line", "held lines");
+	int64_t due;
 	buf_addf(&path, "%s/pbdelay-held.%ld.ndjson", tool_tmpdir(), (long)getpid());
 	int fd = open(path.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f)
 		err(EXIT_FATAL, "%s: cannot save %zu %s", path.data, n, held);
-	while (pd->spool.held.n) {
+	while (spool_next(&pd->spool, &due)) {
+		bool dropped = hold_place(&pd->hold, spool_first(&pd->spool)) == HOLD_DROPPED;
+		hold_forget(&pd->hold);
+		if (dropped) {
+			spool_skip(&pd->spool);
+			continue;
+		}
 		const char *line = spool_take_earliest(&pd->spool, &len);
 		fwrite(line, 1, len, f);
 		fputc('\n', f);
@@ -228,13 +366,16 @@ static void save_held(struct pbdelay *pd)
 
 static void finish_interrupted(struct pbdelay *pd)
 {
-	fflush(stdout);
+	if (fflush(stdout) == 0)
+		spool_mark_released(&pd->spool);
 	if (pd->spool.path)
-		warnx("interrupted: %zu %s in %s", pd->spool.held.n,
-		      plural(pd->spool.held.n, "held line stays", "held lines stay"), pd->spool.path);
-	else if (pd->spool.held.n)
+		warnx("interrupted: %zu %s in %s", pd->spool.held.n - pd->hold.dropped,
+		      plural(pd->spool.held.n - pd->hold.dropped, "held line stays", "held lines stay"),
+		      pd->spool.path);
+	else if (pd->spool.held.n > pd->hold.dropped)
 		save_held(pd);
 	spool_close(&pd->spool);
+	hold_free(&pd->hold);
 	record_free(&pd->rec);
 	json_index_free(&pd->index);
 	wake_die();
@@ -246,12 +387,13 @@ int main(int argc, char **argv)
 		{ "field", required_argument, NULL, 'f' },
 		{ "spool", required_argument, NULL, OPT_SPOOL },
 		{ "due-only", no_argument, NULL, OPT_DUE_ONLY },
+		{ "lag", required_argument, NULL, OPT_LAG },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
 	struct tool t;
-	struct pbdelay pd = { .field = "fire_at", .t = &t };
-	const char *spool_path = NULL;
+	struct pbdelay pd = { .field = "fire_at", .t = &t, .lag = LAG_DEFAULT * STAMP_NS };
+	const char *spool_path = NULL, *lag = NULL;
 	int opt;
 
 	tool_init(&t, usage);
@@ -260,6 +402,7 @@ int main(int argc, char **argv)
 		case 'f': pd.field = optarg; break;
 		case OPT_SPOOL: spool_path = optarg; break;
 		case OPT_DUE_ONLY: pd.due_only = true; break;
+		case OPT_LAG: lag = optarg; break;
 		default:
 			if (!tool_option(&t, opt, optarg))
 				tool_usage_error(&t, NULL);
@@ -269,10 +412,16 @@ int main(int argc, char **argv)
 		tool_usage_error(&t, "-f: empty field name");
 	if (pd.due_only && !spool_path)
 		tool_usage_error(&t, "--due-only needs --spool: what is not due must be kept somewhere");
+	if (lag && !pd.due_only)
+		tool_usage_error(&t, "--lag needs --due-only: a live pbdelay releases a line when its input pauses");
+	if (lag)
+		pd.lag = parse_lag(&t, lag);
 	pd.field_len = strlen(pd.field);
 	pd.nested = strchr(pd.field, '.') != NULL;
 	wake_catch_signals();
-	spool_open(&pd.spool, spool_path, "pbdelay", t.max_line);
+	hold_init(&pd.hold, &pd.spool);
+	spool_open_with(&pd.spool, spool_path, "pbdelay", t.max_line, hold_loaded, &pd.hold);
+	pd.hold.loading = false;
 	pd.now = pd.synced = stamp_to_ns(stamp_now());
 	release_due(&pd);
 	t.before_read = before_read;
@@ -280,13 +429,16 @@ int main(int argc, char **argv)
 
 	tool_run(&t, argv + optind, argc - optind, delay_line, &pd);
 
+	pd.ended = true;
 	if (!pd.due_only)
 		wait_for(&pd, -1);
 	if (wake_signal())
 		finish_interrupted(&pd);
 	pd.now = stamp_to_ns(stamp_now());
 	release_due(&pd);
+	flush_and_mark(&pd);	/* lines dropped but never in the heap's first place */
 	spool_close(&pd.spool);
+	hold_free(&pd.hold);
 	record_free(&pd.rec);
 	json_index_free(&pd.index);
 	return tool_finish(&t);

@@ -1,6 +1,7 @@
 /*
  * pbexpand: render each record's postback URL template (RFC 6570) with
- * the record's fields and append it as "url". See pbexpand(1).
+ * the record's fields and append it as "url"; pass pbmatch's notices on
+ * unchanged. See pbexpand(1).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -117,6 +118,11 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 	struct text tmpl, name;
 	if (!record_parse(&pe->rec, line, len, &je)) {
 		tool_reject(t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
+		return;
+	}
+	if (record_get(&pe->rec, 0, "notice") >= 0) {	/* pbmatch's, for pbdelay */
+		fwrite(line, 1, len, stdout);
+		putchar_unlocked('\n');
 		return;
 	}
 	int member[PB_MEMBERS];

@@ -1,6 +1,8 @@
 /*
  * pbmatch: match actions against the postbacks of a rule file and write
- * one line per (action, postback) that fires. See pbmatch(1).
+ * one line per (action, postback) that fires, or, for an action that
+ * fires none but may supersede a held line, a notice of it for pbdelay.
+ * See pbmatch(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -27,10 +29,21 @@ struct pbmatch {
 	struct action action;
 	struct buf add, why;
 	FILE *unmatched;
-	unsigned long nunmatched, nout, *per_postback;
+	unsigned long nunmatched, nout, nnotices, *per_postback;
 };
 
-static const char *const added_keys[] = { "postback", "fire_at", NULL };
+static const char *const added_keys[] = { "postback", "fire_at", "notice", NULL };
+static const char notice[] = "\"notice\":\"supersede\"";
+
+/* An action that fires nothing is written as a notice when it may
+ * supersede a line of its transaction that pbdelay holds. */
+static void write_notice(struct pbmatch *pm)
+{
+	if (!pm->action.has_time || !matcher_may_hold(&pm->matcher, &pm->action))
+		return;
+	record_write(&pm->rec, stdout, added_keys, notice, sizeof notice - 1);
+	pm->nnotices++;
+}
 
 static void match_line(struct tool *t, char *line, size_t len, void *arg)
 {
@@ -46,6 +59,7 @@ static void match_line(struct tool *t, char *line, size_t len, void *arg)
 	}
 	size_t n = matcher_find(&pm->matcher, &pm->action);
 	if (n == 0) {
+		write_notice(pm);
 		pm->nunmatched++;
 		if (pm->unmatched) {
 			fwrite(line, 1, len, pm->unmatched);
@@ -70,6 +84,9 @@ static void print_stats(const struct tool *t, const struct pbmatch *pm)
 	fflush(stdout);	/* the counts come last on a terminal too */
 	fprintf(stderr, "%s: %lu read, %lu %s out, %lu unmatched, %lu rejected\n", me,
 		t->nread, pm->nout, plural(pm->nout, "line", "lines"), pm->nunmatched, t->nrejected);
+	if (pm->nnotices)
+		fprintf(stderr, "%s: %lu %s of unmatched actions, for pbdelay\n", me, pm->nnotices,
+			plural(pm->nnotices, "notice", "notices"));
 	for (size_t i = 0; i < pm->rules.n; i++)
 		if (pm->per_postback[i])
 			fprintf(stderr, "%s: postback %s: %lu matched\n", me,

@@ -5,8 +5,11 @@
  * with its offer or *, its publisher or *; only the kinds of key some
  * postback of its type is filed under) and checks only the postbacks
  * found there for event name, firing status and rejection reason.
- * Results come back in rule-file order. This file also writes what pbmatch adds
- * to a matched action: the postback object, its dedupe key and fire_at.
+ * Results come back in rule-file order. The same lookup tells whether an
+ * action that fires nothing may still supersede a held line of its
+ * transaction (a postback of its scope holds lines). This file also
+ * writes what pbmatch adds to a matched action: the postback object, its
+ * dedupe key and fire_at.
  */
 #include "match.h"
 
@@ -108,6 +111,8 @@ static char *postback_members(const struct postback *pb, size_t *len)
 		buf_addf(&b, "\"attempts\":%d,", pb->attempts);
 	if (pb->final_json)
 		buf_addf(&b, "\"final\":%s,", pb->final_json);
+	if (pb->keep_when_superseded)
+		buf_adds(&b, "\"supersede\":false,");
 	buf_adds(&b, "\"key\":");
 	*len = b.len;
 	return b.data;
@@ -122,6 +127,7 @@ void matcher_build(struct matcher *m, const struct rules *r)
 	m->found = xcalloc(r->n, sizeof *m->found);
 	for (size_t i = 0; i < r->n; i++) {
 		index_postback(m, i);
+		m->holds[r->pb[i].type] |= r->pb[i].delay && !r->pb[i].keep_when_superseded;
 		m->members[i] = postback_members(&r->pb[i], &m->members_len[i]);
 	}
 }
@@ -149,12 +155,22 @@ static bool fires(const struct postback *pb, const struct action *a)
 	return true;
 }
 
-static void collect(struct matcher *m, const struct action *a)
+/* Whether pb holds its lines for a later action to supersede, and
+ * covers a's event: a line of a's transaction may be waiting in it. */
+static bool may_hold(const struct postback *pb, const struct action *a)
+{
+	return pb->delay && !pb->keep_when_superseded &&
+	       (!pb->events.n || !a->event.p || strlist_has(&pb->events, a->event.p, a->event.n));
+}
+
+/* Adds the postbacks filed under m->key that pass test to m->found. */
+static void collect(struct matcher *m, const struct action *a,
+		    bool (*test)(const struct postback *, const struct action *))
 {
 	size_t e = strmap_get(&m->index, m->key.data, m->key.len);
 	for (; e != STRMAP_NONE; e = m->entries[e].next) {
 		size_t pb = m->entries[e].pb;
-		if (!fires(&m->rules->pb[pb], a))
+		if (!test(&m->rules->pb[pb], a))
 			continue;
 		size_t j = m->nfound++;	/* insert in file order; lists are short */
 		for (; j > 0 && m->found[j - 1] > pb; j--)
@@ -163,8 +179,10 @@ static void collect(struct matcher *m, const struct action *a)
 	}
 }
 
-/* Finds the postbacks that fire for a; they are m->found[0..n). */
-size_t matcher_find(struct matcher *m, const struct action *a)
+/* Finds the postbacks of a's scope that pass test; they are
+ * m->found[0..n). */
+static size_t find(struct matcher *m, const struct action *a,
+		   bool (*test)(const struct postback *, const struct action *))
 {
 	m->nfound = 0;
 	if (a->type == TYPE_COUNT)
@@ -176,10 +194,30 @@ size_t matcher_find(struct matcher *m, const struct action *a)
 				continue;
 			scope_key(&m->key, a->type, offer ? offer->p : NULL, offer ? offer->n : 0,
 				  pub ? pub->p : NULL, pub ? pub->n : 0);
-			collect(m, a);
+			collect(m, a, test);
 		}
 	}
 	return m->nfound;
+}
+
+/* Finds the postbacks that fire for a; they are m->found[0..n). */
+size_t matcher_find(struct matcher *m, const struct action *a)
+{
+	return find(m, a, fires);
+}
+
+/* Whether a line of a's transaction may be held for a later action to
+ * supersede: some postback that holds them (a delay, supersede not
+ * false) covers a's type and event, and its scope, an offer or
+ * publisher a lacks counting as any (a verdict may carry the
+ * transaction alone). */
+bool matcher_may_hold(struct matcher *m, const struct action *a)
+{
+	if (a->type == TYPE_COUNT || !m->holds[a->type])
+		return false;
+	if (!a->offer.p || !a->publisher.p)
+		return true;
+	return find(m, a, may_hold) > 0;
 }
 
 /* Appends the members pbmatch adds for postback pb: the postback object

@@ -32,7 +32,7 @@ const char *const fire_status_names[] = { "always", "any", "approved", "rejected
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
 	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map",
-	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", NULL
+	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "supersede", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -91,6 +91,15 @@ static void read_delay(struct loader *l, yaml_node_t *n, struct postback *pb)
 	pb->delay = v * unit;
 	if (pb->delay < MIN_DELAY)
 		loader_report(l, n, "delay: %s is under the 2-minute minimum", s);
+}
+
+/* supersede: true (the default) or false. */
+static void read_supersede(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = loader_want_scalar(l, n, "supersede");
+	if (s && strcmp(s, "true") && strcmp(s, "false"))
+		loader_report(l, n, "supersede: expected true or false, got '%s'", s);
+	pb->keep_when_superseded = s && !strcmp(s, "false");
 }
 
 /* Checks the URL template: a valid one, of a URL pb sends postbacks to. */
@@ -258,7 +267,7 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 /* The key nodes of the members that need checks across members. */
 struct seen {
 	yaml_node_t *name, *type, *url, *reasons, *event, *status, *body, *content_type;
-	yaml_node_t *headers, *sign;	/* values */
+	yaml_node_t *headers, *sign, *supersede;	/* values */
 };
 
 static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -306,6 +315,9 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 		delivery_read_attempts(l, v, pb);
 	} else if (!strcmp(key, "final")) {
 		delivery_read_final(l, v, pb);
+	} else if (!strcmp(key, "supersede")) {
+		seen->supersede = v;
+		read_supersede(l, v, pb);
 	} else {
 		loader_unknown(l, k, "key", key, postback_keys);
 	}
@@ -334,6 +346,8 @@ static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb
 		loader_report(l, seen->event, "event: only event postbacks take an event name");
 	if (!seen->status && pb->type != TYPE_CLICK)
 		pb->status = FIRE_APPROVED;
+	if (seen->supersede && !pb->delay)
+		loader_report(l, seen->supersede, "supersede: only a postback with a delay waits, and can be superseded; set a delay");
 	if (seen->reasons && (pb->status == FIRE_APPROVED || pb->status == FIRE_ALWAYS))
 		loader_report(l, seen->reasons, "rejection_reasons: this postback fires on %s only, never on a rejection; set status: rejected or any",
 		       pb->status == FIRE_ALWAYS ? "every click" : "approved actions");
@@ -484,6 +498,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		describe_list(b, "reasons", &pb->reasons);
 	if (pb->delay)
 		buf_addf(b, ", delay %lds", pb->delay);
+	if (pb->keep_when_superseded)
+		buf_adds(b, ", supersede false");
 	if (pb->map_json)
 		buf_addf(b, ", map %s", pb->map_json);
 	if (pb->post)

@@ -37,6 +37,7 @@ struct postback {
 	char *final_json;	/* statuses never retried, a JSON array, or NULL */
 	enum fire_status status;
 	long delay;		/* seconds; 0 when the postback has none */
+	bool keep_when_superseded;	/* supersede: false, a delayed line a later action never stops */
 	unsigned long line;	/* where it starts in the rule file */
 };
 
