@@ -88,7 +88,7 @@ stopped() {
 	assert_success
 	assert_equal "${#lines[@]}" 3
 	assert_equal "$(head -n 1 <<<"$output")" "$(head -n 1 log | jq -c '. + {notice: "supersede"}')"
-	assert_line "pbmatch: 1 notices of unmatched actions, for pbdelay"
+	assert_line "pbmatch: 1 notice of unmatched actions, for pbdelay"
 	pbmatch -r rules.yaml log > matched
 	run pbexpand --strict matched
 	assert_success
