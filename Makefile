@@ -26,7 +26,7 @@ B = build
 endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
-UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign
+UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign test_duration
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
@@ -66,7 +66,7 @@ DEBS += kcat librdkafka-dev
 # runs over its seed corpus and regression inputs; with FUZZ=1, with
 # libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
-	signing
+	signing duration
 PBMATCH_RULES = cmd/pbmatch/rules.c cmd/pbmatch/loader.c cmd/pbmatch/delivery.c
 FUZZ_SRCS_rules = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c \
 	cmd/pbexpand/request.c
