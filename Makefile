@@ -83,6 +83,7 @@ FUZZ_PKGS_action = $(PKGS_pbmatch)
 FUZZ_SRCS_signing = cmd/pbfire/job.c cmd/pbfire/signing.c cmd/pbfire/hmac.c cmd/pbfire/secrets.c \
 	cmd/pbfire/retry.c
 FUZZ_PKGS_signing = $(PKGS_pbfire)
+FUZZ_SRCS_duration = cmd/pbfire/schedule.c
 FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
 ifeq ($(FUZZ),1)

@@ -20,6 +20,7 @@
 
 #include "breaker.h"
 #include "breakers.h"
+#include "duration.h"
 #include "heap.h"
 #include "job.h"
 #include "lanes.h"
@@ -677,6 +678,25 @@ static double number_option(const struct tool *t, const char *name, const char *
 	return v;
 }
 
+/* A duration of pb-rules(5), seconds without a unit, from min to max
+ * seconds; in nanoseconds. */
+static int64_t duration_option(const struct tool *t, const char *name, const char *arg, double min,
+			       double max)
+{
+	int64_t ns;
+	if (!duration_parse(arg, strlen(arg), DURATION_S, &ns) ||
+	    !(ns >= min * DURATION_S && ns <= max * DURATION_S))
+		tool_usage_error(t, "%s: expected seconds from %g to %g, or a duration such as 500ms or 2m, got '%s'",
+				 name, min, max, arg);
+	return ns;
+}
+
+static double seconds_option(const struct tool *t, const char *name, const char *arg, double min,
+			     double max)
+{
+	return (double)duration_option(t, name, arg, min, max) / DURATION_S;
+}
+
 static void net_option(struct pbfire *pf, const char *arg)
 {
 	struct netblock b;
@@ -725,12 +745,14 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 		case OPT_PER_HOST: pf->per_host = (unsigned)number_option(t, "--per-host", optarg, 1, 10000); break;
 		case OPT_THREADS: pf->threads = (unsigned)number_option(t, "--threads", optarg, 1, LANES_MAX); break;
 		case OPT_RETRIES: pf->retry.retries = (int)number_option(t, "--retries", optarg, 0, 100); break;
-		case OPT_BACKOFF: pf->retry.base = number_option(t, "--backoff", optarg, 0, 3600); break;
+		case OPT_BACKOFF: pf->retry.base = seconds_option(t, "--backoff", optarg, 0, 3600); break;
 		case OPT_CONNECT_TIMEOUT:
-			send->connect_ms = (long)(1000 * number_option(t, "--connect-timeout", optarg, 0.001, 3600));
+			send->connect_ms = (long)duration_round(duration_option(t, "--connect-timeout", optarg, 0.001, 3600),
+							       DURATION_MS);
 			break;
 		case OPT_TIMEOUT:
-			send->timeout_ms = (long)(1000 * number_option(t, "--timeout", optarg, 0.001, 86400));
+			send->timeout_ms = (long)duration_round(duration_option(t, "--timeout", optarg, 0.001, 86400),
+							       DURATION_MS);
 			break;
 		case OPT_FOLLOW: send->follow = (long)number_option(t, "--follow", optarg, 0, 50); break;
 		case OPT_ALLOW_PRIVATE: pf->net.allow_private = true; break;
@@ -752,9 +774,9 @@ static void parse_options(struct pbfire *pf, int argc, char **argv)
 				tool_usage_error(t, "--schedule: expected waits such as 5s,5m,2h,1d (at most 32), got '%s'", optarg);
 			break;
 		case OPT_BREAKER: pf->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
-		case OPT_BREAKER_WAIT: pf->breaker.wait = number_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
+		case OPT_BREAKER_WAIT: pf->breaker.wait = seconds_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
 		case OPT_SECRETS: pf->secrets.path = optarg; break;
-		case OPT_GRACE: pf->grace = number_option(t, "--grace", optarg, 0, 3600); break;
+		case OPT_GRACE: pf->grace = seconds_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: pf->stats = true; break;
 		default:
 			if (!tool_option(pf->t, opt, optarg))

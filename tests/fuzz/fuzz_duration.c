@@ -1,16 +1,20 @@
 /* Fuzzes the duration grammar (common/duration.c) with a bare number in
- * seconds, milliseconds or refused. Beyond no crash: the input is taken
+ * seconds, milliseconds or refused, and pbfire's --schedule, a list of
+ * them (cmd/pbfire/schedule.c). Beyond no crash: the input is taken
  * exactly when it is digits with at most one point and a digit, then a
  * unit or nothing; the value is that of strtold's reading of the number
  * times the unit, to within a nanosecond and long double's precision,
- * or INT64_MAX when that is beyond it; and the value written back as
- * seconds with nine decimals parses to itself. */
+ * or INT64_MAX when that is beyond it; the value written back as
+ * seconds with nine decimals parses to itself; a schedule is taken
+ * exactly when it is 1 to 32 durations in range, comma-separated, with
+ * their values. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "duration.h"
 #include "fuzz.h"
+#include "schedule.h"
 
 static const char *const unit_names[] = { "us", "ms", "s", "m", "h", "d" };
 static const int64_t unit_ns[] = { DURATION_US, DURATION_MS, DURATION_S, DURATION_M, DURATION_H, DURATION_D };
@@ -75,11 +79,38 @@ static void check_grammar(const char *s, size_t n, int64_t bare)
 	check_round_trip(ns);
 }
 
+/* The text up to the first NUL, as --schedule, against its items each
+ * read alone. */
+static void check_schedule(const char *s, size_t size)
+{
+	char *text = strndup(s, size);
+	CHECK(text);
+	struct schedule sch;
+	bool taken = schedule_parse(&sch, text);
+	size_t n = 0, items = sizeof sch.waits / sizeof *sch.waits;
+	bool all_waits = true;
+	for (const char *p = text; all_waits; p++) {
+		size_t len = strcspn(p, ",");
+		int64_t ns;
+		all_waits = n < items && duration_parse(p, len, DURATION_S, &ns) && ns <= SCHEDULE_WAIT_MAX;
+		if (all_waits && taken)
+			CHECK(sch.waits[n] == (double)ns / DURATION_S);
+		n++;
+		p += len;
+		if (!*p)
+			break;
+	}
+	CHECK(taken == all_waits);
+	CHECK(!taken || sch.n == n);
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
 	check_grammar(s, size, DURATION_S);
 	check_grammar(s, size, DURATION_MS);
 	check_grammar(s, size, 0);
+	check_schedule(s, size);
 	return 0;
 }
