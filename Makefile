@@ -27,7 +27,7 @@ endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
 UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign \
-	test_siphash
+	test_siphash test_duration
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
@@ -67,7 +67,7 @@ DEBS += kcat librdkafka-dev
 # with tests/fuzz/replay.c, which make check runs over its seed corpus and
 # regression inputs; with FUZZ=1, with libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
-	signing hosts hold
+	signing hosts hold duration
 FUZZ_TOOLS_rules = pbmatch pbexpand
 FUZZ_TOOLS_action = pbmatch
 FUZZ_TOOLS_request = pbexpand
@@ -77,6 +77,7 @@ FUZZ_TOOLS_breakers = pbfire
 FUZZ_TOOLS_signing = pbfire
 FUZZ_TOOLS_hosts = pbfire
 FUZZ_TOOLS_hold = pbdelay
+FUZZ_TOOLS_duration = pbfire
 FUZZ_TOOLS_pbstat = pbstat
 FUZZ_PKGS_uritemplate = libcurl
 FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)

@@ -64,7 +64,7 @@ big_ledger() {
 	cp ledger fired
 	run fire --ledger fired --ledger-keep 7300s in
 	assert_equal "$(errors <<<"$output" | sort)" $'a null\nb duplicate\nc duplicate'
-	for bad in 1w -1d 1.5d d 30dd 1h2m; do
+	for bad in 1w -1d d 30dd 1h2m 0.5s 1e999s 101y 36601d; do
 		run pbfire --ledger fired --ledger-keep "$bad" < /dev/null
 		assert_failure 2
 		assert_line --partial "--ledger-keep: expected a duration"

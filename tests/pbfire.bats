@@ -71,11 +71,41 @@ EOF
 @test "a dropped connection and a timeout are retried and classified" {
 	start_receiver
 	printf '{"url":"%s/drop?drop=1"}\n{"url":"%s/slow?delay=2"}\n' "$RECV" "$RECV" > in
-	run fire --retries 1 --timeout 0.5 in
+	run fire --retries 1 --timeout 500ms in
 	assert_failure 1
 	assert_equal "$(jq -c '[.result.error, .result.attempts, .result.status]' <<<"$output" | sort)" \
 		"$(printf '%s\n' '["connect",2,0]' '["timeout",2,0]')"
 	jq -e 'select(.result.error == "timeout") | .result.retry_at' <<<"$output"
+}
+
+@test "durations: --timeout, --connect-timeout, --backoff, --grace, --breaker-wait, --ledger-keep and --schedule take those of pb-rules(5)" {
+	run pbfire --dry-run --timeout 30s --connect-timeout 1.5s --backoff 250ms --grace 500ms --breaker-wait 1m \
+		--ledger-keep 1.5d --schedule 1d,1.5h,90 /dev/null
+	assert_success
+	for opt in --timeout --connect-timeout --backoff --grace --breaker-wait; do
+		for bad in 1x -1s 1e999s 99999999999999999999s '' s; do
+			run pbfire "$opt" "$bad" /dev/null
+			assert_failure 2
+			assert_line --regexp "^pbfire: $opt: expected seconds from [0-9.]+ to [0-9]+, or a duration such as 500ms or 2m, got '$bad'\$"
+		done
+	done
+	run pbfire --timeout 2d /dev/null
+	assert_failure 2
+	assert_line "pbfire: --timeout: expected seconds from 0.001 to 86400, or a duration such as 500ms or 2m, got '2d'"
+	for bad in 1x -1s 1e999s 99999999999999999999s 367d 5s,,5m 5s, '' s; do
+		run pbfire --schedule "$bad" /dev/null
+		assert_failure 2
+		assert_line "pbfire: --schedule: expected waits such as 5s,5m,2h,1d (at most 32), got '$bad'"
+	done
+}
+
+@test "--schedule 1.5d: a failed line comes back 1.2 to 1.8 days later" {
+	start_receiver
+	echo "{\"url\":\"$RECV/down?status=503\"}" > in
+	run pbfire --allow-net 127.0.0.0/8 --spool retry.spool --schedule 1.5d --breaker 0 in
+	assert_success
+	wait=$(jq '.result | [.retry_at, .fired_at] | map(sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) | .[0] - .[1]' <<<"$output")
+	assert_equal "$(awk -v w="$wait" 'BEGIN { print (w >= 0.8 * 1.5 * 86400 - 1 && w <= 1.2 * 1.5 * 86400 + 1) }')" 1
 }
 
 @test "redirects are not followed unless --follow, and only to http(s)" {
@@ -192,7 +222,7 @@ EOF
 	start_receiver
 	echo "{\"url\":\"$RECV/stuck?delay=30\"}" > in
 	mkfifo fifo
-	pbfire --allow-net 127.0.0.0/8 --grace 0.3 < fifo > out 2> err &
+	pbfire --allow-net 127.0.0.0/8 --grace 500ms < fifo > out 2> err &
 	pid=$!
 	exec 4> fifo
 	cat in >&4

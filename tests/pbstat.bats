@@ -269,6 +269,23 @@ close_to() {
 	assert_line --regexp '^  \[1 s, \+inf\) +[0-9]+ +[0-9.]+%  #*$'
 }
 
+@test "--hist and --every take durations of pb-rules(5): decimals, us to d; malformed or out of range is refused" {
+	echo '{"result":{"ok":true,"attempts":1,"status":200,"ms":2}}' > r
+	run pbstat -o json --hist 0,500us,1.5,1d r
+	assert_success
+	assert_equal "$(jq -c '.histogram | map([.from_ms, .to_ms])' <<<"$output")" '[[0,0.5],[0.5,1.5],[1.5,86400000],[86400000,null]]'
+	run bash -c "pbstat --every 1d r < /dev/null"
+	assert_success
+	for bound in 1x -1s 1e999s 99999999999999999999s 116d s; do
+		run pbstat --hist "0,$bound" r
+		assert_failure 2
+		assert_line "pbstat: --hist: expected ascending durations, such as 0,10ms,50ms,1s, got '0,$bound'"
+	done
+	run pbstat --every 1.5d r
+	assert_failure 2
+	assert_line "pbstat: --every: expected seconds, from 0.01 to 86400, got '1.5d'"
+}
+
 @test "invalid lines: diagnostics with file and line, --reject, status 1" {
 	make_results 20 8 > results.ndjson
 	run pbstat --reject rejects results.ndjson

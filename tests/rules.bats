@@ -86,23 +86,78 @@ YAML
 	assert_line "pbmatch: rules.yaml:3:36: status: expected any, approved or rejected, got 'maybe'"
 }
 
-@test "delays: units s, m, h; under 2 minutes or malformed is an error" {
+@test "delays: durations of pb-rules(5); under the guide's 2 minutes, over a year or malformed is an error" {
 	rules <<'YAML'
 postbacks:
   - {name: a, type: click, url: "https://x.example/", delay: 90s}
   - {name: b, type: click, url: "https://x.example/", delay: 2 minutes}
-  - {name: c, type: click, url: "https://x.example/", delay: 120}
+  - {name: c, type: click, url: "https://x.example/", delay: 119.9s}
   - {name: d, type: click, url: "https://x.example/", delay: -5m}
-  - {name: e, type: click, url: "https://x.example/", delay: 120s}
-  - {name: f, type: click, url: "https://x.example/", delay: 1h}
+  - {name: e, type: click, url: "https://x.example/", delay: 1x}
+  - {name: f, type: click, url: "https://x.example/", delay: 1e999s}
+  - {name: g, type: click, url: "https://x.example/", delay: 99999999999999999999s}
+  - {name: h, type: click, url: "https://x.example/", delay: 366d}
+  - {name: i, type: click, url: "https://x.example/", delay: ""}
+  - {name: j, type: click, url: "https://x.example/", delay: s}
+  - {name: k, type: click, url: "https://x.example/", delay: 120s}
 YAML
 	run pbmatch --check -r rules.yaml
 	assert_failure 2
-	assert_line "pbmatch: rules.yaml:2:62: delay: 90s is under the 2-minute minimum"
-	assert_line "pbmatch: rules.yaml:3:62: delay: expected a number and a unit (s, m or h), such as 2m; got '2 minutes'"
-	assert_line "pbmatch: rules.yaml:4:62: delay: expected a number and a unit (s, m or h), such as 2m; got '120'"
-	assert_line "pbmatch: rules.yaml:5:62: delay: expected a number and a unit (s, m or h), such as 2m; got '-5m'"
-	assert_equal "${#lines[@]}" 4
+	assert_output - <<'EOF'
+pbmatch: rules.yaml:2:62: delay: 90s is under the 2-minute minimum of the postback setup guide ("Minimum delay is 2 minutes")
+pbmatch: rules.yaml:3:62: delay: expected a duration, such as 2m, 1.5h or 1d; got '2 minutes'
+pbmatch: rules.yaml:4:62: delay: 119.9s is under the 2-minute minimum of the postback setup guide ("Minimum delay is 2 minutes")
+pbmatch: rules.yaml:5:62: delay: expected a duration, such as 2m, 1.5h or 1d; got '-5m'
+pbmatch: rules.yaml:6:62: delay: expected a duration, such as 2m, 1.5h or 1d; got '1x'
+pbmatch: rules.yaml:7:62: delay: expected a duration, such as 2m, 1.5h or 1d; got '1e999s'
+pbmatch: rules.yaml:8:62: delay: 99999999999999999999s is over the 1-year maximum
+pbmatch: rules.yaml:9:62: delay: 366d is over the 1-year maximum
+pbmatch: rules.yaml:10:62: delay: must not be empty
+pbmatch: rules.yaml:11:62: delay: expected a duration, such as 2m, 1.5h or 1d; got 's'
+EOF
+}
+
+@test "delays: whole or decimal, every unit, a bare number in seconds, kept to the second" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: click, url: "https://x.example/", delay: 120}
+  - {name: b, type: click, url: "https://x.example/", delay: 2.5m}
+  - {name: c, type: click, url: "https://x.example/", delay: 1h}
+  - {name: d, type: click, url: "https://x.example/", delay: 1d}
+  - {name: e, type: click, url: "https://x.example/", delay: 365d}
+  - {name: f, type: click, url: "https://x.example/", delay: 120000ms}
+  - {name: g, type: click, url: "https://x.example/", delay: 120.6s}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_success
+	assert_equal "$(grep -o 'delay [0-9]*s' <<<"$output" | tr '\n' ' ')" \
+		"delay 120s delay 150s delay 3600s delay 86400s delay 31536000s delay 120s delay 121s "
+}
+
+@test "timeouts: durations of pb-rules(5) from 1ms to 1d; out of range or malformed is an error" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: click, url: "https://x.example/", timeout: 1h}
+  - {name: b, type: click, url: "https://x.example/", timeout: 1d}
+  - {name: c, type: click, url: "https://x.example/", timeout: 1.5m}
+  - {name: d, type: click, url: "https://x.example/", timeout: 2d}
+  - {name: e, type: click, url: "https://x.example/", timeout: 999us}
+  - {name: f, type: click, url: "https://x.example/", timeout: 1x}
+  - {name: g, type: click, url: "https://x.example/", timeout: -1s}
+  - {name: h, type: click, url: "https://x.example/", timeout: 99999999999999999999s}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_output - <<'EOF'
+pbmatch: rules.yaml:5:64: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '2d'
+pbmatch: rules.yaml:6:64: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '999us'
+pbmatch: rules.yaml:7:64: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '1x'
+pbmatch: rules.yaml:8:64: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '-1s'
+pbmatch: rules.yaml:9:64: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '99999999999999999999s'
+EOF
+	head -4 rules.yaml > ok.yaml
+	echo '{"type":"click","transaction_id":"c1"}' | pbmatch -r ok.yaml > out
+	assert_equal "$(jq -r .postback.timeout out | tr '\n' ' ')" "3600 86400 90 "
 }
 
 @test "duplicate names point at the first one" {

@@ -31,6 +31,7 @@
 #include "ledger.h"
 #include "siphash.h"
 #include "durable.h"
+#include "duration.h"
 #include "tool.h"
 
 #include <err.h>
@@ -415,20 +416,16 @@ static void review(struct ledger *l, int64_t now)
 	rehash(l, room_for(live + flying), true);
 }
 
-/* Reads a --ledger-keep duration, a whole number of seconds, minutes,
- * hours or days (s, m, h, d; seconds without a unit), up to 100 years;
- * 0 keeps keys forever. */
+/* Reads a --ledger-keep duration of pb-rules(5) (seconds without a
+ * unit), from 1 second to 100 years, kept to the second; 0 keeps keys
+ * forever. */
 bool ledger_parse_keep(const char *s, int64_t *seconds)
 {
-	char *end;
-	errno = 0;
-	if (*s < '0' || *s > '9')
+	int64_t ns;
+	if (!duration_parse(s, strlen(s), DURATION_S, &ns) || (ns > 0 && ns < DURATION_S) ||
+	    ns > 100 * 366 * DURATION_D)
 		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	int64_t unit = !*end ? 1 : end[1] ? 0 : *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
-	if (errno || !unit || v > 100ULL * 366 * 86400 / (unsigned long long)unit)
-		return false;
-	*seconds = (int64_t)v * unit;
+	*seconds = duration_round(ns, DURATION_S);
 	return true;
 }
 

@@ -11,18 +11,20 @@
 #include <err.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "duration.h"
 #include "lanes.h"
 #include "ledger.h"
 
 static const char usage[] =
 	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--threads N] [--retries N]\n"
-	"              [--backoff SECONDS] [--connect-timeout SECONDS] [--timeout SECONDS]\n"
+	"              [--backoff TIME] [--connect-timeout TIME] [--timeout TIME]\n"
 	"              [--follow N] [--allow-private] [--allow-net CIDR] [--cacert FILE]\n"
 	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
-	"              [--schedule LIST] [--breaker N] [--breaker-wait SECONDS]\n"
-	"              [--secrets FILE] [--grace SECONDS] [--stats] [--reject FILE]\n"
+	"              [--schedule LIST] [--breaker N] [--breaker-wait TIME]\n"
+	"              [--secrets FILE] [--grace TIME] [--stats] [--reject FILE]\n"
 	"              [--max-line BYTES] [FILE ...]\n";
 
 enum {
@@ -41,6 +43,25 @@ static double number_option(const struct tool *t, const char *name, const char *
 	if (errno || end == arg || *end || !(v >= min && v <= max))
 		tool_usage_error(t, "%s: expected a number from %g to %g, got '%s'", name, min, max, arg);
 	return v;
+}
+
+/* A duration of pb-rules(5), seconds without a unit, from min to max
+ * seconds; in nanoseconds. */
+static int64_t duration_option(const struct tool *t, const char *name, const char *arg, double min,
+			       double max)
+{
+	int64_t ns;
+	if (!duration_parse(arg, strlen(arg), DURATION_S, &ns) ||
+	    !(ns >= min * DURATION_S && ns <= max * DURATION_S))
+		tool_usage_error(t, "%s: expected seconds from %g to %g, or a duration such as 500ms or 2m, got '%s'",
+				 name, min, max, arg);
+	return ns;
+}
+
+static double seconds_option(const struct tool *t, const char *name, const char *arg, double min,
+			     double max)
+{
+	return (double)duration_option(t, name, arg, min, max) / DURATION_S;
 }
 
 static void net_option(struct options *o, const struct tool *t, const char *arg)
@@ -101,12 +122,14 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 		case OPT_PER_HOST: o->per_host = (unsigned)number_option(t, "--per-host", optarg, 1, 10000); break;
 		case OPT_THREADS: o->threads = (unsigned)number_option(t, "--threads", optarg, 1, LANES_MAX); break;
 		case OPT_RETRIES: o->retry.retries = (int)number_option(t, "--retries", optarg, 0, 100); break;
-		case OPT_BACKOFF: o->retry.base = number_option(t, "--backoff", optarg, 0, 3600); break;
+		case OPT_BACKOFF: o->retry.base = seconds_option(t, "--backoff", optarg, 0, 3600); break;
 		case OPT_CONNECT_TIMEOUT:
-			send->connect_ms = (long)(1000 * number_option(t, "--connect-timeout", optarg, 0.001, 3600));
+			send->connect_ms = (long)duration_round(duration_option(t, "--connect-timeout", optarg, 0.001, 3600),
+							       DURATION_MS);
 			break;
 		case OPT_TIMEOUT:
-			send->timeout_ms = (long)(1000 * number_option(t, "--timeout", optarg, 0.001, 86400));
+			send->timeout_ms = (long)duration_round(duration_option(t, "--timeout", optarg, 0.001, 86400),
+							       DURATION_MS);
 			break;
 		case OPT_FOLLOW: send->follow = (long)number_option(t, "--follow", optarg, 0, 50); break;
 		case OPT_ALLOW_PRIVATE: o->net.allow_private = true; break;
@@ -128,9 +151,9 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 				tool_usage_error(t, "--schedule: expected waits such as 5s,5m,2h,1d (at most 32), got '%s'", optarg);
 			break;
 		case OPT_BREAKER: o->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
-		case OPT_BREAKER_WAIT: o->breaker.wait = number_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
+		case OPT_BREAKER_WAIT: o->breaker.wait = seconds_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
 		case OPT_SECRETS: o->secrets_path = optarg; break;
-		case OPT_GRACE: o->grace = number_option(t, "--grace", optarg, 0, 3600); break;
+		case OPT_GRACE: o->grace = seconds_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: o->stats = true; break;
 		default:
 			if (!tool_option(t, opt, optarg))

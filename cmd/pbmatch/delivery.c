@@ -7,6 +7,7 @@
  * sign block may use are common/signwords.c's, which pbfire reads too.
  */
 #include "buf.h"
+#include "duration.h"
 #include "httpheader.h"
 #include "loader.h"
 #include "signwords.h"
@@ -173,22 +174,18 @@ void delivery_read_sign(struct loader *l, yaml_node_t *n, yaml_node_t *headers, 
 		pb->sign_json = sign_json(&sb);
 }
 
-/* timeout: seconds per attempt, such as 10, 2.5, 2.5s, 500ms or 1m,
- * kept to the millisecond. */
+/* timeout: a duration per attempt (a bare number is seconds), such as
+ * 10, 2.5s, 500ms or 1m, from 1ms to 1d, kept to the millisecond. */
 void delivery_read_timeout(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
 	const char *s = loader_want_scalar(l, n, "timeout");
+	int64_t ns;
 	if (!s)
 		return;
-	size_t number = strspn(s, "0123456789."), point = strcspn(s, ".");
-	const char *unit = s + number;
-	double scale = !*unit || !strcmp(unit, "s") ? 1000 : !strcmp(unit, "ms") ? 1 : !strcmp(unit, "m") ? 60000 : 0;
-	double ms = strtod(s, NULL) * scale;
-	bool two_points = point < number && memchr(s + point + 1, '.', number - point - 1);
-	if (!number || two_points || !(ms >= 1 && ms <= 86400000))
+	if (!duration_parse(s, strlen(s), DURATION_S, &ns) || ns < DURATION_MS || ns > DURATION_D)
 		loader_report(l, n, "timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '%s'", s);
 	else
-		pb->timeout_ms = (long)(ms + 0.5);
+		pb->timeout_ms = (long)duration_round(ns, DURATION_MS);
 }
 
 /* attempts: how many attempts a line gets in all, 1 for at most once. */

@@ -14,6 +14,7 @@
  */
 #include "rules.h"
 #include "buf.h"
+#include "duration.h"
 #include "httpheader.h"
 #include "httpurl.h"
 #include "loader.h"
@@ -74,23 +75,22 @@ static void read_status(struct loader *l, yaml_node_t *n, struct postback *pb)
 		pb->status = (enum fire_status)st;
 }
 
-/* Parses "<number><s|m|h>"; the guide's minimum is 2 minutes. */
+/* A duration (a bare number is seconds), kept to the second: at least
+ * the postback setup guide's 2 minutes, at most a year. */
 static void read_delay(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
 	const char *s = loader_want_scalar(l, n, "delay");
+	int64_t ns;
 	if (!s)
 		return;
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	long unit = !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : 0;
-	if (*s < '0' || *s > '9' || errno || !unit || v > MAX_DELAY / unit) {
-		loader_report(l, n, "delay: expected a number and a unit (s, m or h), such as 2m; got '%s'", s);
-		return;
-	}
-	pb->delay = v * unit;
-	if (pb->delay < MIN_DELAY)
-		loader_report(l, n, "delay: %s is under the 2-minute minimum", s);
+	if (!duration_parse(s, strlen(s), DURATION_S, &ns))
+		loader_report(l, n, "delay: expected a duration, such as 2m, 1.5h or 1d; got '%s'", s);
+	else if (ns < MIN_DELAY * DURATION_S)
+		loader_report(l, n, "delay: %s is under the 2-minute minimum of the postback setup guide (\"Minimum delay is 2 minutes\")", s);
+	else if (ns > MAX_DELAY * DURATION_S)
+		loader_report(l, n, "delay: %s is over the 1-year maximum", s);
+	else
+		pb->delay = (long)duration_round(ns, DURATION_S);
 }
 
 /* supersede: true (the default) or false. */

@@ -2,45 +2,26 @@
  * --hist BOUNDS: the latency histogram a user asks for, vegeta's way: a
  * comma-separated list of ascending durations ("0,10ms,50ms,1s"), each
  * the start of a bucket that ends where the next starts, the last one
- * open-ended; a first bound above 0 gets a bucket from 0 before it. A
- * bound without a unit is in milliseconds.
+ * open-ended; a first bound above 0 gets a bucket from 0 before it.
+ * Each is a duration of pb-rules(5), in milliseconds without a unit,
+ * kept to the microsecond.
  * Counts are exact: each latency is placed by binary search.
  */
 #include "buckets.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-
-/* A duration such as 250ms, 1.5s, 2m, 800us or 1h, or a bare number of
- * bare_unit microseconds, in microseconds; at most max_seconds. */
-bool duration_parse(const char *s, double bare_unit, double max_seconds, uint64_t *us)
-{
-	static const struct { const char *unit; double us; } units[] = {
-		{ "us", 1 }, { "ms", 1e3 }, { "s", 1e6 }, { "m", 60e6 }, { "h", 3600e6 },
-	};
-	char *end;
-	if (*s != '.' && (*s < '0' || *s > '9'))
-		return false;
-	errno = 0;
-	double v = strtod(s, &end), unit = *end ? 0 : bare_unit;
-	for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-		if (strcmp(end, units[i].unit) == 0)
-			unit = units[i].us;
-	if (errno || end == s || !unit || v * unit > max_seconds * 1e6)
-		return false;
-	*us = (uint64_t)llround(v * unit);
-	return true;
-}
+#include "duration.h"
 
 /* Adds the bound s after the others, and 0 before a first one above 0. */
 static bool add_bound(struct buckets *b, const char *s, const char **why)
 {
-	uint64_t us;
-	if (!duration_parse(s, 1e3, 1e7, &us) || (b->n && us <= b->bound[b->n - 1])) {
+	int64_t ns;
+	bool taken = duration_parse(s, strlen(s), DURATION_MS, &ns) && ns <= BUCKETS_MAX_S * DURATION_S;
+	uint64_t us = taken ? (uint64_t)duration_round(ns, DURATION_US) : 0;
+	if (!taken || (b->n && us <= b->bound[b->n - 1])) {
 		*why = "expected ascending durations, such as 0,10ms,50ms,1s";
 		return false;
 	}

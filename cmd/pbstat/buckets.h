@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define BUCKETS_MAX 64
+#define BUCKETS_MAX_S 10000000	/* the highest bound, in seconds */
 
 /* --hist: latencies counted exactly into the user's buckets, from each
  * bound to the next, the last one open. */
@@ -17,6 +18,5 @@ struct buckets {
 
 bool buckets_parse(struct buckets *b, const char *list, const char **why);
 void buckets_add(struct buckets *b, uint64_t us);
-bool duration_parse(const char *s, double bare_unit, double max_seconds, uint64_t *us);
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buckets.h"
+#include "duration.h"
 #include "groups.h"
 #include "members.h"
 #include "plot.h"
@@ -149,10 +150,10 @@ static void run(struct pbstat *ps, char **files, int nfiles)
 
 static void every_option(struct pbstat *ps, const char *arg)
 {
-	uint64_t us;
-	if (!duration_parse(arg, 1e6, 86400, &us) || us < 10000)
+	int64_t ns;
+	if (!duration_parse(arg, strlen(arg), DURATION_S, &ns) || ns < 10 * DURATION_MS || ns > DURATION_D)
 		tool_usage_error(ps->t, "--every: expected seconds, from 0.01 to 86400, got '%s'", arg);
-	ps->every = (int64_t)us * 1000;
+	ps->every = ns;
 }
 
 /* A ratio from 0 to 1, or a percentage such as 95%. */

@@ -124,7 +124,8 @@ static void check_loaded(const struct rules *r)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct postback *pb = &r->pb[i];
 		CHECK(pb->name && pb->url && pb->type < TYPE_COUNT && pb->status <= FIRE_REJECTED);
-		CHECK(pb->delay == 0 || pb->delay >= 120);
+		CHECK(pb->delay == 0 || (pb->delay >= MIN_DELAY && pb->delay <= MAX_DELAY));
+		CHECK(pb->timeout_ms == 0 || (pb->timeout_ms >= 1 && pb->timeout_ms <= 86400000));
 		CHECK(!strncasecmp(pb->url, "http://", 7) || !strncasecmp(pb->url, "https://", 8));
 		const char *why;
 		CHECK(httpurl_check_template(pb->url, strlen(pb->url), &why));
