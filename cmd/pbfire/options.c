@@ -20,11 +20,11 @@
 
 static const char usage[] =
 	"usage: pbfire [--dry-run] [-v] [-j N] [--per-host N] [--threads N] [--retries N]\n"
-	"              [--backoff TIME] [--connect-timeout TIME] [--timeout TIME]\n"
+	"              [--backoff DURATION] [--connect-timeout DURATION] [--timeout DURATION]\n"
 	"              [--follow N] [--allow-private] [--allow-net CIDR] [--cacert FILE]\n"
 	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
-	"              [--schedule LIST] [--breaker N] [--breaker-wait TIME]\n"
-	"              [--secrets FILE] [--grace TIME] [--stats] [--reject FILE]\n"
+	"              [--schedule LIST] [--breaker N] [--breaker-wait DURATION]\n"
+	"              [--secrets FILE] [--grace DURATION] [--stats] [--reject FILE]\n"
 	"              [--max-line BYTES] [FILE ...]\n";
 
 enum {
