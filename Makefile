@@ -77,7 +77,9 @@ FUZZ_SRCS_ledger = cmd/pbfire/ledger.c
 FUZZ_SRCS_netpolicy = cmd/pbfire/netpolicy.c
 FUZZ_SRCS_request = cmd/pbexpand/request.c
 FUZZ_SRCS_action = $(PBMATCH_RULES) cmd/pbmatch/match.c cmd/pbmatch/action.c
-FUZZ_SRCS_pbstat = cmd/pbstat/members.c cmd/pbstat/result.c
+FUZZ_SRCS_pbstat = cmd/pbstat/members.c cmd/pbstat/result.c cmd/pbstat/fates.c cmd/pbstat/tally.c \
+	cmd/pbstat/summary.c cmd/pbstat/groups.c cmd/pbstat/series.c cmd/pbstat/hist.c \
+	cmd/pbstat/errors.c cmd/pbstat/buckets.c
 FUZZ_SRCS_breakers = cmd/pbfire/breakers.c cmd/pbfire/queue.c
 FUZZ_PKGS_action = $(PKGS_pbmatch)
 FUZZ_SRCS_signing = cmd/pbfire/job.c cmd/pbfire/signing.c cmd/pbfire/hmac.c cmd/pbfire/secrets.c \
