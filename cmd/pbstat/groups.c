@@ -2,8 +2,10 @@
  * --by FIELD: one summary per value of a dotted field, such as
  * postback.name or publisher_id, or per host of the "url" with --by host.
  * Values compare by their text, as ids do across pb (12 and "12" are one
- * group); a missing or null field is a group of its own. This is the one
- * part of pbstat whose memory grows: by a summary per group.
+ * group); a missing or null field is a group of its own. A postback
+ * belongs to the group of the record that decides its fate (tally.c), so
+ * the groups' postbacks add up to the total. Memory grows here by a
+ * summary per group.
  */
 #include "groups.h"
 
@@ -17,7 +19,8 @@ void groups_init(struct groups *g, const char *field)
 	memset(g, 0, sizeof *g);
 	g->field = field;
 	g->by_host = strcmp(field, "host") == 0;
-	g->nested = strchr(field, '.') != NULL;
+	if (!g->by_host)
+		member_path_init(&g->path, field);
 }
 
 /* The top-level member the groups are told apart by: the field's first
@@ -26,8 +29,7 @@ struct text groups_member(const struct groups *g)
 {
 	if (g->by_host)
 		return (struct text){ "url", 3 };
-	const char *dot = strchr(g->field, '.');
-	return (struct text){ g->field, dot ? (size_t)(dot - g->field) : strlen(g->field) };
+	return (struct text){ g->field, member_top(g->field) };
 }
 
 /* The host of URL u, lower-case, without user information or port. */
@@ -51,36 +53,22 @@ static void host_of(struct text u, struct buf *out)
 		buf_addc(out, *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p);
 }
 
-/* The value at the rest of the dotted field in top, the source text of
- * the field's top-level member; p NULL when it is missing. */
-static struct text nested_value(struct groups *g, struct text top)
-{
-	struct json_error je;
-	const char *rest = strchr(g->field, '.') + 1;
-	if (*top.p != '{' || !record_parse(&g->rec, top.p, top.n, &je))
-		return (struct text){ 0 };
-	int i = record_path(&g->rec, rest, strlen(rest));
-	if (i < 0 || record_is_null(&g->rec, i))
-		return (struct text){ 0 };
-	return record_text(&g->rec, i);
-}
-
 /* The field's value, p NULL for none: strings decoded, other values
  * their source text. */
-static struct text value_of(struct groups *g, struct text top)
+static struct text value_of(struct groups *g, struct text top, bool escaped)
 {
-	bool string = top.p && *top.p == '"';
-	if (!top.p || (top.n == 4 && memcmp(top.p, "null", 4) == 0) || (g->by_host && !string))
+	struct text v = g->by_host ? top : member_path_find(&g->path, top, escaped);
+	if (!v.p || (v.n == 4 && memcmp(v.p, "null", 4) == 0) || (g->by_host && *v.p != '"'))
 		return (struct text){ 0 };
-	return g->nested ? nested_value(g, top) : member_string(top, &g->scratch);
+	return member_string(v, &g->scratch);
 }
 
 /* The group's key in g->key: "v" and the value's text, or "-" for none;
  * top is the source text of the field's top-level member (of "url" for
  * --by host), p NULL when absent. */
-static void key_of(struct groups *g, struct text top)
+static void key_of(struct groups *g, struct text top, bool escaped)
 {
-	struct text v = value_of(g, top);
+	struct text v = value_of(g, top, escaped);
 	buf_clear(&g->key);
 	buf_addc(&g->key, v.p ? 'v' : '-');
 	if (v.p && g->by_host)
@@ -89,12 +77,12 @@ static void key_of(struct groups *g, struct text top)
 		buf_add(&g->key, v.p, v.n);
 }
 
-/* The summary of the group of a line whose member named by
- * groups_member() has the source text top (p NULL when absent); a new
- * one the first time its value is seen. */
-struct summary *groups_of(struct groups *g, struct text top)
+/* The number of the group of a line whose member named by
+ * groups_member() has the source text top (p NULL when absent), escaped
+ * as for members_find; a new one the first time its value is seen. */
+size_t groups_of(struct groups *g, struct text top, bool escaped)
 {
-	key_of(g, top);
+	key_of(g, top, escaped);
 	size_t *i = strmap_put(&g->index, g->key.data, g->key.len, g->n);
 	if (*i == g->n) {
 		struct group *new = xcalloc(1, sizeof *new);
@@ -106,7 +94,12 @@ struct summary *groups_of(struct groups *g, struct text top)
 		g->v = xreallocarray(g->v, g->n + 1, sizeof *g->v);
 		g->v[g->n++] = new;
 	}
-	return &g->v[*i]->summary;
+	return *i;
+}
+
+struct summary *groups_at(const struct groups *g, size_t i)
+{
+	return &g->v[i]->summary;
 }
 
 static int by_volume(const void *a, const void *b)
@@ -142,5 +135,5 @@ void groups_free(struct groups *g)
 	strmap_free(&g->index);
 	buf_free(&g->key);
 	buf_free(&g->scratch);
-	record_free(&g->rec);
+	member_path_free(&g->path);
 }

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 
 #include "buf.h"
-#include "record.h"
+#include "members.h"
 #include "strmap.h"
 #include "summary.h"
 
@@ -19,17 +19,18 @@ struct group {
  * of "url" (field "host"). */
 struct groups {
 	const char *field;
-	bool by_host, nested;	/* nested: field is dotted */
+	bool by_host;
+	struct member_path path;	/* the field below its top-level member */
 	struct strmap index;
 	struct group **v;
 	size_t n;
 	struct buf key, scratch;
-	struct record rec;	/* the field's top-level member, parsed */
 };
 
 void groups_init(struct groups *g, const char *field);
 struct text groups_member(const struct groups *g);
-struct summary *groups_of(struct groups *g, struct text top);
+size_t groups_of(struct groups *g, struct text top, bool escaped);
+struct summary *groups_at(const struct groups *g, size_t i);
 const struct group **groups_by_volume(const struct groups *g);
 void groups_free(struct groups *g);
 

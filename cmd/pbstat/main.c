@@ -1,9 +1,10 @@
 /*
- * pbstat: read pbfire's result records and report on them: counts by
- * outcome, success ratio, attempts, latency and fire lag percentiles,
- * status codes and errors, overall and --by a field, as text or JSON,
- * with a --hist and an SVG --plot; once at the end of the input, or
- * every few seconds over a growing one. See pbstat(1).
+ * pbstat: read pbfire's result records and report on the postbacks they
+ * tell of, one fate per postback key: counts by fate, success ratio,
+ * attempts, latency and fire lag percentiles, status codes and errors,
+ * overall and --by a field, as text or JSON, with a --hist and an SVG
+ * --plot; once at the end of the input, or every few seconds over a
+ * growing one. See pbstat(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -17,32 +18,24 @@
 #include "buckets.h"
 #include "duration.h"
 #include "groups.h"
-#include "members.h"
 #include "plot.h"
 #include "report.h"
-#include "result.h"
 #include "series.h"
 #include "stamp.h"
-#include "summary.h"
+#include "tally.h"
 #include "tool.h"
 
 static const char usage[] =
 	"usage: pbstat [--by FIELD] [-o text|json] [--hist BOUNDS] [--plot FILE.svg]\n"
-	"              [--every SECONDS] [--min-success RATIO] [--reject FILE]\n"
-	"              [--max-line BYTES] [FILE ...]\n";
+	"              [--every SECONDS] [--min-success RATIO] [--key FIELD]\n"
+	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
-enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS };
-
-/* The top-level members read from each line, in members.value[]. */
-enum { MEMBER_RESULT, MEMBER_FIRE_AT, MEMBER_BY };
+enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY };
 
 struct pbstat {
 	struct tool *t;
-	struct members members;
-	struct result_reader reader;
-	struct summary total;
-	unsigned long other;		/* valid lines that are not result records */
-	const char *by, *plot;
+	struct tally tally;
+	const char *by, *plot, *key;
 	struct groups groups;
 	struct buckets *buckets;	/* --hist, or NULL */
 	struct series series;
@@ -63,24 +56,10 @@ static void count_line(struct pbstat *ps, const char *line, size_t len)
 {
 	struct json_error je;
 	struct json_shape shape;
-	struct result r;
-	if (!json_validate(line, len, &shape, NULL, &je)) {
+	if (json_validate(line, len, &shape, NULL, &je))
+		tally_line(&ps->tally, line, shape.escapes);
+	else
 		tool_reject(ps->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
-		return;
-	}
-	members_find(&ps->members, line, shape.escapes);
-	const struct text *v = ps->members.value;
-	if (!result_read(&ps->reader, v[MEMBER_RESULT], v[MEMBER_FIRE_AT], shape.escapes, &r)) {
-		ps->other++;
-		return;
-	}
-	summary_add(&ps->total, &r);
-	if (ps->by)
-		summary_add(groups_of(&ps->groups, v[MEMBER_BY]), &r);
-	if (ps->buckets && r.has_latency)
-		buckets_add(ps->buckets, r.latency_us);
-	if (ps->plot)
-		series_add(&ps->series, &r);
 }
 
 /* Writes the report, and the plot; with --every, stamped with the time
@@ -90,8 +69,8 @@ static void report(struct pbstat *ps)
 	char at[STAMP_TEXT_MAX];
 	stamp_format((struct stamp){ stamp_now().sec, 0 }, at);
 	struct report r = {
-		.lines = ps->t->nread, .rejected = ps->t->nrejected, .other = ps->other,
-		.total = &ps->total, .groups = ps->by ? &ps->groups : NULL, .buckets = ps->buckets,
+		.lines = ps->t->nread, .rejected = ps->t->nrejected, .other = ps->tally.other,
+		.total = &ps->tally.total, .groups = ps->tally.groups, .buckets = ps->buckets,
 		.at = ps->every ? at : NULL,
 	};
 	if (ps->every && ps->terminal)
@@ -196,6 +175,7 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		{ "plot", required_argument, NULL, OPT_PLOT },
 		{ "every", required_argument, NULL, OPT_EVERY },
 		{ "min-success", required_argument, NULL, OPT_MIN_SUCCESS },
+		{ "key", required_argument, NULL, OPT_KEY },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -208,6 +188,7 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		case OPT_PLOT: ps->plot = optarg; break;
 		case OPT_EVERY: every_option(ps, optarg); break;
 		case OPT_MIN_SUCCESS: min_success_option(ps, optarg); break;
+		case OPT_KEY: ps->key = optarg; break;
 		default:
 			if (!tool_option(ps->t, opt, optarg))
 				tool_usage_error(ps->t, NULL);
@@ -217,42 +198,30 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		tool_usage_error(ps->t, "--by: empty field name");
 	if (ps->plot && !*ps->plot)
 		tool_usage_error(ps->t, "--plot: empty file name");
-}
-
-static void want_members(struct pbstat *ps)
-{
-	members_want(&ps->members, "result", 6);
-	members_want(&ps->members, "fire_at", 7);
-	if (ps->by) {
-		struct text by = groups_member(&ps->groups);
-		members_want(&ps->members, by.p, by.n);
-	}
+	if (!*ps->key)
+		tool_usage_error(ps->t, "--key: empty field name");
 }
 
 int main(int argc, char **argv)
 {
 	struct tool t;
-	struct pbstat ps = { .t = &t };
+	struct pbstat ps = { .t = &t, .key = "postback.key" };
 	tool_init(&t, usage);
 	parse_options(&ps, argc, argv);
 	ps.terminal = isatty(STDOUT_FILENO);
-	result_reader_init(&ps.reader);
-	summary_init(&ps.total);
 	groups_init(&ps.groups, ps.by ? ps.by : "");
-	want_members(&ps);
 	series_init(&ps.series);
+	tally_init(&ps.tally, ps.key, ps.by ? &ps.groups : NULL, ps.buckets, ps.plot ? &ps.series : NULL);
 
 	run(&ps, argv + optind, argc - optind);
 
-	double success = summary_success(&ps.total);
+	double success = summary_success(&ps.tally.total);
 	bool below = ps.min_success > 0 && success < ps.min_success;
 	if (below)
 		warnx("success ratio %.4f is below --min-success %g", success, ps.min_success);
-	summary_free(&ps.total);
+	tally_free(&ps.tally);
 	groups_free(&ps.groups);
 	series_free(&ps.series);
-	result_reader_free(&ps.reader);
-	members_free(&ps.members);
 	int status = tool_finish(&t);
 	return status == EXIT_OK && below ? EXIT_REJECTED : status;
 }

@@ -2,15 +2,18 @@
  * Finding a few members of a JSON object that json_validate() has
  * accepted, without tokenizing it: one walk over the object that steps
  * over strings to their closing quote and over nested values by their
- * brackets. pbstat walks each line for "result" and "fire_at", then the
- * result object for its members; only a dotted --by field needs tokens.
+ * brackets. pbstat walks each line for "result", "fire_at" and the
+ * first part of the key and --by fields, then the result object for its
+ * members.
  * Tokenizing every line with jsmn took a third more time: a result
- * record is mostly members pbstat does not read. Only valid JSON may be
+ * record is mostly members pbstat does not read. A dotted field (--by,
+ * --key) is found the same way, one object down at a time. Only valid JSON may be
  * given: nothing here checks it again. When a key occurs twice the first
  * counts, as everywhere in pb.
  */
 #include "members.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Adds key (which must stay valid) to those members_find() looks for;
@@ -121,4 +124,55 @@ struct text member_string(struct text value, struct buf *out)
 void members_free(struct members *m)
 {
 	buf_free(&m->scratch);
+}
+
+/* The length of the top-level part of dotted field: up to its first dot. */
+size_t member_top(const char *field)
+{
+	return strcspn(field, ".");
+}
+
+/* The parts of dotted field after its top-level one, which must stay
+ * valid; none for a field without a dot. */
+void member_path_init(struct member_path *p, const char *field)
+{
+	memset(p, 0, sizeof *p);
+	for (const char *s = field + member_top(field); *s; s += 1 + member_top(s + 1)) {
+		p->level = xreallocarray(p->level, p->n + 1, sizeof *p->level);
+		memset(&p->level[p->n], 0, sizeof *p->level);
+		members_want(&p->level[p->n++], s + 1, member_top(s + 1));
+	}
+}
+
+/* The source text of the value at p below top, the source text of the
+ * field's top-level member (p NULL when either is missing); escaped as
+ * for members_find. */
+struct text member_path_find(struct member_path *p, struct text top, bool escaped)
+{
+	struct text v = top;
+	for (size_t i = 0; i < p->n && v.p; i++) {
+		if (*v.p != '{')
+			return (struct text){ 0 };
+		members_find(&p->level[i], v.p, escaped);
+		v = p->level[i].value[0];
+	}
+	return v;
+}
+
+/* The text of a value that is a string (decoded into out), a number or
+ * a boolean, as pb compares ids; p NULL for null, an object, an array
+ * or none. */
+struct text member_scalar(struct text value, struct buf *out)
+{
+	if (!value.p || *value.p == '{' || *value.p == '[' || *value.p == 'n')
+		return (struct text){ 0 };
+	return member_string(value, out);
+}
+
+void member_path_free(struct member_path *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		members_free(&p->level[i]);
+	free(p->level);
+	memset(p, 0, sizeof *p);
 }

@@ -19,9 +19,21 @@ struct members {
 	struct buf scratch;	/* escaped keys, decoded */
 };
 
+/* A dotted field below a top-level member, such as "key" below
+ * "postback": one single-key lookup per part. */
+struct member_path {
+	struct members *level;
+	size_t n;
+};
+
 void members_want(struct members *m, const char *key, size_t keylen);
 void members_find(struct members *m, const char *object, bool escaped);
 struct text member_string(struct text value, struct buf *out);
 void members_free(struct members *m);
+size_t member_top(const char *field);
+void member_path_init(struct member_path *p, const char *field);
+struct text member_path_find(struct member_path *p, struct text top, bool escaped);
+struct text member_scalar(struct text value, struct buf *out);
+void member_path_free(struct member_path *p);
 
 #endif

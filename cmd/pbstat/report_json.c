@@ -85,18 +85,25 @@ static void add_errors(struct buf *b, const struct errors *e)
 static void add_summary(struct buf *b, const struct summary *s)
 {
 	const uint64_t *o = s->outcomes;
+	struct attempts a = summary_attempts(s);
 	add_u(b, "seen", summary_seen(s));
 	add_u(b, "delivered", o[OUTCOME_DELIVERED]);
-	add_u(b, "duplicates", o[OUTCOME_DUPLICATE]);
 	add_u(b, "failed", o[OUTCOME_FAILED]);
 	add_u(b, "pending", o[OUTCOME_PENDING]);
+	add_u(b, "superseded", o[OUTCOME_SUPERSEDED]);
 	add_u(b, "dry_runs", o[OUTCOME_DRY_RUN]);
+	add_u(b, "earlier", o[OUTCOME_EARLIER]);
 	add_ratio(b, "success_ratio", summary_success(s));
+	buf_adds(b, "\"records\":{");
+	add_u(b, "read", s->records);
+	add_u(b, "duplicates", s->duplicates);
+	add_u(b, "after_delivery", s->after_delivery);
+	close_with(b, '}');
 	buf_adds(b, "\"attempts\":{");
-	add_u(b, "sent", s->sent);
-	add_u(b, "retried", s->retried);
-	add_ratio(b, "mean", s->sent ? (double)s->attempts / (double)s->sent : NAN);
-	buf_addf(b, "\"max\":%ld},", s->attempts_max);
+	add_u(b, "sent", a.sent);
+	add_u(b, "retried", a.retried);
+	add_ratio(b, "mean", a.sent ? (double)a.sum / (double)a.sent : NAN);
+	buf_addf(b, "\"max\":%ld},", a.max);
 	add_hist(b, "latency_ms", &s->latency, true);
 	add_hist(b, "fire_lag_ms", &s->lag, false);
 	buf_adds(b, "\"status\":{");

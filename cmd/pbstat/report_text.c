@@ -1,9 +1,9 @@
 /*
  * The report as text, for people: the summary as labelled lines (the
- * counts by outcome, success, attempts, latency and fire lag percentiles,
- * status codes, error classes with their most frequent messages, the
- * lines read), then the --hist bars and the --by table, one row per
- * value, largest first. Times are in milliseconds; a figure that has no
+ * postbacks by fate, success, those superseded when there are any,
+ * attempts, latency and fire lag percentiles, status codes, error classes
+ * with their most frequent messages, the records and lines read), then
+ * the --hist bars and the --by table, one row per value, largest first. Times are in milliseconds; a figure that has no
  * records to come from shows as "-". Control characters of messages
  * and values show as "?".
  */
@@ -50,31 +50,30 @@ static void put_text(FILE *out, const char *s, size_t n)
 		fputc((unsigned char)s[i] < 0x20 ? '?' : s[i], out);
 }
 
-static unsigned long long good(const struct summary *s)
-{
-	return s->outcomes[OUTCOME_DELIVERED] + s->outcomes[OUTCOME_DUPLICATE];
-}
-
 static void put_outcomes(FILE *out, const struct summary *s)
 {
 	const uint64_t *o = s->outcomes;
 	cell c;
-	fprintf(out, "postbacks    %llu seen: %llu delivered, %llu %s, %llu failed, %llu pending, "
-		"%llu %s\n", (unsigned long long)summary_seen(s),
-		(unsigned long long)o[OUTCOME_DELIVERED], (unsigned long long)o[OUTCOME_DUPLICATE],
-		plural(o[OUTCOME_DUPLICATE], "duplicate", "duplicates"),
-		(unsigned long long)o[OUTCOME_FAILED], (unsigned long long)o[OUTCOME_PENDING],
-		(unsigned long long)o[OUTCOME_DRY_RUN], plural(o[OUTCOME_DRY_RUN], "dry run", "dry runs"));
+	fprintf(out, "postbacks    %llu seen: %llu delivered, %llu failed, %llu pending, %llu superseded, "
+		"%llu %s, %llu settled earlier\n", (unsigned long long)summary_seen(s),
+		(unsigned long long)o[OUTCOME_DELIVERED], (unsigned long long)o[OUTCOME_FAILED],
+		(unsigned long long)o[OUTCOME_PENDING], (unsigned long long)o[OUTCOME_SUPERSEDED],
+		(unsigned long long)o[OUTCOME_DRY_RUN], plural(o[OUTCOME_DRY_RUN], "dry run", "dry runs"),
+		(unsigned long long)o[OUTCOME_EARLIER]);
 	fprintf(out, "success      %s (%llu of %llu finished)\n", percent_cell(c, summary_success(s)),
-		good(s), (unsigned long long)summary_finished(s));
+		(unsigned long long)o[OUTCOME_DELIVERED], (unsigned long long)summary_finished(s));
+	if (o[OUTCOME_SUPERSEDED])
+		fprintf(out, "superseded   %llu stopped by a later action of the transaction, such as a fraud "
+			"check's verdict\n", (unsigned long long)o[OUTCOME_SUPERSEDED]);
 }
 
 static void put_attempts(FILE *out, const struct summary *s)
 {
-	fprintf(out, "attempts     %llu sent", (unsigned long long)s->sent);
-	if (s->sent)
-		fprintf(out, ", mean %.2f, max %ld, %.2f%% retried", (double)s->attempts / (double)s->sent,
-			s->attempts_max, 100.0 * (double)s->retried / (double)s->sent);
+	struct attempts a = summary_attempts(s);
+	fprintf(out, "attempts     %llu sent", (unsigned long long)a.sent);
+	if (a.sent)
+		fprintf(out, ", mean %.2f, max %ld, %.2f%% retried", (double)a.sum / (double)a.sent, a.max,
+			100.0 * (double)a.retried / (double)a.sent);
 	fputc('\n', out);
 }
 
@@ -155,13 +154,13 @@ static void put_buckets(FILE *out, const struct buckets *b)
 	}
 }
 
-/* The most frequent error class other than "duplicate", which has its
+/* The most frequent error class other than "superseded", which has its
  * own column. */
 static void put_top_failure(FILE *out, const struct errors *e)
 {
 	const struct error_class **v = errors_by_count(e);
 	for (size_t i = 0; i < e->n; i++) {
-		if (v[i]->len == 9 && memcmp(v[i]->name, "duplicate", 9) == 0)
+		if (v[i]->len == 10 && memcmp(v[i]->name, "superseded", 10) == 0)
 			continue;
 		fputs("  ", out);
 		put_text(out, v[i]->name, v[i]->len);
@@ -179,10 +178,11 @@ static void put_group(FILE *out, const struct group *g, int width)
 	cell c[3];
 	fputs("  ", out);
 	put_text(out, g->value ? g->value : "(none)", n);
-	fprintf(out, "%*s %9llu %9llu %10llu %7llu %7llu %8llu %8s %8s %8s", width - (int)n, "",
-		(unsigned long long)summary_seen(s), (unsigned long long)o[OUTCOME_DELIVERED],
-		(unsigned long long)o[OUTCOME_DUPLICATE], (unsigned long long)o[OUTCOME_FAILED],
-		(unsigned long long)o[OUTCOME_PENDING], (unsigned long long)o[OUTCOME_DRY_RUN],
+	fprintf(out, "%*s %9llu %9llu %9llu %7llu %7llu %10llu %8llu %7llu %8s %8s %8s", width - (int)n, "",
+		(unsigned long long)s->records, (unsigned long long)summary_seen(s),
+		(unsigned long long)o[OUTCOME_DELIVERED], (unsigned long long)o[OUTCOME_FAILED],
+		(unsigned long long)o[OUTCOME_PENDING], (unsigned long long)o[OUTCOME_SUPERSEDED],
+		(unsigned long long)o[OUTCOME_DRY_RUN], (unsigned long long)o[OUTCOME_EARLIER],
 		percent_cell(c[0], summary_success(s)), ms_cell(c[1], hist_percentile(&s->latency, 50)),
 		ms_cell(c[2], hist_percentile(&s->latency, 99)));
 	put_top_failure(out, &s->errors);
@@ -196,9 +196,9 @@ static void put_groups(FILE *out, const struct groups *g)
 	for (size_t i = 0; i < g->n; i++)
 		if (v[i]->value && (int)utf8_cut(v[i]->value, v[i]->len, VALUE_MAX) > width)
 			width = (int)utf8_cut(v[i]->value, v[i]->len, VALUE_MAX);
-	fprintf(out, "\nby %s\n  %-*s %9s %9s %10s %7s %7s %8s %8s %8s %8s  %s\n", g->field, width, "value",
-		"seen", "delivered", "duplicates", "failed", "pending", "dry runs", "success", "p50 ms",
-		"p99 ms", "top failure");
+	fprintf(out, "\nby %s\n  %-*s %9s %9s %9s %7s %7s %10s %8s %7s %8s %8s %8s  %s\n", g->field, width,
+		"value", "records", "seen", "delivered", "failed", "pending", "superseded", "dry runs", "earlier",
+		"success", "p50 ms", "p99 ms", "top failure");
 	for (size_t i = 0; i < g->n; i++)
 		put_group(out, v[i], width);
 	free(v);
@@ -213,6 +213,10 @@ void report_text(const struct report *r, FILE *out)
 	put_times(out, r->total);
 	put_status(out, r->total);
 	put_errors(out, &r->total->errors);
+	fprintf(out, "records      %llu read: %llu %s, %llu after delivery\n",
+		(unsigned long long)r->total->records, (unsigned long long)r->total->duplicates,
+		plural(r->total->duplicates, "duplicate", "duplicates"),
+		(unsigned long long)r->total->after_delivery);
 	fprintf(out, "lines        %lu read, %lu %s, %lu rejected\n", r->lines, r->other,
 		plural(r->other, "not a result record", "not result records"), r->rejected);
 	if (r->buckets)

@@ -1,7 +1,8 @@
 /*
  * Reading a result record, as pbfire(1) writes it, into the few figures
- * pbstat counts: the outcome (dry run, duplicate, pending, delivered or
- * failed, in that order of precedence), attempts, status, the last
+ * pbstat counts: the outcome (dry run, duplicate, superseded, pending,
+ * delivered or failed, in that order of precedence), the attempts of
+ * this round and of all rounds, the status, the last
  * attempt's latency, the fire lag (result.fired_at less fire_at) and the
  * error class and message. A line is a result record when its "result"
  * member is an object with a boolean "ok"; "final": false marks a
@@ -18,12 +19,16 @@
 #include "record.h"
 #include "stamp.h"
 
-enum { R_OK, R_DRY_RUN, R_FINAL, R_ERROR, R_MESSAGE, R_STATUS, R_ATTEMPTS, R_MS, R_FIRED_AT };
+enum {
+	R_OK, R_DRY_RUN, R_FINAL, R_ERROR, R_MESSAGE, R_STATUS, R_ATTEMPTS, R_ATTEMPTS_IN_ALL, R_MS,
+	R_FIRED_AT
+};
 
 void result_reader_init(struct result_reader *rd)
 {
 	static const char *const keys[] = {
-		"ok", "dry_run", "final", "error", "message", "status", "attempts", "ms", "fired_at", NULL,
+		"ok", "dry_run", "final", "error", "message", "status", "attempts", "attempts_in_all", "ms",
+		"fired_at", NULL,
 	};
 	memset(rd, 0, sizeof *rd);
 	for (size_t i = 0; keys[i]; i++)
@@ -69,7 +74,9 @@ static enum outcome outcome_of(const struct text *v, struct text error)
 	if (is_literal(v[R_DRY_RUN], 't'))
 		return OUTCOME_DRY_RUN;
 	if (text_is(error, "duplicate"))
-		return OUTCOME_DUPLICATE;
+		return OUTCOME_EARLIER;
+	if (text_is(error, "superseded"))
+		return OUTCOME_SUPERSEDED;
 	if (is_literal(v[R_FINAL], 'f'))
 		return OUTCOME_PENDING;
 	return is_literal(v[R_OK], 't') ? OUTCOME_DELIVERED : OUTCOME_FAILED;
@@ -103,7 +110,9 @@ bool result_read(struct result_reader *rd, struct text result, struct text fire_
 	out->message = string_or_none(v[R_MESSAGE], &rd->message);
 	out->outcome = outcome_of(v, out->error);
 	double attempts = number_of(v[R_ATTEMPTS]), status = number_of(v[R_STATUS]), ms = number_of(v[R_MS]);
+	double in_all = number_of(v[R_ATTEMPTS_IN_ALL]);
 	out->attempts = attempts >= 1 && attempts < 1e9 ? (long)attempts : 0;
+	out->attempts_all = in_all >= 1 && in_all < 1e9 ? (long)in_all : out->attempts;
 	out->status = status >= 0 && status < 1000 && status == floor(status) ? (long)status : -1;
 	out->has_latency = out->attempts > 0 && ms >= 0 && ms < 1e12;
 	out->latency_us = out->has_latency ? (uint64_t)llround(ms * 1000) : 0;

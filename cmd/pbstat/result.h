@@ -6,16 +6,19 @@
 
 #include "members.h"
 
-/* Where a postback stands, by its result record; each counts in one. */
+/* Where a postback stands, each in one: what a result record says of
+ * it, and what its records together say (fates.c). A duplicate record
+ * says that the postback was settled earlier, outside the records read. */
 enum outcome {
-	OUTCOME_DELIVERED, OUTCOME_DUPLICATE, OUTCOME_FAILED, OUTCOME_PENDING, OUTCOME_DRY_RUN,
-	OUTCOMES
+	OUTCOME_DELIVERED, OUTCOME_FAILED, OUTCOME_PENDING, OUTCOME_SUPERSEDED, OUTCOME_DRY_RUN,
+	OUTCOME_EARLIER, OUTCOMES
 };
 
 /* What pbstat reads from one result record. */
 struct result {
 	enum outcome outcome;
 	long attempts;		/* 0 when missing */
+	long attempts_all;	/* of all rounds: attempts_in_all, else attempts */
 	long status;		/* -1 when missing or not an integer from 0 to 999 */
 	bool has_latency, has_lag, has_fired;
 	uint64_t latency_us;	/* result.ms of a sent postback */

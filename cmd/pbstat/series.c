@@ -1,8 +1,9 @@
 /*
  * The time series behind --plot: per minute of result.fired_at, the
- * postbacks delivered, those that failed (pending ones included: the
- * attempt did not deliver) and a coarse latency histogram for the p99
- * line. Its memory is bounded: when the records span more than
+ * postbacks delivered and those failed for good, each at the time of the
+ * record that decides its fate (so one pending, superseded, or later
+ * delivered is not drawn as failed; one whose fate changes moves), and a
+ * coarse latency histogram of the records sent for the p99 line. Its memory is bounded: when the records span more than
  * SERIES_SLOTS slots, slots are merged in pairs and each spans twice as
  * long (2 minutes, 4, ...). Records may come in any order.
  */
@@ -70,17 +71,22 @@ static struct slot *slot_at(struct series *s, int64_t sec)
 	}
 }
 
-void series_add(struct series *s, const struct result *r)
+/* Draws the postback whose fate is f, or with sign -1 takes it back. */
+void series_count(struct series *s, const struct fate *f, int sign)
 {
-	bool delivered = r->outcome == OUTCOME_DELIVERED;
-	bool failed = r->outcome == OUTCOME_FAILED || r->outcome == OUTCOME_PENDING;
-	if (!r->has_fired || !(delivered || failed))
+	bool delivered = f->outcome == OUTCOME_DELIVERED, failed = f->outcome == OUTCOME_FAILED;
+	if (f->minute == FATE_NO_MINUTE || !(delivered || failed))
 		return;
-	struct slot *slot = slot_at(s, r->fired_sec);
-	slot->delivered += delivered;
-	slot->failed += failed;
-	if (r->has_latency)
-		hist_add(&slot->latency, r->latency_us);
+	struct slot *slot = slot_at(s, (int64_t)f->minute * 60);
+	uint64_t *count = delivered ? &slot->delivered : &slot->failed;
+	*count += (uint64_t)(int64_t)sign;
+}
+
+/* Adds the latency of record r, sent, to its slot. */
+void series_add_latency(struct series *s, const struct result *r)
+{
+	if (r->has_fired && r->has_latency)
+		hist_add(&slot_at(s, r->fired_sec)->latency, r->latency_us);
 }
 
 void series_free(struct series *s)

@@ -4,12 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fates.h"
 #include "hist.h"
 #include "result.h"
 
 #define SERIES_SLOTS 1440	/* a day by the minute; wider spans widen the slots */
 
-/* The postbacks sent in one slot of time. */
+/* The postbacks finished in one slot of time, and the latency of the
+ * records sent in it. */
 struct slot {
 	uint64_t delivered, failed;
 	struct hist latency;	/* HIST_BITS_PLOT */
@@ -24,7 +26,8 @@ struct series {
 };
 
 void series_init(struct series *s);
-void series_add(struct series *s, const struct result *r);
+void series_count(struct series *s, const struct fate *f, int sign);
+void series_add_latency(struct series *s, const struct result *r);
 void series_free(struct series *s);
 
 #endif

@@ -1,17 +1,26 @@
 /* Fuzzes pbstat's reading of result records (cmd/pbstat/members.c and
- * result.c), which walks a validated line without tokens: the input as
- * one line. Beyond no crash: on a valid object, members_find finds for
- * each wanted key (result, fire_at and the line's first keys, escaped
- * ones decoded) exactly the value record_getn finds, the first of
- * duplicate keys, as its source text; inside "result" likewise; and
- * result_read gives an outcome in range, a status of -1 or 0 to 999,
- * attempts of 0 or more, and a lag only when it has both times. */
+ * result.c), which walks a validated line without tokens, and its
+ * counting of postbacks by key (fates.c, tally.c, summary.c, groups.c,
+ * series.c): the input as lines. Beyond no crash: on each valid object,
+ * members_find finds for each wanted key (result, fire_at and the line's
+ * first keys, escaped ones decoded) exactly the value record_getn finds,
+ * the first of duplicate keys, as its source text; inside "result"
+ * likewise; and result_read gives an outcome in range, a status of -1 or
+ * 0 to 999, attempts of 0 or more, and a lag only when it has both
+ * times. Over all lines, the postbacks by fate are those a plain model
+ * finds, one entry per key as pbfire's ledger reads it (record_path on
+ * "postback.key", the whole key compared): the last record deciding,
+ * delivered staying delivered, a duplicate settling only a postback
+ * unseen or pending; so are the records, duplicates and records after
+ * delivery; the --by groups add up to the total; no count taken back
+ * below 0 (a status code left at 0, a plot slot wrapped around). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "members.h"
 #include "result.h"
+#include "tally.h"
 
 #define FIRST_KEYS 4
 
@@ -63,24 +72,122 @@ static void check_result(struct text result, struct text fire_at, bool escaped)
 	result_reader_free(&rd);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The plain model of the postbacks: a key (NULL for none) and its fate. */
+struct model {
+	struct postback {
+		char *key;
+		size_t n;
+		int fate;
+	} *v;
+	size_t n;
+	uint64_t outcomes[OUTCOMES], records, duplicates, after_delivery;
+};
+
+static struct postback *model_postback(struct model *m, const char *key, size_t n)
+{
+	for (size_t i = 0; key && i < m->n; i++)
+		if (m->v[i].key && m->v[i].n == n && memcmp(m->v[i].key, key, n) == 0)
+			return &m->v[i];
+	m->v = xreallocarray(m->v, m->n + 1, sizeof *m->v);
+	m->v[m->n] = (struct postback){ key ? xstrndup(key, n) : NULL, n, OUTCOMES };
+	return &m->v[m->n++];
+}
+
+/* Adds the record of line r, a result record saying outcome. */
+static void model_add(struct model *m, struct record *r, int outcome)
+{
+	int k = record_path(r, "postback.key", strlen("postback.key"));
+	struct text key = k >= 0 && record_is_scalar(r, k) && !record_is_null(r, k) ? record_text(r, k)
+										    : (struct text){ 0 };
+	struct postback *p = model_postback(m, key.p, key.n);
+	m->records++;
+	m->duplicates += outcome == OUTCOME_EARLIER;
+	m->after_delivery += outcome != OUTCOME_EARLIER && p->fate == OUTCOME_DELIVERED;
+	if (p->fate == OUTCOME_DELIVERED)
+		return;
+	if (outcome != OUTCOME_EARLIER)
+		p->fate = outcome;
+	else if (p->fate == OUTCOMES || p->fate == OUTCOME_PENDING)
+		p->fate = OUTCOME_EARLIER;
+}
+
+static void check_model(struct model *m, const struct tally *t, const struct groups *g,
+			const struct series *series)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		m->outcomes[m->v[i].fate]++;
+		free(m->v[i].key);
+	}
+	free(m->v);
+	const struct summary *s = &t->total;
+	CHECK(memcmp(m->outcomes, s->outcomes, sizeof m->outcomes) == 0);
+	CHECK(m->records == s->records && m->duplicates == s->duplicates);
+	CHECK(m->after_delivery == s->after_delivery);
+	uint64_t seen = 0, records = 0, statuses = 0, drawn = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		seen += summary_seen(groups_at(g, i));
+		records += groups_at(g, i)->records;
+	}
+	CHECK(seen == summary_seen(s) && records == s->records);
+	for (size_t i = 0; i < s->nstatus; i++) {
+		CHECK(s->status[i].count > 0 && s->status[i].count <= seen);
+		statuses += s->status[i].count;
+	}
+	struct attempts a = summary_attempts(s);
+	CHECK(statuses <= a.sent && a.sent <= seen && a.retried <= a.sent);
+	for (size_t i = 0; i < series->n; i++)
+		drawn += series->slots[i].delivered + series->slots[i].failed;
+	CHECK(drawn <= s->outcomes[OUTCOME_DELIVERED] + s->outcomes[OUTCOME_FAILED]);
+}
+
+/* The checks of one line, line[0,size), a copy ending in a NUL. */
+static void check_line(char *line, size_t size, struct tally *t, struct model *m)
 {
 	static const char *const top[] = { "result", "fire_at", NULL };
 	static const char *const inner[] = { "ok", "error", "status", "ms", "fired_at", NULL };
 	struct json_shape shape;
 	struct json_error je;
 	struct record r = { 0 };
-	char *line = xstrndup((const char *)data, size);
 	if (json_validate(line, size, &shape, NULL, &je) && record_parse(&r, line, size, &je)) {
 		check_members(&r, 0, line, shape.escapes, top);
 		int result = record_get(&r, 0, "result");
 		int fire_at = record_get(&r, 0, "fire_at");
 		if (result >= 0 && r.tok[result].type == JSMN_OBJECT)
 			check_members(&r, result, line + r.tok[result].start, shape.escapes, inner);
-		check_result(result >= 0 ? source_text(&r, result) : (struct text){ 0 },
-			     fire_at >= 0 ? source_text(&r, fire_at) : (struct text){ 0 }, shape.escapes);
+		struct text result_text = result >= 0 ? source_text(&r, result) : (struct text){ 0 };
+		struct text fire_at_text = fire_at >= 0 ? source_text(&r, fire_at) : (struct text){ 0 };
+		check_result(result_text, fire_at_text, shape.escapes);
+		struct result_reader rd;
+		struct result out;
+		result_reader_init(&rd);
+		if (result_read(&rd, result_text, fire_at_text, shape.escapes, &out))
+			model_add(m, &r, (int)out.outcome);
+		result_reader_free(&rd);
+		tally_line(t, line, shape.escapes);
 	}
 	record_free(&r);
-	free(line);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct groups groups;
+	struct series series;
+	struct tally t;
+	struct model m = { 0 };
+	groups_init(&groups, "postback.name");
+	series_init(&series);
+	tally_init(&t, "postback.key", &groups, NULL, &series);
+	for (const uint8_t *p = data, *end = data + size; p < end;) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		char *line = xstrndup((const char *)p, n);
+		check_line(line, n, &t, &m);
+		free(line);
+		p += n + 1;
+	}
+	check_model(&m, &t, &groups, &series);
+	tally_free(&t);
+	groups_free(&groups);
+	series_free(&series);
 	return 0;
 }
