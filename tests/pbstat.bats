@@ -333,12 +333,14 @@ close_to() {
 	} > one
 	run pbstat one
 	assert_success
-	assert_line "postbacks    2 seen: 0 delivered, 1 duplicate, 0 failed, 0 pending, 1 dry run"
+	assert_line "postbacks    2 seen: 0 delivered, 0 failed, 0 pending, 0 superseded, 1 dry run, 1 settled earlier"
+	assert_line "records      2 read: 1 duplicate, 0 after delivery"
 	assert_line "lines        3 read, 1 not a result record, 0 rejected"
 	cat one one > two
 	run pbstat two
 	assert_success
-	assert_line "postbacks    4 seen: 0 delivered, 2 duplicates, 0 failed, 0 pending, 2 dry runs"
+	assert_line "postbacks    4 seen: 0 delivered, 0 failed, 0 pending, 0 superseded, 2 dry runs, 2 settled earlier"
+	assert_line "records      4 read: 2 duplicates, 0 after delivery"
 	assert_line "lines        6 read, 2 not result records, 0 rejected"
 }
 
@@ -608,14 +610,14 @@ by_key() {
 	assert_equal "$(jq -c '.errors | map_values(.count)' <<<"$output")" '{"timeout":3,"http":2,"superseded":1}'
 	run pbstat r
 	assert_success
-	assert_line "postbacks    9 seen: 5 delivered, 1 failed, 0 pending, 1 superseded, 1 dry runs, 1 settled earlier"
+	assert_line "postbacks    9 seen: 5 delivered, 1 failed, 0 pending, 1 superseded, 1 dry run, 1 settled earlier"
 	assert_line "success      83.33% (5 of 6 finished)"
 	assert_line "superseded   1 stopped by a later action of the transaction, such as a fraud check's verdict"
 	assert_line "attempts     6 sent, mean 1.67, max 3, 50.00% retried"
 	assert_line "status       none 1, 200 3, 204 2"
 	assert_line "errors       timeout 3, http 2, superseded 1"
 	assert_line "records      16 read: 3 duplicates, 1 after delivery"
-	assert_line "lines        17 read, 1 not result records, 0 rejected"
+	assert_line "lines        17 read, 1 not a result record, 0 rejected"
 }
 
 @test "--by: a postback in the group of the record deciding it; records in their own line's group" {
