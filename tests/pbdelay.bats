@@ -217,3 +217,18 @@ interrupt() {
 	assert_success
 	assert_output --partial "ok:"
 }
+
+@test "--lag takes a duration of pb-rules(5), bare seconds too, and needs --due-only" {
+	run pbdelay --spool held --due-only --lag 15m < /dev/null
+	assert_success
+	run pbdelay --spool held --due-only --lag 900 < /dev/null
+	assert_success
+	run pbdelay --spool held --due-only --lag 2y < /dev/null
+	assert_failure 2
+	assert_line --partial "--lag: expected a duration such as 900, 15m or 2h, at most a year, got '2y'"
+	run pbdelay --spool held --due-only --lag 366d < /dev/null
+	assert_failure 2
+	run pbdelay --spool held --lag 1m < /dev/null
+	assert_failure 2
+	assert_line --partial "--lag needs --due-only"
+}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "duration.h"
 #include "hold.h"
 #include "record.h"
 #include "spool.h"
@@ -23,7 +24,7 @@
 #include "wake.h"
 
 static const char usage[] =
-	"usage: pbdelay [-f FIELD] [--spool FILE [--due-only [--lag SECONDS]]]\n"
+	"usage: pbdelay [-f FIELD] [--spool FILE [--due-only [--lag DURATION]]]\n"
 	"               [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
 enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY, OPT_LAG };
@@ -211,15 +212,14 @@ static int64_t release_due(struct pbdelay *pd)
 	return leave;
 }
 
-/* --lag: whole seconds, up to a year. */
+/* --lag: a duration of pb-rules(5), seconds without a unit, up to a
+ * year. */
 static int64_t parse_lag(const struct tool *t, const char *s)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || v > 365L * 24 * 3600)
-		tool_usage_error(t, "--lag: expected whole seconds, at most a year, got '%s'", s);
-	return v * STAMP_NS;
+	int64_t ns;
+	if (!duration_parse(s, strlen(s), DURATION_S, &ns) || ns > 365 * DURATION_D)
+		tool_usage_error(t, "--lag: expected a duration such as 900, 15m or 2h, at most a year, got '%s'", s);
+	return ns;
 }
 
 static void sync_spool(struct pbdelay *pd)
