@@ -29,18 +29,23 @@ def spooled_ids(path):
     return ids
 
 
-def run_once(spool, lines, kill_after):
+def run_once(spool, data, kill_after, end_input=False):
+    """Runs pbdelay on spool with data as its input, ended at once when
+    end_input or when it is not to be killed, and SIGKILLs it after
+    kill_after seconds unless that is None; returns its output lines, each
+    with the time it came."""
     outputs = []
     p = subprocess.Popen(["pbdelay", "--spool", spool], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     reader = threading.Thread(target=stamped_reader, args=(p.stdout, outputs))
     reader.start()
     try:
-        p.stdin.write(b"".join(lines))
-        if kill_after is None:
+        p.stdin.write(data)
+        if kill_after is None or end_input:
             p.stdin.close()
         else:
             p.stdin.flush()
+        if kill_after is not None:
             time.sleep(kill_after)
             p.send_signal(signal.SIGKILL)
     except BrokenPipeError:
@@ -67,7 +72,7 @@ def main():
             accepted = seen | spooled_ids(spool)
             todo = [text[i] for i in sorted(fire_at) if i not in accepted]
             last = r == args.rounds
-            out = run_once(spool, todo, None if last else rnd.uniform(0.02, 0.25))
+            out = run_once(spool, b"".join(todo), None if last else rnd.uniform(0.02, 0.25))
             runs.append(out)
             seen |= {json.loads(line)["id"] for _, line in out}
     problems, dups = [], 0

@@ -8,7 +8,10 @@ none before its fire_at. The input is pbmatch | pbexpand of a log whose
 approved conversions are due in 0.5 to 3 s, half of them followed by a
 verdict within their delay, under an approved-only rule (so the verdicts
 reach pbdelay as notices). The tools come from PATH."""
-import argparse, json, os, random, signal, subprocess, sys, tempfile, threading, time
+import argparse, json, os, random, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kill_pbdelay import run_once  # noqa: E402
 
 RULES = """postbacks:
   - name: approved
@@ -20,32 +23,6 @@ RULES = """postbacks:
 
 def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % round((t % 1) * 1e6)
-
-
-def stamped_reader(pipe, out):
-    for line in pipe:
-        out.append((time.time(), json.loads(line)))
-
-
-def run_once(spool, text, kill_after):
-    outputs = []
-    p = subprocess.Popen(["pbdelay", "--spool", spool], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    reader = threading.Thread(target=stamped_reader, args=(p.stdout, outputs))
-    reader.start()
-    try:
-        p.stdin.write(text)
-        if kill_after is None:
-            p.stdin.close()
-        else:
-            p.stdin.close()
-            time.sleep(kill_after)
-            p.send_signal(signal.SIGKILL)
-    except BrokenPipeError:
-        pass
-    p.wait()
-    reader.join()
-    return outputs
 
 
 def main():
@@ -78,7 +55,8 @@ def main():
         runs = []
         for r in range(args.rounds + 1):
             last = r == args.rounds
-            runs.append(run_once(spool, matched, None if last else rnd.uniform(0.02, 0.4)))
+            out = run_once(spool, matched, None if last else rnd.uniform(0.02, 0.4), end_input=True)
+            runs.append([(when, json.loads(line)) for when, line in out])
     problems, plain, marked = [], {}, {}
     for out in runs:
         for when, rec in out:
