@@ -375,7 +375,7 @@ OUT
 )
 	pbmatch --check -r rules.yaml > out 2> err
 	assert_equal "$(cat err)" "$warnings"
-	assert_equal "$(tail -n 1 out)" "rules.yaml: 1 postbacks, no errors"
+	assert_equal "$(tail -n 1 out)" "rules.yaml: 1 postback, no errors"
 	run pbmatch --check --strict -r rules.yaml
 	assert_failure 2
 	assert_output "${warnings//warning: /}"

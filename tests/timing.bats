@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Long waits end on time: a line held a minute goes out within 10 ms of
+# Long waits end on time: a line held a minute goes out of pbdelay within 10 ms of
 # its time and never before, from pbdelay and from pbfire. A wait of a
 # minute as a poll() timeout ends some 60 ms late every time, stretched
 # by the kernel's timer slack; a loaded machine may delay a line as much
@@ -11,14 +11,14 @@
 
 load helper
 
-# verdict: of the lateness in ms of each line of stdin, "early" when any
-# is below 0, else "late" when the least is 10 or more, else "on time".
+# verdict MS: of the lateness in ms of each line of stdin, "early" when
+# any is below 0, else "late" when the least is MS or more, else "on time".
 verdict() {
-	awk 'NR == 1 || $1 < least { least = $1 }
-	     END { print (least < 0 ? "early" : least >= 10 ? "late" : "on time") }'
+	awk -v bound="$1" 'NR == 1 || $1 < least { least = $1 }
+	     END { print (least < 0 ? "early" : least >= bound ? "late" : "on time") }'
 }
 
-@test "a line held a minute goes out within 10 ms of its time: from pbdelay, and from pbfire after a Retry-After" {
+@test "a line held a minute goes out within 10 ms of its time from pbdelay, and within 30 from pbfire after a Retry-After" {
 	start_receiver
 	pids=()
 	for i in 0 1 2 3 4 5; do
@@ -43,7 +43,10 @@ verdict() {
 	done)
 	echo "ms late: pbdelay" $pbdelay_late "/ pbfire" $pbfire_late
 	assert_equal "$(wc -l < released)" 6
-	assert_equal "$(verdict <<<"$pbdelay_late")" "on time"
-	assert_equal "$(verdict <<<"$pbfire_late")" "on time"
+	assert_equal "$(verdict 10 <<<"$pbdelay_late")" "on time"
+	# pbfire's measure also holds the receiver's answer and pbfire's reading
+	# of it (the wait starts there), some ms on a loaded machine; 30 ms still
+	# tells a wait stretched by the slack (60 ms and more) from one that is not
+	assert_equal "$(verdict 30 <<<"$pbfire_late")" "on time"
 	assert_equal "$(cat fired* | jq -c '.result | [.ok, .attempts]' | uniq -c | xargs)" '6 [true,2]'
 }
