@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# Long waits end on time: a line held a minute goes out of pbdelay within 10 ms of
-# its time and never before, from pbdelay and from pbfire. A wait of a
+# Long waits end on time: a line held a minute goes out never before its
+# time, within 10 ms of it from pbdelay and 30 ms from pbfire. A wait of a
 # minute as a poll() timeout ends some 60 ms late every time, stretched
 # by the kernel's timer slack; a loaded machine may delay a line as much
 # now and then, by the scheduler. So six lines go through each tool, each
