@@ -21,7 +21,7 @@
  * to collide), whose last 2 bits give way to the key's fate, and its
  * date, in a table of 20-byte slots with linear probing, at most 80%
  * full. Two keys collide by chance, sharing 126 bits, with odds of about
- * n^2 / 2^127 (10^-26 for a million keys). The table also marks keys in
+ * n^2 / 2^127 (6 * 10^-27 for a million keys). The table also marks keys in
  * flight, so that two lines with one key in the same run do not both fire.
  *
  * Keys settled longer than keep seconds ago are forgotten at once, and
