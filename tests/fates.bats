@@ -200,13 +200,15 @@ fates() {
 @test "a torn line and a line of an unknown marker are skipped with a warning, kept, and never stop a run" {
 	start_receiver
 	now=$(date +%s)
-	printf 'pbfire-ledger 3\n%dx a\n%d\n%df b\n%d b\n%d c\n' "$now" "$now" "$((now - 5))" "$((now - 9))" "$now" > fired
-	for k in a b c; do echo "{\"url\":\"$RECV/$k\",\"postback\":{\"key\":\"$k\"}}"; done > in
-	run fire --ledger fired in
+	printf 'pbfire-ledger 3\n%dx a\n%d\n%df b\n%d b\n%d c\n%d d\n%df d\n' "$now" "$now" "$((now - 5))" "$((now - 9))" "$now" "$now" "$now" > fired
+	for k in a b c d; do echo "{\"url\":\"$RECV/$k\",\"postback\":{\"key\":\"$k\"}}"; done > in
+	run fire --ledger fired --duplicates in
 	assert_success
 	assert_line "pbfire: fired: skipping a line this pbfire does not read (a newer format, or torn): ${now}x a"
 	assert_line "pbfire: fired: skipping a line this pbfire does not read (a newer format, or torn): $now"
-	assert_equal "$(jq -r .postback.key <<<"$(grep '^{' <<<"$output")")" a	# b failed (its latest line), c delivered
+	# b and d failed (their latest line), c was delivered
+	assert_equal "$(grep '^{' <<<"$output" | jq -r '[.postback.key, .result.ok, (.result.error | tostring)] | @tsv' | sort)" \
+		"$(printf 'a\ttrue\tnull\nb\tfalse\tduplicate\nc\ttrue\tduplicate\nd\tfalse\tduplicate')"
 	assert_equal "$(seen)" "GET /a"
 	grep -qx "${now}x a" fired
 }

@@ -95,11 +95,11 @@ static void set_fate(struct ledger_slot *s, enum ledger_state fate)
 	s->digest[3] = (s->digest[3] & ~FATE_BITS) | (uint32_t)(fate - KEY_DELIVERED);
 }
 
-/* Whether slot s holds digest d, whatever its fate. */
+/* Whether slot s holds digest d, whatever the fate of either. */
 static bool holds(const struct ledger_slot *s, const uint32_t d[4])
 {
 	return s->digest[0] == d[0] && s->digest[1] == d[1] && s->digest[2] == d[2] &&
-	       (s->digest[3] & ~FATE_BITS) == d[3];
+	       ((s->digest[3] ^ d[3]) & ~FATE_BITS) == 0;
 }
 
 /* Whether s is a fate a key ends with. */
@@ -570,8 +570,9 @@ enum ledger_state ledger_state(const struct ledger *l, const char *key, size_t n
 	return when && !forgotten(l, when) ? fate_of(&l->slots[find(l, d)]) : KEY_UNKNOWN;
 }
 
-/* Records what is known of key; a settled key is dated now and also
- * appended to the file, with its fate, at the next ledger_sync(). */
+/* Records what is known of key; a settled key is dated now (a date to
+ * come stays) and also appended to the file, with its fate, at the next
+ * ledger_sync(). */
 void ledger_set(struct ledger *l, const char *key, size_t n, enum ledger_state s)
 {
 	uint32_t d[4];
@@ -590,8 +591,8 @@ void ledger_set(struct ledger *l, const char *key, size_t n, enum ledger_state s
 		l->slots[i].when = clamp_when(now);
 	if (ledger_settled(s))
 		set_fate(&l->slots[i], s);
-	if (ledger_settled(s) && l->fd >= 0) {
-		add_line(&l->pending, now, s, key, n);
+	if (ledger_settled(s) && l->fd >= 0) {	/* dated as the slot, so that this line wins */
+		add_line(&l->pending, l->slots[i].when, s, key, n);
 		l->lines++;
 	}
 }
