@@ -81,7 +81,7 @@ seen() {
 # ledger_keys FILE: the keys a pbfire ledger holds, one a line as written
 # (escaped), without its header and the delivery dates.
 ledger_keys() {
-	sed -e '1{/^pbfire-ledger 2$/d;}' -e 's/^[0-9]* //' "$1"
+	sed -e '1{/^pbfire-ledger [23]$/d;}' -e 's/^[0-9]*[fs]\{0,1\} //' "$1"
 }
 
 # make_test_ca DIR: a test certificate authority, DIR/ca.crt and ca.key,

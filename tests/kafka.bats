@@ -216,6 +216,7 @@ setup() {
 	wait_requests 200
 	pbkafka_stop m0
 	[ -z "$(left_in_session m0)" ]
+	PBFIRE+=(--duplicates)	# replays are quiet otherwise
 	pbkafka_start m0 -p 0,1 -o beginning
 	wait_requests 202
 	wait_requests 200 duplicates

@@ -5,9 +5,10 @@
 
 load helper
 
-# fire ARGS...: pbfire with loopback allowed.
+# fire ARGS...: pbfire with loopback allowed, writing the records of
+# lines whose key is settled already (--duplicates).
 fire() {
-	pbfire --allow-net 127.0.0.0/8 --backoff 0.05 "$@"
+	pbfire --allow-net 127.0.0.0/8 --backoff 0.05 --duplicates "$@"
 }
 
 # lines KEY...: a line per key, each to its own path of the receiver.
@@ -49,7 +50,7 @@ big_ledger() {
 @test "--ledger-keep: units, 0 for forever, and a bad duration refused" {
 	start_receiver
 	now=$(date +%s)
-	printf 'pbfire-ledger 2\n%d a\n%d b\n%d c\n' $((now - 400 * 86400)) $((now - 7200)) $((now - 600)) > ledger
+	printf 'pbfire-ledger 3\n%d a\n%d b\n%d c\n' $((now - 400 * 86400)) $((now - 7200)) $((now - 600)) > ledger
 	lines a b c > in
 	cp ledger fired
 	run fire --ledger fired --ledger-keep 1h in
@@ -84,7 +85,7 @@ big_ledger() {
 	run fire --ledger fired in
 	assert_success
 	assert_equal "$(jq -r .result.error <<<"$output" | paste -sd,)" "duplicate,duplicate,duplicate,null"
-	assert_equal "$(head -n 4 fired)" "$(printf 'pbfire-ledger 2\n%d a\n%d b\\nc\n%d d\\\\e' "$mtime" "$mtime" "$mtime")"
+	assert_equal "$(head -n 4 fired)" "$(printf 'pbfire-ledger 3\n%d a\n%d b\\nc\n%d d\\\\e' "$mtime" "$mtime" "$mtime")"
 	assert_equal "$(ledger_keys fired | tail -n 1)" f
 }
 
@@ -107,7 +108,7 @@ big_ledger() {
 	run fire --ledger fired in
 	assert_success
 	assert_equal "$(errors <<<"$output")" "no date here duplicate"
-	assert_equal "$(cat fired)" "$(printf 'pbfire-ledger 2\n%d no date here\n%d 12345678901234567890 too many digits' "$mtime" "$mtime")"
+	assert_equal "$(cat fired)" "$(printf 'pbfire-ledger 3\n%d no date here\n%d 12345678901234567890 too many digits' "$mtime" "$mtime")"
 }
 
 @test "a leftover .new from a compaction cut short is removed and the ledger left whole" {
@@ -211,10 +212,10 @@ as_other() {
 }
 
 @test "a ledger of a later version is refused, not rewritten" {
-	printf 'pbfire-ledger 3\nwhatever it holds\n' > fired
+	printf 'pbfire-ledger 4\nwhatever it holds\n' > fired
 	cp fired before
 	run pbfire --ledger fired < /dev/null
 	assert_failure 2
-	assert_output "pbfire: fired: a ledger of version 3, newer than this pbfire reads"
+	assert_output "pbfire: fired: a ledger of version 4, newer than this pbfire reads"
 	cmp fired before
 }

@@ -249,6 +249,10 @@ EOF
 	run fire --ledger fired in
 	assert_success
 	assert_equal "$(seen | wc -l)" 3
+	assert_output ""
+	run fire --ledger fired --duplicates in
+	assert_success
+	assert_equal "$(seen | wc -l)" 3
 	assert_equal "$(jq -r '[.result.ok, .result.error] | @tsv' <<<"$output" | sort -u)" "$(printf 'true\tduplicate')"
 	assert_equal "$(ledger_keys fired | sort)" "$(printf 't1:pb:a\nt1:pb:b\nt1:pb:c')"
 }
@@ -259,7 +263,7 @@ EOF
 	run fire --ledger fired in
 	assert_success
 	printf '{"url":"ftp://x/","postback":{"key":"k"}}\n{"url":"%s/again","postback":{"key":"k"}}\n' "$RECV" > in2
-	run fire --ledger fired in2
+	run fire --ledger fired --duplicates in2
 	assert_equal "$(jq -r .result.error <<<"$output" | paste -sd,)" "invalid,duplicate"
 	assert_equal "$(seen)" "GET /a"
 	run pbfire --dry-run --ledger fired in2
@@ -284,12 +288,12 @@ EOF
 	assert_equal "$(ledger_keys fired)" $'a\nc'
 }
 
-@test "--key names another field; a failed key is not in the ledger" {
+@test "--key names another field; a failed key is settled as failed" {
 	start_receiver
 	printf '{"id":"x1","url":"%s/ok"}\n{"id":"x2","url":"%s/no?status=400"}\n' "$RECV" "$RECV" > in
 	run fire --ledger fired --key id in
 	assert_failure 1
-	assert_equal "$(ledger_keys fired)" "x1"
+	assert_equal "$(sed 's/^[0-9]*//' fired)" $'pbfire-ledger 3\n x1\nf x2'
 }
 
 @test "a ledger in use by another pbfire is refused" {
@@ -323,7 +327,7 @@ EOF
 	assert_equal "$(jq -r .result.error out | sort | uniq -c | awk '{ print $1, $2 }')" "$(printf '4 interrupted\n6 null')"
 	assert_equal "$(ledger_keys fired | wc -l)" 6
 	sed -i 's/delay=5/delay=0/' in
-	run fire --ledger fired in
+	run fire --ledger fired --duplicates in
 	assert_success
 	assert_equal "$(seen | cut -d'?' -f1 | sort | uniq -d)" "$(printf 'GET /s10\nGET /s7\nGET /s8\nGET /s9')"
 	assert_equal "$(jq -r .result.error <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" "$(printf '6 duplicate\n4 null')"
@@ -477,6 +481,6 @@ verdicts() {
 	start_receiver
 	printf '{"url":"%s/a"}\n{"url":"%s/b?status=500"}\n' "$RECV" "$RECV" > in
 	run script -qec "pbfire --allow-net 127.0.0.0/8 --retries 0 in 2>&1 > out" /dev/null
-	assert_output --partial "pbfire: 2 sent, 1 ok, 1 failed, 0 in flight"
+	assert_output --partial "pbfire: 2 sent, 1 ok, 1 failed, 0 superseded, 0 already settled, 0 in flight"
 	assert_equal "$(wc -l < out)" 2
 }

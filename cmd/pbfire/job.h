@@ -39,7 +39,10 @@ struct job {
 	int earlier_attempts;		/* of the rounds before, for a line fed back */
 	int paced;			/* attempts answered with backpressure */
 	bool owns_key;			/* it marked its key in flight in the ledger */
+	bool reopens;			/* fed back with a failed result: a failed key goes again */
+	bool failed_earlier;		/* a duplicate of a key that failed or was superseded */
 	bool leased;			/* it came from the spool, and is released from it when done */
+	bool deferred;			/* its record went to the spool: it is not over */
 	uint64_t spool_pos;
 	CURL *easy;			/* its attempt in flight, or NULL */
 	unsigned lane;			/* the lane sending it */

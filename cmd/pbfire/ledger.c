@@ -1,29 +1,36 @@
 /*
- * The ledger: the keys of delivered postbacks, each with when it was
- * delivered, so that a postback replayed from a log, by a cron run or by a
- * restarted pipeline, is not fired twice. The file is text: a header line
- * "pbfire-ledger 2", then a line "SECONDS KEY" per delivered key, SECONDS
- * the Unix time of delivery, with "\" and newline in KEY written "\\" and
- * "\n". A file without the header is of the first format, bare keys, and
- * its keys date from the file's modification time; so does a line of the
- * second format that is not "SECONDS KEY", taken whole as a key, so that
- * no complete line is lost whatever it holds. Either is rewritten with
- * dates when opened for writing. A header of a later version stops it.
+ * The ledger: the keys of settled postbacks, each with its fate
+ * (delivered, failed for good, superseded) and when it was settled, so
+ * that a postback replayed from a log, by a cron run or by a restarted
+ * pipeline, is not fired twice, whichever way it ended. The file is text:
+ * a header line "pbfire-ledger 3", then a line "SECONDS KEY" per
+ * delivered key, "SECONDSf KEY" per failed one and "SECONDSs KEY" per
+ * superseded one, SECONDS the Unix time it was settled, with "\" and
+ * newline in KEY written "\\" and "\n"; of the lines of one key, the
+ * latest date wins, and of equal dates the last line. A line of the third
+ * format that is not one of these (a marker of a newer format, or a line
+ * torn and glued) is skipped with a warning and kept as it is when the
+ * file is compacted. The second format, "pbfire-ledger 2", has delivered
+ * keys only, "SECONDS KEY", a line that is not taken whole as a key. A
+ * file without the header is of the first format, bare keys, and its keys
+ * date from the file's modification time. Older formats are rewritten as
+ * the third when opened for writing. A header of a later version stops it.
  *
  * Memory keeps a 128-bit SipHash-2-4 digest of each key (siphash.c),
  * under a hash key drawn at random at each open (so keys cannot be chosen
- * to collide; two keys collide by chance with odds of about n^2 / 2^129),
- * and its date, in a table of 20-byte slots with linear probing, at most
- * 80% full. The table also marks keys in flight, so that two lines with
- * one key in the same run do not both fire.
+ * to collide), whose last 2 bits give way to the key's fate, and its
+ * date, in a table of 20-byte slots with linear probing, at most 80%
+ * full. Two keys collide by chance, sharing 126 bits, with odds of about
+ * n^2 / 2^127 (6 * 10^-27 for a million keys). The table also marks keys in
+ * flight, so that two lines with one key in the same run do not both fire.
  *
- * Keys delivered longer than keep seconds ago are forgotten at once, and
+ * Keys settled longer than keep seconds ago are forgotten at once, and
  * their lines dropped when the file is compacted: at open, and at a
  * review every keep/4 (at most an hour), once they make a quarter of the
  * lines. The kept keys are written to PATH.new, which is synced and
  * renamed over PATH before the directory is synced (durable.c), so that
  * a crash at any moment leaves the old ledger or the new one, each whole.
- * Keys delivered meanwhile are appended and synced in batches (ledger_sync);
+ * Keys settled meanwhile are appended and synced in batches (ledger_sync);
  * a torn last line, from a crash mid-append, is cut off at open. One
  * pbfire at a time may use a ledger for writing: it is locked, and any
  * error writing it is fatal (exit 2), leaving what was written readable.
@@ -44,9 +51,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char header[] = "pbfire-ledger 2\n";
+static const char header[] = "pbfire-ledger 3\n";
 #define HEADER_LEN (sizeof header - 1)
-#define VERSION 2
+#define VERSION 3
+#define FATE_BITS 3u			/* of digest[3]: the fate of a settled key */
 #define READ_CHUNK (1 << 20)
 #define WHEN_IN_FLIGHT 1u
 #define WHEN_MIN 2u			/* the earliest date a slot holds */
@@ -69,6 +77,35 @@ static void digest(const struct ledger *l, const char *key, size_t n, uint32_t d
 	uint64_t h[2];
 	siphash128(l->hash_key, key, n, h);
 	memcpy(d, h, sizeof h);
+	d[3] &= ~FATE_BITS;
+}
+
+/* The fates a slot keeps in its digest's last 2 bits, and the markers
+ * glued to SECONDS in a line of the file, in the order of enum
+ * ledger_state from KEY_DELIVERED. */
+static const char fate_markers[] = { ' ', 'f', 's' };
+
+static enum ledger_state fate_of(const struct ledger_slot *s)
+{
+	return KEY_DELIVERED + (enum ledger_state)(s->digest[3] & FATE_BITS);
+}
+
+static void set_fate(struct ledger_slot *s, enum ledger_state fate)
+{
+	s->digest[3] = (s->digest[3] & ~FATE_BITS) | (uint32_t)(fate - KEY_DELIVERED);
+}
+
+/* Whether slot s holds digest d, whatever the fate of either. */
+static bool holds(const struct ledger_slot *s, const uint32_t d[4])
+{
+	return s->digest[0] == d[0] && s->digest[1] == d[1] && s->digest[2] == d[2] &&
+	       ((s->digest[3] ^ d[3]) & ~FATE_BITS) == 0;
+}
+
+/* Whether s is a fate a key ends with. */
+bool ledger_settled(enum ledger_state s)
+{
+	return s >= KEY_DELIVERED;
 }
 
 /* ---- the table ---- */
@@ -104,7 +141,7 @@ static size_t home(const struct ledger *l, const uint32_t d[4])
 static size_t find(const struct ledger *l, const uint32_t d[4])
 {
 	size_t i = home(l, d);
-	while (l->slots[i].when && memcmp(l->slots[i].digest, d, sizeof l->slots[i].digest))
+	while (l->slots[i].when && !holds(&l->slots[i], d))
 		i = i + 1 < l->cap ? i + 1 : 0;
 	return i;
 }
@@ -165,24 +202,31 @@ static size_t claim(struct ledger *l, const uint32_t d[4])
 
 /* ---- lines ---- */
 
-/* A line of the file: when its key was delivered, and the key, escaped. */
+/* A line of the file: when its key was settled, how, and the key,
+ * escaped; key NULL when the line is not one this pbfire reads. */
 struct line {
 	int64_t when;
+	enum ledger_state fate;
 	const char *key;
 	size_t n;
 };
 
-/* Reads a line of a file of the given version; a line of the second
- * version that is not "SECONDS KEY" is a key of the date undated. */
+/* Reads a line of a file of the given version: of the third, SECONDS,
+ * a fate's marker (none when delivered) and a space, then the key; of
+ * the second, "SECONDS KEY", or any other line whole as a key of the date
+ * undated, as in the first. */
 static struct line parse_line(const char *p, size_t n, int version, int64_t undated)
 {
 	size_t i = 0;
 	int64_t t = 0;
-	while (version == VERSION && i < n && i < 18 && p[i] >= '0' && p[i] <= '9')
+	while (version >= 2 && i < n && i < 18 && p[i] >= '0' && p[i] <= '9')
 		t = 10 * t + (p[i++] - '0');
+	const char *marker = i > 0 && i + 1 < n && version == VERSION ? memchr(fate_markers, p[i], sizeof fate_markers) : NULL;
+	if (marker && marker != fate_markers && p[i + 1] == ' ')
+		return (struct line){ t, KEY_DELIVERED + (enum ledger_state)(marker - fate_markers), p + i + 2, n - i - 2 };
 	if (i > 0 && i < n && p[i] == ' ')
-		return (struct line){ t, p + i + 1, n - i - 1 };
-	return (struct line){ undated, p, n };
+		return (struct line){ t, KEY_DELIVERED, p + i + 1, n - i - 1 };
+	return (struct line){ undated, KEY_DELIVERED, version == VERSION ? NULL : p, n };
 }
 
 /* The key of line k, decoded into scratch when it has escapes. */
@@ -197,12 +241,15 @@ static struct line decode(struct ledger *l, struct line k)
 			c = k.key[++i] == 'n' ? '\n' : k.key[i];
 		buf_addc(&l->scratch, c);
 	}
-	return (struct line){ k.when, l->scratch.data, l->scratch.len };
+	return (struct line){ k.when, k.fate, l->scratch.data, l->scratch.len };
 }
 
-static void add_line(struct buf *b, int64_t when, const char *key, size_t n)
+static void add_line(struct buf *b, int64_t when, enum ledger_state fate, const char *key, size_t n)
 {
-	buf_addf(b, "%lld ", (long long)when);
+	buf_addf(b, "%lld", (long long)when);
+	if (fate != KEY_DELIVERED)
+		buf_addc(b, fate_markers[fate - KEY_DELIVERED]);
+	buf_addc(b, ' ');
 	for (size_t i = 0; i < n; i++) {
 		if (key[i] == '\\' || key[i] == '\n')
 			buf_addc(b, '\\');
@@ -224,6 +271,7 @@ struct pass {
 	int64_t undated;		/* the date of undated keys */
 	size_t lines, live;		/* key lines, and those not forgotten */
 	size_t undated_lines;
+	size_t foreign;			/* lines not read, but kept */
 	int out;			/* compaction: the new file */
 	struct buf text;		/* compaction: lines not yet written */
 	unsigned char *written;		/* compaction: a bit per slot */
@@ -270,16 +318,24 @@ static void count_line(struct pass *p, const char *text, size_t n)
 {
 	struct line k = parse_line(text, n, p->version, p->undated);
 	p->lines++;
+	if (!k.key) {
+		warnx("%s: skipping a line this pbfire does not read (a newer format, or torn): %.*s",
+		      p->l->path, (int)(n < 60 ? n : 60), text);
+		p->foreign++;
+		p->live++;
+		return;
+	}
 	p->live += !forgotten(p->l, clamp_when(k.when));
 	p->undated_lines += k.key == text;
 }
 
-/* Enters a key loaded, keeping its latest date. */
+/* Enters a key loaded, keeping its latest line: the latest date, and of
+ * equal dates the last read. */
 static void load_slot(struct ledger *l, const struct ledger_slot *s)
 {
 	size_t i = claim(l, s->digest);
-	if (l->slots[i].when < s->when)
-		l->slots[i].when = s->when;
+	if (l->slots[i].when <= s->when)
+		l->slots[i] = *s;
 }
 
 /* Loads a line's key, AHEAD keys later: its slot is fetched meanwhile,
@@ -288,7 +344,7 @@ static void load_line(struct pass *p, const char *text, size_t n)
 {
 	struct ledger *l = p->l;
 	struct line k = parse_line(text, n, p->version, p->undated);
-	if (forgotten(l, clamp_when(k.when)))
+	if (!k.key || forgotten(l, clamp_when(k.when)))
 		return;
 	struct ledger_slot *s = &p->ahead[p->nahead++ % AHEAD];
 	if (p->nahead > AHEAD)
@@ -296,6 +352,7 @@ static void load_line(struct pass *p, const char *text, size_t n)
 	s->when = clamp_when(k.when);
 	k = decode(l, k);
 	digest(l, k.key, k.n, s->digest);
+	set_fate(s, k.fate);
 	__builtin_prefetch(&l->slots[home(l, s->digest)], 1);
 }
 
@@ -305,20 +362,29 @@ static void load_rest(struct pass *p)
 		load_slot(p->l, &p->ahead[i % AHEAD]);
 }
 
-/* Writes the line's key to the new file, once, unless it is forgotten. */
+/* Writes the line's key to the new file, once, unless it is forgotten;
+ * a line not read is written as it is. */
 static void keep_line(struct pass *p, const char *text, size_t n)
 {
 	struct ledger *l = p->l;
-	struct line k = decode(l, parse_line(text, n, p->version, 0));
+	struct line k = parse_line(text, n, p->version, 0);
 	uint32_t d[4];
-	digest(l, k.key, k.n, d);
-	size_t i = find(l, d);
-	uint32_t when = l->slots[i].when;
-	if (when < WHEN_MIN || forgotten(l, when) || p->written[i / 8] & (1u << i % 8))
-		return;
-	p->written[i / 8] |= (unsigned char)(1u << i % 8);
-	add_line(&p->text, when, k.key, k.n);
-	p->lines++;
+	if (!k.key) {
+		buf_add(&p->text, text, n);
+		buf_addc(&p->text, '\n');
+		p->lines++;
+		p->foreign++;
+	} else {
+		k = decode(l, k);
+		digest(l, k.key, k.n, d);
+		size_t i = find(l, d);
+		uint32_t when = l->slots[i].when;
+		if (when < WHEN_MIN || forgotten(l, when) || p->written[i / 8] & (1u << i % 8))
+			return;
+		p->written[i / 8] |= (unsigned char)(1u << i % 8);
+		add_line(&p->text, when, fate_of(&l->slots[i]), k.key, k.n);
+		p->lines++;
+	}
 	if (p->text.len >= READ_CHUNK) {
 		write_all(l->path, p->out, p->text.data, p->text.len);
 		buf_clear(&p->text);
@@ -339,11 +405,13 @@ static int version_of(const struct ledger *l, int fd)
 	if (!strncmp(head, header, HEADER_LEN))
 		return VERSION;
 	size_t digits = strspn(head + HEADER_LEN - 2, "0123456789");
+	int version = 0;
 	if (!strncmp(head, header, HEADER_LEN - 2) && digits && digits < 10 &&
-	    head[HEADER_LEN - 2 + digits] == '\n' && atoi(head + HEADER_LEN - 2) > VERSION)
-		errx(EXIT_FATAL, "%s: a ledger of version %d, newer than this pbfire reads", l->path,
-		     atoi(head + HEADER_LEN - 2));
-	return 1;
+	    head[HEADER_LEN - 2 + digits] == '\n')
+		version = atoi(head + HEADER_LEN - 2);
+	if (version > VERSION)
+		errx(EXIT_FATAL, "%s: a ledger of version %d, newer than this pbfire reads", l->path, version);
+	return version == 2 ? 2 : 1;
 }
 
 /* Opens and locks the ledger at path for writing (durable.c). */
@@ -383,13 +451,14 @@ static void compact(struct ledger *l, int version)
 		fchmod(fresh.fd, st.st_mode & 07777);
 	p.out = fresh.fd;
 	buf_add(&p.text, header, HEADER_LEN);
-	each_line(&p, l->fd, version == VERSION ? (off_t)HEADER_LEN : 0, keep_line);
+	each_line(&p, l->fd, version >= 2 ? (off_t)HEADER_LEN : 0, keep_line);
 	write_all(fresh.tmp, p.out, p.text.data, p.text.len);
 	if (!durable_new_commit(&fresh))
 		err(EXIT_FATAL, "%s: compacting the ledger: %s", l->path, fresh.failed);
 	close(l->fd);
 	l->fd = fresh.fd;
 	l->lines = p.lines;
+	l->foreign = p.foreign;
 	free(p.written);
 	buf_free(&p.text);
 }
@@ -410,6 +479,7 @@ static void review(struct ledger *l, int64_t now)
 		flying += l->slots[i].when == WHEN_IN_FLIGHT;
 		live += l->slots[i].when >= WHEN_MIN && !forgotten(l, l->slots[i].when);
 	}
+	live += l->foreign;
 	if (l->lines <= live || (l->lines - live) * 4 < l->lines)
 		return;
 	compact(l, VERSION);
@@ -465,13 +535,14 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	if (!read_only)
 		check_directory(l);
 	struct pass p = { .l = l, .version = version_of(l, l->fd), .undated = st.st_mtim.tv_sec };
-	off_t from = p.version == VERSION ? (off_t)HEADER_LEN : 0;
+	off_t from = p.version >= 2 ? (off_t)HEADER_LEN : 0;
 	off_t whole = each_line(&p, l->fd, from, count_line);
 	l->cap = room_for(p.live);
 	l->slots = xcalloc(l->cap, sizeof *l->slots);
 	each_line(&p, l->fd, from, load_line);
 	load_rest(&p);
 	l->lines = p.lines;
+	l->foreign = p.foreign;
 	if (read_only) {
 		close(l->fd);
 		l->fd = -1;
@@ -485,7 +556,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	if (whole == 0)		/* empty: a new ledger */
 		write_all(path, l->fd, header, HEADER_LEN);
 	else if (p.version != VERSION || p.undated_lines ||
-		 (l->lines > l->count && (l->lines - l->count) * 4 >= l->lines))
+		 (l->lines > l->count + l->foreign && (l->lines - l->count - l->foreign) * 4 >= l->lines))
 		compact(l, p.version);
 }
 
@@ -496,11 +567,12 @@ enum ledger_state ledger_state(const struct ledger *l, const char *key, size_t n
 	uint32_t when = l->slots[find(l, d)].when;
 	if (when == WHEN_IN_FLIGHT)
 		return KEY_IN_FLIGHT;
-	return when && !forgotten(l, when) ? KEY_DELIVERED : KEY_UNKNOWN;
+	return when && !forgotten(l, when) ? fate_of(&l->slots[find(l, d)]) : KEY_UNKNOWN;
 }
 
-/* Records what is known of key; a delivered key is dated now and also
- * appended to the file at the next ledger_sync(). */
+/* Records what is known of key; a settled key is dated now (a date to
+ * come stays) and also appended to the file, with its fate, at the next
+ * ledger_sync(). */
 void ledger_set(struct ledger *l, const char *key, size_t n, enum ledger_state s)
 {
 	uint32_t d[4];
@@ -517,8 +589,10 @@ void ledger_set(struct ledger *l, const char *key, size_t n, enum ledger_state s
 		l->slots[i].when = WHEN_IN_FLIGHT;
 	else if (l->slots[i].when < clamp_when(now))	/* a date to come stays */
 		l->slots[i].when = clamp_when(now);
-	if (s == KEY_DELIVERED && l->fd >= 0) {
-		add_line(&l->pending, now, key, n);
+	if (ledger_settled(s))
+		set_fate(&l->slots[i], s);
+	if (ledger_settled(s) && l->fd >= 0) {	/* dated as the slot, so that this line wins */
+		add_line(&l->pending, l->slots[i].when, s, key, n);
 		l->lines++;
 	}
 }

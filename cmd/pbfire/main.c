@@ -75,13 +75,23 @@ static void free_job(struct job *j)
 
 static const char *const drop_result[] = { "result", NULL };
 
+/* What j's line came to, for the ledger: a fate once its record is
+ * final, KEY_UNKNOWN while it may still go (deferred, interrupted). */
+static enum ledger_state fate_of(const struct job *j)
+{
+	if (j->error == ERR_NONE)
+		return KEY_DELIVERED;
+	if (j->error == ERR_SUPERSEDED)
+		return KEY_SUPERSEDED;
+	return j->error == ERR_INTERRUPTED || j->deferred ? KEY_UNKNOWN : KEY_FAILED;
+}
+
 /* Lets go of j once its record is written: its key, its old place in the
  * spool, its memory. */
 static void let_go(struct pbfire *pf, struct job *j)
 {
 	if (j->owns_key) {
-		ledger_set(&pf->ledger, j->key, j->key_len,
-			   j->error == ERR_NONE ? KEY_DELIVERED : KEY_UNKNOWN);
+		ledger_set(&pf->ledger, j->key, j->key_len, fate_of(j));
 		queue_unpark(&pf->queue);
 	}
 	if (j->leased)
@@ -93,7 +103,7 @@ static void let_go(struct pbfire *pf, struct job *j)
 /* Ends j's line: writes it with its final result. */
 static void end_line(struct pbfire *pf, struct job *j)
 {
-	if (j->host != (size_t)-1 && !pf->o.dry_run)
+	if (j->host != (size_t)-1 && !pf->o.dry_run && j->error != ERR_SUPERSEDED)
 		hosts_count_line(&pf->hosts, j->host, j->error == ERR_NONE || j->error == ERR_DUPLICATE);
 	report_finished(&pf->report, j, pf->now, &pf->result);
 	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
@@ -118,6 +128,7 @@ static void end_line_failed(struct pbfire *pf, struct job *j, enum error_class c
  * says so ("final": false), and writes that record out too. */
 static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 {
+	j->deferred = true;
 	report_deferred(&pf->report, j, due, &pf->result);
 	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
 	rewind(pf->spooled);
@@ -175,12 +186,15 @@ static void interrupt_waiting(void *arg, struct job *j)
 /* ---- reading ---- */
 
 /* Claims j's key for it: KEY_UNKNOWN when j may go, the key now marked in
- * flight and owned by j; otherwise what the ledger knows of the key. */
+ * flight and owned by j; otherwise what the ledger knows of the key. A
+ * line fed back with a failed result re-opens a key that failed. */
 static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
 {
 	if (!j->key || !pf->o.ledger_path || j->owns_key)
 		return KEY_UNKNOWN;
 	enum ledger_state s = ledger_state(&pf->ledger, j->key, j->key_len);
+	if (s == KEY_FAILED && j->reopens)
+		s = KEY_UNKNOWN;
 	if (s == KEY_UNKNOWN) {
 		ledger_set(&pf->ledger, j->key, j->key_len, KEY_IN_FLIGHT);
 		j->owns_key = true;
@@ -188,9 +202,49 @@ static enum ledger_state claim_key(struct pbfire *pf, struct job *j)
 	return s;
 }
 
+/* Ends j's line, whose key the ledger has settled already (s): quietly,
+ * counted only, unless -v or --duplicates or a dry run asks for its
+ * record, a duplicate (ok when the key was delivered). */
+static void end_settled(struct pbfire *pf, struct job *j, enum ledger_state s)
+{
+	report_settled(&pf->report);
+	if (!pf->o.duplicates && !pf->o.dry_run) {
+		let_go(pf, j);
+		return;
+	}
+	j->error = ERR_DUPLICATE;
+	j->failed_earlier = s != KEY_DELIVERED;
+	buf_clear(&j->message);
+	if (j->failed_earlier)
+		buf_adds(&j->message, s == KEY_FAILED ? "settled earlier: failed" : "settled earlier: superseded");
+	end_line(pf, j);
+}
+
+/* Ends j's line, which a later action of its transaction superseded: never
+ * sent, settled in the ledger under its key and its action's time
+ * ("KEY@TIME"), so that a replay of it stays quiet while a later action
+ * of the same key still goes. */
+static void end_superseded(struct pbfire *pf, struct job *j)
+{
+	int time = record_get(&j->rec, 0, "time");
+	struct text t = time >= 0 && record_is_scalar(&j->rec, time) ? record_text(&j->rec, time) : (struct text){ "", 0 };
+	if (j->key) {
+		buf_clear(&pf->scratch);
+		buf_addf(&pf->scratch, "%.*s@%.*s", (int)j->key_len, j->key, (int)t.n, t.p);
+		free(j->key);
+		j->key_len = pf->scratch.len;
+		j->key = xstrndup(pf->scratch.data, pf->scratch.len);
+	}
+	enum ledger_state s = claim_key(pf, j);
+	if (ledger_settled(s))
+		end_settled(pf, j, s);
+	else
+		end_line_failed(pf, j, ERR_SUPERSEDED, "superseded by a later action of its transaction; not sent");
+}
+
 /* How far a line got in becoming a job: each stage after the first
  * has the reason it stopped in pf->why. */
-enum made { NOT_JSON, NOT_A_REQUEST, NOT_SIGNABLE, MADE };
+enum made { NOT_JSON, NOTICE, NOT_A_REQUEST, NOT_SIGNABLE, MADE };
 
 /* Makes a job of a line, wherever it comes from: the input, its host's
  * backlog on disk or, pending (with the result of its last attempt), the
@@ -209,8 +263,12 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 		buf_addf(&pf->why, "invalid JSON: %s at column %zu", pf->je.msg, pf->je.offset + 1);
 		return NOT_JSON;
 	}
+	if (record_get(&j->rec, 0, "notice") >= 0)
+		return NOTICE;
 	pf->in_memory++;
 	report_read_round(j, pending);
+	int ok = record_path(&j->rec, "result.ok", sizeof "result.ok" - 1);
+	j->reopens = ok >= 0 && text_is(record_text(&j->rec, ok), "false");
 	if (!job_read(j, pf->o.key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
@@ -236,6 +294,11 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	if (m == NOT_JSON) {
 		tool_reject(pf->t, line, len, "%s", pf->why.data);
 		free_job(j);
+	} else if (m == NOTICE) {
+		pf->report.notices++;
+		free_job(j);
+	} else if (record_get(&j->rec, 0, "superseded") >= 0) {
+		end_superseded(pf, j);
 	} else if (m != MADE) {
 		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
 	} else if (!policy_allows_another(&j->policy, job_attempts(j), 0)) {
@@ -244,9 +307,12 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 			 j->policy.attempts, job_attempts(j));
 		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
 	} else if (pf->o.dry_run) {
-		j->error = claim_key(pf, j) == KEY_UNKNOWN ? ERR_NONE : ERR_DUPLICATE;
+		enum ledger_state s = claim_key(pf, j);
 		signing_attempt(j, &pf->secrets, stamp_now().sec);
-		end_line(pf, j);
+		if (ledger_settled(s))
+			end_settled(pf, j, s);
+		else
+			end_line(pf, j);
 	} else if (waits_for_probe(pf, j)) {
 		keep_for_probe(pf, j);
 	} else if (!queue_add(&pf->queue, j)) {	/* on disk now */
@@ -272,7 +338,7 @@ static void take_due(struct pbfire *pf)
 		const char *line = spool_lease_earliest(&pf->spool, &pos, &len);
 		struct job *j;
 		enum made m = make_job(pf, line, len, 0, true, &j);
-		if (m < NOT_SIGNABLE)
+		if (m < NOT_SIGNABLE)	/* a notice is never spooled */
 			errx(EXIT_FATAL, "%s: a line changed in the spool: %s", pf->o.spool_path, pf->why.data);
 		j->leased = true;
 		j->spool_pos = pos;
@@ -330,16 +396,18 @@ static void start(struct pbfire *pf, struct job *j)
 }
 
 /* Starts lines, each host's oldest first and hosts in turn, within -j
- * and --per-host. A line whose key is delivered finishes here as a
- * duplicate, and one whose key is in flight waits for it. */
+ * and --per-host. A line whose key is settled finishes here, quietly
+ * (end_settled()), and one whose key is in flight waits for it. */
 static void start_ready(struct pbfire *pf)
 {
 	struct job *j;
+	enum ledger_state s;
 	while (pf->lanes.running < pf->o.jobs && (j = queue_next(&pf->queue))) {
-		switch (claim_key(pf, j)) {
+		switch (s = claim_key(pf, j)) {
 		case KEY_DELIVERED:
-			j->error = ERR_DUPLICATE;
-			end_line(pf, j);
+		case KEY_FAILED:
+		case KEY_SUPERSEDED:
+			end_settled(pf, j, s);
 			break;
 		case KEY_IN_FLIGHT:
 			queue_park(&pf->queue, j);

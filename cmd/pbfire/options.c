@@ -24,14 +24,14 @@ static const char usage[] =
 	"              [--follow N] [--allow-private] [--allow-net CIDR] [--cacert FILE]\n"
 	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
 	"              [--schedule LIST] [--breaker N] [--breaker-wait DURATION]\n"
-	"              [--secrets FILE] [--grace DURATION] [--stats] [--reject FILE]\n"
-	"              [--max-line BYTES] [FILE ...]\n";
+	"              [--secrets FILE] [--grace DURATION] [--stats] [--duplicates]\n"
+	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
 enum {
 	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
 	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
-	OPT_SECRETS, OPT_THREADS,
+	OPT_SECRETS, OPT_THREADS, OPT_DUPLICATES,
 };
 
 static double number_option(const struct tool *t, const char *name, const char *arg, double min,
@@ -100,6 +100,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 		{ "secrets", required_argument, NULL, OPT_SECRETS },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "duplicates", no_argument, NULL, OPT_DUPLICATES },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -117,7 +118,8 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "vj:h", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_DRY_RUN: o->dry_run = true; break;
-		case 'v': o->verbose = true; break;
+		case 'v': o->verbose = o->duplicates = true; break;
+		case OPT_DUPLICATES: o->duplicates = true; break;
 		case 'j': o->jobs = (unsigned)number_option(t, "-j", optarg, 1, 10000); break;
 		case OPT_PER_HOST: o->per_host = (unsigned)number_option(t, "--per-host", optarg, 1, 10000); break;
 		case OPT_THREADS: o->threads = (unsigned)number_option(t, "--threads", optarg, 1, LANES_MAX); break;

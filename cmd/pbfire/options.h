@@ -14,6 +14,7 @@
 /* What pbfire's command line sets (options.c). */
 struct options {
 	bool dry_run, stats, verbose;
+	bool duplicates;		/* write the records of lines whose key is settled */
 	unsigned jobs, per_host;
 	unsigned threads;		/* lanes sending requests; 0: lanes_for(jobs) */
 	unsigned in_memory_max;		/* lines that may be in memory, but see may_read() */

@@ -49,7 +49,7 @@ static int64_t round_retry_at(int round, int64_t now)
 static void build_result(const struct report *r, const struct job *j, int64_t now, int64_t retry_at,
 			 struct buf *b)
 {
-	bool ok = !retry_at && (j->error == ERR_NONE || j->error == ERR_DUPLICATE);
+	bool ok = !retry_at && (j->error == ERR_NONE || (j->error == ERR_DUPLICATE && !j->failed_earlier));
 	const char *err = error_class_names[j->error];
 	buf_clear(b);
 	buf_addf(b, "\"result\":{\"ok\":%s,", ok ? "true" : "false");
@@ -136,13 +136,41 @@ static void say_outcome(const struct report *r, const struct job *j)
 	}
 }
 
-/* Counts j, finished, tells about it with -v, and builds its result. */
-void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result)
+/* Adds to the result in b the line's "superseded" member as
+ * "superseded_by": what superseded it. */
+static void add_superseded_by(struct job *j, struct buf *b)
 {
-	r->counts[j->error]++;
+	struct record *r = &j->rec;
+	int s = record_get(r, 0, "superseded");
+	if (s < 0)
+		return;
+	struct text t = record_text(r, s);
+	b->len--;	/* the closing brace */
+	buf_adds(b, ",\"superseded_by\":");
+	if (r->tok[s].type == JSMN_STRING)
+		buf_add_json_string(b, t.p, t.n);
+	else
+		buf_add(b, t.p, t.n);
+	buf_addc(b, '}');
+}
+
+/* Counts j, finished, tells about it with -v, and builds its result; a
+ * duplicate counts as settled (report_settled()), not here. */
+void report_finished(struct report *r, struct job *j, int64_t now, struct buf *result)
+{
+	if (j->error != ERR_DUPLICATE)
+		r->counts[j->error]++;
 	if (r->verbose)
 		say_outcome(r, j);
 	build_result(r, j, now, 0, result);
+	if (j->error == ERR_SUPERSEDED)
+		add_superseded_by(j, result);
+}
+
+/* Counts a line whose key was settled already: not finished in this run. */
+void report_settled(struct report *r)
+{
+	r->settled++;
 }
 
 /* Counts j, kept in the spool until due, and builds its pending result. */
@@ -152,24 +180,19 @@ void report_deferred(struct report *r, const struct job *j, int64_t due, struct 
 	build_result(r, j, due, due, result);
 }
 
-/* Lines that came to a good end: sent, or found in the ledger. */
+/* Lines delivered in this run. */
 unsigned long report_delivered(const struct report *r)
 {
-	return r->counts[ERR_NONE] + r->counts[ERR_DUPLICATE];
+	return r->counts[ERR_NONE];
 }
 
-static unsigned long finished(const struct report *r)
-{
-	unsigned long n = 0;
-	for (int c = 0; c <= ERR_DUPLICATE; c++)
-		n += r->counts[c];
-	return n;
-}
-
-/* Lines that failed for good. */
+/* Lines that failed for good in this run. */
 unsigned long report_failed(const struct report *r)
 {
-	return finished(r) - report_delivered(r);
+	unsigned long n = 0;
+	for (int c = ERR_NONE + 1; c < ERR_DUPLICATE; c++)
+		n += r->counts[c];
+	return n;
 }
 
 /* Redraws the progress line, at most four times a second unless last. */
@@ -178,9 +201,11 @@ void report_progress(struct report *r, int64_t now, unsigned running, unsigned o
 	if (!r->progress || (!last && now - r->last_progress < STAMP_NS / 4))
 		return;
 	double secs = (double)(now - r->started) / STAMP_NS;
-	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %u in flight, %lu deferred, %u %s open, %.0f/s\033[K%s",
-		r->sent, report_delivered(r), report_failed(r), running, r->deferred, open_breakers,
-		plural(open_breakers, "breaker", "breakers"), secs > 0 ? (double)r->sent / secs : 0.0, last ? "\n" : "");
+	fprintf(stderr, "\rpbfire: %lu sent, %lu ok, %lu failed, %lu superseded, %lu already settled, %u in flight, "
+		"%lu deferred, %u %s open, %.0f/s\033[K%s",
+		r->sent, report_delivered(r), report_failed(r), r->counts[ERR_SUPERSEDED], r->settled, running,
+		r->deferred, open_breakers, plural(open_breakers, "breaker", "breakers"),
+		secs > 0 ? (double)r->sent / secs : 0.0, last ? "\n" : "");
 	r->last_progress = now;
 }
 
@@ -203,9 +228,13 @@ void report_stats(const struct report *r, const struct tool *t, const struct hos
 	fprintf(stderr, "pbfire: %lu %s read, %lu rejected, %lu %s sent in %lu %s\n",
 		t->nread, plural(t->nread, "line", "lines"), t->nrejected, r->sent, plural(r->sent, "line", "lines"),
 		r->requests, plural(r->requests, "request", "requests"));
-	for (int c = 0; c <= ERR_DUPLICATE; c++)
+	for (int c = 0; c < ERR_CLASSES; c++)
 		if (r->counts[c])
 			fprintf(stderr, "pbfire: %-12s %lu\n", c ? error_class_names[c] : "ok", r->counts[c]);
+	if (r->settled)
+		fprintf(stderr, "pbfire: %lu already settled\n", r->settled);
+	if (r->notices)
+		fprintf(stderr, "pbfire: %lu %s consumed\n", r->notices, plural(r->notices, "notice", "notices"));
 	if (r->spool)
 		fprintf(stderr, "pbfire: %lu %s to the spool, %zu %s in it\n", r->deferred,
 			plural(r->deferred, "deferral", "deferrals"), waiting, plural(waiting, "line", "lines"));

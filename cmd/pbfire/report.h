@@ -20,13 +20,16 @@ struct report {
 	int64_t started, last_progress;
 	unsigned long sent, requests;	/* lines sent; attempts, retries included */
 	unsigned long deferred;		/* records written with "final": false */
-	unsigned long counts[ERR_DUPLICATE + 1];
+	unsigned long counts[ERR_CLASSES];	/* lines finished, by outcome (not the settled) */
+	unsigned long settled;		/* lines whose key was settled already */
+	unsigned long notices;		/* notices of pb-records(7), consumed */
 	unsigned long latency[LATENCY_BUCKETS];
 };
 
 void report_read_round(struct job *j, bool pending);
 void report_attempt(struct report *r, const struct job *j);
-void report_finished(struct report *r, const struct job *j, int64_t now, struct buf *result);
+void report_settled(struct report *r);
+void report_finished(struct report *r, struct job *j, int64_t now, struct buf *result);
 void report_deferred(struct report *r, const struct job *j, int64_t due, struct buf *result);
 unsigned long report_delivered(const struct report *r);
 unsigned long report_failed(const struct report *r);

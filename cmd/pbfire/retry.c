@@ -12,7 +12,7 @@
 
 const char *const error_class_names[] = {
 	"", "dns", "connect", "timeout", "tls", "http", "blocked", "invalid", "interrupted",
-	"duplicate",
+	"duplicate", "superseded",
 };
 
 enum error_class attempt_class(CURLcode rc, long status, bool blocked)

@@ -8,8 +8,9 @@
 /* Why an attempt did not deliver; ERR_NONE when it did. */
 enum error_class {
 	ERR_NONE, ERR_DNS, ERR_CONNECT, ERR_TIMEOUT, ERR_TLS, ERR_HTTP, ERR_BLOCKED,
-	ERR_INVALID, ERR_INTERRUPTED, ERR_DUPLICATE,
+	ERR_INVALID, ERR_INTERRUPTED, ERR_DUPLICATE, ERR_SUPERSEDED,
 };
+#define ERR_CLASSES (ERR_SUPERSEDED + 1)
 
 extern const char *const error_class_names[];
 
