@@ -268,7 +268,7 @@ wait_for_line() {
 	run pbdelay --lag 5
 	assert_failure 2
 	assert_line --partial "--lag needs --due-only"
-	run pbdelay --spool s --due-only --lag 5m
+	run pbdelay --spool s --due-only --lag 5x
 	assert_failure 2
 }
 
