@@ -104,4 +104,10 @@ run_live() {
 	[ "$ran" -ge 10 ] || fail "only $ran commands found in the README"
 	[ -s results.ndjson ] || fail "the README's pipelines wrote no results.ndjson"
 	[ -s deliveries.svg ] || fail "pbstat --plot wrote nothing"
+	# the fraud check's example: both held lines superseded, none sent
+	assert_equal "$(jq -r '[.postback.name, .result.error] | @tsv' fraud.results)" \
+		"$(printf 'pub7-approved\tsuperseded\ncrm-all\tsuperseded')"
+	run pbstat fraud.results
+	assert_line --regexp '^postbacks +2 seen: .* 2 superseded, 0 dry runs'
+	assert_line --regexp '^superseded +2 stopped by a later action'
 }

@@ -69,14 +69,16 @@ static bool time_of(struct text v, struct buf *scratch, int64_t *ns)
 	return ok;
 }
 
+/* What a record says of its postback. A superseded line is not sent,
+ * dry run or not, so that fate comes first. */
 static enum outcome outcome_of(const struct text *v, struct text error)
 {
+	if (text_is(error, "superseded"))
+		return OUTCOME_SUPERSEDED;
 	if (is_literal(v[R_DRY_RUN], 't'))
 		return OUTCOME_DRY_RUN;
 	if (text_is(error, "duplicate"))
 		return OUTCOME_EARLIER;
-	if (text_is(error, "superseded"))
-		return OUTCOME_SUPERSEDED;
 	if (is_literal(v[R_FINAL], 'f'))
 		return OUTCOME_PENDING;
 	return is_literal(v[R_OK], 't') ? OUTCOME_DELIVERED : OUTCOME_FAILED;
