@@ -40,10 +40,17 @@ void lines_reset(struct lines *r, int fd, const char *name)
 	r->eof = r->discarding = false;
 }
 
+/* Whether a read of fd would wait. A signal that interrupts the poll
+ * (the tools' handlers do not restart calls) asks again: taken as "no",
+ * it sent the reader into a read that waits, unflushed, or with nowait
+ * set waits at all. */
 static bool would_block(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	return poll(&p, 1, 0) == 0;
+	int n;
+	while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+		;
+	return n == 0;
 }
 
 /* Reads more bytes after r->end; returns bytes read, 0 at EOF, -1 on error. */
