@@ -11,13 +11,11 @@
  * others may read or write, or one with a line the model refuses, makes
  * a loader process exit with status 2 and one message, naming the file
  * and the first such line and why, never a value: checked byte for byte. */
-#include <err.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "fuzz.h"
@@ -79,42 +77,31 @@ static bool model(const char *text, size_t n, const char *path, struct line **wa
 	return true;
 }
 
-static void exit_at_once(int status, void *arg)
+static void load(const void *path)
 {
-	(void)arg;
-	_exit(status);
+	struct secrets s;
+	secrets_load(&s, path);
 }
 
-/* Loads path in a child whose stderr goes to a pipe; its exit status,
- * and what it printed in *printed. */
+__attribute__((constructor)) static void start_server(void)
+{
+	fuzz_child_server();
+}
+
+/* Loads path in a child; its exit status, and what it printed in *printed. */
 static int load_refused(const char *path, struct buf *printed)
 {
-	int fds[2];
-	if (pipe(fds) < 0)
-		err(1, "pipe");
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		err(1, "fork");
-	if (pid == 0) {
-		struct secrets s;
-		on_exit(exit_at_once, NULL);	/* before the sanitizers' and fuzz.c's exit handlers */
-		dup2(fds[1], 2);
-		secrets_load(&s, path);
-		_exit(0);
-	}
-	close(fds[1]);
+	static char *errpath;
+	if (!errpath)
+		CHECK((errpath = strdup(fuzz_path("stderr"))));
+	int status = fuzz_in_child(load, path, strlen(path) + 1, errpath);
+	FILE *f = fopen(errpath, "r");
 	char chunk[512];
-	ssize_t got;
-	while ((got = read(fds[0], chunk, sizeof chunk)) != 0)
-		if (got > 0)
-			buf_add(printed, chunk, (size_t)got);
-		else
-			CHECK(errno == EINTR);
-	close(fds[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		CHECK(errno == EINTR);
+	size_t got;
+	CHECK(f);
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(printed, chunk, got);
+	CHECK(fclose(f) == 0);
 	return status;
 }
 
@@ -144,7 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	const char *text = (const char *)data + 1;
-	const char *path = fuzz_path("secrets");
+	static char *path;
+	if (!path)
+		CHECK((path = strdup(fuzz_path("secrets"))));
 	mode_t mode = 0600 | loose[data[0] & 7];
 	fuzz_write_file(path, text, size - 1);
 	CHECK(chmod(path, mode) == 0);
