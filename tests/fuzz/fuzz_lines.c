@@ -6,14 +6,18 @@
  * come short and lines are cut anywhere; or, with flag 1, all at once
  * through a memfd. Flag 2 makes the reader return LINES_AGAIN rather
  * than wait; flag 4 keeps overlong lines, as --reject does; flags 8 and
- * 16 take the --max-line and the chunk sizes in units of 256 bytes.
+ * 16 take the --max-line and the chunk sizes in units of 256 bytes;
+ * flag 32 stops the input, as pbdelay does on a signal, at the call of
+ * before_read the first chunk size numbers (from 0).
  * Beyond no crash, against the text split on '\n' (the last line with or
  * without one): every line comes back once, in order, with its number,
  * its final CR stripped and exactly its bytes, NULs and inner CRs
  * included; an empty one is skipped but counted; one longer than
  * --max-line comes back as LINES_TOO_LONG, and what lines_discard()
  * keeps of it is the whole line, as any other line comes back, and a
- * newline; then the input reads as ended, and again. */
+ * newline; then the input reads as ended, and again. Once stopped, the
+ * input reads as ended at once: the part of a line read so far is not
+ * a line. */
 #include <err.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,7 +28,7 @@
 #include "fuzz.h"
 #include "lines.h"
 
-enum { MEMFD = 1, NOWAIT = 2, KEEP = 4, MAX_BY_256 = 8, CHUNKS_BY_256 = 16 };
+enum { MEMFD = 1, NOWAIT = 2, KEEP = 4, MAX_BY_256 = 8, CHUNKS_BY_256 = 16, STOP = 32 };
 
 /* The writing end of the pipe and what is still to be written to it. */
 struct feed {
@@ -32,6 +36,9 @@ struct feed {
 	const uint8_t *text, *sizes;
 	size_t n, at, k, next;
 	size_t unit;
+	struct lines *r;
+	size_t stop_at;		/* stop the input at this call of before_read; 0: never */
+	bool stopped;
 };
 
 /* Writes the next chunk, or closes the pipe after the last one. */
@@ -52,10 +59,17 @@ static void feed(struct feed *f)
 	f->at += (size_t)w;
 }
 
+/* Feeds the pipe when it is empty, or stops the input there, as pbdelay
+ * does on a signal. */
 static void before_read(void *arg, bool idle)
 {
-	if (idle)
-		feed(arg);
+	struct feed *f = arg;
+	if (f->stop_at && !--f->stop_at) {
+		lines_stop(f->r);
+		f->stopped = true;
+	} else if (idle) {
+		feed(f);
+	}
 }
 
 /* The descriptor the reader reads the text from. */
@@ -86,8 +100,8 @@ static enum lines_status next_status(struct lines *r, struct feed *f)
 }
 
 /* Discards the overlong line just read; what is kept must be want[0,n)
- * and a newline. */
-static void check_kept(struct lines *r, const uint8_t *want, size_t n, bool keep)
+ * and a newline, unless the input was stopped meanwhile. */
+static void check_kept(struct lines *r, struct feed *fd, const uint8_t *want, size_t n, bool keep)
 {
 	char *kept = NULL;
 	size_t len = 0;
@@ -98,7 +112,7 @@ static void check_kept(struct lines *r, const uint8_t *want, size_t n, bool keep
 	if (!keep)
 		return;
 	CHECK(fclose(f) == 0);
-	CHECK(len == n + 1 && memcmp(kept, want, n) == 0 && kept[n] == '\n');
+	CHECK(fd->stopped || (len == n + 1 && memcmp(kept, want, n) == 0 && kept[n] == '\n'));
 	free(kept);
 }
 
@@ -116,10 +130,14 @@ static void check_lines(struct lines *r, struct feed *f, size_t max, bool keep)
 		if (!len)
 			continue;
 		enum lines_status s = next_status(r, f);
+		if (f->stopped) {
+			CHECK(s == LINES_EOF);	/* not the part of a line read so far */
+			break;
+		}
 		CHECK(lines_lineno(r) == lineno);
 		if (len > max) {
 			CHECK(s == LINES_TOO_LONG);
-			check_kept(r, line, len, keep);
+			check_kept(r, f, line, len, keep);
 			continue;
 		}
 		size_t got;
@@ -141,6 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.n = size - 3 - f.k;
 	struct lines r;
 	lines_init(&r, max);
+	f.r = &r;
+	f.stop_at = flags & STOP ? (size_t)(f.k ? f.sizes[0] : 0) + 1 : 0;
 	int fd = open_input(&f, flags & MEMFD);
 	lines_reset(&r, fd, "input");
 	r.before_read = before_read;
