@@ -8,7 +8,8 @@
  * empty lines are skipped (still counted). Before every read the reader
  * calls before_read, telling it whether the read would block, which is
  * how tools flush their output exactly when the input pauses and stay
- * fully buffered otherwise; setting stop ends the input there. With nowait
+ * fully buffered otherwise; setting stop ends the input there, before
+ * the line read in part, if any. With nowait
  * set, the reader returns LINES_AGAIN instead of blocking.
  */
 #include "lines.h"
@@ -105,7 +106,7 @@ enum lines_status lines_next(struct lines *r)
 			r->discarding = true;
 			return LINES_TOO_LONG;
 		} else if (r->eof) {
-			if (r->start == r->end)
+			if (r->start == r->end || r->stop)	/* stopped: a line read in part is none */
 				return LINES_EOF;
 			s = take(r, r->end - r->start, r->end - r->start, true);
 		} else {
