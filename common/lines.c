@@ -2,12 +2,14 @@
  * Reading newline-delimited input in constant memory. One buffer of
  * max + 64 KiB bytes is reused for every line of every input; a line
  * longer than max is reported as LINES_TOO_LONG and lines_discard() then
- * consumes the rest of it, copying it to a reject file when asked, without
- * ever holding it whole. A final CR is stripped, so CRLF input works, and
+ * consumes the rest of it, copying it whole to a reject file when asked
+ * (as any line comes back: without its final CR) without ever holding it
+ * whole. A final CR is stripped, so CRLF input works, and
  * empty lines are skipped (still counted). Before every read the reader
  * calls before_read, telling it whether the read would block, which is
  * how tools flush their output exactly when the input pauses and stay
- * fully buffered otherwise; setting stop ends the input there. With nowait
+ * fully buffered otherwise; setting stop ends the input there, before
+ * the line read in part, if any. With nowait
  * set, the reader returns LINES_AGAIN instead of blocking.
  */
 #include "lines.h"
@@ -39,10 +41,17 @@ void lines_reset(struct lines *r, int fd, const char *name)
 	r->eof = r->discarding = false;
 }
 
+/* Whether a read of fd would wait. A signal that interrupts the poll
+ * (the tools' handlers do not restart calls) asks again: taken as "no",
+ * it sent the reader into a read that waits, unflushed, or with nowait
+ * set waits at all. */
 static bool would_block(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	return poll(&p, 1, 0) == 0;
+	int n;
+	while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+		;
+	return n == 0;
 }
 
 /* Reads more bytes after r->end; returns bytes read, 0 at EOF, -1 on error. */
@@ -68,15 +77,16 @@ static ssize_t fill(struct lines *r)
 	}
 }
 
-/* Makes buf[start, start+len) the current line and consumes `used` bytes. */
-static enum lines_status take(struct lines *r, size_t len, size_t used)
+/* Makes buf[start, start+len) the current line and consumes `used` bytes;
+ * a whole line loses its final CR, the start of an overlong one keeps it. */
+static enum lines_status take(struct lines *r, size_t len, size_t used, bool whole)
 {
 	r->line = r->buf + r->start;
 	r->len = len;
 	r->start += used;
 	r->scan = r->start;
 	r->lineno++;
-	if (len > 0 && r->line[len - 1] == '\r')
+	if (whole && len > 0 && r->line[len - 1] == '\r')
 		r->len = --len;
 	return len > r->max ? LINES_TOO_LONG : LINES_OK;
 }
@@ -90,15 +100,15 @@ enum lines_status lines_next(struct lines *r)
 		enum lines_status s;
 		if (nl) {
 			size_t len = (size_t)(nl - (r->buf + r->start));
-			s = take(r, len, len + 1);
+			s = take(r, len, len + 1, true);
 		} else if (r->end - r->start > r->max + 1) {
-			s = take(r, r->end - r->start, r->end - r->start);
+			s = take(r, r->end - r->start, r->end - r->start, false);
 			r->discarding = true;
 			return LINES_TOO_LONG;
 		} else if (r->eof) {
-			if (r->start == r->end)
+			if (r->start == r->end || r->stop)	/* stopped: a line read in part is none */
 				return LINES_EOF;
-			s = take(r, r->end - r->start, r->end - r->start);
+			s = take(r, r->end - r->start, r->end - r->start, true);
 		} else {
 			r->scan = r->end;	/* no newline before end */
 			if (r->nowait && would_block(r->fd))
@@ -114,12 +124,28 @@ enum lines_status lines_next(struct lines *r)
 	}
 }
 
-/* Consumes the current overlong line, writing it and a newline to keep
- * when keep is not NULL. Returns false on a read error. */
+/* Writes part of an overlong line to keep, holding back a final CR until
+ * what follows shows whether it ends the line (*cr: one is held back). */
+static void keep_part(FILE *keep, const char *p, size_t n, bool *cr)
+{
+	if (!keep || !n)
+		return;
+	if (*cr)
+		fputc('\r', keep);
+	*cr = p[n - 1] == '\r';
+	fwrite(p, 1, n - *cr, keep);
+}
+
+/* Consumes the current overlong line, writing it as any line is returned
+ * (without its final CR) and a newline to keep when keep is not NULL.
+ * Returns false on a read error. */
 bool lines_discard(struct lines *r, FILE *keep)
 {
-	if (keep)
-		fwrite(r->line, 1, r->len, keep);
+	bool cr = false;
+	if (r->discarding)
+		keep_part(keep, r->line, r->len, &cr);	/* its start */
+	else if (keep)
+		fwrite(r->line, 1, r->len, keep);	/* whole */
 	while (r->discarding) {
 		if (r->start == r->end) {
 			r->start = r->scan = r->end = 0;
@@ -134,8 +160,7 @@ bool lines_discard(struct lines *r, FILE *keep)
 		char *p = r->buf + r->start;
 		char *nl = memchr(p, '\n', r->end - r->start);
 		size_t n = nl ? (size_t)(nl - p) : r->end - r->start;
-		if (keep)
-			fwrite(p, 1, n, keep);
+		keep_part(keep, p, n, &cr);
 		r->start += n + (nl != NULL);
 		r->scan = r->start;
 		r->discarding = nl == NULL;

@@ -159,7 +159,7 @@ EOF
 }
 
 # interrupt SIGNAL ARGS...: starts pbdelay ARGS on a FIFO, feeds it one far
-# line and one due line, sends SIGNAL; sets pid and status.
+# line and one due line (or $feed), sends SIGNAL; sets pid and status.
 interrupt() {
 	local sig=$1
 	shift
@@ -167,7 +167,8 @@ interrupt() {
 	pbdelay "$@" < fifo > out 2> err &
 	pid=$!
 	exec 4> fifo
-	printf '{"id":1,"fire_at":%s}\n{"id":2}\n' "$(at 3600)" >&4
+	local text=${feed:-'{"id":1,"fire_at":%s}\n{"id":2}\n'}
+	printf "$text" "$(at 3600)" >&4
 	sleep 0.3
 	kill "-$sig" "$pid"
 	status=0
@@ -181,6 +182,13 @@ interrupt() {
 	assert_equal "$(cat out)" '{"id":2}'
 	assert_equal "$(cat err)" "pbdelay: interrupted: 1 held line stays in s"
 	assert_equal "$(grep -c '^+' s)" 1
+}
+
+@test "a signal in the middle of a line ends the input before it" {
+	feed='{"id":1,"fire_at":%s}\n{"id":2}\n{"id":3,' interrupt TERM --spool s
+	assert_equal "$status" 143
+	assert_equal "$(cat out)" '{"id":2}'
+	assert_equal "$(cat err)" "pbdelay: interrupted: 1 held line stays in s"
 }
 
 @test "SIGINT without a spool: held lines go to a file the diagnostic names" {

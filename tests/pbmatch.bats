@@ -219,6 +219,19 @@ EOF
 	assert_success
 }
 
+@test "an over-long line is kept as any line comes back: its inner CRs kept, its final one not" {
+	dimensions
+	# With --max-line 2 the reader's first read ends on the inner CR.
+	head -c 65537 /dev/zero | tr '\0' x > line
+	printf '\ryy' >> line
+	{ cat line; printf '\r\nabc\r\n'; } > in.ndjson
+	{ cat line; printf '\nabc\n'; } > want
+	run pbmatch -r rules.yaml --max-line 2 --reject rej.ndjson in.ndjson
+	assert_failure 1
+	assert_line "pbmatch: in.ndjson:2: line longer than 2 bytes (see --max-line)"
+	cmp rej.ndjson want
+}
+
 @test "several inputs and - for standard input, with their own names and line numbers" {
 	dimensions
 	echo '{"type":"click","transaction_id":"a"}' > a.ndjson

@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -84,6 +87,82 @@ long fuzz_file_size(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* What fuzz_in_child() asks of the server. */
+struct child_request {
+	void (*fn)(const void *arg);
+	char errpath[512];	/* empty: stderr to /dev/null */
+	size_t len;
+	char arg[FUZZ_CHILD_ARG];
+};
+static int to_server = -1, from_server = -1;
+
+static void exit_at_once(int status, void *arg)
+{
+	(void)arg;
+	_exit(status);
+}
+
+static void run_child(const struct child_request *q)
+{
+	int fd = open(q->errpath[0] ? q->errpath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || dup2(fd, 2) < 0)
+		_exit(125);
+	on_exit(exit_at_once, NULL);	/* runs first: the last registered */
+	q->fn(q->arg);
+	_exit(0);
+}
+
+static void serve(int in, int out)
+{
+	struct child_request q;
+	while (read(in, &q, sizeof q) == (ssize_t)sizeof q) {
+		pid_t pid = fork();
+		if (pid == 0)
+			run_child(&q);
+		int status = -1;
+		while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (write(out, &status, sizeof status) != (ssize_t)sizeof status)
+			break;
+	}
+	_exit(0);
+}
+
+void fuzz_child_server(void)
+{
+	int q[2], a[2];
+	if (pipe2(q, O_CLOEXEC) < 0 || pipe2(a, O_CLOEXEC) < 0)
+		err(1, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		err(1, "fork");
+	if (pid == 0) {
+		close(q[1]);
+		close(a[0]);
+		serve(q[0], a[1]);
+	}
+	close(q[0]);
+	close(a[1]);
+	to_server = q[1];
+	from_server = a[0];
+}
+
+int fuzz_in_child(void (*fn)(const void *arg), const void *arg, size_t len, const char *errpath)
+{
+	struct child_request q = { .fn = fn, .len = len };
+	int status;
+	ssize_t n;
+	CHECK(to_server >= 0 && len <= sizeof q.arg && (!errpath || strlen(errpath) < sizeof q.errpath));
+	memcpy(q.arg, arg, len);
+	if (errpath)
+		strcpy(q.errpath, errpath);
+	CHECK(write(to_server, &q, sizeof q) == (ssize_t)sizeof q);
+	while ((n = read(from_server, &status, sizeof status)) < 0 && errno == EINTR)	/* libFuzzer's timer */
+		;
+	CHECK(n == (ssize_t)sizeof status);
+	return status;
 }
 
 char *fuzz_written(struct record *r, const char *const *drop, const char *add, size_t addlen,

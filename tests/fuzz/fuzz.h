@@ -29,6 +29,19 @@ const char *fuzz_path(const char *name);
 void fuzz_write_file(const char *path, const void *p, size_t n);
 long fuzz_file_size(const char *path);
 
+/* Code that ends the process (a loader that exits on a bad file) runs in
+ * a child: fuzz_in_child() runs fn on a copy of arg[0,len) (len at most
+ * FUZZ_CHILD_ARG) there, its stderr going to errpath (NULL: nowhere),
+ * and returns its wait status. The child exits before the exit handlers
+ * of the sanitizers and fuzz.c run. It is forked by a server that
+ * fuzz_child_server(), called from a constructor, forks before main
+ * while the process is small: a fork of the fuzzer itself, large and
+ * mapped by the sanitizers, takes tens of milliseconds. (The child's
+ * coverage is not the fuzzer's to see.) */
+#define FUZZ_CHILD_ARG 1024
+void fuzz_child_server(void);
+int fuzz_in_child(void (*fn)(const void *arg), const void *arg, size_t len, const char *errpath);
+
 /* What record_write() writes, as a string the caller frees; *n its length. */
 char *fuzz_written(struct record *r, const char *const *drop, const char *add, size_t addlen,
 		   size_t *n);

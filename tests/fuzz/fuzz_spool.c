@@ -17,9 +17,6 @@
  * (earlier stored first among equals), with its text; only a torn last
  * record is cut off; after some are released and others added, the
  * reopened spool holds exactly the rest and the added ones. */
-#include <err.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,77 +99,32 @@ static bool build(const uint8_t *data, size_t size, struct buf *f, struct rec **
 	return wellformed;
 }
 
-static void exit_at_once(int status, void *arg)
-{
-	(void)arg;
-	_exit(status);
-}
-
-/* Whether a file is refused is asked of a loader process, forked for
- * each file by a server that is itself forked before main, while this
- * process is small: a fork of the fuzzer, hundreds of MiB later, spends
- * most of its time copying page tables. The loader exits before the
- * exit handlers of the sanitizers and fuzz.c run. (Its coverage is not
- * the fuzzer's to see.) */
+/* What a loader child opens. */
 struct request {
 	size_t max_line;
+	const char *writer;	/* one of writers[], the same in the child */
 	char path[512];
-	const char *writer;	/* one of writers[], the same in the server */
 };
-static int to_server = -1, from_server = -1;
 
-static void serve(int in, int out)
+static void open_spool(const void *arg)
 {
-	struct request q;
-	while (read(in, &q, sizeof q) == (ssize_t)sizeof q) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			struct spool s;
-			on_exit(exit_at_once, NULL);
-			fuzz_quiet();
-			spool_open(&s, q.path, q.writer, q.max_line);
-			_exit(0);
-		}
-		int status = -1;
-		while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (write(out, &status, sizeof status) != (ssize_t)sizeof status)
-			break;
-	}
-	_exit(0);
+	const struct request *q = arg;
+	struct spool s;
+	spool_open(&s, q->path, q->writer, q->max_line);
 }
 
 __attribute__((constructor)) static void start_server(void)
 {
-	int q[2], a[2];
-	if (pipe2(q, O_CLOEXEC) < 0 || pipe2(a, O_CLOEXEC) < 0)
-		err(1, "pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		err(1, "fork");
-	if (pid == 0) {
-		close(q[1]);
-		close(a[0]);
-		serve(q[0], a[1]);
-	}
-	close(q[0]);
-	close(a[1]);
-	to_server = q[1];
-	from_server = a[0];
+	fuzz_child_server();
 }
 
 /* Whether spool_open refuses the file at path with exit status 2. */
 static bool refused(const char *path, const char *writer, size_t max_line)
 {
-	struct request q = { max_line, { 0 }, writer };
-	int status;
-	ssize_t n;
+	struct request q = { max_line, writer, { 0 } };
 	CHECK(strlen(path) < sizeof q.path);
 	strcpy(q.path, path);
-	CHECK(write(to_server, &q, sizeof q) == (ssize_t)sizeof q);
-	while ((n = read(from_server, &status, sizeof status)) < 0 && errno == EINTR)	/* libFuzzer's timer */
-		;
-	CHECK(n == (ssize_t)sizeof status);
+	int status = fuzz_in_child(open_spool, &q, sizeof q, NULL);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 2;
 }
 
