@@ -104,6 +104,21 @@ double hist_percentile(const struct hist *h, unsigned percent)
 	return (double)h->max;
 }
 
+/* How many values are at most v: exact below 2^(bits+1), at the minimum
+ * and maximum and beyond; else the values of v's bucket above v count
+ * too (within 2^-bits of v). */
+uint64_t hist_count_at_most(const struct hist *h, uint64_t v)
+{
+	if (!h->total || v < h->min)
+		return 0;
+	if (v >= h->max)
+		return h->total;
+	uint64_t n = 0;
+	for (size_t i = 0, last = bucket_of(h->bits, v); i <= last && i < h->n; i++)
+		n += h->counts[i];
+	return n;
+}
+
 double hist_mean(const struct hist *h)
 {
 	return h->total ? h->sum / (double)h->total : NAN;

@@ -22,6 +22,7 @@ void hist_init(struct hist *h, unsigned bits);
 void hist_add(struct hist *h, uint64_t v);
 void hist_merge(struct hist *into, const struct hist *from);
 double hist_percentile(const struct hist *h, unsigned percent);
+uint64_t hist_count_at_most(const struct hist *h, uint64_t v);
 double hist_mean(const struct hist *h);
 void hist_free(struct hist *h);
 

@@ -2,8 +2,8 @@
  * pbstat: read pbfire's result records and report on the postbacks they
  * tell of, one fate per postback key: counts by fate, success ratio,
  * attempts, latency and fire lag percentiles, status codes and errors,
- * overall and --by a field, as text or JSON, with a --hist and an SVG
- * --plot; once at the end of the input, or every few seconds over a
+ * overall and --by a field, as text, JSON or OpenMetrics, with a --hist,
+ * an SVG --plot and an --html page; once at the end of the input, or every few seconds over a
  * growing one. See pbstat(1).
  */
 #include <err.h>
@@ -26,11 +26,11 @@
 #include "tool.h"
 
 static const char usage[] =
-	"usage: pbstat [--by FIELD] [-o text|json] [--hist BOUNDS] [--plot FILE.svg]\n"
-	"              [--every SECONDS] [--min-success RATIO] [--key FIELD]\n"
+	"usage: pbstat [--by FIELD] [-o text|json|openmetrics] [--hist BOUNDS] [--plot FILE.svg]\n"
+	"              [--html FILE] [--html-max N] [--every SECONDS] [--min-success RATIO] [--key FIELD]\n"
 	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
-enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY };
+enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY, OPT_HTML, OPT_HTML_MAX };
 
 struct pbstat {
 	struct tool *t;
@@ -39,7 +39,10 @@ struct pbstat {
 	struct groups groups;
 	struct buckets *buckets;	/* --hist, or NULL */
 	struct series series;
-	bool json, terminal;
+	struct views views;		/* with --html or -o openmetrics */
+	const char *html;
+	long html_max;
+	bool json, openmetrics, terminal;
 	int64_t every;			/* --every, nanoseconds; 0: not given */
 	double min_success;		/* 0: not given */
 	int64_t next_report;		/* CLOCK_MONOTONIC nanoseconds */
@@ -57,8 +60,11 @@ static void count_line(struct pbstat *ps, const char *line, size_t len)
 	struct json_error je;
 	struct json_shape shape;
 	if (json_validate(line, len, &shape, NULL, &je))
+	{
 		tally_line(&ps->tally, line, shape.escapes);
-	else
+		if (ps->html || ps->openmetrics)
+			views_line(&ps->views, line, len, shape.escapes);
+	} else
 		tool_reject(ps->t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
 }
 
@@ -71,11 +77,11 @@ static void report(struct pbstat *ps)
 	struct report r = {
 		.lines = ps->t->nread, .rejected = ps->t->nrejected, .other = ps->tally.other,
 		.total = &ps->tally.total, .groups = ps->tally.groups, .buckets = ps->buckets,
-		.at = ps->every ? at : NULL,
+		.at = ps->every ? at : NULL, .views = &ps->views, .series = &ps->series,
 	};
 	if (ps->every && ps->terminal)
 		fputs("\033[H\033[2J", stdout);
-	(ps->json ? report_json : report_text)(&r, stdout);
+	(ps->openmetrics ? report_openmetrics : ps->json ? report_json : report_text)(&r, stdout);
 	if (ps->every && !ps->json && !ps->terminal)
 		putchar('\n');
 	if (fflush(stdout) != 0)
@@ -83,6 +89,8 @@ static void report(struct pbstat *ps)
 	const char *failed;
 	if (ps->plot && !plot_write(&ps->series, ps->plot, &failed))
 		err(EXIT_FATAL, "%s: %s", ps->plot, failed);
+	if (ps->html && !report_html(&r, ps->html, &failed))
+		err(EXIT_FATAL, "%s: %s", ps->html, failed);
 }
 
 /* With --every: the report, when it is due. */
@@ -161,9 +169,19 @@ static void hist_option(struct pbstat *ps, const char *arg)
 
 static void output_option(struct pbstat *ps, const char *arg)
 {
-	if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0)
-		tool_usage_error(ps->t, "-o: expected text or json, got '%s'", arg);
+	if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0 && strcmp(arg, "openmetrics") != 0)
+		tool_usage_error(ps->t, "-o: expected text, json or openmetrics, got '%s'", arg);
 	ps->json = strcmp(arg, "json") == 0;
+	ps->openmetrics = strcmp(arg, "openmetrics") == 0;
+}
+
+static void html_max_option(struct pbstat *ps, const char *arg)
+{
+	char *end;
+	errno = 0;
+	ps->html_max = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || ps->html_max < 0 || ps->html_max > 100000)
+		tool_usage_error(ps->t, "--html-max: expected a number from 0 to 100000, got '%s'", arg);
 }
 
 static void parse_options(struct pbstat *ps, int argc, char **argv)
@@ -176,6 +194,8 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		{ "every", required_argument, NULL, OPT_EVERY },
 		{ "min-success", required_argument, NULL, OPT_MIN_SUCCESS },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "html", required_argument, NULL, OPT_HTML },
+		{ "html-max", required_argument, NULL, OPT_HTML_MAX },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -189,6 +209,8 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		case OPT_EVERY: every_option(ps, optarg); break;
 		case OPT_MIN_SUCCESS: min_success_option(ps, optarg); break;
 		case OPT_KEY: ps->key = optarg; break;
+		case OPT_HTML: ps->html = optarg; break;
+		case OPT_HTML_MAX: html_max_option(ps, optarg); break;
 		default:
 			if (!tool_option(ps->t, opt, optarg))
 				tool_usage_error(ps->t, NULL);
@@ -198,6 +220,10 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		tool_usage_error(ps->t, "--by: empty field name");
 	if (ps->plot && !*ps->plot)
 		tool_usage_error(ps->t, "--plot: empty file name");
+	if (ps->html && !*ps->html)
+		tool_usage_error(ps->t, "--html: empty file name");
+	if (ps->openmetrics && ps->every)
+		tool_usage_error(ps->t, "-o openmetrics: one exposition, without --every");
 	if (!*ps->key)
 		tool_usage_error(ps->t, "--key: empty field name");
 }
@@ -205,13 +231,17 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct tool t;
-	struct pbstat ps = { .t = &t, .key = "postback.key" };
+	struct pbstat ps = { .t = &t, .key = "postback.key", .html_max = 100 };
 	tool_init(&t, usage);
 	parse_options(&ps, argc, argv);
 	ps.terminal = isatty(STDOUT_FILENO);
 	groups_init(&ps.groups, ps.by ? ps.by : "");
 	series_init(&ps.series);
-	tally_init(&ps.tally, ps.key, ps.by ? &ps.groups : NULL, ps.buckets, ps.plot ? &ps.series : NULL);
+	tally_init(&ps.tally, ps.key, ps.by ? &ps.groups : NULL, ps.buckets,
+		   ps.plot || ps.html ? &ps.series : NULL);
+	bool views[VIEWS] = { [VIEW_NAME] = ps.html || ps.openmetrics, [VIEW_PUBLISHER] = ps.html,
+			      [VIEW_HOST] = ps.openmetrics };
+	views_init(&ps.views, views, ps.key, ps.html ? (size_t)ps.html_max : 0);
 
 	run(&ps, argv + optind, argc - optind);
 
@@ -222,6 +252,7 @@ int main(int argc, char **argv)
 	tally_free(&ps.tally);
 	groups_free(&ps.groups);
 	series_free(&ps.series);
+	views_free(&ps.views);
 	int status = tool_finish(&t);
 	return status == EXIT_OK && below ? EXIT_REJECTED : status;
 }

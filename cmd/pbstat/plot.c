@@ -161,11 +161,11 @@ static void add_p99(struct buf *b, const struct series *s, const struct frame *f
 	buf_free(&dots);
 }
 
-static void add_svg(struct buf *b, const struct series *s)
+/* The series as one <svg> element, which an HTML page can hold too. */
+void plot_add_svg(struct buf *b, const struct series *s)
 {
 	struct frame f = frame_of(s);
-	buf_addf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%d\" "
+	buf_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%d\" "
 		 "font-family=\"sans-serif\" font-size=\"12\">\n"
 		 "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n",
 		 LEFT + f.width + RIGHT, TOP + HEIGHT + BOTTOM);
@@ -186,7 +186,8 @@ static void add_svg(struct buf *b, const struct series *s)
 bool plot_write(const struct series *s, const char *path, const char **failed)
 {
 	struct buf svg = { 0 };
-	add_svg(&svg, s);
+	buf_adds(&svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	plot_add_svg(&svg, s);
 	bool ok = durable_replace(path, svg.data, svg.len, 0666, failed);
 	buf_free(&svg);
 	return ok;

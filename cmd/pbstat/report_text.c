@@ -17,9 +17,7 @@
 #define HIST_BAR 40	/* characters of the --hist bar of a bucket holding all */
 #define VALUE_MAX 40	/* bytes of a --by value shown */
 
-typedef char cell[32];	/* one formatted figure */
-
-static const char *ms_cell(cell c, double us)
+const char *ms_cell(cell c, double us)
 {
 	if (isnan(us))
 		return "-";
@@ -27,7 +25,7 @@ static const char *ms_cell(cell c, double us)
 	return c;
 }
 
-static const char *percent_cell(cell c, double ratio)
+const char *percent_cell(cell c, double ratio)
 {
 	if (isnan(ratio))
 		return "-";
@@ -155,19 +153,25 @@ static void put_buckets(FILE *out, const struct buckets *b)
 }
 
 /* The most frequent error class other than "superseded", which has its
- * own column. */
+ * own column, or NULL. */
+const struct error_class *top_failure(const struct errors *e)
+{
+	const struct error_class **v = errors_by_count(e), *top = NULL;
+	for (size_t i = 0; i < e->n && !top; i++)
+		if (v[i]->len != 10 || memcmp(v[i]->name, "superseded", 10) != 0)
+			top = v[i];
+	free(v);
+	return top;
+}
+
 static void put_top_failure(FILE *out, const struct errors *e)
 {
-	const struct error_class **v = errors_by_count(e);
-	for (size_t i = 0; i < e->n; i++) {
-		if (v[i]->len == 10 && memcmp(v[i]->name, "superseded", 10) == 0)
-			continue;
-		fputs("  ", out);
-		put_text(out, v[i]->name, v[i]->len);
-		fprintf(out, " %llu", (unsigned long long)v[i]->count);
-		break;
-	}
-	free(v);
+	const struct error_class *top = top_failure(e);
+	if (!top)
+		return;
+	fputs("  ", out);
+	put_text(out, top->name, top->len);
+	fprintf(out, " %llu", (unsigned long long)top->count);
 }
 
 static void put_group(FILE *out, const struct group *g, int width)
