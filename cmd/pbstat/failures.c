@@ -54,6 +54,18 @@ static struct failure_ring *ring_of(struct failures *f, int i)
 	return f->rings[*at];
 }
 
+/* Appends t to b, a NUL (\u0000 in the record) as U+FFFD, so that the
+ * string kept ends at its own end. */
+static void add_kept(struct buf *b, struct text t)
+{
+	for (const char *p = t.p, *end = t.p + t.n; p < end; p++) {
+		if (*p)
+			buf_addc(b, *p);
+		else
+			buf_adds(b, "\xEF\xBF\xBD");
+	}
+}
+
 /* The string at dotted path, cut to max bytes, or NULL. */
 static char *string_at(struct failures *f, const char *path, size_t max)
 {
@@ -61,7 +73,9 @@ static char *string_at(struct failures *f, const char *path, size_t max)
 	if (i < 0 || !record_is_scalar(&f->record, i) || record_is_null(&f->record, i))
 		return NULL;
 	struct text t = record_text(&f->record, i);
-	return xstrndup(t.p, utf8_cut(t.p, t.n, max));
+	struct buf b = { 0 };
+	add_kept(&b, (struct text){ t.p, utf8_cut(t.p, t.n, max) });
+	return b.data ? b.data : xstrndup("", 0);
 }
 
 static char *masked_url(struct failures *f)
@@ -86,9 +100,9 @@ static char *headers_text(struct failures *f)
 	int k = obj + 1;
 	for (int m = 0; m < r->tok[obj].size && b.len < BODY_MAX; m++, k = record_skip(r, k + 1)) {
 		struct text name = record_text(r, k), value = record_text(r, k + 1);
-		buf_add(&b, name.p, name.n);
+		add_kept(&b, name);
 		buf_adds(&b, ": ");
-		buf_add(&b, value.p, value.n);
+		add_kept(&b, value);
 		buf_addc(&b, '\n');
 	}
 	b.len = utf8_cut(b.data, b.len, BODY_MAX);
