@@ -32,8 +32,9 @@ static const char style[] =
 	"h1{font-size:1.5em;margin:0 0 .2em}h2{font-size:1.2em;margin:1.4em 0 .4em}h3{font-size:1em}"
 	".meta{color:#666}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 8px;"
 	"text-align:right;vertical-align:top}th{background:#f4f4f4}td.l,th.l{text-align:left}"
-	"td.u{text-align:left;word-break:break-all;max-width:28em}pre{margin:0;white-space:pre-wrap;"
-	"word-break:break-all;max-width:40em;max-height:12em;overflow:auto;background:#f8f8f8}"
+	"td.u{text-align:left;word-break:break-all;max-width:28em}td.t{white-space:nowrap}"
+	"pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere;max-width:40em;max-height:12em;overflow:auto;"
+	"background:#f8f8f8}"
 	".bad{color:#b00}.ok{color:#070}tr.hit{background:#fff3b0}#q{width:24em;font-size:1em}"
 	"svg{max-width:100%;height:auto}";
 
@@ -249,7 +250,7 @@ static void add_answer(struct buf *b, const struct failure *x)
 static void add_failure_row(struct buf *b, const struct failure *x)
 {
 	char *const *f = x->field;
-	buf_addf(b, "<tr id=\"f%llu\"><td class=\"l\">", (unsigned long long)x->seq);
+	buf_addf(b, "<tr id=\"f%llu\"><td class=\"l t\">", (unsigned long long)x->seq);
 	add_texts(b, f[FAILURE_FIRED_AT] ? f[FAILURE_FIRED_AT] : "-");
 	buf_addf(b, "</td><td class=\"l\">%s</td><td>", x->pending ? "to retry" : "failed");
 	if (x->status > 0)
@@ -258,7 +259,11 @@ static void add_failure_row(struct buf *b, const struct failure *x)
 		buf_adds(b, "-");
 	buf_adds(b, "</td><td class=\"l\">");
 	add_texts(b, f[FAILURE_ERROR] ? f[FAILURE_ERROR] : "-");
-	add_pre(b, f[FAILURE_MESSAGE]);
+	if (f[FAILURE_MESSAGE]) {
+		buf_adds(b, "<div class=\"meta\">");
+		add_texts(b, f[FAILURE_MESSAGE]);
+		buf_adds(b, "</div>");
+	}
 	buf_adds(b, "</td><td class=\"u\">");
 	add_texts(b, f[FAILURE_URL] ? f[FAILURE_URL] : "-");
 	buf_adds(b, "</td><td class=\"l\">");
