@@ -31,6 +31,7 @@ const struct error_class *top_failure(const struct errors *e);
 void report_text(const struct report *r, FILE *out);
 void report_json(const struct report *r, FILE *out);
 void report_openmetrics(const struct report *r, FILE *out);
+void report_html_page(struct buf *b, const struct report *r);
 bool report_html(const struct report *r, const char *path, const char **failed);
 
 #endif

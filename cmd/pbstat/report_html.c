@@ -358,7 +358,8 @@ static void add_head(struct buf *b, const struct report *r)
 		 "<span id=\"found\"></span></section>\n");
 }
 
-static void add_page(struct buf *b, const struct report *r)
+/* Appends the page to b. */
+void report_html_page(struct buf *b, const struct report *r)
 {
 	struct buf data = { 0 };
 	add_head(b, r);
@@ -380,7 +381,7 @@ static void add_page(struct buf *b, const struct report *r)
 bool report_html(const struct report *r, const char *path, const char **failed)
 {
 	struct buf page = { 0 };
-	add_page(&page, r);
+	report_html_page(&page, r);
 	bool ok = durable_replace(path, page.data, page.len, 0666, failed);
 	buf_free(&page);
 	return ok;
