@@ -360,7 +360,7 @@ close_to() {
 		assert_line --partial "usage: pbstat"
 	done
 	run pbstat -o xml < /dev/null
-	assert_line "pbstat: -o: expected text or json, got 'xml'"
+	assert_line "pbstat: -o: expected text, json or openmetrics, got 'xml'"
 	run pbstat --help
 	assert_success
 	assert_line --index 0 --partial "usage: pbstat [--by FIELD]"

@@ -26,9 +26,10 @@
 #include "tool.h"
 
 static const char usage[] =
-	"usage: pbstat [--by FIELD] [-o text|json|openmetrics] [--hist BOUNDS] [--plot FILE.svg]\n"
-	"              [--html FILE] [--html-max N] [--every SECONDS] [--min-success RATIO] [--key FIELD]\n"
-	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
+	"usage: pbstat [--by FIELD] [-o text|json|openmetrics] [--hist BOUNDS]\n"
+	"              [--plot FILE.svg] [--html FILE] [--html-max N] [--every SECONDS]\n"
+	"              [--min-success RATIO] [--key FIELD] [--reject FILE]\n"
+	"              [--max-line BYTES] [FILE ...]\n";
 
 enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY, OPT_HTML, OPT_HTML_MAX };
 
