@@ -140,6 +140,26 @@ print(*struct.unpack(">II", d[16:24]), len(d))' shot.png
 	assert_line --partial "pbstat: no-such-dir/p.html"
 }
 
+@test "--html and -o openmetrics over a torn last line, records of older pbfires and no records at all" {
+	{
+		failure t1 c1 pub7
+		echo '{"postback":{"name":"pub7"},"url":"https://pub.example/old","result":{"ok":false,"status":0,"attempts":3,"error":"connect","ms":0}}'
+		printf '{"postback":{"name":"pub7","key":"k9"},"result":{"ok":tr'
+	} > r
+	run pbstat --html page.html -o openmetrics r
+	assert_failure 1	# the torn line is rejected
+	assert_line 'pb_lines_total{kind="rejected"} 1'
+	assert_line 'pb_postbacks_total{postback="pub7",fate="failed"} 2'
+	grep -q '2 result records, 0 not result records, 1 rejected' page.html
+	grep -q '<h3>pub7 <span class="meta">(2 listed)' page.html
+	tail -1 page.html | grep -qx '</body></html>'
+	run pbstat --html empty.html -o openmetrics < /dev/null
+	assert_success
+	echo "$output" | promtool check metrics
+	grep -q 'No postbacks sent' empty.html
+	grep -q '<p>No failures.</p>' empty.html
+}
+
 # results_for_metrics: postbacks of two names and hosts, with a name that
 # needs escaping as a label value.
 results_for_metrics() {
