@@ -24,6 +24,7 @@
 
 #include "breaker.h"
 #include "breakers.h"
+#include "fill.h"
 #include "hosts.h"
 #include "job.h"
 #include "lanes.h"
@@ -272,7 +273,7 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	if (!job_read(j, pf->o.key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
-	return signing_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
+	return signing_read(j, &pf->secrets, &pf->why) && fill_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
 }
 
 /* Makes a line that waited on disk a job again; it was read once, so its
@@ -392,6 +393,7 @@ static void start(struct pbfire *pf, struct job *j)
 	j->fired_at = pf->now;
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
+	fill_attempt(j, &pf->secrets);
 	lanes_start(&pf->lanes, j, &pf->hosts.at[j->host].route);
 }
 

@@ -18,6 +18,7 @@
 #include "httpheader.h"
 #include "httpurl.h"
 #include "loader.h"
+#include "secretref.h"
 #include "strmap.h"
 #include "uritemplate.h"
 
@@ -102,6 +103,15 @@ static void read_supersede(struct loader *l, yaml_node_t *n, struct postback *pb
 	pb->keep_when_superseded = s && !strcmp(s, "false");
 }
 
+/* Whether URL template s has a secret placeholder before its path, query
+ * or fragment, where it would choose the host. */
+static bool secret_in_host(const char *s)
+{
+	const char *host = strstr(s, "://");
+	size_t n = host ? strcspn(host + 3, "/?#") : 0;
+	return host && secretref_count(host + 3, n);
+}
+
 /* Checks the URL template: a valid one, of a URL pb sends postbacks to. */
 static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
@@ -114,6 +124,8 @@ static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 		loader_report_at(l, n, e.offset, "url: %s", e.msg);
 	else if (!httpurl_check_template(s, strlen(s), &why))
 		loader_report(l, n, "url: %s: '%s'", why, s);
+	else if (secret_in_host(s))
+		loader_report(l, n, "url: a {secret:NAME} placeholder goes in the path, query or fragment, never in the host");
 	else
 		loader_check_macros(l, n, TMPL_URI, "url");
 }
