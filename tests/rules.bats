@@ -83,7 +83,7 @@ YAML
 	run pbmatch --check -r rules.yaml
 	assert_failure 2
 	assert_line "pbmatch: rules.yaml:2:21: type: expected click, conversion or event, got 'sale'"
-	assert_line "pbmatch: rules.yaml:3:36: status: expected any, approved or rejected, got 'maybe'"
+	assert_line "pbmatch: rules.yaml:3:36: status: expected any, approved, rejected or pending, got 'maybe'"
 }
 
 @test "delays: durations of pb-rules(5); under the guide's 2 minutes, over a year or malformed is an error" {
