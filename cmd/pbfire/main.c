@@ -276,6 +276,16 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	return signing_read(j, &pf->secrets, &pf->why) && fill_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
 }
 
+/* Ends j's line, which is not a request pbfire can send (m says how far
+ * it got), as invalid; one wanting a secret pbfire lacks is told on
+ * stderr too (-v tells every line), naming the secret, never a value. */
+static void end_unsendable(struct pbfire *pf, struct job *j, enum made m)
+{
+	if (m == NOT_SIGNABLE && !pf->o.verbose)
+		warnx("line %lu: %s", j->lineno, pf->why.data);
+	end_line_failed(pf, j, ERR_INVALID, pf->why.data);
+}
+
 /* Makes a line that waited on disk a job again; it was read once, so its
  * request reads the same. */
 static struct job *revive(void *arg, const char *line, size_t len, unsigned long lineno)
@@ -301,7 +311,7 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	} else if (record_get(&j->rec, 0, "superseded") >= 0) {
 		end_superseded(pf, j);
 	} else if (m != MADE) {
-		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
+		end_unsendable(pf, j, m);
 	} else if (!policy_allows_another(&j->policy, job_attempts(j), 0)) {
 		buf_clear(&pf->why);
 		buf_addf(&pf->why, "no attempt left: its postback allows %d, and %d were made",
@@ -344,7 +354,7 @@ static void take_due(struct pbfire *pf)
 		j->leased = true;
 		j->spool_pos = pos;
 		if (m == NOT_SIGNABLE)	/* its secret is gone */
-			end_line_failed(pf, j, ERR_INVALID, pf->why.data);
+			end_unsendable(pf, j, m);
 		else if (waits_for_probe(pf, j))
 			keep_for_probe(pf, j);
 		else
