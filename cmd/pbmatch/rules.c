@@ -5,6 +5,7 @@
  * keys with a "did you mean", wrong types, bad values, delays under the
  * guide's 2-minute minimum, duplicate names, reasons on an approved-only
  * postback, URLs that are not http(s) with a host, unbalanced braces,
+ * secret placeholders in a URL's host,
  * a sign block or a delivery policy that pbfire could not follow); all of
  * them are reported, then loading fails. A macro that looks like a
  * misspelt standard field is a warning, an error under --strict. The reading and reporting are
