@@ -7,8 +7,13 @@
  * template as it goes, so a template needs no compiled form; tmpl_check
  * is the same walk with no variables, for checking rule files. Text mode,
  * for headers and JSON bodies, is the same grammar without the encoding.
+ * One expression is pb's, not RFC 6570's: a secret placeholder,
+ * {secret:NAME} (common/secretref.c), is copied as it is, for pbfire to
+ * fill; an expansion whose values would make one more is refused, so
+ * that every placeholder in what is rendered is the template's own.
  */
 #include "uritemplate.h"
+#include "secretref.h"
 
 #include <string.h>
 
@@ -36,6 +41,7 @@ struct expansion {
 	const char *open;		/* the '{' of the expression being read */
 	const struct tmpl_vars *v;	/* NULL when only checking */
 	bool text;			/* TMPL_TEXT: nothing is encoded */
+	size_t placed;			/* secret placeholders copied from the template */
 	struct buf *out;
 	struct tmpl_error *e;
 };
@@ -177,6 +183,10 @@ static bool parse_varspec(struct expansion *x, struct varspec *vs)
 		unsigned v = 0;
 		while (p < x->end && *p >= '0' && *p <= '9' && p - digits < 4)
 			v = v * 10 + (unsigned)(*p++ - '0');
+		if (p == digits && vs->len == 6 && !memcmp(vs->name, "secret", 6) && p < x->end &&
+		    ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+			return fail(x, digits, "a secret placeholder is {secret:NAME}, alone in its braces with no operator, "
+					       "NAME a letter then letters, digits, '_', '.' or '-'");
 		if (p == digits || *digits == '0' || (p < x->end && *p >= '0' && *p <= '9'))
 			return fail(x, digits, "prefix length must be 1 to 9999");
 		vs->prefix = v;
@@ -208,7 +218,8 @@ static int lookup(struct expansion *x, const struct varspec *vs)
 	return composite && v->r->tok[i].size == 0 ? -1 : i;
 }
 
-/* The text of scalar token i of variable vs, after the value map. */
+/* The text of scalar token i of variable vs, after the value map: the
+ * value's own entry, else the map's default entry "*". */
 static struct text scalar_text(struct expansion *x, const struct varspec *vs, int i)
 {
 	struct record *r = x->v->r;
@@ -217,6 +228,8 @@ static struct text scalar_text(struct expansion *x, const struct varspec *vs, in
 		return t;
 	int m = record_getn(r, x->v->map, vs->name, vs->len);
 	int to = m >= 0 ? record_getn(r, m, t.p, t.n) : -1;
+	if (m >= 0 && to < 0)
+		to = record_getn(r, m, "*", 1);
 	return to >= 0 && record_is_scalar(r, to) ? record_text(r, to) : t;
 }
 
@@ -396,24 +409,38 @@ static const char *plain_run(const struct expansion *x, const char *p)
 	return p;
 }
 
+/* Copies the secret placeholder at x->p, if one is there. */
+static bool placeholder(struct expansion *x)
+{
+	size_t n = secretref_at(x->p, x->end, NULL);
+	buf_add(x->out, x->p, n);
+	x->p += n;
+	x->placed += n > 0;
+	return n > 0;
+}
+
 static bool walk(struct expansion *x)
 {
 	init_kinds();
+	size_t start = x->out->len;
 	for (;;) {
 		const char *run = plain_run(x, x->p);
 		buf_add(x->out, x->p, (size_t)(run - x->p));
 		if ((x->p = run) >= x->end)
-			return true;
-		if (!(*x->p == '{' ? expression(x) : literal(x)))
+			break;
+		if (!(*x->p == '{' ? placeholder(x) || expression(x) : literal(x)))
 			return false;
 	}
+	if (x->out->len > start && secretref_count(x->out->data + start, x->out->len - start) != x->placed)
+		return fail(x, x->t, "a value makes a {secret:NAME} placeholder, which pbfire would fill with a secret");
+	return true;
 }
 
 /* Expands template t[0,n) with the variables of v into out (appending). */
 bool tmpl_expand(const char *t, size_t n, enum tmpl_mode mode, const struct tmpl_vars *v,
 		 struct buf *out, struct tmpl_error *e)
 {
-	struct expansion x = { t, t, t + n, NULL, v, mode == TMPL_TEXT, out, e };
+	struct expansion x = { t, t, t + n, NULL, v, mode == TMPL_TEXT, 0, out, e };
 	return walk(&x);
 }
 
@@ -421,7 +448,7 @@ bool tmpl_expand(const char *t, size_t n, enum tmpl_mode mode, const struct tmpl
 bool tmpl_check(const char *t, size_t n, enum tmpl_mode mode, struct tmpl_error *e)
 {
 	struct buf scratch = { 0 };
-	struct expansion x = { t, t, t + n, NULL, NULL, mode == TMPL_TEXT, &scratch, e };
+	struct expansion x = { t, t, t + n, NULL, NULL, mode == TMPL_TEXT, 0, &scratch, e };
 	bool ok = walk(&x);
 	buf_free(&scratch);
 	return ok;

@@ -256,3 +256,17 @@ EOF2
 	assert_line --index 2 'pbexpand: stdin:3: postback -t: undefined macro {rejection_reason} (--strict)'
 	assert_equal "${#lines[@]}" 3
 }
+
+@test "a value map's \"*\" entry replaces the values it does not name; an undefined one stays so" {
+	rules <<'YAML'
+postbacks:
+  - name: mapped
+    type: conversion
+    status: [rejected, pending]
+    url: https://h.example/?r={rejection_reason}&s={status}
+    map:
+      rejection_reason: {fraud: F, "*": other}
+YAML
+	run bash -c "printf '%s\n' '{\"type\":\"conversion\",\"transaction_id\":\"a\",\"status\":\"rejected\",\"rejection_reason\":\"fraud\"}' '{\"type\":\"conversion\",\"transaction_id\":\"b\",\"status\":\"rejected\",\"rejection_reason\":\"dup click\"}' '{\"type\":\"conversion\",\"transaction_id\":\"c\",\"status\":\"pending\"}' | pbmatch -r rules.yaml | pbexpand | jq -r .url"
+	assert_output $'https://h.example/?r=F&s=rejected\nhttps://h.example/?r=other&s=rejected\nhttps://h.example/?r=&s=pending'
+}

@@ -295,3 +295,45 @@ EOF
 	assert_failure 2
 	assert_output --partial "pbmatch: stdout:"
 }
+
+@test "type and status take lists, status pending fires, method in any case" {
+	rules <<'YAML'
+postbacks:
+  - name: crm-everything
+    type: [click, conversion, event]
+    status: [approved, rejected, pending]
+    url: https://crm.example/{type}
+    method: post
+  - name: pending-only
+    type: conversion
+    status: pending
+    url: https://p.example/
+    method: Get
+  - name: conv-and-events
+    type: [conversion, event]
+    event: deposit
+    url: https://c.example/
+YAML
+	out=$(printf '%s\n' '{"type":"conversion","transaction_id":"t","status":"pending"}' \
+		'{"type":"conversion","transaction_id":"t","status":"approved"}' \
+		'{"type":"event","transaction_id":"e","status":"approved","event_name":"login"}' \
+		'{"type":"event","transaction_id":"e","status":"approved","event_name":"deposit"}' \
+		'{"type":"click","transaction_id":"c","status":"rejected"}' \
+		'{"type":"click","transaction_id":"c"}' |
+		pbmatch -r rules.yaml | jq -c '[.postback.name, .postback.type, .postback.method, .postback.key]')
+	assert_equal "$out" "$(cat <<'EOF'
+["crm-everything",["click","conversion","event"],"POST","t:crm-everything:pending"]
+["pending-only","conversion","GET","t:pending-only:pending"]
+["crm-everything",["click","conversion","event"],"POST","t:crm-everything:approved"]
+["conv-and-events",["conversion","event"],"GET","t:conv-and-events:approved"]
+["crm-everything",["click","conversion","event"],"POST","e:crm-everything:login"]
+["crm-everything",["click","conversion","event"],"POST","e:crm-everything:deposit"]
+["conv-and-events",["conversion","event"],"GET","e:conv-and-events:deposit"]
+["crm-everything",["click","conversion","event"],"POST","c:crm-everything:rejected"]
+EOF
+)"
+	run pbmatch --check -r rules.yaml
+	assert_success
+	assert_line --partial "crm-everything: click|conversion|event, any offer and publisher, status approved|rejected|pending,"
+	assert_line --partial "conv-and-events: conversion|event, event deposit, any offer and publisher, status approved,"
+}

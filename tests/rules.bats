@@ -83,7 +83,7 @@ YAML
 	run pbmatch --check -r rules.yaml
 	assert_failure 2
 	assert_line "pbmatch: rules.yaml:2:21: type: expected click, conversion or event, got 'sale'"
-	assert_line "pbmatch: rules.yaml:3:36: status: expected any, approved or rejected, got 'maybe'"
+	assert_line "pbmatch: rules.yaml:3:36: status: expected any, approved, rejected or pending, got 'maybe'"
 }
 
 @test "delays: durations of pb-rules(5); under the guide's 2 minutes, over a year or malformed is an error" {
@@ -401,4 +401,22 @@ YAML
 	run pbmatch --check -r rules.yaml
 	assert_success
 	assert_line "c: conversion, any offer and publisher, status approved, delay 120s, supersede false, https://h.example/c"
+}
+
+@test "type and status lists are checked value by value" {
+	rules <<'YAML'
+postbacks:
+  - {name: a, type: [conversion, sale], status: [approved, maybe], url: "https://h.example/"}
+  - {name: b, type: [], url: "https://h.example/", method: put}
+  - {name: c, type: [click, conversion], status: [approved, pending], rejection_reasons: [fraud], url: "https://h.example/"}
+YAML
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_output - <<'EOF'
+pbmatch: rules.yaml:2:34: type: expected click, conversion or event, got 'sale'
+pbmatch: rules.yaml:2:60: status: expected any, approved, rejected or pending, got 'maybe'
+pbmatch: rules.yaml:3:21: type: expected a value or a non-empty list, got an empty list
+pbmatch: rules.yaml:3:60: method: expected GET or POST, got 'put'
+pbmatch: rules.yaml:4:71: rejection_reasons: this postback fires on approved|pending actions only, never on a rejection; set status: rejected or any
+EOF
 }

@@ -328,7 +328,8 @@ EOF
 	sleep 1.3
 	run pbfire --allow-net 127.0.0.0/8 --spool spool --grace 0 < /dev/null
 	assert_failure 1
-	assert_equal "$(jq -c '.result | [.error, .message]' <<<"$output")" \
+	assert_line "pbfire: line 1: sign: secret 'wall' wanted, and pbfire has no --secrets file"
+	assert_equal "$(grep '^{' <<<"$output" | jq -c '.result | [.error, .message]')" \
 		'["invalid","sign: secret '\''wall'\'' wanted, and pbfire has no --secrets file"]'
 	run pbfire --allow-net 127.0.0.0/8 --spool spool --grace 0 < /dev/null
 	assert_success
@@ -382,9 +383,121 @@ EOF
 	} > lines
 	run pbfire --dry-run --secrets secrets lines
 	assert_failure 1
-	assert_equal "$(jq -r '.result | [.error, .message] | join(": ")' <<<"$output")" "$(printf '%s\n' \
+	assert_equal "$(grep '^{' <<<"$output" | jq -r '.result | [.error, .message] | join(": ")')" "$(printf '%s\n' \
 		"invalid: headers: webhook-signature is set by the postback's signature" \
 		"invalid: headers: X-Sig is set by the postback's signature" \
 		"invalid: sign: secret 'plain' is not a Standard Webhooks secret (whsec_ and base64)" \
 		"invalid: sign: a standard-webhooks signature needs the line's key for its webhook-id")"
+}
+
+# A token with characters each place encodes its own way; Zq9Wv marks it.
+TOKEN='Zq9Wv t0k&n+/=q"b\s%41'
+
+# secret_rules: postbacks taking crm_token from --secrets in a header,
+# the query, a JSON body and a form body.
+secret_rules() {
+	rules <<EOF
+postbacks:
+  - name: crm-json
+    type: conversion
+    url: $RECV/crm?tid={transaction_id}&token={secret:crm_token}
+    method: post
+    content_type: json
+    headers: {Authorization: "Bearer {secret:crm_token}", X-Note: "{note}"}
+    body: {tid: "{transaction_id}", token: "{secret:crm_token}", note: "{note}"}
+  - name: crm-form
+    type: conversion
+    url: $RECV/form
+    method: POST
+    body: {tid: "{transaction_id}", token: "{secret:crm_token}"}
+EOF
+}
+
+@test "a {secret:NAME} reaches the receiver in a header, the query and the body, and no output shows it" {
+	start_receiver
+	secret_rules
+	secrets secrets "crm_token=$TOKEN" "wall=$WALL"
+	{ actions 2; echo 'not json'; } | pbmatch -r rules.yaml --reject rej > matched 2> err1 || true
+	pbexpand --stats matched > lines 2> err2
+	pbfire --allow-net 127.0.0.0/8 --secrets secrets --stats -v --spool spool --ledger ledger lines > out 2> err3
+	pbfire --dry-run -v --secrets secrets --stats lines > dry 2> err4
+	pbstat out > stat 2> err5
+	assert_equal "$(jq -s 'map(select(.result.ok)) | length' out)" 4
+	python3 - "$TOKEN" recv.ndjson <<'PY'
+import json, sys
+from urllib.parse import parse_qs, urlsplit
+token, seen = sys.argv[1], [json.loads(l) for l in open(sys.argv[2])]
+crm = [e for e in seen if e["path"].startswith("/crm")]
+form = [e for e in seen if e["path"] == "/form"]
+assert len(crm) == 2 and len(form) == 2, seen
+for e in crm:
+    assert parse_qs(urlsplit(e["path"]).query)["token"] == [token], e
+    assert e["headers"]["Authorization"] == "Bearer " + token, e
+    assert json.loads(e["body"])["token"] == token, e
+for e in form:
+    assert parse_qs(e["body"])["token"] == [token], e
+PY
+	jq -e -s 'map(select(.postback.name == "crm-json"))[0].result.request | .headers.Authorization == "Bearer {secret:crm_token}" and (.url | endswith("&token={secret:crm_token}"))' dry
+	grep -qF 'Authorization: Bearer {secret:crm_token}' err4
+	run grep -rlF --exclude=secrets --exclude=recv.ndjson -- Zq9Wv .
+	assert_output ""
+}
+
+@test "a secret missing from --secrets fails its line as invalid, naming the secret; nothing is sent" {
+	start_receiver
+	secret_rules
+	secrets secrets "wall=$WALL"
+	actions 1 | pbmatch -r rules.yaml | pbexpand > lines
+	run pbfire --allow-net 127.0.0.0/8 --secrets secrets lines
+	assert_failure 1
+	pbfire --allow-net 127.0.0.0/8 --secrets secrets lines > out 2> err || true
+	assert_equal "$(cat err)" "$(printf '%s\n' "pbfire: line 1: url: no secret named 'crm_token' in the --secrets file" \
+		"pbfire: line 2: body: no secret named 'crm_token' in the --secrets file")"
+	assert_equal "$(jq -c '[.postback.name, .result.error, .result.ok]' out)" \
+		"$(printf '%s\n' '["crm-json","invalid",false]' '["crm-form","invalid",false]')"
+	run pbfire --dry-run lines
+	assert_failure 1
+	assert_line --partial "url: secret 'crm_token' wanted, and pbfire has no --secrets file"
+	assert_equal "$(seen)" ""
+}
+
+@test "a value that would make a {secret:NAME} fails its line in pbexpand; no secret goes out" {
+	start_receiver
+	secret_rules
+	secrets secrets "crm_token=$TOKEN"
+	printf '%s\n' '{"type":"conversion","transaction_id":"t1","status":"approved","note":"{secret:crm_token}"}' \
+		'{"type":"conversion","transaction_id":"t2","status":"approved","note":"{"}' | pbmatch -r rules.yaml > matched
+	run pbexpand matched
+	assert_failure 1
+	assert_line --partial "a value makes a {secret:NAME} placeholder, which pbfire would fill with a secret"
+	pbexpand matched 2> /dev/null | pbfire --allow-net 127.0.0.0/8 --secrets secrets > out
+	assert_equal "$(jq -r .path recv.ndjson | sort)" "$(printf '%s\n' "/crm?tid=t2&token=Zq9Wv%20t0k%26n%2B%2F%3Dq%22b%5Cs%2541" /form /form)"
+	assert_equal "$(jq -r 'select(.path | startswith("/crm")) | .headers["X-Note"]' recv.ndjson)" "{"
+	run grep -rlF --exclude=secrets --exclude=recv.ndjson -- Zq9Wv .
+	assert_output ""
+}
+
+@test "pbmatch checks secret placeholders: a name, alone in its braces, never in the host or an hmac message" {
+	rules <<'EOF'
+postbacks:
+  - name: a
+    type: conversion
+    url: "https://{secret:host}/x?t={secret:ok.name-1}"
+  - name: b
+    type: conversion
+    url: "https://b.example/x?t={secret:bad name}&u={+secret:t}&p={secret:3}"
+    headers: {X-T: "{secret:}"}
+  - name: c
+    type: conversion
+    url: https://c.example/x
+    sign: {scheme: hmac, secret: w, message: "{secret:w}", param: sig}
+EOF
+	run pbmatch --check -r rules.yaml
+	assert_failure 2
+	assert_output - <<'EOF'
+pbmatch: rules.yaml:4:10: url: a {secret:NAME} placeholder goes in the path, query or fragment, never in the host
+pbmatch: rules.yaml:7:41: url: a secret placeholder is {secret:NAME}, alone in its braces with no operator, NAME a letter then letters, digits, '_', '.' or '-'
+pbmatch: rules.yaml:8:29: headers.X-T: prefix length must be 1 to 9999
+pbmatch: rules.yaml:12:46: sign.message: a {secret:NAME} placeholder is filled in the request pbfire sends, never in the message it signs
+EOF
 }

@@ -12,6 +12,7 @@
  * run, as JSON and for people.
  */
 #include "job.h"
+#include "fill.h"
 #include "httpheader.h"
 #include "httpurl.h"
 #include "tool.h"
@@ -232,6 +233,7 @@ void job_clear(struct job *j)
 	free(j->body);
 	free(j->key);
 	curl_slist_free_all(j->headers);
+	fill_forget(&j->sent);
 	free(j->sign.secret);
 	free(j->sign.id);
 	buf_free(&j->message);

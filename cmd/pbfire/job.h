@@ -21,6 +21,17 @@ struct signing {
 	struct curl_slist *tail;
 };
 
+/* The request as it is sent, its {secret:NAME} placeholders filled with
+ * the secrets' values (fill.c); a member is NULL when the line's own is
+ * sent as it is. The line's own, placeholders and all, is what records,
+ * dry runs and -v show. */
+struct sent {
+	char *url, *body;
+	size_t url_len, body_len;
+	struct curl_slist *headers;
+	bool fills_headers;		/* some header has a placeholder */
+};
+
 /* One input line on its way through pbfire: the request read from it,
  * and what its attempts came to. */
 struct job {
@@ -33,6 +44,7 @@ struct job {
 	size_t url_len, body_len, key_len;
 	struct curl_slist *headers;
 	struct signing sign;
+	struct sent sent;
 	struct line_policy policy;	/* its postback's timeout, attempts, final */
 	size_t host;			/* index of its host in pbfire's table */
 	int attempts, round;

@@ -24,6 +24,7 @@
 
 #include "breaker.h"
 #include "breakers.h"
+#include "fill.h"
 #include "hosts.h"
 #include "job.h"
 #include "lanes.h"
@@ -272,7 +273,17 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	if (!job_read(j, pf->o.key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
-	return signing_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
+	return signing_read(j, &pf->secrets, &pf->why) && fill_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
+}
+
+/* Ends j's line, which is not a request pbfire can send (m says how far
+ * it got), as invalid; one wanting a secret pbfire lacks is told on
+ * stderr too (-v tells every line), naming the secret, never a value. */
+static void end_unsendable(struct pbfire *pf, struct job *j, enum made m)
+{
+	if (m == NOT_SIGNABLE && !pf->o.verbose)
+		warnx("line %lu: %s", j->lineno, pf->why.data);
+	end_line_failed(pf, j, ERR_INVALID, pf->why.data);
 }
 
 /* Makes a line that waited on disk a job again; it was read once, so its
@@ -300,7 +311,7 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	} else if (record_get(&j->rec, 0, "superseded") >= 0) {
 		end_superseded(pf, j);
 	} else if (m != MADE) {
-		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
+		end_unsendable(pf, j, m);
 	} else if (!policy_allows_another(&j->policy, job_attempts(j), 0)) {
 		buf_clear(&pf->why);
 		buf_addf(&pf->why, "no attempt left: its postback allows %d, and %d were made",
@@ -343,7 +354,7 @@ static void take_due(struct pbfire *pf)
 		j->leased = true;
 		j->spool_pos = pos;
 		if (m == NOT_SIGNABLE)	/* its secret is gone */
-			end_line_failed(pf, j, ERR_INVALID, pf->why.data);
+			end_unsendable(pf, j, m);
 		else if (waits_for_probe(pf, j))
 			keep_for_probe(pf, j);
 		else
@@ -392,6 +403,7 @@ static void start(struct pbfire *pf, struct job *j)
 	j->fired_at = pf->now;
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
+	fill_attempt(j, &pf->secrets);
 	lanes_start(&pf->lanes, j, &pf->hosts.at[j->host].route);
 }
 

@@ -106,6 +106,31 @@ const struct secret *secrets_next(const struct secrets *s, const char *name, siz
 	return NULL;
 }
 
+/* The first secret named name (n bytes) for what (the member that wants
+ * it), or NULL with why saying that pbfire lacks it: naming the secret,
+ * never showing a value. */
+const struct secret *secrets_find(const struct secrets *s, const char *name, size_t n,
+				  const char *what, struct buf *why)
+{
+	const struct secret *first = secrets_next(s, name, n, NULL);
+	if (first)
+		return first;
+	buf_clear(why);
+	if (s->path)
+		buf_addf(why, "%s: no secret named '%.*s' in the --secrets file", what, (int)n, name);
+	else
+		buf_addf(why, "%s: secret '%.*s' wanted, and pbfire has no --secrets file", what, (int)n, name);
+	return NULL;
+}
+
+/* Wipes a buffer that held a secret, all of its room, and frees it. */
+void secrets_forget(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	buf_free(b);
+}
+
 void secrets_free(struct secrets *s)
 {
 	for (size_t i = 0; i < s->n; i++) {

@@ -19,6 +19,10 @@ struct secrets {
 void secrets_load(struct secrets *s, const char *path);
 const struct secret *secrets_next(const struct secrets *s, const char *name, size_t n,
 				  const struct secret *after);
+struct buf;
+const struct secret *secrets_find(const struct secrets *s, const char *name, size_t n,
+				  const char *what, struct buf *why);
+void secrets_forget(struct buf *b);
 void secrets_free(struct secrets *s);
 
 #endif

@@ -6,8 +6,9 @@
  * is computed once and goes in the URL's query or in a header; Standard
  * Webhooks' webhook-id, webhook-timestamp and webhook-signature headers
  * are made anew for each attempt with that attempt's time, so a line held
- * for hours is never signed stale. The signatures are not secret; the
- * secrets never leave this file and hmac.c.
+ * for hours is never signed stale, over the body as sent, its secret
+ * placeholders filled (fill.c). The signatures are not secret; the
+ * secrets never leave this file, hmac.c and fill.c.
  */
 #include "signing.h"
 #include "hmac.h"
@@ -103,14 +104,6 @@ static bool sign_hmac(struct job *j, const struct sign_block *b, const struct se
 	return ok;
 }
 
-/* Wipes a decoded secret from memory and frees it. */
-static void forget_key(struct buf *key)
-{
-	if (key->data)
-		explicit_bzero(key->data, key->cap);
-	buf_free(key);
-}
-
 /* Whether byte i of key (n bytes) goes into its webhook-id as it is:
  * printable ASCII but '%', and a space only inside the key (HTTP drops
  * one at either end of a header value). */
@@ -146,7 +139,7 @@ static bool prepare_webhook(struct job *j, const struct secrets *s, struct text 
 	bool ok = true;
 	while (ok && (sec = secrets_next(s, name.p, name.n, sec)))
 		ok = webhook_secret_decode(sec->value, sec->len, &key);
-	forget_key(&key);
+	secrets_forget(&key);
 	if (!ok)
 		return job_refuse(why, "sign: secret '%.*s' is not a Standard Webhooks secret (whsec_ and base64)",
 				  (int)name.n, name.p);
@@ -179,14 +172,11 @@ bool signing_read(struct job *j, const struct secrets *s, struct buf *why)
 	struct sign_block b;
 	read_block(r, sign, &b);
 	struct text name = b.member[BLOCK_SECRET], scheme = b.member[BLOCK_SCHEME];
-	const struct secret *first = secrets_next(s, name.p, name.n, NULL);
 	if (!sign_secret_name_ok(name.p, name.n))
 		return job_refuse(why, "postback.sign.secret: expected the name of a secret");
-	if (!first && !s->path)
-		return job_refuse(why, "sign: secret '%.*s' wanted, and pbfire has no --secrets file",
-				  (int)name.n, name.p);
+	const struct secret *first = secrets_find(s, name.p, name.n, "sign", why);
 	if (!first)
-		return job_refuse(why, "sign: no secret named '%.*s' in the --secrets file", (int)name.n, name.p);
+		return false;
 	switch (sign_word(sign_schemes, scheme.p, scheme.n)) {
 	case SIGN_STANDARD_WEBHOOKS: return prepare_webhook(j, s, name, why);
 	case SIGN_HMAC: return sign_hmac(j, &b, first, why);
@@ -214,12 +204,14 @@ void signing_attempt(struct job *j, const struct secrets *s, int64_t unix_time)
 	*signature = NULL;
 	struct buf key = { 0 }, value = { 0 };
 	const char *name = j->sign.secret;
+	const char *body = j->sent.body ? j->sent.body : j->body ? j->body : "";
+	size_t body_len = j->sent.body ? j->sent.body_len : j->body_len;
 	for (const struct secret *sec = NULL; (sec = secrets_next(s, name, strlen(name), sec));) {
 		webhook_secret_decode(sec->value, sec->len, &key);
 		webhook_signature(key.data, key.len, j->sign.id, j->sign.id_len, unix_time,
-				  j->body ? j->body : "", j->body_len, &value);
+				  body, body_len, &value);
 	}
-	forget_key(&key);
+	secrets_forget(&key);
 	char stamp[24];
 	snprintf(stamp, sizeof stamp, "%lld", (long long)unix_time);
 	add_signature_header(j, "webhook-id", j->sign.id);

@@ -53,7 +53,7 @@ void transfer_prepare(const struct transfer_options *o, struct job *j, CURL *e)
 	j->blocked = false;
 	j->received = 0;
 	j->error_text[0] = j->ip[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_URL, j->url);
+	curl_easy_setopt(e, CURLOPT_URL, j->sent.url ? j->sent.url : j->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->error_text);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -76,9 +76,12 @@ void transfer_prepare(const struct transfer_options *o, struct job *j, CURL *e)
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, read_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->sent.fills_headers ? j->sent.headers : j->headers);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, j->method);
-	if (j->body) {
+	if (j->sent.body) {	/* the body with its secrets filled */
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->sent.body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->sent.body);
+	} else if (j->body) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
 	} else if (!strcmp(j->method, "HEAD")) {

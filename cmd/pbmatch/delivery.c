@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "httpheader.h"
 #include "loader.h"
+#include "secretref.h"
 #include "signwords.h"
 
 #include <stdlib.h>
@@ -85,6 +86,8 @@ static void check_hmac(struct loader *l, const struct sign_block *sb, const char
 	sign_choice(l, sb, SIGN_ENCODING, sign_encodings, "hex or base64");
 	if (!sb->key[SIGN_MESSAGE])
 		loader_report(l, sb->node, "sign: an hmac signature needs a message, a template over the action");
+	else if (sb->text[SIGN_MESSAGE] && secretref_count(sb->text[SIGN_MESSAGE], strlen(sb->text[SIGN_MESSAGE])))
+		loader_report(l, sb->value[SIGN_MESSAGE], "sign.message: a {secret:NAME} placeholder is filled in the request pbfire sends, never in the message it signs");
 	else if (sb->text[SIGN_MESSAGE])
 		loader_check_template(l, sb->value[SIGN_MESSAGE], TMPL_TEXT, "sign", "message");
 	if (sb->key[SIGN_PARAM] && sb->key[SIGN_HEADER])

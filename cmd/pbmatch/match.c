@@ -72,20 +72,36 @@ static void file_entry(struct matcher *m, size_t pb)
 	m->tails[head] = e;
 }
 
-static void index_postback(struct matcher *m, size_t i)
+/* Files postback i under each key of its scope for action type t. */
+static void index_postback(struct matcher *m, size_t i, enum action_type t)
 {
 	const struct postback *pb = &m->rules->pb[i];
 	size_t no = pb->offers.n ? pb->offers.n : 1, np = pb->publishers.n ? pb->publishers.n : 1;
-	m->scopes[pb->type] |= (unsigned char)scope_bit(pb->offers.n, pb->publishers.n);
+	m->scopes[t] |= (unsigned char)scope_bit(pb->offers.n, pb->publishers.n);
+	m->holds[t] |= pb->delay && !pb->keep_when_superseded;
 	for (size_t o = 0; o < no; o++) {
 		for (size_t p = 0; p < np; p++) {
 			const char *offer = pb->offers.n ? pb->offers.v[o] : NULL;
 			const char *pub = pb->publishers.n ? pb->publishers.v[p] : NULL;
-			scope_key(&m->key, pb->type, offer, offer ? strlen(offer) : 0,
-				  pub, pub ? strlen(pub) : 0);
+			scope_key(&m->key, t, offer, offer ? strlen(offer) : 0, pub, pub ? strlen(pub) : 0);
 			file_entry(m, i);
 		}
 	}
+}
+
+/* The postback's type as the rule file gives it: a name, or a list of
+ * them when it has several. */
+static void add_types(struct buf *b, unsigned types)
+{
+	bool list = types & (types - 1);
+	const char *sep = "";
+	buf_adds(b, list ? "[" : "");
+	for (int t = 0; t < TYPE_COUNT; t++)
+		if (types & 1u << t) {
+			buf_addf(b, "%s\"%s\"", sep, action_type_names[t]);
+			sep = ",";
+		}
+	buf_adds(b, list ? "]" : "");
 }
 
 static char *postback_members(const struct postback *pb, size_t *len)
@@ -93,7 +109,9 @@ static char *postback_members(const struct postback *pb, size_t *len)
 	struct buf b = { 0 };
 	buf_adds(&b, "\"postback\":{\"name\":");
 	buf_add_json_string(&b, pb->name, strlen(pb->name));
-	buf_addf(&b, ",\"type\":\"%s\",\"url\":", action_type_names[pb->type]);
+	buf_adds(&b, ",\"type\":");
+	add_types(&b, pb->types);
+	buf_adds(&b, ",\"url\":");
 	buf_add_json_string(&b, pb->url, strlen(pb->url));
 	buf_addf(&b, ",\"method\":\"%s\",\"delay\":%ld,", pb->post ? "POST" : "GET", pb->delay);
 	if (pb->map_json)
@@ -126,29 +144,35 @@ void matcher_build(struct matcher *m, const struct rules *r)
 	m->members_len = xcalloc(r->n, sizeof *m->members_len);
 	m->found = xcalloc(r->n, sizeof *m->found);
 	for (size_t i = 0; i < r->n; i++) {
-		index_postback(m, i);
-		m->holds[r->pb[i].type] |= r->pb[i].delay && !r->pb[i].keep_when_superseded;
+		for (int t = 0; t < TYPE_COUNT; t++)
+			if (r->pb[i].types & 1u << t)
+				index_postback(m, i, (enum action_type)t);
 		m->members[i] = postback_members(&r->pb[i], &m->members_len[i]);
 	}
 }
 
+/* Whether a's status is one pb fires on: one it names, or with none
+ * named, any for a click and approved for the rest. */
 static bool status_fires(const struct postback *pb, const struct action *a)
 {
-	bool approved = text_is(a->status, "approved"), rejected = text_is(a->status, "rejected");
-	switch (pb->status) {
-	case FIRE_ALWAYS: return true;
-	case FIRE_ANY: return approved || rejected;
-	case FIRE_APPROVED: return approved;
-	case FIRE_REJECTED: return rejected;
-	}
+	if (!pb->statuses)
+		return a->type == TYPE_CLICK || text_is(a->status, "approved");
+	for (int s = 0; s < STATUS_COUNT; s++)
+		if (pb->statuses & 1u << s && text_is(a->status, action_status_names[s]))
+			return true;
 	return false;
+}
+
+/* Whether pb's event names, which only event actions have, cover a's. */
+static bool event_fires(const struct postback *pb, const struct action *a)
+{
+	return !pb->events.n || a->type != TYPE_EVENT ||
+	       (a->event.p && strlist_has(&pb->events, a->event.p, a->event.n));
 }
 
 static bool fires(const struct postback *pb, const struct action *a)
 {
-	if (pb->events.n && (!a->event.p || !strlist_has(&pb->events, a->event.p, a->event.n)))
-		return false;
-	if (!status_fires(pb, a))
+	if (!event_fires(pb, a) || !status_fires(pb, a))
 		return false;
 	if (pb->reasons.n && text_is(a->status, "rejected"))
 		return a->reason.p && strlist_has(&pb->reasons, a->reason.p, a->reason.n);
@@ -159,8 +183,7 @@ static bool fires(const struct postback *pb, const struct action *a)
  * covers a's event: a line of a's transaction may be waiting in it. */
 static bool may_hold(const struct postback *pb, const struct action *a)
 {
-	return pb->delay && !pb->keep_when_superseded &&
-	       (!pb->events.n || !a->event.p || strlist_has(&pb->events, a->event.p, a->event.n));
+	return pb->delay && !pb->keep_when_superseded && (!a->event.p || event_fires(pb, a));
 }
 
 /* Adds the postbacks filed under m->key that pass test to m->found. */

@@ -5,6 +5,7 @@
  * keys with a "did you mean", wrong types, bad values, delays under the
  * guide's 2-minute minimum, duplicate names, reasons on an approved-only
  * postback, URLs that are not http(s) with a host, unbalanced braces,
+ * secret placeholders in a URL's host,
  * a sign block or a delivery policy that pbfire could not follow); all of
  * them are reported, then loading fails. A macro that looks like a
  * misspelt standard field is a warning, an error under --strict. The reading and reporting are
@@ -18,6 +19,7 @@
 #include "httpheader.h"
 #include "httpurl.h"
 #include "loader.h"
+#include "secretref.h"
 #include "strmap.h"
 #include "uritemplate.h"
 
@@ -25,10 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 const char *const action_type_names[TYPE_COUNT] = { "click", "conversion", "event" };
-const char *const fire_status_names[] = { "always", "any", "approved", "rejected" };
+const char *const action_status_names[STATUS_COUNT] = { "approved", "rejected", "pending" };
 
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
@@ -51,28 +54,37 @@ static void want_list(struct loader *l, yaml_node_t *n, const char *key, struct 
 	loader_each_value(l, n, key, add_to_list, out);
 }
 
-static void read_type(struct loader *l, yaml_node_t *n, struct postback *pb)
+static void add_type(struct loader *l, yaml_node_t *n, const char *s, void *arg)
 {
-	const char *s = loader_want_scalar(l, n, "type");
-	if (!s)
-		return;
+	struct postback *pb = arg;
 	int t = loader_lookup(s, action_type_names, TYPE_COUNT);
 	if (t < 0)
 		loader_report(l, n, "type: expected click, conversion or event, got '%s'", s);
 	else
-		pb->type = (enum action_type)t;
+		pb->types |= 1u << t;
+}
+
+static void add_status(struct loader *l, yaml_node_t *n, const char *s, void *arg)
+{
+	struct postback *pb = arg;
+	int st = loader_lookup(s, action_status_names, STATUS_COUNT);
+	if (!strcmp(s, "any"))
+		pb->statuses |= STATUS_ANY;
+	else if (st < 0)
+		loader_report(l, n, "status: expected any, approved, rejected or pending, got '%s'", s);
+	else
+		pb->statuses |= 1u << st;
+}
+
+/* type and status: one value or a list of them. */
+static void read_type(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	loader_each_value(l, n, "type", add_type, pb);
 }
 
 static void read_status(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
-	const char *s = loader_want_scalar(l, n, "status");
-	if (!s)
-		return;
-	int st = loader_lookup(s, fire_status_names, 4);
-	if (st <= FIRE_ALWAYS)
-		loader_report(l, n, "status: expected any, approved or rejected, got '%s'", s);
-	else
-		pb->status = (enum fire_status)st;
+	loader_each_value(l, n, "status", add_status, pb);
 }
 
 /* A duration (a bare number is seconds), kept to the second: at least
@@ -102,6 +114,15 @@ static void read_supersede(struct loader *l, yaml_node_t *n, struct postback *pb
 	pb->keep_when_superseded = s && !strcmp(s, "false");
 }
 
+/* Whether URL template s has a secret placeholder before its path, query
+ * or fragment, where it would choose the host. */
+static bool secret_in_host(const char *s)
+{
+	const char *host = strstr(s, "://");
+	size_t n = host ? strcspn(host + 3, "/?#") : 0;
+	return host && secretref_count(host + 3, n);
+}
+
 /* Checks the URL template: a valid one, of a URL pb sends postbacks to. */
 static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
@@ -114,6 +135,8 @@ static void read_url(struct loader *l, yaml_node_t *n, struct postback *pb)
 		loader_report_at(l, n, e.offset, "url: %s", e.msg);
 	else if (!httpurl_check_template(s, strlen(s), &why))
 		loader_report(l, n, "url: %s: '%s'", why, s);
+	else if (secret_in_host(s))
+		loader_report(l, n, "url: a {secret:NAME} placeholder goes in the path, query or fragment, never in the host");
 	else
 		loader_check_macros(l, n, TMPL_URI, "url");
 }
@@ -189,12 +212,13 @@ static void read_map(struct loader *l, yaml_node_t *n, struct postback *pb)
 	pb->map_json = b.data;
 }
 
+/* method: GET or POST, in any case. */
 static void read_method(struct loader *l, yaml_node_t *n, struct postback *pb)
 {
 	const char *s = loader_want_scalar(l, n, "method");
-	if (s && strcmp(s, "GET") && strcmp(s, "POST"))
+	if (s && strcasecmp(s, "GET") && strcasecmp(s, "POST"))
 		loader_report(l, n, "method: expected GET or POST, got '%s'", s);
-	pb->post = s && !strcmp(s, "POST");
+	pb->post = s && !strcasecmp(s, "POST");
 }
 
 static void read_content_type(struct loader *l, yaml_node_t *n, struct postback *pb)
@@ -266,7 +290,7 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 
 /* The key nodes of the members that need checks across members. */
 struct seen {
-	yaml_node_t *name, *type, *url, *reasons, *event, *status, *body, *content_type;
+	yaml_node_t *name, *type, *url, *reasons, *event, *body, *content_type;
 	yaml_node_t *headers, *sign, *supersede;	/* values */
 };
 
@@ -285,7 +309,6 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 		seen->url = k;
 		read_url(l, v, pb);
 	} else if (!strcmp(key, "status")) {
-		seen->status = k;
 		read_status(l, v, pb);
 	} else if (!strcmp(key, "rejection_reasons")) {
 		seen->reasons = k;
@@ -323,6 +346,33 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 	}
 }
 
+/* The names of the bits set in bits, joined by '|'. */
+static void describe_bits(struct buf *b, unsigned bits, const char *const *names, int count)
+{
+	const char *sep = "";
+	for (int i = 0; i < count; i++, bits >>= 1)
+		if (bits & 1) {
+			buf_addf(b, "%s%s", sep, names[i]);
+			sep = "|";
+		}
+}
+
+/* Reports rejection_reasons (node n) on a postback that fires on no
+ * rejected action, saying what it fires on. */
+static void report_no_rejection(struct loader *l, yaml_node_t *n, const struct postback *pb)
+{
+	struct buf on = { 0 };
+	if (pb->statuses) {
+		describe_bits(&on, pb->statuses, action_status_names, STATUS_COUNT);
+		buf_adds(&on, " actions");
+	} else {
+		buf_adds(&on, pb->types == 1u << TYPE_CLICK ? "every click" : "approved actions");
+	}
+	loader_report(l, n, "rejection_reasons: this postback fires on %s only, never on a rejection; set status: rejected or any",
+		      on.data);
+	buf_free(&on);
+}
+
 static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb,
 			   const struct seen *seen)
 {
@@ -342,15 +392,12 @@ static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb
 		loader_report(l, seen->content_type, "content_type: describes a body, and there is none");
 	if (seen->body && pb->json_body && seen->body->type == YAML_SCALAR_NODE)
 		loader_report(l, seen->body, "body: a JSON body is a mapping of names to templates");
-	if (seen->event && pb->type != TYPE_EVENT)
+	if (seen->event && !(pb->types & 1u << TYPE_EVENT))
 		loader_report(l, seen->event, "event: only event postbacks take an event name");
-	if (!seen->status && pb->type != TYPE_CLICK)
-		pb->status = FIRE_APPROVED;
 	if (seen->supersede && !pb->delay)
 		loader_report(l, seen->supersede, "supersede: only a postback with a delay waits, and can be superseded; set a delay");
-	if (seen->reasons && (pb->status == FIRE_APPROVED || pb->status == FIRE_ALWAYS))
-		loader_report(l, seen->reasons, "rejection_reasons: this postback fires on %s only, never on a rejection; set status: rejected or any",
-		       pb->status == FIRE_ALWAYS ? "every click" : "approved actions");
+	if (seen->reasons && !(pb->statuses & 1u << STATUS_REJECTED))
+		report_no_rejection(l, seen->reasons, pb);
 }
 
 static void read_postback(struct loader *l, yaml_node_t *n, struct postback *pb)
@@ -483,7 +530,8 @@ static void describe_list(struct buf *b, const char *what, const struct strlist 
 /* One line summing a postback up, for pbmatch --check. */
 void rules_describe(const struct postback *pb, struct buf *b)
 {
-	buf_addf(b, "%s: %s", pb->name, action_type_names[pb->type]);
+	buf_addf(b, "%s: ", pb->name);
+	describe_bits(b, pb->types, action_type_names, TYPE_COUNT);
 	if (pb->events.n)
 		describe_list(b, "event", &pb->events);
 	if (!pb->offers.n && !pb->publishers.n)
@@ -492,8 +540,12 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		describe_list(b, "offer", &pb->offers);
 	if (pb->publishers.n)
 		describe_list(b, "publisher", &pb->publishers);
-	if (pb->status != FIRE_ALWAYS)
-		buf_addf(b, ", status %s", fire_status_names[pb->status]);
+	if (pb->statuses) {
+		buf_adds(b, ", status ");
+		describe_bits(b, pb->statuses, action_status_names, STATUS_COUNT);
+	} else if (pb->types != 1u << TYPE_CLICK) {	/* the default */
+		buf_adds(b, pb->types & 1u << TYPE_CLICK ? ", status approved (clicks any)" : ", status approved");
+	}
 	if (pb->reasons.n)
 		describe_list(b, "reasons", &pb->reasons);
 	if (pb->delay)

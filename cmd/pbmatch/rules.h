@@ -11,9 +11,10 @@
 
 enum action_type { TYPE_CLICK, TYPE_CONVERSION, TYPE_EVENT, TYPE_COUNT };
 
-/* Which action statuses a postback fires on. FIRE_ALWAYS is a click
- * postback's default: no status filter at all. */
-enum fire_status { FIRE_ALWAYS, FIRE_ANY, FIRE_APPROVED, FIRE_REJECTED };
+/* The action statuses a postback may fire on, each a bit of its
+ * statuses (1u << STATUS_...). */
+enum action_status { STATUS_APPROVED, STATUS_REJECTED, STATUS_PENDING, STATUS_COUNT };
+#define STATUS_ANY (1u << STATUS_APPROVED | 1u << STATUS_REJECTED)	/* status: any */
 
 struct strlist {
 	char **v;
@@ -21,10 +22,12 @@ struct strlist {
 };
 
 /* One postback of the rule file. An empty offers or publishers list
- * means any; an empty reasons or events list means all. */
+ * means any; an empty reasons or events list means all. types has bit t
+ * for each action type it fires on. statuses 0 is no status given: a
+ * click fires whatever its status, any other action when approved. */
 struct postback {
 	char *name;
-	enum action_type type;
+	unsigned types;
 	struct strlist offers, publishers, reasons, events;
 	char *url;
 	char *map_json;		/* the value maps as a JSON object, or NULL */
@@ -35,7 +38,7 @@ struct postback {
 	long timeout_ms;	/* per attempt; 0: pbfire's --timeout */
 	int attempts;		/* attempts in all; 0: as pbfire's options say */
 	char *final_json;	/* statuses never retried, a JSON array, or NULL */
-	enum fire_status status;
+	unsigned statuses;
 	long delay;		/* seconds; 0 when the postback has none */
 	bool keep_when_superseded;	/* supersede: false, a delayed line a later action never stops */
 	unsigned long line;	/* where it starts in the rule file */
@@ -49,7 +52,7 @@ struct rules {
 };
 
 extern const char *const action_type_names[TYPE_COUNT];
-extern const char *const fire_status_names[];
+extern const char *const action_status_names[STATUS_COUNT];
 
 bool rules_load(struct rules *r, const char *path, bool strict);
 struct buf;

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "secretref.h"
 #include "tool.h"
 
 void fuzz_fail(const char *file, int line, const char *what)
@@ -194,7 +195,10 @@ bool fuzz_uri_text(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c == '%') {
+		size_t placeholder = c == '{' ? secretref_at(s + i, s + n, NULL) : 0;
+		if (placeholder) {
+			i += placeholder - 1;
+		} else if (c == '%') {
 			if (n - i < 3 || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))
 				return false;
 			i += 2;

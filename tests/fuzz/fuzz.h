@@ -50,7 +50,8 @@ char *fuzz_written(struct record *r, const char *const *drop, const char *add, s
 bool fuzz_json_object(const char *s, size_t n);
 
 /* Whether every byte of s[0,n) is a URI character (RFC 3986 unreserved
- * or reserved) and every '%' starts a %XX triplet. */
+ * or reserved) and every '%' starts a %XX triplet, but for pb's secret
+ * placeholders, {secret:NAME}, that pbfire fills. */
 bool fuzz_uri_text(const char *s, size_t n);
 
 #endif

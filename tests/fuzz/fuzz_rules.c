@@ -89,41 +89,36 @@ static bool has(const struct strlist *l, struct text t)
 	return t.p && strlist_has(l, t.p, t.n);
 }
 
-/* pb-rules(5)'s status key: the action statuses each setting fires on. */
-static const char *const status_fires_on[][3] = {
-	[FIRE_ANY] = { "approved", "rejected", NULL },
-	[FIRE_APPROVED] = { "approved", NULL },
-	[FIRE_REJECTED] = { "rejected", NULL },
-};
-
-/* Whether pb fires for a, read off pb-rules(5) key by key: type, scope
- * (ids compared as text), status (a click postback without one fires for
- * every click), rejection_reasons (a rejected action only with one of
- * them; approved ones are not affected), event (the event name must be
- * one of them). */
+/* Whether pb fires for a, read off pb-rules(5) key by key: type (one of
+ * its types), scope (ids compared as text), status (one it names, "any"
+ * being approved and rejected; without one, a click fires whatever its
+ * status and any other action when approved), rejection_reasons (a
+ * rejected action only with one of them; approved ones are not
+ * affected), event (an event's name must be one of them; other types
+ * have none). */
 static bool should_fire(const struct postback *pb, const struct action *a)
 {
-	if (pb->type != a->type)
+	if (a->type == TYPE_COUNT || !(pb->types & 1u << a->type))
 		return false;
 	if ((pb->offers.n && !has(&pb->offers, a->offer)) ||
 	    (pb->publishers.n && !has(&pb->publishers, a->publisher)))
 		return false;
-	bool status_listed = pb->status == FIRE_ALWAYS;
-	for (const char *const *s = status_fires_on[pb->status]; !status_listed && *s; s++)
-		status_listed = text_is(a->status, *s);
+	bool status_listed = !pb->statuses && (a->type == TYPE_CLICK || text_is(a->status, "approved"));
+	for (int s = 0; s < STATUS_COUNT && !status_listed; s++)
+		status_listed = pb->statuses & 1u << s && text_is(a->status, action_status_names[s]);
 	if (!status_listed)
 		return false;
 	bool rejected = text_is(a->status, "rejected");
 	if (rejected && pb->reasons.n && !has(&pb->reasons, a->reason))
 		return false;
-	return !pb->events.n || has(&pb->events, a->event);
+	return !pb->events.n || a->type != TYPE_EVENT || has(&pb->events, a->event);
 }
 
 static void check_loaded(const struct rules *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		const struct postback *pb = &r->pb[i];
-		CHECK(pb->name && pb->url && pb->type < TYPE_COUNT && pb->status <= FIRE_REJECTED);
+		CHECK(pb->name && pb->url && pb->types && pb->types < 1u << TYPE_COUNT && pb->statuses < 1u << STATUS_COUNT);
 		CHECK(pb->delay == 0 || (pb->delay >= MIN_DELAY && pb->delay <= MAX_DELAY));
 		CHECK(pb->timeout_ms == 0 || (pb->timeout_ms >= 1 && pb->timeout_ms <= 86400000));
 		CHECK(!strncasecmp(pb->url, "http://", 7) || !strncasecmp(pb->url, "https://", 8));
@@ -142,6 +137,7 @@ static void check_loaded(const struct rules *r)
 static bool value_error(const char *msg)
 {
 	return !strcmp(msg, "a list or object nested in a variable") ||
+	       !strcmp(msg, "a value makes a {secret:NAME} placeholder, which pbfire would fill with a secret") ||
 	       !strcmp(msg, "a prefix applies to strings, not to lists or objects");
 }
 
@@ -246,13 +242,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct record rec = { 0 };
 	struct request q = { 0 };
 	struct buf line = { 0 };
-	static const char *const statuses[] = { "approved", "rejected" };
+	static const char *const statuses[] = { "approved", "rejected", "pending" };
 	matcher_build(&m, &r);
 	collect_parts(&r, &p);
 	for (int t = 0; t < TYPE_COUNT; t++)
 		for (size_t o = 0; o < p.noffers; o++)
 			for (size_t u = 0; u < p.npublishers; u++)
-				for (int s = 0; s < 2; s++) {
+				for (int s = 0; s < 3; s++) {
 					action_line(&line, (enum action_type)t, p.offer[o], p.publisher[u],
 						    statuses[s], &p);
 					check_action(&m, &line, &rec, &q);

@@ -5,7 +5,9 @@
  * variables, failing at the same place, and whatever expands; a URI
  * expansion has only URI characters; a template with a literal http(s)
  * host expands to a URL that passes the URL check (httpurl_check) with
- * that host, so no value can send a postback elsewhere; variables reported
+ * that host, so no value can send a postback elsewhere; an expansion has
+ * the template's secret placeholders, and no more, in either mode, so no
+ * value can make pbfire fill a secret; variables reported
  * undefined are missing, or null when not said to be missing; tmpl_encode keeps only unreserved
  * characters and decodes back to its input. */
 #include <ctype.h>
@@ -16,6 +18,7 @@
 #include "buf.h"
 #include "fuzz.h"
 #include "httpurl.h"
+#include "secretref.h"
 #include "uritemplate.h"
 
 static void note_undefined(void *arg, const char *name, size_t n, bool missing)
@@ -79,6 +82,7 @@ static void check_mode(const char *t, size_t n, enum tmpl_mode mode, struct reco
 	bool expanded = tmpl_expand(t, n, mode, &v, &out, &e);
 	CHECK(!expanded || checked);
 	CHECK(expanded || e.offset <= n);
+	CHECK(!expanded || secretref_count(out.data ? out.data : "", out.len) == secretref_count(t, n));
 	if (expanded && mode == TMPL_URI) {
 		CHECK(fuzz_uri_text(out.data, out.len));
 		size_t origin = httpurl_literal_origin(t, n);
