@@ -10,7 +10,11 @@
  * how tools flush their output exactly when the input pauses and stay
  * fully buffered otherwise; setting stop ends the input there, before
  * the line read in part, if any. With nowait
- * set, the reader returns LINES_AGAIN instead of blocking.
+ * set, the reader returns LINES_AGAIN instead of blocking. With a needle
+ * set (pbstat --find), it returns only the lines that hold it: one
+ * memmem over all the bytes buffered finds the next such line, and the
+ * lines before it are stepped over unread, only counted, so that a search
+ * goes at the speed of memmem rather than of a line at a time.
  */
 #include "lines.h"
 #include "buf.h"
@@ -91,11 +95,36 @@ static enum lines_status take(struct lines *r, size_t len, size_t used, bool who
 	return len > r->max ? LINES_TOO_LONG : LINES_OK;
 }
 
+static unsigned long count_newlines(const char *p, size_t n)
+{
+	unsigned long count = 0;
+	for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		count++;
+	return count;
+}
+
+/* With a needle: moves start to the line of the buffered bytes that
+ * holds the needle first, or else past every whole line (at the end of
+ * the input, past the rest too), counting the lines stepped over. */
+static void skip_to_needle(struct lines *r)
+{
+	char *p = r->buf + r->start, *end = r->buf + r->end;
+	char *hit = memmem(p, (size_t)(end - p), r->needle, r->needle_len);
+	char *stop = hit || !r->eof ? memrchr(p, '\n', (size_t)((hit ? hit : end) - p)) : end - 1;
+	stop = stop ? stop + 1 : p;
+	r->lineno += count_newlines(p, (size_t)(stop - p));
+	r->start = (size_t)(stop - r->buf);
+	if (r->scan < r->start || hit)
+		r->scan = r->start;
+}
+
 enum lines_status lines_next(struct lines *r)
 {
 	if (r->stop)
 		return LINES_EOF;
 	for (;;) {
+		if (r->needle && r->start < r->end)
+			skip_to_needle(r);
 		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
 		enum lines_status s;
 		if (nl) {
@@ -205,6 +234,15 @@ const char *lines_name(const struct lines *r)
 void lines_stop(struct lines *r)
 {
 	r->stop = true;
+}
+
+/* From now on lines_next returns only the lines that hold needle[0,n)
+ * (which must stay valid, be non-empty and hold no newline), and those
+ * too long to look into; line numbers still count every line. */
+void lines_set_needle(struct lines *r, const char *needle, size_t n)
+{
+	r->needle = needle;
+	r->needle_len = n;
 }
 
 /* From now on lines_next returns LINES_AGAIN rather than block. */
