@@ -86,7 +86,7 @@ static void put_head(FILE *out, const struct story *s, const struct step *st, en
 		fputs("(no key)", out);
 	fprintf(out, ": %s\n  action   ", fate_words(fate));
 	put_part(out, "", st->member[STEP_TYPE], scratch);
-	put_part(out, " ", st->member[STEP_TRANSACTION_ID], scratch);
+	put_part(out, present(st->member[STEP_TYPE]) ? " " : "", st->member[STEP_TRANSACTION_ID], scratch);
 	put_part(out, ", click ", st->member[STEP_EXTERNAL_ID], scratch);
 	put_part(out, ", event ", st->member[STEP_EVENT_NAME], scratch);
 	put_part(out, ", ", st->member[STEP_STATUS], scratch);
