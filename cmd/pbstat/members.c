@@ -106,6 +106,25 @@ void members_find(struct members *m, const char *object, bool escaped)
 	}
 }
 
+/* Steps through the members of an object, valid JSON: *at at its
+ * opening brace the first time, then where the last call left it. Gives
+ * the next member's key and value as their source texts (quotes
+ * included), or false after the last. */
+bool members_next(const char **at, struct text *key, struct text *value)
+{
+	const char *p = skip_space(*at);
+	if (*p == '{' || *p == ',')
+		p = skip_space(p + 1);
+	if (*p != '"')
+		return false;
+	const char *key_end = skip_string(p);
+	*key = (struct text){ p, (size_t)(key_end - p) };
+	const char *v = skip_space(skip_space(key_end) + 1);
+	*at = skip_value(v);
+	*value = (struct text){ v, (size_t)(*at - v) };
+	return true;
+}
+
 /* The text of a string value (its source text, quotes included), escapes
  * decoded into out when it has any; of any other value, its source text. */
 struct text member_string(struct text value, struct buf *out)

@@ -28,6 +28,7 @@ struct member_path {
 
 void members_want(struct members *m, const char *key, size_t keylen);
 void members_find(struct members *m, const char *object, bool escaped);
+bool members_next(const char **at, struct text *key, struct text *value);
 struct text member_string(struct text value, struct buf *out);
 void members_free(struct members *m);
 size_t member_top(const char *field);

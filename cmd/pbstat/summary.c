@@ -8,7 +8,8 @@
  * postback counts as sent when it shows an attempt; the status codes are
  * those of its last record sent. The success ratio is the delivered over
  * those and the failed: postbacks pending, superseded, dry runs and
- * those settled earlier are not finished here.
+ * those settled earlier are not finished here. The time of the latest
+ * delivery is kept for --stale.
  */
 #include "summary.h"
 
@@ -21,6 +22,7 @@
 void summary_init(struct summary *s)
 {
 	memset(s, 0, sizeof *s);
+	s->last_delivered = SUMMARY_NEVER;
 	hist_init(&s->latency, HIST_BITS_PRECISE);
 	hist_init(&s->lag, HIST_BITS_PRECISE);
 }
@@ -70,6 +72,8 @@ void summary_add_record(struct summary *s, const struct result *r, enum record_r
 		hist_add(&s->lag, r->lag_us);
 	if (r->error.p)
 		errors_add(&s->errors, r->error, r->message);
+	if (r->outcome == OUTCOME_DELIVERED && r->has_fired && r->fired_sec > s->last_delivered)
+		s->last_delivered = r->fired_sec;
 }
 
 uint64_t summary_seen(const struct summary *s)

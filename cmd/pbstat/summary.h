@@ -28,7 +28,10 @@ struct summary {
 	uint64_t records, duplicates, after_delivery;	/* result records */
 	struct hist latency, lag;			/* microseconds */
 	struct errors errors;
+	int64_t last_delivered;		/* result.fired_at of the latest delivery, seconds; SUMMARY_NEVER */
 };
+
+#define SUMMARY_NEVER INT64_MIN
 
 void summary_init(struct summary *s);
 void summary_count(struct summary *s, const struct fate *f, int sign);

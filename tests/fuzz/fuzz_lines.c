@@ -8,7 +8,9 @@
  * than wait; flag 4 keeps overlong lines, as --reject does; flags 8 and
  * 16 take the --max-line and the chunk sizes in units of 256 bytes;
  * flag 32 stops the input, as pbdelay does on a signal, at the call of
- * before_read the first chunk size numbers (from 0).
+ * before_read the first chunk size numbers (from 0); flag 64 gives the
+ * reader a needle (pbstat --find): a byte n after the chunk sizes, then
+ * n % 16 + 1 bytes of needle, without a newline.
  * Beyond no crash, against the text split on '\n' (the last line with or
  * without one): every line comes back once, in order, with its number,
  * its final CR stripped and exactly its bytes, NULs and inner CRs
@@ -17,7 +19,9 @@
  * keeps of it is the whole line, as any other line comes back, and a
  * newline; then the input reads as ended, and again. Once stopped, the
  * input reads as ended at once: the part of a line read so far is not
- * a line. */
+ * a line. With a needle, the lines that hold it (their bytes as read,
+ * CR included) come back so, with their numbers, and of the others only
+ * an overlong one may, as LINES_TOO_LONG. */
 #include <err.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -28,7 +32,7 @@
 #include "fuzz.h"
 #include "lines.h"
 
-enum { MEMFD = 1, NOWAIT = 2, KEEP = 4, MAX_BY_256 = 8, CHUNKS_BY_256 = 16, STOP = 32 };
+enum { MEMFD = 1, NOWAIT = 2, KEEP = 4, MAX_BY_256 = 8, CHUNKS_BY_256 = 16, STOP = 32, NEEDLE = 64 };
 
 /* The writing end of the pipe and what is still to be written to it. */
 struct feed {
@@ -116,36 +120,70 @@ static void check_kept(struct lines *r, struct feed *fd, const uint8_t *want, si
 	free(kept);
 }
 
-static void check_lines(struct lines *r, struct feed *f, size_t max, bool keep)
+/* Line number lineno of the text: where it starts, its length without
+ * the newline and whether it holds the needle (every line does without
+ * one). */
+struct text_line {
+	const uint8_t *p;
+	size_t len;
+	bool holds;
+};
+
+static struct text_line *split(const struct feed *f, const char *needle, size_t m, size_t *n)
 {
-	const uint8_t *p = f->text, *end = f->text + f->n;
-	unsigned long lineno = 0;
-	while (p < end) {
+	struct text_line *v = NULL;
+	*n = 0;
+	for (const uint8_t *p = f->text, *end = f->text + f->n; p < end;) {
 		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = (size_t)((nl ? nl : end) - p);
-		const uint8_t *line = p;
+		v = realloc(v, (*n + 1) * sizeof *v);
+		CHECK(v != NULL);
+		v[(*n)++] = (struct text_line){ p, len, !m || memmem(p, len, needle, m) };
 		p += len + (nl != NULL);
-		lineno++;
-		len -= len > 0 && line[len - 1] == '\r';
-		if (!len)
-			continue;
+	}
+	return v;
+}
+
+/* Whether the reader may step over line l: an empty one, or one without
+ * the needle (an overlong one may come back all the same). */
+static bool may_skip(const struct text_line *l)
+{
+	return !l->holds || !(l->len - (l->len > 0 && l->p[l->len - 1] == '\r'));
+}
+
+static void check_lines(struct lines *r, struct feed *f, size_t max, bool keep, const char *needle, size_t m)
+{
+	size_t nlines, done = 0;
+	struct text_line *v = split(f, needle, m, &nlines);
+	for (;;) {
 		enum lines_status s = next_status(r, f);
 		if (f->stopped) {
 			CHECK(s == LINES_EOF);	/* not the part of a line read so far */
 			break;
 		}
-		CHECK(lines_lineno(r) == lineno);
+		if (s == LINES_EOF) {
+			for (; done < nlines; done++)
+				CHECK(may_skip(&v[done]));
+			break;
+		}
+		unsigned long lineno = lines_lineno(r);
+		CHECK(lineno > done && lineno <= nlines);
+		for (; done + 1 < lineno; done++)
+			CHECK(may_skip(&v[done]));
+		const struct text_line *l = &v[done++];
+		size_t len = l->len - (l->len > 0 && l->p[l->len - 1] == '\r');
+		CHECK(len > 0 && (l->holds || len > max));
 		if (len > max) {
 			CHECK(s == LINES_TOO_LONG);
-			check_kept(r, f, line, len, keep);
+			check_kept(r, f, l->p, len, keep);
 			continue;
 		}
 		size_t got;
 		const char *text = lines_current(r, &got);
-		CHECK(s == LINES_OK && got == len && memcmp(text, line, len) == 0);
+		CHECK(s == LINES_OK && got == len && memcmp(text, l->p, len) == 0);
 	}
 	CHECK(next_status(r, f) == LINES_EOF);
-	CHECK(next_status(r, f) == LINES_EOF);
+	free(v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -157,6 +195,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct feed f = { .sizes = data + 3, .k = data[2], .unit = flags & CHUNKS_BY_256 ? 256 : 1 };
 	f.text = data + 3 + f.k;
 	f.n = size - 3 - f.k;
+	const char *needle = NULL;
+	size_t m = 0;
+	if (flags & NEEDLE) {
+		if (!f.n || f.n - 1 < (size_t)(f.text[0] % 16 + 1))
+			return 0;
+		m = (size_t)(f.text[0] % 16 + 1);
+		needle = (const char *)f.text + 1;
+		if (memchr(needle, '\n', m))
+			return 0;
+		f.text += 1 + m;
+		f.n -= 1 + m;
+	}
 	struct lines r;
 	lines_init(&r, max);
 	f.r = &r;
@@ -167,7 +217,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.read_arg = &f;
 	if (flags & NOWAIT)
 		lines_set_nowait(&r);
-	check_lines(&r, &f, max, flags & KEEP);
+	if (needle)
+		lines_set_needle(&r, needle, m);
+	check_lines(&r, &f, max, flags & KEEP, needle, m);
 	lines_free(&r);
 	close(fd);
 	if (f.fd >= 0)

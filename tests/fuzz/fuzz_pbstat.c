@@ -13,13 +13,18 @@
  * delivered staying delivered, a duplicate settling only a postback
  * unseen or pending; so are the records, duplicates and records after
  * delivery; the --by groups add up to the total; no count taken back
- * below 0 (a status code left at 0, a plot slot wrapped around). */
+ * below 0 (a status code left at 0, a plot slot wrapped around).
+ * members_next steps through each object's members exactly as its
+ * tokens list them. The lines, as --find keeps them (stories.c), are
+ * told as JSON that is valid, and as text with no control character but
+ * the newline. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "members.h"
 #include "result.h"
+#include "stories.h"
 #include "tally.h"
 
 #define FIRST_KEYS 4
@@ -56,6 +61,45 @@ static void check_members(struct record *r, int obj, const char *object, bool es
 		CHECK(m.value[i].p == want.p && m.value[i].n == want.n);
 	}
 	members_free(&m);
+}
+
+/* Checks that members_next gives the members of object token obj of r,
+ * whose text starts at object, as their tokens are. */
+static void check_next(struct record *r, int obj, const char *object)
+{
+	const char *at = object;
+	struct text key, value;
+	int k = obj + 1;
+	for (int i = 0; i < r->tok[obj].size; i++, k = record_skip(r, k + 1)) {
+		CHECK(members_next(&at, &key, &value));
+		CHECK(key.p == r->text + r->tok[k].start - 1 && key.n == (size_t)(r->tok[k].end - r->tok[k].start) + 2);
+		struct text want = source_text(r, k + 1);
+		CHECK(value.p == want.p && value.n == want.n);
+	}
+	CHECK(!members_next(&at, &key, &value));
+}
+
+/* Tells the stories as JSON, which must be valid, and as text, which
+ * must hold no control character but the newline. */
+static void check_stories(const struct stories *st)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	CHECK(f != NULL);
+	stories_json(st, f);
+	CHECK(fclose(f) == 0);
+	struct json_shape shape;
+	struct json_error je;
+	CHECK(len > 0 && text[len - 1] == '\n' && json_validate(text, len - 1, &shape, NULL, &je));
+	free(text);
+	f = open_memstream(&text, &len);
+	CHECK(f != NULL);
+	stories_text(st, f);
+	CHECK(fclose(f) == 0);
+	for (size_t i = 0; i < len; i++)
+		CHECK((unsigned char)text[i] >= 0x20 || text[i] == '\n');
+	free(text);
 }
 
 static void check_result(struct text result, struct text fire_at, bool escaped)
@@ -141,7 +185,8 @@ static void check_model(struct model *m, const struct tally *t, const struct gro
 }
 
 /* The checks of one line, line[0,size), a copy ending in a NUL. */
-static void check_line(char *line, size_t size, struct tally *t, struct model *m)
+static void check_line(char *line, size_t size, struct tally *t, struct model *m, struct stories *st,
+		       unsigned long lineno)
 {
 	static const char *const top[] = { "result", "fire_at", NULL };
 	static const char *const inner[] = { "ok", "error", "status", "ms", "fired_at", NULL };
@@ -150,6 +195,11 @@ static void check_line(char *line, size_t size, struct tally *t, struct model *m
 	struct record r = { 0 };
 	if (json_validate(line, size, &shape, NULL, &je) && record_parse(&r, line, size, &je)) {
 		check_members(&r, 0, line, shape.escapes, top);
+		check_next(&r, 0, line);
+		int k = record_path(&r, "postback.key", strlen("postback.key"));
+		struct text key = k >= 0 && record_is_scalar(&r, k) && !record_is_null(&r, k) ? record_text(&r, k)
+											     : (struct text){ 0 };
+		stories_add(st, key, "input", lineno, line, size, shape.escapes);
 		int result = record_get(&r, 0, "result");
 		int fire_at = record_get(&r, 0, "fire_at");
 		if (result >= 0 && r.tok[result].type == JSMN_OBJECT)
@@ -174,6 +224,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct series series;
 	struct tally t;
 	struct model m = { 0 };
+	struct stories st;
+	unsigned long lineno = 0;
+	stories_init(&st);
 	groups_init(&groups, "postback.name");
 	series_init(&series);
 	tally_init(&t, "postback.key", &groups, NULL, &series);
@@ -181,11 +234,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
 		char *line = xstrndup((const char *)p, n);
-		check_line(line, n, &t, &m);
+		check_line(line, n, &t, &m, &st, ++lineno);
 		free(line);
 		p += n + 1;
 	}
 	check_model(&m, &t, &groups, &series);
+	check_stories(&st);
+	stories_free(&st);
 	tally_free(&t);
 	groups_free(&groups);
 	series_free(&series);
