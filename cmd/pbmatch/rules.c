@@ -33,7 +33,8 @@ const char *const fire_status_names[] = { "always", "any", "approved", "rejected
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
 	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map",
-	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "supersede", NULL
+	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "supersede",
+	"expect", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -268,6 +269,7 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 struct seen {
 	yaml_node_t *name, *type, *url, *reasons, *event, *status, *body, *content_type;
 	yaml_node_t *headers, *sign, *supersede;	/* values */
+	yaml_node_t *final_2xx, *expect;		/* values */
 };
 
 static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -314,7 +316,10 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 	} else if (!strcmp(key, "attempts")) {
 		delivery_read_attempts(l, v, pb);
 	} else if (!strcmp(key, "final")) {
-		delivery_read_final(l, v, pb);
+		seen->final_2xx = delivery_read_final(l, v, pb);
+	} else if (!strcmp(key, "expect")) {
+		seen->expect = v;
+		delivery_read_expect(l, v, pb);
 	} else if (!strcmp(key, "supersede")) {
 		seen->supersede = v;
 		read_supersede(l, v, pb);
@@ -346,6 +351,8 @@ static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb
 		loader_report(l, seen->event, "event: only event postbacks take an event name");
 	if (!seen->status && pb->type != TYPE_CLICK)
 		pb->status = FIRE_APPROVED;
+	if (seen->final_2xx && !seen->expect)
+		loader_report(l, seen->final_2xx, "final: a 2xx answer delivers unless the postback has an expect that it fails; set one, or list failing statuses");
 	if (seen->supersede && !pb->delay)
 		loader_report(l, seen->supersede, "supersede: only a postback with a delay waits, and can be superseded; set a delay");
 	if (seen->reasons && (pb->status == FIRE_APPROVED || pb->status == FIRE_ALWAYS))
@@ -515,6 +522,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		buf_addf(b, ", attempts %d", pb->attempts);
 	if (pb->final_json)
 		buf_addf(b, ", final %s", pb->final_json);
+	if (pb->expect_json)
+		buf_addf(b, ", expect %s", pb->expect_json);
 	buf_addf(b, ", %s", pb->url);
 }
 
@@ -536,6 +545,7 @@ void rules_free(struct rules *r)
 		free(pb->headers_json);
 		free(pb->sign_json);
 		free(pb->final_json);
+		free(pb->expect_json);
 		strlist_free(&pb->offers);
 		strlist_free(&pb->publishers);
 		strlist_free(&pb->reasons);
