@@ -158,3 +158,17 @@ PY
 	assert_success
 	assert_equal "$(jq -c '[.delivered, .failed, .errors.unexpected_response.count, .status]' <<<"$output")" '[1,1,1,{"200":2}]'
 }
+
+@test "--spool: a pending record keeps the answer, 64 KiB escaped, and the next run takes the line back from the spool" {
+	start_receiver
+	echo "{\"url\":\"$RECV/a?body_bytes=65536\",\"postback\":{\"key\":\"k1\",\"expect\":{\"body\":\"^OK\"}}}" > in
+	run fire --spool retry.spool --schedule 1s,1s --keep-response 65536 in
+	assert_success
+	assert_equal "$(jq -c '.result | [.final, .attempts, .error, (.response.body | length)]' <<<"$output")" \
+		'[false,1,"unexpected_response",65536]'
+	sleep 1.3
+	run fire --spool retry.spool --schedule 1s,1s --keep-response 65536 < /dev/null
+	assert_success
+	assert_equal "$(jq -c '.result | [.final, .attempts, .error, (.response.body | length)]' <<<"$output")" \
+		'[false,2,"unexpected_response",65536]'
+}
