@@ -77,7 +77,7 @@ static long hex4(const unsigned char *p, const unsigned char *end)
 
 /* Length of the valid UTF-8 sequence at p, before end, or 0 (RFC 3629:
  * no overlongs, no surrogates, nothing above U+10FFFF). */
-size_t json_utf8_len(const unsigned char *p, const unsigned char *end)
+static inline size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
 	unsigned char c = p[0];
 	size_t n;
@@ -102,6 +102,12 @@ size_t json_utf8_len(const unsigned char *p, const unsigned char *end)
 		if ((p[i] & 0xC0) != 0x80)
 			return 0;
 	return n;
+}
+
+/* utf8_len, for the writer of JSON strings that checks UTF-8 (buf.c). */
+size_t json_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	return utf8_len(p, end);
 }
 
 /* The escape whose backslash is at p. */
@@ -207,7 +213,7 @@ static __attribute__((noinline)) const unsigned char *string_rest(struct scan *s
 		} else if (*p < 0x20) {
 			return fail(s, p, "control character in string");
 		} else {
-			size_t k = json_utf8_len(p, s->end);
+			size_t k = utf8_len(p, s->end);
 			p = k ? p + k : fail(s, p, "invalid UTF-8");
 		}
 		if (!p)
