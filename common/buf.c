@@ -1,12 +1,14 @@
 /*
  * Growable byte buffers and the allocation wrappers every tool uses.
  * Output records are assembled here before one fwrite, so this file also
- * owns writing a JSON string literal (quotes and escapes) from raw bytes;
+ * owns writing a JSON string literal (quotes and escapes) from raw bytes,
+ * UTF-8 checked or not;
  * adding bytes is inline (buf.h), growing the buffer is here.
  * Allocation failure is not recoverable for a filter: the wrappers print
  * one diagnostic and exit 2.
  */
 #include "buf.h"
+#include "json.h"
 
 #include <err.h>
 #include <stdarg.h>
@@ -83,18 +85,21 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 
 /* Whether one of the eight bytes at p must be escaped in a JSON string:
  * a control character, a quote or a backslash (bytes >= 0x80 have their
- * high bit set, so none of the three tests takes them). */
-static bool escape_in8(const char *p)
+ * high bit set, so none of the three tests takes them), or, when high is
+ * 0x80 in each byte, a byte >= 0x80, to be looked at as UTF-8. */
+static bool escape_in8(const char *p, uint64_t high_too)
 {
 	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
 	uint64_t x, q, b;
 	memcpy(&x, p, 8);
 	q = x ^ (ones * '"');
 	b = x ^ (ones * '\\');
-	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+	return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high) | (x & high_too);
 }
 
-/* Writes the escape of byte c, one that a JSON string may not hold. */
+/* Writes the escape of byte c, one that a JSON string may not hold, or
+ * (c >= 0x80) a byte that is not part of valid UTF-8: \u00XX, the
+ * character of the same number. */
 static void add_escape(struct buf *b, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -111,31 +116,64 @@ static void add_escape(struct buf *b, unsigned char c)
 	}
 }
 
-/* Writes s as a JSON string literal. Bytes >= 0x80 pass through: callers
- * hand in UTF-8 that was validated on the way in. Eight bytes with
- * nothing to escape are passed over at once; eight with something are
- * looked at one by one, once. */
-void buf_add_json_string(struct buf *b, const char *s, size_t n)
+/* How many bytes at s[i] (of n) stand for themselves in a JSON string:
+ * 0 for a byte to escape; with check_utf8, a byte >= 0x80 stands only in
+ * a valid UTF-8 sequence, which stands whole. */
+static size_t standing(const char *s, size_t i, size_t n, bool check_utf8)
 {
+	unsigned char c = (unsigned char)s[i];
+	if (c < 0x20 || c == '"' || c == '\\')
+		return 0;
+	if (c < 0x80 || !check_utf8)
+		return 1;
+	return json_utf8_len((const unsigned char *)s + i, (const unsigned char *)s + n);
+}
+
+/* Writes s as a JSON string literal, checking its UTF-8 or not. Eight
+ * bytes with nothing to look at are passed over at once; eight with
+ * something are looked at one by one (a UTF-8 sequence may run past
+ * them), once. */
+static void add_json_string(struct buf *b, const char *s, size_t n, bool check_utf8)
+{
+	const uint64_t high_too = check_utf8 ? 0x8080808080808080u : 0;
 	size_t run = 0;
 	buf_reserve(b, n + 2);
 	buf_addc(b, '"');
 	for (size_t i = 0; i < n;) {
-		if (n - i >= 8 && !escape_in8(s + i)) {
+		if (n - i >= 8 && !escape_in8(s + i, high_too)) {
 			i += 8;
 			continue;
 		}
-		for (size_t end = n - i >= 8 ? i + 8 : n; i < end; i++) {
-			unsigned char c = (unsigned char)s[i];
-			if (c >= 0x20 && c != '"' && c != '\\')
+		for (size_t end = n - i >= 8 ? i + 8 : n; i < end;) {
+			size_t k = standing(s, i, n, check_utf8);
+			if (k) {
+				i += k;
 				continue;
+			}
 			buf_add(b, s + run, i - run);
-			run = i + 1;
-			add_escape(b, c);
+			add_escape(b, (unsigned char)s[i]);
+			run = ++i;
 		}
 	}
 	buf_add(b, s + run, n - run);
 	buf_addc(b, '"');
+}
+
+/* Writes s as a JSON string literal. Bytes >= 0x80 pass through: callers
+ * hand in UTF-8 that was validated on the way in. */
+void buf_add_json_string(struct buf *b, const char *s, size_t n)
+{
+	add_json_string(b, s, n, false);
+}
+
+/* Writes s, bytes from anywhere, as a JSON string literal that is valid
+ * JSON whatever they are: valid UTF-8 passes through, control characters
+ * are escaped (NUL as \u0000), and each byte that is not part of a valid
+ * UTF-8 sequence is written \u0080 to \u00ff, the character of the same
+ * number (as Latin-1 reads the byte), so no byte is lost. */
+void buf_add_json_bytes(struct buf *b, const char *s, size_t n)
+{
+	add_json_string(b, s, n, true);
 }
 
 void buf_free(struct buf *b)

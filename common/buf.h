@@ -16,6 +16,7 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_add_json_string(struct buf *b, const char *s, size_t n);
+void buf_add_json_bytes(struct buf *b, const char *s, size_t n);
 void buf_free(struct buf *b);
 
 /* Makes room for extra more bytes and the terminating NUL. */

@@ -75,9 +75,9 @@ static long hex4(const unsigned char *p, const unsigned char *end)
 	return v;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 (RFC 3629: no overlongs,
- * no surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+/* Length of the valid UTF-8 sequence at p, before end, or 0 (RFC 3629:
+ * no overlongs, no surrogates, nothing above U+10FFFF). */
+static inline size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
 	unsigned char c = p[0];
 	size_t n;
@@ -102,6 +102,12 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 		if ((p[i] & 0xC0) != 0x80)
 			return 0;
 	return n;
+}
+
+/* utf8_len, for the writer of JSON strings that checks UTF-8 (buf.c). */
+size_t json_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	return utf8_len(p, end);
 }
 
 /* The escape whose backslash is at p. */

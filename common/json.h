@@ -49,6 +49,7 @@ struct json_index {
 bool json_validate(const char *s, size_t n, struct json_shape *shape, struct json_index *index,
 		   struct json_error *e);
 size_t json_unescape(const char *s, size_t n, char *out);
+size_t json_utf8_len(const unsigned char *p, const unsigned char *end);
 const struct json_span *json_index_find(const struct json_index *index, const char *text, const char *key,
 					size_t n);
 void json_index_free(struct json_index *index);

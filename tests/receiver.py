@@ -10,6 +10,10 @@ body). The query string chooses the answer:
   redirect=URL    answer 302 with Location: URL
   fail=N&key=K    answer 503 (or status=) to the first N requests for key
                   K, then 200
+  body=TEXT       answer with the body TEXT (default "ok\n")
+  body_bytes=N    answer with N bytes, 0 to 255 over and over: NUL, other
+                  control characters and bytes that are not UTF-8
+  content_type=T  send Content-Type: T
 With --secrets FILE (name=value lines, as pbfire reads them) it checks the
 signatures that arrive, with Python's hmac module, written apart from
 pbfire's C: a webhook-signature header by the Standard Webhooks rules
@@ -113,7 +117,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Location", q["redirect"])
         if "retry_after" in q:
             self.send_header("Retry-After", q["retry_after"])
-        payload = b"ok\n"
+        if "content_type" in q:
+            self.send_header("Content-Type", q["content_type"])
+        payload = q.get("body", "ok\n").encode()
+        if "body_bytes" in q:
+            payload = bytes(i % 256 for i in range(int(q["body_bytes"])))
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)

@@ -226,11 +226,11 @@ pbmatch: rules.yaml:10:34: sign.secret: expected the name of a secret in pbfire'
 pbmatch: rules.yaml:10:20: sign.scheme: expected standard-webhooks or hmac, got 'hmak'
 pbmatch: rules.yaml:15:14: timeout: expected seconds per attempt from 0.001 to 86400, such as 10, 2.5s, 500ms or 1m; got '0'
 pbmatch: rules.yaml:16:15: attempts: expected a whole number from 1 (at most once) to 100, got '1.5'
-pbmatch: rules.yaml:17:13: final: expected HTTP statuses that fail, from 100 to 599 but not 2xx, got '200'
 pbmatch: rules.yaml:14:48: sign.algorithm: expected sha1, sha256 or sha512, got 'md5'
 pbmatch: rules.yaml:14:105: sign.encoding: expected hex or base64, got 'b32'
 pbmatch: rules.yaml:14:63: sign.message: unclosed '{'
 pbmatch: rules.yaml:14:80: sign: param and header both given; the signature goes in one of them
+pbmatch: rules.yaml:17:13: final: a 2xx answer delivers unless the postback has an expect that it fails; set one, or list failing statuses
 pbmatch: rules.yaml:21:11: sign: an hmac signature needs a param or a header to go in
 EOF
 }

@@ -5,7 +5,8 @@
  * "postback.method" (POST when a body is given and no method is), the
  * Content-Type from "postback.content_type" unless a header sets it, and
  * the ledger key from "postback.key" or another dotted field, and the
- * postback's own delivery policy ("timeout", "attempts", "final"). The URL and
+ * postback's own delivery policy ("timeout", "attempts", "final") and
+ * success check ("expect", expect.c). The URL and
  * the headers must be ones pb sends (common/httpurl.c, httpheader.c), as
  * the rule loader and pbexpand check them. Also: the host a request
  * counts against for --per-host, and the request written out for a dry
@@ -122,11 +123,11 @@ static bool read_final(struct job *j, struct record *r, int f, struct buf *why)
 	return true;
 }
 
-/* Reads the postback's own timeout, attempts and final statuses. */
+/* Reads the postback's own timeout, attempts, final statuses and expect. */
 static bool read_policy(struct job *j, struct record *r, int pb, struct buf *why)
 {
 	int timeout = record_get(r, pb, "timeout"), attempts = record_get(r, pb, "attempts");
-	int final = record_get(r, pb, "final");
+	int final = record_get(r, pb, "final"), expect = record_get(r, pb, "expect");
 	double v;
 	if (timeout >= 0 && !((v = number_at(r, timeout)) >= 0.001 && v <= 86400))
 		return job_refuse(why, "postback.timeout: expected seconds from 0.001 to 86400");
@@ -136,6 +137,8 @@ static bool read_policy(struct job *j, struct record *r, int pb, struct buf *why
 		return job_refuse(why, "postback.attempts: expected a whole number from 1 to 100");
 	if (attempts >= 0)
 		j->policy.attempts = (int)v;
+	if (expect >= 0 && !expect_read(&j->expect, r, expect, why))
+		return false;
 	return final < 0 || read_final(j, r, final, why);
 }
 
@@ -223,6 +226,14 @@ void job_print(const struct job *j, FILE *f)
 		fprintf(f, "\n    %.*s\n", (int)j->body_len, j->body);
 }
 
+/* Lets go of what j keeps of its last answer, as a job waiting in memory
+ * for its next attempt does, so that only those in flight hold a body. */
+void job_drop_answer(struct job *j)
+{
+	free(j->answer.body);
+	j->answer = (struct answer){ 0 };
+}
+
 /* Frees what j holds and empties it. */
 void job_clear(struct job *j)
 {
@@ -236,6 +247,8 @@ void job_clear(struct job *j)
 	fill_forget(&j->sent);
 	free(j->sign.secret);
 	free(j->sign.id);
+	expect_free(&j->expect);
+	free(j->answer.body);
 	buf_free(&j->message);
 	memset(j, 0, sizeof *j);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "expect.h"
 #include "netpolicy.h"
 #include "record.h"
 #include "retry.h"
@@ -32,6 +33,23 @@ struct sent {
 	bool fills_headers;		/* some header has a placeholder */
 };
 
+/* The headers of an answer that its record keeps (answer_header_names),
+ * each up to ANSWER_HEADER_MAX - 1 bytes. */
+#define ANSWER_HEADERS 3
+#define ANSWER_HEADER_MAX 512
+extern const char *const answer_header_names[ANSWER_HEADERS];
+
+/* The answer to a job's last attempt, as much as pbfire keeps of it: the
+ * headers that matter and the body's first bytes, into room made before
+ * the attempt went to its lane (transfer_make_room()), which only fills it. */
+struct answer {
+	bool came;			/* an answer that stands; the job's status is its */
+	char *body;			/* body_room bytes and a NUL, or NULL */
+	size_t body_len, body_room;
+	size_t received;		/* body bytes read: the cap and a chunk at most */
+	char header[ANSWER_HEADERS][ANSWER_HEADER_MAX];	/* "" when absent */
+};
+
 /* One input line on its way through pbfire: the request read from it,
  * and what its attempts came to. */
 struct job {
@@ -46,6 +64,7 @@ struct job {
 	struct signing sign;
 	struct sent sent;
 	struct line_policy policy;	/* its postback's timeout, attempts, final */
+	struct expect expect;		/* what a delivering answer is */
 	size_t host;			/* index of its host in pbfire's table */
 	int attempts, round;
 	int earlier_attempts;		/* of the rounds before, for a line fed back */
@@ -70,7 +89,7 @@ struct job {
 	char ip[48];
 	bool blocked;			/* the address was refused */
 	const struct netpolicy *net;	/* what the address is checked against */
-	size_t received;		/* response body bytes */
+	struct answer answer;		/* to its last attempt */
 };
 
 /* The attempts made for j in all, its earlier rounds' too. */
@@ -95,6 +114,7 @@ bool job_has_header(const struct job *j, const char *name, size_t n);
 bool job_host(const struct job *j, struct buf *host, struct buf *why);
 void job_describe(const struct job *j, struct buf *out);
 void job_print(const struct job *j, FILE *f);
+void job_drop_answer(struct job *j);
 void job_clear(struct job *j);
 
 #endif

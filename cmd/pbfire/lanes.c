@@ -298,7 +298,7 @@ void lanes_start(struct lanes *ls, struct job *j, struct route *r)
 	struct lane *l = &ls->lane[lane_for(ls, r, j)];
 	j->lane = (unsigned)(l - ls->lane);
 	j->host_http1 = r->http1;
-	buf_reserve(&j->message, TRANSFER_MESSAGE_MAX);	/* the lane writes its outcome there */
+	transfer_make_room(&ls->opt, j);	/* the lane writes its outcome there */
 	list_add(&l->pending, j);
 	l->handed++;
 	ls->running++;

@@ -14,7 +14,8 @@
  * end_line(), keep_in_spool() or interrupt(). The lines waiting are in
  * queue.c, what is known of each host in hosts.c, the requests in flight
  * in lanes.c, one attempt's libcurl options and outcome in transfer.c,
- * what is told about them in report.c.
+ * the answer judged by its postback's expect in expect.c, what is told
+ * about them in report.c.
  */
 #include <curl/curl.h>
 #include <err.h>
@@ -24,6 +25,7 @@
 
 #include "breaker.h"
 #include "breakers.h"
+#include "expect.h"
 #include "fill.h"
 #include "hosts.h"
 #include "job.h"
@@ -53,6 +55,7 @@ struct pbfire {
 	struct spool spool;		/* --spool: lines waiting for their next attempt */
 	char *breakers_path;		/* where the breakers are kept with a spool */
 	struct secrets secrets;		/* --secrets: what lines are signed with */
+	struct patterns patterns;	/* the expect.body patterns compiled */
 	FILE *spooled;			/* a record being written for the spool, */
 	char *spooled_text;		/* into this buffer */
 	size_t spooled_len;
@@ -270,7 +273,8 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	report_read_round(j, pending);
 	int ok = record_path(&j->rec, "result.ok", sizeof "result.ok" - 1);
 	j->reopens = ok >= 0 && text_is(record_text(&j->rec, ok), "false");
-	if (!job_read(j, pf->o.key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
+	if (!job_read(j, pf->o.key_path, &pf->why) || !expect_compiles(&pf->patterns, &j->expect, &pf->why) ||
+	    !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
 	return signing_read(j, &pf->secrets, &pf->why) && fill_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
@@ -459,6 +463,7 @@ static void retry_or_end(struct pbfire *pf, struct job *j)
 	} else if (pf->stopping) {
 		interrupt(pf, j, false);
 	} else {
+		job_drop_answer(j);
 		queue_retry_at(&pf->queue, j, pf->now + (int64_t)(wait * STAMP_NS));
 	}
 }
@@ -501,6 +506,7 @@ static bool paced(struct pbfire *pf, struct job *j)
 	if (j->paced >= PACE_MAX || !policy_allows_another(&j->policy, job_attempts(j), j->status))
 		return false;
 	j->paced++;
+	job_drop_answer(j);
 	queue_return(&pf->queue, j);
 	return true;
 }
@@ -528,6 +534,7 @@ static bool reap(struct pbfire *pf)
 		lanes_route_ended(&pf->hosts.at[j->host].route, j);
 		queue_ended(&pf->queue, j);
 		report_attempt(&pf->report, j);
+		expect_judge(&pf->patterns, j);
 		if (paced(pf, j))
 			continue;
 		note_breaker(pf, j);
@@ -675,6 +682,7 @@ static void set_up(struct pbfire *pf)
 		ledger_open(&pf->ledger, pf->o.ledger_path, pf->o.dry_run, pf->o.ledger_keep);
 	pf->report.dry_run = pf->o.dry_run;
 	pf->report.spool = pf->o.spool_path != NULL;
+	pf->report.keep_response = pf->o.send.keep_response;
 	pf->report.progress = !pf->o.dry_run && isatty(STDERR_FILENO);
 	pf->report.verbose = pf->o.verbose || (pf->o.dry_run && isatty(STDERR_FILENO));
 	hosts_init(&pf->hosts, pf->o.per_host, pf->o.breaker);
@@ -683,7 +691,8 @@ static void set_up(struct pbfire *pf)
 		return;
 	pf->o.send.net = &pf->o.net;
 	if (pf->o.spool_path) {
-		spool_open(&pf->spool, pf->o.spool_path, "pbfire", pf->t->max_line + 4096);
+		spool_open(&pf->spool, pf->o.spool_path, "pbfire",
+			   pf->t->max_line + 4096 + report_answer_max(pf->o.send.keep_response));
 		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
 		if (!pf->spooled)
 			err(EXIT_FATAL, "open_memstream");
@@ -712,6 +721,7 @@ static void tear_down(struct pbfire *pf)
 	}
 	options_free(&pf->o);
 	secrets_free(&pf->secrets);
+	patterns_free(&pf->patterns);
 	buf_free(&pf->why);
 	buf_free(&pf->scratch);
 	buf_free(&pf->result);

@@ -25,6 +25,7 @@ static const char usage[] =
 	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
 	"              [--schedule LIST] [--breaker N] [--breaker-wait DURATION]\n"
 	"              [--secrets FILE] [--grace DURATION] [--stats] [--duplicates]\n"
+	"              [--keep-response BYTES]\n"
 	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
 enum {
@@ -32,6 +33,7 @@ enum {
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
 	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
 	OPT_SECRETS, OPT_THREADS, OPT_DUPLICATES,
+	OPT_KEEP_RESPONSE,
 };
 
 static double number_option(const struct tool *t, const char *name, const char *arg, double min,
@@ -101,6 +103,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "duplicates", no_argument, NULL, OPT_DUPLICATES },
+		{ "keep-response", required_argument, NULL, OPT_KEEP_RESPONSE },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -110,7 +113,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 	*o = (struct options){
 		.jobs = 64, .per_host = 8, .grace = 5, .key_path = "postback.key",
 		.ledger_keep = LEDGER_KEEP_DEFAULT,
-		.send = { .connect_ms = 10000, .timeout_ms = 30000 },
+		.send = { .connect_ms = 10000, .timeout_ms = 30000, .keep_response = 1024 },
 		.retry = { .retries = 3, .base = 1, .max = 60, .retry_after_max = 300 },
 		.breaker = { .failures = 5, .wait = 30, .wait_max = 30 * 60 },
 	};
@@ -157,6 +160,9 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 		case OPT_SECRETS: o->secrets_path = optarg; break;
 		case OPT_GRACE: o->grace = seconds_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: o->stats = true; break;
+		case OPT_KEEP_RESPONSE:
+			send->keep_response = (size_t)number_option(t, "--keep-response", optarg, 0, TRANSFER_BODY_MAX);
+			break;
 		default:
 			if (!tool_option(t, opt, optarg))
 				tool_usage_error(t, NULL);

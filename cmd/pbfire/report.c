@@ -1,6 +1,7 @@
 /*
  * What pbfire tells about its lines: the "result" member written with
- * each line that is finished or deferred, and read back from a line fed
+ * each line that is finished or deferred (with the publisher's answer to
+ * its last attempt, any bytes made valid JSON), and read back from a line fed
  * back or taken from the spool, the line printed for it with -v, the counts
  * by outcome and by host with the attempts' latency percentiles for
  * --stats (a histogram of 1%-wide buckets), and the self-updating
@@ -44,6 +45,38 @@ static int64_t round_retry_at(int round, int64_t now)
 	return now + (delay < ROUND_DELAY_MAX ? delay : ROUND_DELAY_MAX) * STAMP_NS;
 }
 
+/* The "response" member of a result: the answer to j's last attempt,
+ * its status, the headers kept and, unless r keeps no body, the body's
+ * first bytes and whether there were more. */
+static void add_answer(const struct report *r, const struct job *j, struct buf *b)
+{
+	const struct answer *a = &j->answer;
+	size_t kept = a->body_len < r->keep_response ? a->body_len : r->keep_response;
+	const char *comma = "";
+	buf_addf(b, ",\"response\":{\"status\":%ld,\"headers\":{", j->status);
+	for (int i = 0; i < ANSWER_HEADERS; i++) {
+		if (!a->header[i][0])
+			continue;
+		buf_addf(b, "%s\"%s\":", comma, answer_header_names[i]);
+		buf_add_json_bytes(b, a->header[i], strlen(a->header[i]));
+		comma = ",";
+	}
+	buf_addc(b, '}');
+	if (r->keep_response) {
+		buf_adds(b, ",\"body\":");
+		buf_add_json_bytes(b, a->body ? a->body : "", kept);
+		buf_addf(b, ",\"truncated\":%s", a->received > kept ? "true" : "false");
+	}
+	buf_addc(b, '}');
+}
+
+/* The most a "response" member takes, keeping keep_response body bytes:
+ * six for a byte escaped, and room for the headers and the rest. */
+size_t report_answer_max(size_t keep_response)
+{
+	return 6 * (keep_response + ANSWER_HEADERS * ANSWER_HEADER_MAX) + 256;
+}
+
 /* The "result" member of a job: final, or (retry_at > 0) deferred until
  * retry_at. */
 static void build_result(const struct report *r, const struct job *j, int64_t now, int64_t retry_at,
@@ -72,6 +105,8 @@ static void build_result(const struct report *r, const struct job *j, int64_t no
 	buf_adds(b, ",\"ip\":");
 	add_string_or_null(b, j->ip, strlen(j->ip));
 	buf_addf(b, ",\"line\":%lu,\"round\":%d", j->lineno, j->round);
+	if (j->answer.came)
+		add_answer(r, j, b);
 	if (!retry_at && !ok && !r->spool && job_retryable(j))
 		retry_at = round_retry_at(j->round, now);
 	if (retry_at) {

@@ -17,6 +17,7 @@
 struct report {
 	bool dry_run, verbose, progress;
 	bool spool;			/* retries wait in a spool: no retry_at on final failures */
+	size_t keep_response;		/* body bytes of an answer a result shows */
 	int64_t started, last_progress;
 	unsigned long sent, requests;	/* lines sent; attempts, retries included */
 	unsigned long deferred;		/* records written with "final": false */
@@ -26,6 +27,7 @@ struct report {
 	unsigned long latency[LATENCY_BUCKETS];
 };
 
+size_t report_answer_max(size_t keep_response);
 void report_read_round(struct job *j, bool pending);
 void report_attempt(struct report *r, const struct job *j);
 void report_settled(struct report *r);

@@ -1,7 +1,8 @@
 /*
  * What an attempt's outcome means and when to try again. A 2xx answer
  * delivers; connection failures, timeouts, a dropped connection, 408, 429
- * and 5xx answers are worth retrying; every other 4xx, TLS failures,
+ * and 5xx answers are worth retrying, and so is an answer that fails its
+ * postback's expect (expect.c); every other 4xx, TLS failures,
  * refused addresses and invalid requests are final. Retries back off
  * exponentially with jitter, so a recovering server is not hit by every
  * pbfire in step, and wait at least as long as the server's Retry-After
@@ -11,19 +12,25 @@
 #include "retry.h"
 
 const char *const error_class_names[] = {
-	"", "dns", "connect", "timeout", "tls", "http", "blocked", "invalid", "interrupted",
+	"", "dns", "connect", "timeout", "tls", "http", "unexpected_response", "blocked", "invalid", "interrupted",
 	"duplicate", "superseded",
 };
+
+/* Whether an attempt that ended with rc got an answer that stands: also
+ * when the body read was cut off at 64 KiB, and when an HTTP/2 server
+ * that answered before reading the request's body then reset the stream,
+ * which libcurl 7.88 reports as a stream error (curl issue 13678):
+ * retrying would deliver the postback again. */
+bool attempt_answered(CURLcode rc, long status)
+{
+	return status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR || rc == CURLE_HTTP2_STREAM);
+}
 
 enum error_class attempt_class(CURLcode rc, long status, bool blocked)
 {
 	if (blocked)
 		return ERR_BLOCKED;
-	/* An answer stands: when the body read was cut off at 64 KiB, and when
-	 * an HTTP/2 server that answered before reading the request's body
-	 * then reset the stream, which libcurl 7.88 reports as a stream error
-	 * (curl issue 13678): retrying would deliver the postback again. */
-	if (status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR || rc == CURLE_HTTP2_STREAM))
+	if (attempt_answered(rc, status))
 		return status >= 200 && status < 300 ? ERR_NONE : ERR_HTTP;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -56,24 +63,35 @@ bool attempt_retryable(enum error_class c, long status)
 		return true;
 	case ERR_HTTP:
 		return status == 408 || status == 429 || status >= 500;
+	case ERR_UNEXPECTED:
+		return true;
 	default:
 		return false;
 	}
 }
 
-#define FINAL_BITS 64
+#define SET_BITS 64
+
+void status_set_add(struct status_set *s, long status)
+{
+	if (status >= 0 && status < SET_BITS * 10)
+		s->bits[status / SET_BITS] |= UINT64_C(1) << (status % SET_BITS);
+}
+
+bool status_set_has(const struct status_set *s, long status)
+{
+	return status > 0 && status < SET_BITS * 10 && (s->bits[status / SET_BITS] >> (status % SET_BITS) & 1);
+}
 
 void policy_add_final(struct line_policy *p, long status)
 {
-	if (status >= 0 && status < FINAL_BITS * 10)
-		p->final[status / FINAL_BITS] |= UINT64_C(1) << (status % FINAL_BITS);
+	status_set_add(&p->final, status);
 }
 
 /* Whether an answer with status ends a line under its policy. */
 bool policy_final(const struct line_policy *p, long status)
 {
-	return status > 0 && status < FINAL_BITS * 10 &&
-	       (p->final[status / FINAL_BITS] >> (status % FINAL_BITS) & 1);
+	return status_set_has(&p->final, status);
 }
 
 /* Whether a line's policy allows another request after attempts of them

@@ -7,7 +7,7 @@
 
 /* Why an attempt did not deliver; ERR_NONE when it did. */
 enum error_class {
-	ERR_NONE, ERR_DNS, ERR_CONNECT, ERR_TIMEOUT, ERR_TLS, ERR_HTTP, ERR_BLOCKED,
+	ERR_NONE, ERR_DNS, ERR_CONNECT, ERR_TIMEOUT, ERR_TLS, ERR_HTTP, ERR_UNEXPECTED, ERR_BLOCKED,
 	ERR_INVALID, ERR_INTERRUPTED, ERR_DUPLICATE, ERR_SUPERSEDED,
 };
 #define ERR_CLASSES (ERR_SUPERSEDED + 1)
@@ -21,16 +21,24 @@ struct retry_policy {
 	double base, max, retry_after_max;
 };
 
+/* A set of HTTP statuses, 0 to 639: bit s is status s. */
+struct status_set {
+	uint64_t bits[10];
+};
+
 /* A line's own delivery policy, from its postback's timeout, attempts
  * and final: members left zero leave pbfire's options in force. */
 struct line_policy {
 	long timeout_ms;
 	int attempts;			/* requests in all, backpressure answers too */
-	uint64_t final[10];		/* bit s: an answer with status s ends the line */
+	struct status_set final;	/* an answer with one of these statuses ends the line */
 };
 
+bool attempt_answered(CURLcode rc, long status);
 enum error_class attempt_class(CURLcode rc, long status, bool blocked);
 bool attempt_retryable(enum error_class c, long status);
+void status_set_add(struct status_set *s, long status);
+bool status_set_has(const struct status_set *s, long status);
 void policy_add_final(struct line_policy *p, long status);
 bool policy_final(const struct line_policy *p, long status);
 bool policy_allows_another(const struct line_policy *p, int attempts, long status);

@@ -4,8 +4,12 @@
  * timeouts, the response body read up to a cap, waiting to share an
  * HTTP/2 connection), the address policy checked on the socket libcurl
  * is about to connect, and the reading of the attempt's outcome into its
- * job. Which thread sends the attempt is lanes.c's business; nothing here
- * touches more than the job and its easy handle.
+ * job: with the answer's status, the headers its record keeps and the
+ * body's first bytes, as many as --keep-response says or, for a postback
+ * whose expect checks the body, all that is read. Which thread sends the
+ * attempt is lanes.c's business; nothing here touches more than the job
+ * and its easy handle, and nothing the lane runs allocates: the room is
+ * made before (transfer_make_room()).
  */
 #include "transfer.h"
 #include "retry.h"
@@ -15,7 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define BODY_CAP (64 * 1024)		/* response bytes read before hanging up */
+const char *const answer_header_names[ANSWER_HEADERS] = { "Content-Type", "Retry-After", "Location" };
 
 /* Opens a socket only to an address the policy permits: checked here, on
  * the address libcurl is about to connect to, after DNS and redirects. */
@@ -38,12 +42,32 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 	return CURL_SOCKET_BAD;
 }
 
+/* Keeps what room there is of the body's bytes, and hangs up once more
+ * than TRANSFER_BODY_MAX came. */
 static size_t read_body(char *data, size_t size, size_t n, void *arg)
 {
-	struct job *j = arg;
-	(void)data;
-	j->received += size * n;
-	return j->received > BODY_CAP ? 0 : size * n;
+	struct answer *a = &((struct job *)arg)->answer;
+	size_t len = size * n, room = a->body_room - a->body_len, take = len < room ? len : room;
+	if (take) {
+		memcpy(a->body + a->body_len, data, take);
+		a->body_len += take;
+		a->body[a->body_len] = '\0';
+	}
+	a->received += len;
+	return a->received > TRANSFER_BODY_MAX ? 0 : len;
+}
+
+/* Makes the room j's next attempt needs, before it goes to a lane: for
+ * its message (TRANSFER_MESSAGE_MAX) and for the body it keeps. */
+void transfer_make_room(const struct transfer_options *o, struct job *j)
+{
+	struct answer *a = &j->answer;
+	size_t room = j->expect.body ? TRANSFER_BODY_MAX : o->keep_response;
+	buf_reserve(&j->message, TRANSFER_MESSAGE_MAX);
+	if (room > a->body_room) {
+		a->body = xreallocarray(a->body, room + 1, 1);
+		a->body_room = room;
+	}
 }
 
 /* Sets easy handle e, new or reset, up for j's next attempt. */
@@ -51,7 +75,10 @@ void transfer_prepare(const struct transfer_options *o, struct job *j, CURL *e)
 {
 	j->net = o->net;
 	j->blocked = false;
-	j->received = 0;
+	j->answer.came = false;
+	j->answer.body_len = j->answer.received = 0;
+	for (int i = 0; i < ANSWER_HEADERS; i++)
+		j->answer.header[i][0] = '\0';
 	j->error_text[0] = j->ip[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_URL, j->sent.url ? j->sent.url : j->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
@@ -89,6 +116,15 @@ void transfer_prepare(const struct transfer_options *o, struct job *j, CURL *e)
 	}
 }
 
+/* Keeps the headers of the last answer to e that the record shows. */
+static void read_headers(struct answer *a, CURL *e)
+{
+	struct curl_header *h;
+	for (int i = 0; i < ANSWER_HEADERS; i++)
+		if (curl_easy_header(e, answer_header_names[i], 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+			snprintf(a->header[i], sizeof a->header[i], "%s", h->value);
+}
+
 /* Reads what the attempt of j that ended with rc came to into j. */
 void transfer_read_outcome(struct job *j, CURLcode rc)
 {
@@ -107,6 +143,9 @@ void transfer_read_outcome(struct job *j, CURLcode rc)
 	j->error = attempt_class(rc, j->status, j->blocked);
 	if (j->blocked)	/* open_socket() wrote why it refused */
 		return;
+	j->answer.came = attempt_answered(rc, j->status);
+	if (j->answer.came)
+		read_headers(&j->answer, j->easy);
 	buf_clear(&j->message);
 	if (j->error == ERR_HTTP && j->status > 0)
 		buf_addf(&j->message, "HTTP %ld", j->status);

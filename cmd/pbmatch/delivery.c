@@ -1,7 +1,8 @@
 /*
  * The members of a postback that say how pbfire delivers it: its sign
  * block (how it is signed, the secret named, never given) and its own
- * timeout, attempts and final statuses, checked as the rest of the rule
+ * timeout, attempts and final statuses, and its expect (what an answer
+ * must be to count as delivered), checked as the rest of the rule
  * file is (every mistake reported with file, line and column) and kept
  * as the JSON that pbmatch writes into the postback object. The words a
  * sign block may use are common/signwords.c's, which pbfire reads too.
@@ -13,6 +14,7 @@
 #include "secretref.h"
 #include "signwords.h"
 
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -205,25 +207,110 @@ void delivery_read_attempts(struct loader *l, yaml_node_t *n, struct postback *p
 		pb->attempts = (int)v;
 }
 
-static void add_final_status(struct loader *l, yaml_node_t *n, const char *s, void *arg)
+/* Whether s is an HTTP status, 100 to 599, into *v. */
+static bool http_status(const char *s, long *v)
 {
-	struct buf *b = arg;
 	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || v < 100 || v > 599 || (v >= 200 && v < 300)) {
-		loader_report(l, n, "final: expected HTTP statuses that fail, from 100 to 599 but not 2xx, got '%s'", s);
+	*v = strtol(s, &end, 10);
+	return *s >= '0' && *s <= '9' && !*end && *v >= 100 && *v <= 599;
+}
+
+/* The statuses of a final or expect list, as a JSON array, and the first
+ * 2xx among them. */
+struct status_list {
+	struct buf json;
+	const char *key;
+	yaml_node_t *first_2xx;
+};
+
+static void add_status(struct loader *l, yaml_node_t *n, const char *s, void *arg)
+{
+	struct status_list *sl = arg;
+	long v;
+	if (!http_status(s, &v)) {
+		loader_report(l, n, "%s: expected HTTP statuses from 100 to 599, got '%s'", sl->key, s);
 		return;
 	}
-	buf_addf(b, "%s%ld", b->len > 1 ? "," : "", v);
+	if (v >= 200 && v < 300 && !sl->first_2xx)
+		sl->first_2xx = n;
+	buf_addf(&sl->json, "%s%ld", sl->json.len > 1 ? "," : "", v);
 }
 
-/* final: [403, 404], statuses whose answer ends a line, never retried. */
-void delivery_read_final(struct loader *l, yaml_node_t *n, struct postback *pb)
+static char *status_list(struct loader *l, yaml_node_t *n, const char *key, yaml_node_t **first_2xx)
 {
-	struct buf b = { 0 };
-	buf_addc(&b, '[');
-	loader_each_value(l, n, "final", add_final_status, &b);
-	buf_addc(&b, ']');
-	pb->final_json = b.data;
+	struct status_list sl = { .key = key };
+	buf_addc(&sl.json, '[');
+	loader_each_value(l, n, key, add_status, &sl);
+	buf_addc(&sl.json, ']');
+	*first_2xx = sl.first_2xx;
+	return sl.json.data;
 }
 
+/* final: [403, 404], statuses whose answer ends a line, never retried;
+ * returns the node of the first 2xx among them, which only a postback
+ * with an expect may list (a 2xx that fails the check), or NULL. */
+yaml_node_t *delivery_read_final(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	yaml_node_t *first_2xx;
+	pb->final_json = status_list(l, n, "final", &first_2xx);
+	return first_2xx;
+}
+
+static const char *const expect_keys[] = { "status", "body", NULL };
+
+/* expect.body: a POSIX extended regular expression, compiled as pbfire
+ * compiles it, to find a mistake before any input is read. */
+static void read_expect_body(struct loader *l, yaml_node_t *n, struct buf *json)
+{
+	const char *s = loader_want_scalar(l, n, "expect.body");
+	if (!s)
+		return;
+	if (strlen(s) != n->data.scalar.length) {
+		loader_report(l, n, "expect.body: a regular expression has no NUL character");
+		return;
+	}
+	regex_t re;
+	int rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char why[256];
+		regerror(rc, &re, why, sizeof why);
+		loader_report(l, n, "expect.body: not a POSIX extended regular expression: %s: '%s'", why, s);
+		return;
+	}
+	regfree(&re);
+	buf_adds(json, json->len > 1 ? ",\"body\":" : "\"body\":");
+	buf_add_json_string(json, s, strlen(s));
+}
+
+/* expect: {status: [200, 204], body: "^OK"}, what an answer must be for
+ * its postback to be delivered, kept as the JSON object pbfire reads. */
+void delivery_read_expect(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	if (n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.start == n->data.mapping.pairs.top) {
+		loader_report(l, n, "expect: expected a mapping with status, body or both, got %s",
+			      n->type == YAML_MAPPING_NODE ? "an empty one" : loader_kind(n));
+		return;
+	}
+	int errors = l->errors;
+	struct buf json = { 0 };
+	buf_addc(&json, '{');
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = loader_node(l, p->key), *v = loader_node(l, p->value);
+		const char *key = loader_member_key(l, n, p, "expect key");
+		yaml_node_t *unused;
+		if (key && !strcmp(key, "status")) {
+			char *statuses = status_list(l, v, "expect.status", &unused);
+			buf_addf(&json, "%s\"status\":%s", json.len > 1 ? "," : "", statuses);
+			free(statuses);
+		} else if (key && !strcmp(key, "body")) {
+			read_expect_body(l, v, &json);
+		} else if (key) {
+			loader_unknown(l, k, "expect key", key, expect_keys);
+		}
+	}
+	buf_addc(&json, '}');
+	if (l->errors == errors)
+		pb->expect_json = json.data;
+	else
+		buf_free(&json);
+}

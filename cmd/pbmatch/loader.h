@@ -44,6 +44,7 @@ void loader_check_macros(struct loader *l, yaml_node_t *v, enum tmpl_mode mode, 
 void delivery_read_sign(struct loader *l, yaml_node_t *n, yaml_node_t *headers, struct postback *pb);
 void delivery_read_timeout(struct loader *l, yaml_node_t *n, struct postback *pb);
 void delivery_read_attempts(struct loader *l, yaml_node_t *n, struct postback *pb);
-void delivery_read_final(struct loader *l, yaml_node_t *n, struct postback *pb);
+yaml_node_t *delivery_read_final(struct loader *l, yaml_node_t *n, struct postback *pb);
+void delivery_read_expect(struct loader *l, yaml_node_t *n, struct postback *pb);
 
 #endif

@@ -129,6 +129,8 @@ static char *postback_members(const struct postback *pb, size_t *len)
 		buf_addf(&b, "\"attempts\":%d,", pb->attempts);
 	if (pb->final_json)
 		buf_addf(&b, "\"final\":%s,", pb->final_json);
+	if (pb->expect_json)
+		buf_addf(&b, "\"expect\":%s,", pb->expect_json);
 	if (pb->keep_when_superseded)
 		buf_adds(&b, "\"supersede\":false,");
 	buf_adds(&b, "\"key\":");

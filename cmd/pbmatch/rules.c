@@ -36,7 +36,8 @@ const char *const action_status_names[STATUS_COUNT] = { "approved", "rejected", 
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
 	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map",
-	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "supersede", NULL
+	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "supersede",
+	"expect", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -292,6 +293,7 @@ static void read_name(struct loader *l, yaml_node_t *n, struct postback *pb)
 struct seen {
 	yaml_node_t *name, *type, *url, *reasons, *event, *body, *content_type;
 	yaml_node_t *headers, *sign, *supersede;	/* values */
+	yaml_node_t *final_2xx, *expect;		/* values */
 };
 
 static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -337,7 +339,10 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 	} else if (!strcmp(key, "attempts")) {
 		delivery_read_attempts(l, v, pb);
 	} else if (!strcmp(key, "final")) {
-		delivery_read_final(l, v, pb);
+		seen->final_2xx = delivery_read_final(l, v, pb);
+	} else if (!strcmp(key, "expect")) {
+		seen->expect = v;
+		delivery_read_expect(l, v, pb);
 	} else if (!strcmp(key, "supersede")) {
 		seen->supersede = v;
 		read_supersede(l, v, pb);
@@ -394,6 +399,8 @@ static void check_postback(struct loader *l, yaml_node_t *n, struct postback *pb
 		loader_report(l, seen->body, "body: a JSON body is a mapping of names to templates");
 	if (seen->event && !(pb->types & 1u << TYPE_EVENT))
 		loader_report(l, seen->event, "event: only event postbacks take an event name");
+	if (seen->final_2xx && !seen->expect)
+		loader_report(l, seen->final_2xx, "final: a 2xx answer delivers unless the postback has an expect that it fails; set one, or list failing statuses");
 	if (seen->supersede && !pb->delay)
 		loader_report(l, seen->supersede, "supersede: only a postback with a delay waits, and can be superseded; set a delay");
 	if (seen->reasons && !(pb->statuses & 1u << STATUS_REJECTED))
@@ -567,6 +574,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		buf_addf(b, ", attempts %d", pb->attempts);
 	if (pb->final_json)
 		buf_addf(b, ", final %s", pb->final_json);
+	if (pb->expect_json)
+		buf_addf(b, ", expect %s", pb->expect_json);
 	buf_addf(b, ", %s", pb->url);
 }
 
@@ -588,6 +597,7 @@ void rules_free(struct rules *r)
 		free(pb->headers_json);
 		free(pb->sign_json);
 		free(pb->final_json);
+		free(pb->expect_json);
 		strlist_free(&pb->offers);
 		strlist_free(&pb->publishers);
 		strlist_free(&pb->reasons);

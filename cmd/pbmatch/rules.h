@@ -39,6 +39,7 @@ struct postback {
 	int attempts;		/* attempts in all; 0: as pbfire's options say */
 	char *final_json;	/* statuses never retried, a JSON array, or NULL */
 	unsigned statuses;
+	char *expect_json;	/* what a delivering answer is, a JSON object, or NULL */
 	long delay;		/* seconds; 0 when the postback has none */
 	bool keep_when_superseded;	/* supersede: false, a delayed line a later action never stops */
 	unsigned long line;	/* where it starts in the rule file */

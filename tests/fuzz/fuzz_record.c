@@ -9,7 +9,10 @@
  * kept members, in order and byte for byte, then the added ones; the
  * tokens, those made at once and those made as arrays and objects are
  * looked into, are jsmn's tokens of the whole line; json_index_find
- * finds what record_getn finds on a line without escapes. */
+ * finds what record_getn finds on a line without escapes. The input's
+ * bytes, whatever they are, written as a JSON string with
+ * buf_add_json_bytes, make valid JSON that reads back as the same bytes,
+ * each byte outside valid UTF-8 as the character of its number. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,8 +275,38 @@ static void check_index_find(struct record *r, const struct member *m, size_t n)
 	json_index_free(&index);
 }
 
+/* The bytes written as a JSON string read back as they were, but for
+ * a byte outside valid UTF-8, which reads back as U+0080 to U+00FF. */
+static void check_bytes(const uint8_t *data, size_t size)
+{
+	struct buf line = { 0 }, want = { 0 };
+	struct record back = { 0 };
+	struct json_error e;
+	buf_adds(&line, "{\"body\":");
+	buf_add_json_bytes(&line, (const char *)data, size);
+	buf_addc(&line, '}');
+	CHECK(fuzz_json_object(line.data, line.len));
+	CHECK(record_parse(&back, line.data, line.len, &e));
+	for (size_t i = 0; i < size;) {
+		size_t k = json_utf8_len(data + i, data + size);
+		if (k) {
+			buf_add(&want, data + i, k);
+			i += k;
+		} else {
+			buf_addc(&want, (char)(0xC0 | data[i] >> 6));
+			buf_addc(&want, (char)(0x80 | (data[i++] & 0x3F)));
+		}
+	}
+	struct text t = record_text(&back, 2);
+	CHECK(t.n == want.len && (!t.n || !memcmp(t.p, want.data, t.n)));
+	record_free(&back);
+	buf_free(&line);
+	buf_free(&want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_bytes(data, size);
 	struct record r = { 0 };
 	struct json_error e;
 	const char *text = (const char *)data;

@@ -4,7 +4,8 @@
  * are matched (action.c, match.c), each match is written as pbmatch
  * writes it and rendered as pbexpand renders it (uritemplate.c,
  * request.c). Beyond no crash: loaded postbacks are complete, valid
- * (their URL passes the URL template check) and uniquely named; the
+ * (their URL passes the URL template check, an expect's body pattern
+ * compiles) and uniquely named; the
  * postbacks found for an action are exactly those pb-rules(5), read key
  * by key, says fire, in file order, none twice; each line written is
  * valid JSON with the dedupe key; a file loads under --strict exactly
@@ -12,6 +13,7 @@
  * value is a list or object) to URI characters, and with a literal host
  * to a URL that passes the URL check (httpurl_check) with it; a rendered
  * body and headers are valid JSON members. */
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -114,6 +116,30 @@ static bool should_fire(const struct postback *pb, const struct action *a)
 	return !pb->events.n || a->type != TYPE_EVENT || has(&pb->events, a->event);
 }
 
+/* Whether an expect object, as pbmatch writes it, is valid JSON whose
+ * body, if any, compiles as pbfire compiles it. */
+static bool expect_is_valid(const char *json)
+{
+	struct buf line = { 0 };
+	struct record r = { 0 };
+	struct json_error e;
+	buf_addf(&line, "{\"expect\":%s}", json);
+	bool ok = record_parse(&r, line.data, line.len, &e);
+	int body = ok ? record_path(&r, "expect.body", sizeof "expect.body" - 1) : -1;
+	if (body >= 0) {
+		regex_t re;
+		struct text t = record_text(&r, body);
+		char *pattern = xstrndup(t.p, t.n);
+		ok = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+		if (ok)
+			regfree(&re);
+		free(pattern);
+	}
+	record_free(&r);
+	buf_free(&line);
+	return ok;
+}
+
 static void check_loaded(const struct rules *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -125,6 +151,7 @@ static void check_loaded(const struct rules *r)
 		const char *why;
 		CHECK(httpurl_check_template(pb->url, strlen(pb->url), &why));
 		CHECK(!pb->body_json || pb->post);
+		CHECK(!pb->expect_json || expect_is_valid(pb->expect_json));
 		for (size_t j = 0; j < i && j < 64; j++)
 			CHECK(strcmp(pb->name, r->pb[j].name) != 0);
 		struct buf d = { 0 };

@@ -74,6 +74,38 @@ static void test_unescape(void)
 	ok(n == 10 && memcmp(out, "a\xc3\xa9\xf0\x9f\x98\x80\n/b", n) == 0, "unescape: BMP, surrogate pair, simple escapes");
 }
 
+/* Bytes from anywhere written as a JSON string: valid UTF-8 as it is
+ * (a sequence across the eight-byte steps too), control characters
+ * escaped, NUL as \u0000, every other byte \u00XX; the result is valid
+ * JSON. */
+static void test_bytes(void)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+		{ "OK", 2, "\"OK\"" },
+		{ "a\0b", 3, "\"a\\u0000b\"" },
+		{ "caf\xe9!", 5, "\"caf\\u00e9!\"" },
+		{ "1234567\xc3\xa9x", 10, "\"1234567\xc3\xa9x\"" },
+		{ "\xc3(\xed\xa0\x80\xf4\x90", 7, "\"\\u00c3(\\u00ed\\u00a0\\u0080\\u00f4\\u0090\"" },
+		{ "\"\\\n\x7f\xf0\x9f\x98\x80", 8, "\"\\\"\\\\\\n\x7f\xf0\x9f\x98\x80\"" },
+		{ "12345678\xf0\x9f\x98", 11, "\"12345678\\u00f0\\u009f\\u0098\"" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct buf b = { 0 }, line = { 0 };
+		struct json_shape shape;
+		struct json_error e;
+		buf_add_json_bytes(&b, cases[i].in, cases[i].n);
+		buf_addf(&line, "{\"s\":%s}", b.data);
+		ok(!strcmp(b.data, cases[i].out) && json_validate(line.data, line.len, &shape, NULL, &e),
+		   "bytes as a JSON string: %s", b.data);
+		buf_free(&b);
+		buf_free(&line);
+	}
+}
+
 /* The index of the top-level members: each key's raw text, each value's
  * source text, the key token's index as jsmn counts and the size of an
  * array or object value; nested members are not in it; json_index_find
@@ -173,6 +205,7 @@ int main(void)
 	ok(shape.ntokens == 7 && !shape.escapes, "token count matches jsmn's (got %u)", shape.ntokens);
 	test_depth();
 	test_unescape();
+	test_bytes();
 	test_index();
 	test_plain_runs();
 	return done();
