@@ -69,6 +69,7 @@ static size_t pop_ready(struct queue *q)
 static void push_back(struct host_lines *h, struct job *j)
 {
 	h->backlog++;
+	j->waits = WAITS_FOR_HOST;
 	j->next = NULL;
 	j->prev = h->last;
 	*(h->last ? &h->last->next : &h->first) = j;
@@ -78,19 +79,27 @@ static void push_back(struct host_lines *h, struct job *j)
 static void push_front(struct host_lines *h, struct job *j)
 {
 	h->backlog++;
+	j->waits = WAITS_FOR_HOST;
 	j->prev = NULL;
 	j->next = h->first;
 	*(h->first ? &h->first->prev : &h->last) = j;
 	h->first = j;
 }
 
+/* Takes j out of h's list. */
+static void unlink_job(struct host_lines *h, struct job *j)
+{
+	h->backlog--;
+	*(j->prev ? &j->prev->next : &h->first) = j->next;
+	*(j->next ? &j->next->prev : &h->last) = j->prev;
+	j->next = j->prev = NULL;
+	j->waits = WAITS_NOWHERE;
+}
+
 static struct job *pop_front(struct host_lines *h)
 {
 	struct job *j = h->first;
-	h->backlog--;
-	h->first = j->next;
-	*(h->first ? &h->first->prev : &h->last) = NULL;
-	j->next = j->prev = NULL;
+	unlink_job(h, j);
 	return j;
 }
 
@@ -197,6 +206,7 @@ void queue_ended(struct queue *q, const struct job *j)
 /* j waits until when (ns), then goes first for its host. */
 void queue_retry_at(struct queue *q, struct job *j, int64_t when)
 {
+	j->waits = WAITS_TO_RETRY;
 	heap_push(&q->retries, (struct timer){ when, (uint64_t)(uintptr_t)j });
 }
 
@@ -226,6 +236,7 @@ void queue_park(struct queue *q, struct job *j)
 {
 	j->prev = NULL;
 	j->next = q->parked;
+	j->waits = WAITS_PARKED;
 	q->parked = j;
 }
 
@@ -238,6 +249,34 @@ void queue_unpark(struct queue *q)
 		q->parked = j->next;
 		queue_return(q, j);
 	}
+}
+
+/* Takes j out of the queue, wherever it waits (order.c supersedes it). */
+void queue_withdraw(struct queue *q, struct job *j)
+{
+	struct job **at;
+	size_t i;
+	switch (j->waits) {
+	case WAITS_FOR_HOST:
+		unlink_job(&q->hosts[j->host], j);
+		refill(q, &q->hosts[j->host]);
+		break;
+	case WAITS_TO_RETRY:
+		for (i = 0; q->retries.at[i].id != (uint64_t)(uintptr_t)j; i++)
+			;
+		q->retries.at[i] = q->retries.at[--q->retries.n];
+		heap_rebuild(&q->retries);
+		break;
+	case WAITS_PARKED:
+		for (at = &q->parked; *at != j; at = &(*at)->next)
+			;
+		*at = j->next;
+		break;
+	default:
+		break;
+	}
+	j->next = j->prev = NULL;
+	j->waits = WAITS_NOWHERE;
 }
 
 /* Hands every line waiting in host i's backlog or on disk to take(),

@@ -61,6 +61,7 @@ bool queue_next_retry(const struct queue *q, int64_t *when);
 void queue_release_due(struct queue *q, int64_t now);
 void queue_park(struct queue *q, struct job *j);
 void queue_unpark(struct queue *q);
+void queue_withdraw(struct queue *q, struct job *j);
 void queue_take_host(struct queue *q, size_t i, void (*take)(void *arg, struct job *j), void *arg);
 void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *arg);
 void queue_reclaim(struct queue *q);
