@@ -14,7 +14,8 @@
  * end_line(), keep_in_spool() or interrupt(). The lines waiting are in
  * queue.c, what is known of each host in hosts.c, the requests in flight
  * in lanes.c, one attempt's libcurl options and outcome in transfer.c,
- * what is told about them in report.c.
+ * what is told about them in report.c, the lines held by transaction and
+ * rule, which order a line before it is sent, in order.c.
  */
 #include <curl/curl.h>
 #include <err.h>

@@ -352,12 +352,11 @@ static void note_found(struct order *o, uint64_t ref)
  * are found, order_found_job() and order_supersede_spooled() tell them. */
 enum order_verdict order_check(struct order *o, struct job *j)
 {
-	struct stream mine, other;
+	struct stream mine = { 0 }, other;
 	enum order_verdict v = ORDER_GO;
 	o->nfound = 0;
 	if (!j->in_order)
 		return ORDER_GO;
-	read_stream(&j->rec, &mine);
 	for (uint32_t e = *bucket_of(o, j->order.hash); e; e = o->entry[e].next) {
 		struct order_entry x = o->entry[e];
 		if (x.hash != j->order.hash || x.ref == job_ref(j) || (x.ref & DROPPED))
@@ -365,6 +364,8 @@ enum order_verdict order_check(struct order *o, struct job *j)
 		struct job *k = x.ref & SPOOLED ? NULL : (struct job *)(uintptr_t)x.ref;
 		if (!k && !read_back(o, x.ref >> 2))
 			continue;
+		if (!mine.ordered)	/* read only when another line's hash matches */
+			read_stream(&j->rec, &mine);
 		read_stream(k ? &k->rec : &o->back, &other);
 		if (!other.ordered || !same_stream(&mine, &other))
 			continue;

@@ -14,8 +14,10 @@
  * those still there, the rest move to a new temporary file, so the disk
  * a long run takes is that of the lines waiting. Lines waiting to retry sit in a
  * heap by due time until they are due, then go to the front of their
- * host's list; lines whose ledger key is in flight are parked until a
- * keyed line finishes.
+ * host's list; lines whose ledger key is in flight, or whose older line
+ * of the same transaction and rule is (order.c), are parked until such a
+ * line finishes. A line that order.c supersedes while it waits is
+ * withdrawn from wherever it waits.
  */
 #include "queue.h"
 
