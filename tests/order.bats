@@ -94,7 +94,7 @@ arrival() {
 @test "ordering in one transaction never holds up another" {
 	start_receiver
 	{
-		action t1 approved 0 "" 2
+		action t1 approved 0 "" 3
 		action t1 rejected 1
 		action t2 approved 0
 		action t3 approved 0 1
@@ -103,12 +103,14 @@ arrival() {
 	} | lines > in
 	{ sed -n 1p in; sed -n 4p in; sleep 0.3; sed -n 2p in; sed -n 3p in; sed -n 5p in; sed -n 6p in; } |
 		pbfire --allow-private --spool spool --schedule 1m > out
-	# t1's rejected waits for its approved (2 s in flight), t3's approved for
+	# t1's rejected waits for its approved (3 s in flight), t3's approved for
 	# its retry in the spool; t2 and t4 go at once
 	for t in t2 t4; do
-		run awk -v a="$(arrival t1/approved)" -v r="$(arrival $t/approved)" 'BEGIN { exit !(r < a + 1.5) }'
+		run awk -v a="$(arrival t1/approved)" -v r="$(arrival $t/approved)" 'BEGIN { exit !(r < a + 2.5) }'
 		assert_success
 	done
+	run awk -v a="$(arrival t1/approved)" -v r="$(arrival t1/rejected)" 'BEGIN { exit !(r >= a + 3) }'
+	assert_success
 	assert_equal "$(finals out | sort)" "$(printf '%s\n' 't1/approved null' 't1/rejected null' \
 		't2/approved null' 't3/approved superseded<-rejected' 't3/rejected null' 't4/approved null')"
 }
@@ -121,7 +123,7 @@ arrival() {
 	: > "$BATS_TEST_TMPDIR/recv.ndjson"
 	{ action t2 approved 0 1; action t2 rejected 1; } | lines > in
 	sed -i 's/"key":/"supersede":false,"key":/' in
-	{ sed -n 1p in; sleep 0.5; sed -n 2p in; } | pbfire --allow-private --backoff 1.5 > out
+	{ sed -n 1p in; sleep 0.5; sed -n 2p in; } | pbfire --allow-private --backoff 4 > out
 	assert_equal "$(arrived)" "$(printf 't2/approved\nt2/rejected\nt2/approved')"
 	assert_equal "$(finals out | sort)" "$(printf 't2/approved null\nt2/rejected null')"
 }

@@ -52,6 +52,7 @@ struct job {
 	bool in_order;			/* filed in the order index while held */
 	bool sending;			/* an attempt of it is in flight */
 	enum job_wait waits;		/* where in the queue it waits */
+	const struct job *behind;	/* parked, the older line of its stream it waits for */
 	CURL *easy;			/* its attempt in flight, or NULL */
 	unsigned lane;			/* the lane sending it */
 	double retry_after;		/* the answer's Retry-After, seconds; 0: none */

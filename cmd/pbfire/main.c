@@ -72,7 +72,10 @@ struct pbfire {
 /* Frees j without writing its line: it was rejected, or waits on disk. */
 static void free_job(struct pbfire *pf, struct job *j)
 {
-	order_remove_job(&pf->order, j);
+	if (j->in_order) {	/* lines of its stream may wait for it */
+		queue_unpark(&pf->queue, j);
+		order_remove_job(&pf->order, j);
+	}
 	job_clear(j);
 	free(j);
 }
@@ -94,10 +97,10 @@ static enum ledger_state fate_of(const struct job *j)
  * spool, its memory. */
 static void let_go(struct pbfire *pf, struct job *j)
 {
-	if (j->owns_key)
+	if (j->owns_key) {
 		ledger_set(&pf->ledger, j->key, j->key_len, fate_of(j));
-	if (j->owns_key || j->in_order)	/* lines may wait for its key, or for it */
-		queue_unpark(&pf->queue);
+		queue_unpark(&pf->queue, NULL);
+	}
 	if (j->leased)
 		spool_end_lease(&pf->spool, j->spool_pos);
 	pf->in_memory--;
@@ -480,7 +483,7 @@ static void start_ready(struct pbfire *pf)
 		}
 		supersede_older(pf, j);
 		if (v == ORDER_WAIT) {
-			queue_park(&pf->queue, j);
+			queue_park(&pf->queue, j, pf->order.blocker);
 			continue;
 		}
 		switch (s = claim_key(pf, j)) {
@@ -490,7 +493,7 @@ static void start_ready(struct pbfire *pf)
 			end_settled(pf, j, s);
 			break;
 		case KEY_IN_FLIGHT:
-			queue_park(&pf->queue, j);
+			queue_park(&pf->queue, j, NULL);
 			break;
 		default:
 			start(pf, j);
@@ -595,7 +598,7 @@ static bool reap(struct pbfire *pf)
 		any = true;
 		j->sending = false;
 		if (j->in_order)	/* lines of its stream may wait for this attempt */
-			queue_unpark(&pf->queue);
+			queue_unpark(&pf->queue, j);
 		lanes_route_ended(&pf->hosts.at[j->host].route, j);
 		queue_ended(&pf->queue, j);
 		report_attempt(&pf->report, j);

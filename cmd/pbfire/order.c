@@ -347,8 +347,8 @@ static void note_found(struct order *o, uint64_t ref)
 }
 
 /* What j, about to be sent, is to do, as the other lines of its stream
- * decide: wait, be superseded (its line then has its "superseded"
- * member), or go. Unless superseded, the older lines it is to supersede
+ * decide: wait (for o->blocker's attempt to end, or for it to go), be
+ * superseded (its line then has its "superseded" member), or go. Unless superseded, the older lines it is to supersede
  * are found, order_found_job() and order_supersede_spooled() tell them. */
 enum order_verdict order_check(struct order *o, struct job *j)
 {
@@ -362,6 +362,10 @@ enum order_verdict order_check(struct order *o, struct job *j)
 		if (x.hash != j->order.hash || x.ref == job_ref(j) || (x.ref & DROPPED))
 			continue;
 		struct job *k = x.ref & SPOOLED ? NULL : (struct job *)(uintptr_t)x.ref;
+		bool tried = !k || k->sending || job_attempts(k) > 0;
+		int c = k ? compare_times(k->order.time, j->order.time) : 0;
+		if (k && (c == 0 || (c > 0 && !tried) || (c < 0 && (!tried || k->sending) && v == ORDER_WAIT)))
+			continue;	/* it changes nothing, whatever its stream */
 		if (!k && !read_back(o, x.ref >> 2))
 			continue;
 		if (!mine.ordered)	/* read only when another line's hash matches */
@@ -369,16 +373,17 @@ enum order_verdict order_check(struct order *o, struct job *j)
 		read_stream(k ? &k->rec : &o->back, &other);
 		if (!other.ordered || !same_stream(&mine, &other))
 			continue;
-		bool tried = !k || k->sending || job_attempts(k) > 0;
-		int c = compare_times(other.time, mine.time);
+		c = compare_times(other.time, mine.time);
 		if (c > 0 && tried) {
 			copy_superseded(o, &j->rec, &other);
 			install_copy(o, j);
 			o->nfound = 0;
 			return ORDER_SUPERSEDED;
 		}
-		if (c < 0 && (!tried || (k && k->sending)))
+		if (c < 0 && (!tried || (k && k->sending))) {
 			v = ORDER_WAIT;
+			o->blocker = k;
+		}
 		else if (c < 0)
 			note_found(o, x.ref);
 	}

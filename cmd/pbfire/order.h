@@ -36,6 +36,7 @@ struct order {
 	uint32_t free;		/* the first entry free for reuse, 0 for none */
 	uint64_t *found;	/* older lines order_check() found for its line to supersede */
 	size_t nfound, found_cap;
+	struct job *blocker;	/* the older line order_check() found its line must wait for */
 	struct record back;	/* a spooled line read back */
 	struct buf copy;	/* a line with the "superseded" member it is to get */
 	struct buf scratch;

@@ -233,24 +233,38 @@ void queue_release_due(struct queue *q, int64_t now)
 		queue_return(q, job_at(heap_pop(&q->retries)));
 }
 
-/* j waits for a line with the same key to finish. */
-void queue_park(struct queue *q, struct job *j)
+/* j waits for a line with the same key to finish (behind NULL), or for
+ * the attempt of behind, an older line of its stream (order.c), to end. */
+void queue_park(struct queue *q, struct job *j, const struct job *behind)
 {
 	j->prev = NULL;
 	j->next = q->parked;
 	j->waits = WAITS_PARKED;
+	j->behind = behind;
 	q->parked = j;
 }
 
-/* A keyed line finished: the parked lines go back to the front of their
- * hosts, to claim their keys again. */
-void queue_unpark(struct queue *q)
+/* The parked lines waiting for behind (all of them, when all) go back to
+ * the front of their hosts, to be tried again. */
+static void unpark(struct queue *q, const struct job *behind, bool all)
 {
-	while (q->parked) {
-		struct job *j = q->parked;
-		q->parked = j->next;
+	for (struct job **at = &q->parked; *at;) {
+		struct job *j = *at;
+		if (!all && j->behind != behind) {
+			at = &j->next;
+			continue;
+		}
+		*at = j->next;
 		queue_return(q, j);
 	}
+}
+
+/* A keyed line finished (behind NULL), or an attempt of behind ended or
+ * it is let go: the lines parked for it go back to the front of their
+ * hosts, to claim their keys, or be ordered, again. */
+void queue_unpark(struct queue *q, const struct job *behind)
+{
+	unpark(q, behind, false);
 }
 
 /* Takes j out of the queue, wherever it waits (order.c supersedes it). */
@@ -295,7 +309,7 @@ void queue_take_host(struct queue *q, size_t i, void (*take)(void *arg, struct j
 /* Hands every waiting line to end(), which must not add any back. */
 void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *arg)
 {
-	queue_unpark(q);
+	unpark(q, NULL, true);
 	queue_release_due(q, INT64_MAX);
 	for (size_t i = 0; i < q->nhosts; i++)
 		queue_take_host(q, i, end, arg);
