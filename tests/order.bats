@@ -61,8 +61,10 @@ arrival() {
 	fire() { pbfire --allow-private --spool spool --ledger ledger --schedule 3s "$@"; }
 	sed -n 1p in | fire > out1
 	assert_equal "$(jq -r .result.final out1)" "false"
-	sed -n 2p in | fire > out2
+	sed -n 2p in | fire --stats > out2 2> err2
 	assert_equal "$(finals out2)" "$(printf 't1/approved superseded<-rejected\nt1/rejected null')"
+	run grep -F 'pbfire: 0 deferrals to the spool, 0 lines in it' err2
+	assert_success
 	sleep 3.5	# past the approved line's retry: nothing of it is left to send
 	fire < /dev/null > out3
 	assert_equal "$(cat out3)" ""

@@ -812,7 +812,7 @@ int main(int argc, char **argv)
 		run(&pf);
 	}
 	if (pf.o.stats)
-		report_stats(&pf.report, &t, &pf.hosts, pf.o.spool_path ? pf.spool.held.n : 0);
+		report_stats(&pf.report, &t, &pf.hosts, pf.o.spool_path ? pf.spool.held.n - pf.order.dropped : 0);
 	tear_down(&pf);
 	int status = tool_finish(&t);
 	bool all_ok = report_failed(&pf.report) == 0;

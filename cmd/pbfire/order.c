@@ -270,6 +270,7 @@ void order_moving(struct order *o)
 		uint32_t *at = find(o, o->entry[e].hash, o->entry[e].ref & ~(uint64_t)DROPPED);
 		remove_at(o, at);
 	}
+	o->dropped = 0;
 }
 
 /* Reads back the line the spool holds at pos into o->back; false when it
@@ -295,6 +296,7 @@ bool order_passed(struct order *o, uint64_t pos)
 	if (!p.ordered || !(at = find(o, p.hash, spool_ref(pos))))
 		return false;
 	bool dropped = o->entry[*at].ref & DROPPED;
+	o->dropped -= dropped;
 	remove_at(o, at);
 	return dropped;
 }
@@ -420,8 +422,10 @@ const char *order_supersede_spooled(struct order *o, size_t i, struct job *by, s
 		errx(EXIT_FATAL, "spool: offset %llu: record changed", (unsigned long long)(ref >> 2));
 	copy_superseded(o, &o->back, &s);
 	spool_drop(o->spool, ref >> 2);
-	if ((at = find(o, by->order.hash, ref)))
+	if ((at = find(o, by->order.hash, ref))) {
 		o->entry[*at].ref |= DROPPED;
+		o->dropped++;
+	}
 	*len = o->copy.len;
 	return o->copy.data;
 }

@@ -33,6 +33,7 @@ struct order {
 	size_t nbuckets;	/* a power of two, or 0 */
 	struct order_entry *entry;	/* entry 0 is never used */
 	size_t nentries, cap, count;
+	size_t dropped;		/* lines superseded in the spool, their heap places not yet passed */
 	uint32_t free;		/* the first entry free for reuse, 0 for none */
 	uint64_t *found;	/* older lines order_check() found for its line to supersede */
 	size_t nfound, found_cap;

@@ -234,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		spool_end_lease(&s, pos);
 	}
 	order_remove_job(&o, j);
-	CHECK(o.count == 0);
+	CHECK(o.count == 0 && o.dropped == 0);
 	spool_close(&s);
 	job_clear(j);
 	free(j);
