@@ -58,14 +58,14 @@ arrival() {
 @test "ordering across spool rounds: the older retry in the spool is superseded by a newer line of the next run" {
 	start_receiver
 	{ action t1 approved 0 1; action t1 rejected 1; } | lines > in
-	fire() { pbfire --allow-private --spool spool --ledger ledger --schedule 3s "$@"; }
+	fire() { pbfire --allow-private --spool spool --ledger ledger --schedule 6s "$@"; }
 	sed -n 1p in | fire > out1
 	assert_equal "$(jq -r .result.final out1)" "false"
 	sed -n 2p in | fire --stats > out2 2> err2
 	assert_equal "$(finals out2)" "$(printf 't1/approved superseded<-rejected\nt1/rejected null')"
 	run grep -F 'pbfire: 0 deferrals to the spool, 0 lines in it' err2
 	assert_success
-	sleep 3.5	# past the approved line's retry: nothing of it is left to send
+	sleep 7	# past the approved line's retry (6 s +-20%): nothing of it is left to send
 	fire < /dev/null > out3
 	assert_equal "$(cat out3)" ""
 	assert_equal "$(arrived)" "$(printf 't1/approved\nt1/rejected')"
