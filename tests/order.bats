@@ -129,3 +129,20 @@ arrival() {
 	assert_equal "$(arrived)" "$(printf 't2/approved\nt2/rejected\nt2/approved')"
 	assert_equal "$(finals out | sort)" "$(printf 't2/approved null\nt2/rejected null')"
 }
+
+@test "a kill after a superseded record is out but before the spool lets go of its line: with --ledger the next run settles it quietly" {
+	start_receiver
+	{ action t1 approved 0 1; action t1 rejected 1; } | lines > in
+	fire() { pbfire --allow-private --spool spool --ledger ledger --schedule 2s "$@"; }
+	sed -n 1p in | fire > out1
+	cp spool spool.before	# the approved line waiting for its retry
+	sed -n 2p in | fire > out2
+	assert_equal "$(finals out2)" "$(printf 't1/approved superseded<-rejected\nt1/rejected null')"
+	cp spool.before spool	# as if killed before the line's release reached the file
+	sleep 3	# past its retry
+	fire --stats < /dev/null > out3 2> err3
+	assert_equal "$(cat out3)" ""
+	run grep -F 'pbfire: 0 deferrals to the spool, 0 lines in it' err3
+	assert_success
+	assert_equal "$(arrived)" "$(printf 't1/approved\nt1/rejected')"
+}
