@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "expect.h"
 #include "netpolicy.h"
+#include "order.h"
 #include "record.h"
 #include "retry.h"
 
@@ -50,6 +51,9 @@ struct answer {
 	char header[ANSWER_HEADERS][ANSWER_HEADER_MAX];	/* "" when absent */
 };
 
+/* Where a line waits in pbfire's queue (queue.c). */
+enum job_wait { WAITS_NOWHERE, WAITS_FOR_HOST, WAITS_TO_RETRY, WAITS_PARKED };
+
 /* One input line on its way through pbfire: the request read from it,
  * and what its attempts came to. */
 struct job {
@@ -75,6 +79,11 @@ struct job {
 	bool leased;			/* it came from the spool, and is released from it when done */
 	bool deferred;			/* its record went to the spool: it is not over */
 	uint64_t spool_pos;
+	struct order_place order;	/* its place in its stream (order.c) */
+	bool in_order;			/* filed in the order index while held */
+	bool sending;			/* an attempt of it is in flight */
+	enum job_wait waits;		/* where in the queue it waits */
+	const struct job *behind;	/* parked, the older line of its stream it waits for */
 	CURL *easy;			/* its attempt in flight, or NULL */
 	unsigned lane;			/* the lane sending it */
 	double retry_after;		/* the answer's Retry-After, seconds; 0: none */

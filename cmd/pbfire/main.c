@@ -15,7 +15,8 @@
  * queue.c, what is known of each host in hosts.c, the requests in flight
  * in lanes.c, one attempt's libcurl options and outcome in transfer.c,
  * the answer judged by its postback's expect in expect.c, what is told
- * about them in report.c.
+ * about them in report.c, the lines held by transaction and rule, which
+ * order a line before it is sent, in order.c.
  */
 #include <curl/curl.h>
 #include <err.h>
@@ -32,6 +33,7 @@
 #include "lanes.h"
 #include "ledger.h"
 #include "options.h"
+#include "order.h"
 #include "queue.h"
 #include "record.h"
 #include "report.h"
@@ -60,6 +62,7 @@ struct pbfire {
 	char *spooled_text;		/* into this buffer */
 	size_t spooled_len;
 	struct queue queue;
+	struct order order;		/* the lines held, by transaction and rule */
 	struct lanes lanes;
 	struct report report;
 	struct buf why, scratch, result;
@@ -71,8 +74,12 @@ struct pbfire {
 /* ---- a line's end ---- */
 
 /* Frees j without writing its line: it was rejected, or waits on disk. */
-static void free_job(struct job *j)
+static void free_job(struct pbfire *pf, struct job *j)
 {
+	if (j->in_order) {	/* lines of its stream may wait for it */
+		queue_unpark(&pf->queue, j);
+		order_remove_job(&pf->order, j);
+	}
 	job_clear(j);
 	free(j);
 }
@@ -96,12 +103,12 @@ static void let_go(struct pbfire *pf, struct job *j)
 {
 	if (j->owns_key) {
 		ledger_set(&pf->ledger, j->key, j->key_len, fate_of(j));
-		queue_unpark(&pf->queue);
+		queue_unpark(&pf->queue, NULL);
 	}
 	if (j->leased)
 		spool_end_lease(&pf->spool, j->spool_pos);
 	pf->in_memory--;
-	free_job(j);
+	free_job(pf, j);
 }
 
 /* Ends j's line: writes it with its final result. */
@@ -139,7 +146,9 @@ static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 	record_write(&j->rec, pf->spooled, drop_result, pf->result.data, pf->result.len);
 	if (fflush(pf->spooled) != 0)
 		err(EXIT_FATAL, "spool record");
-	spool_hold(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
+	uint64_t pos = spool_hold(&pf->spool, due, pf->spooled_text, (size_t)ftello(pf->spooled) - 1);
+	if (j->in_order)
+		order_add_spooled(&pf->order, &j->order, pos);
 	let_go(pf, j);
 }
 
@@ -224,17 +233,39 @@ static void end_settled(struct pbfire *pf, struct job *j, enum ledger_state s)
 	end_line(pf, j);
 }
 
+/* Puts in pf->scratch the key j's line is settled under when superseded:
+ * its key and its action's time, "KEY@TIME". */
+static void superseded_key(struct pbfire *pf, struct job *j)
+{
+	int time = record_get(&j->rec, 0, "time");
+	struct text t = time >= 0 && record_is_scalar(&j->rec, time) ? record_text(&j->rec, time) : (struct text){ "", 0 };
+	buf_clear(&pf->scratch);
+	buf_addf(&pf->scratch, "%.*s@%.*s", (int)j->key_len, j->key, (int)t.n, t.p);
+}
+
+/* Whether the ledger has j's line, back from the spool, settled as
+ * superseded: a kill came after its record was out and before the spool
+ * let it go. */
+static bool superseded_earlier(struct pbfire *pf, struct job *j)
+{
+	if (!j->key || !pf->o.ledger_path)
+		return false;
+	superseded_key(pf, j);
+	return ledger_state(&pf->ledger, pf->scratch.data, pf->scratch.len) == KEY_SUPERSEDED;
+}
+
 /* Ends j's line, which a later action of its transaction superseded: never
  * sent, settled in the ledger under its key and its action's time
  * ("KEY@TIME"), so that a replay of it stays quiet while a later action
  * of the same key still goes. */
 static void end_superseded(struct pbfire *pf, struct job *j)
 {
-	int time = record_get(&j->rec, 0, "time");
-	struct text t = time >= 0 && record_is_scalar(&j->rec, time) ? record_text(&j->rec, time) : (struct text){ "", 0 };
 	if (j->key) {
-		buf_clear(&pf->scratch);
-		buf_addf(&pf->scratch, "%.*s@%.*s", (int)j->key_len, j->key, (int)t.n, t.p);
+		superseded_key(pf, j);
+		if (j->owns_key) {	/* tried, it waited for a retry (order.c) */
+			ledger_set(&pf->ledger, j->key, j->key_len, KEY_UNKNOWN);
+			j->owns_key = false;
+		}
 		free(j->key);
 		j->key_len = pf->scratch.len;
 		j->key = xstrndup(pf->scratch.data, pf->scratch.len);
@@ -277,7 +308,13 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	    !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
-	return signing_read(j, &pf->secrets, &pf->why) && fill_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
+	if (!signing_read(j, &pf->secrets, &pf->why) || !fill_read(j, &pf->secrets, &pf->why))
+		return NOT_SIGNABLE;
+	if (!pf->o.dry_run) {
+		order_read(&pf->order, &j->rec, &j->order);
+		order_add_job(&pf->order, j);
+	}
+	return MADE;
 }
 
 /* Ends j's line, which is not a request pbfire can send (m says how far
@@ -288,6 +325,16 @@ static void end_unsendable(struct pbfire *pf, struct job *j, enum made m)
 	if (m == NOT_SIGNABLE && !pf->o.verbose)
 		warnx("line %lu: %s", j->lineno, pf->why.data);
 	end_line_failed(pf, j, ERR_INVALID, pf->why.data);
+}
+
+/* Makes a job of a line read from the spool: its attempts, round and
+ * line number from its pending result. */
+static struct job *job_from_spool(struct pbfire *pf, const char *line, size_t len, enum made *m)
+{
+	struct job *j;
+	if ((*m = make_job(pf, line, len, 0, true, &j)) < NOT_SIGNABLE)	/* a notice is never spooled */
+		errx(EXIT_FATAL, "%s: a line changed in the spool: %s", pf->o.spool_path, pf->why.data);
+	return j;
 }
 
 /* Makes a line that waited on disk a job again; it was read once, so its
@@ -308,10 +355,10 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 	enum made m = make_job(pf, line, len, pf->t->nread, false, &j);
 	if (m == NOT_JSON) {
 		tool_reject(pf->t, line, len, "%s", pf->why.data);
-		free_job(j);
+		free_job(pf, j);
 	} else if (m == NOTICE) {
 		pf->report.notices++;
-		free_job(j);
+		free_job(pf, j);
 	} else if (record_get(&j->rec, 0, "superseded") >= 0) {
 		end_superseded(pf, j);
 	} else if (m != MADE) {
@@ -332,7 +379,7 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 		keep_for_probe(pf, j);
 	} else if (!queue_add(&pf->queue, j)) {	/* on disk now */
 		pf->in_memory--;
-		free_job(j);
+		free_job(pf, j);
 	}
 }
 
@@ -350,15 +397,19 @@ static void take_due(struct pbfire *pf)
 	while (pf->in_memory < pf->o.in_memory_max && spool_due(pf)) {
 		uint64_t pos;
 		size_t len;
+		enum made m;
+		if (order_passed(&pf->order, spool_first(&pf->spool))) {	/* superseded there */
+			spool_skip(&pf->spool);
+			continue;
+		}
 		const char *line = spool_lease_earliest(&pf->spool, &pos, &len);
-		struct job *j;
-		enum made m = make_job(pf, line, len, 0, true, &j);
-		if (m < NOT_SIGNABLE)	/* a notice is never spooled */
-			errx(EXIT_FATAL, "%s: a line changed in the spool: %s", pf->o.spool_path, pf->why.data);
+		struct job *j = job_from_spool(pf, line, len, &m);
 		j->leased = true;
 		j->spool_pos = pos;
 		if (m == NOT_SIGNABLE)	/* its secret is gone */
 			end_unsendable(pf, j, m);
+		else if (superseded_earlier(pf, j))
+			end_settled(pf, j, KEY_SUPERSEDED);
 		else if (waits_for_probe(pf, j))
 			keep_for_probe(pf, j);
 		else
@@ -405,20 +456,52 @@ static void start(struct pbfire *pf, struct job *j)
 	pf->report.requests++;
 	j->attempts++;
 	j->fired_at = pf->now;
+	j->sending = true;
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
 	fill_attempt(j, &pf->secrets);
 	lanes_start(&pf->lanes, j, &pf->hosts.at[j->host].route);
 }
 
+/* Ends the older lines of j's stream that order_check() found waiting
+ * for a retry, in memory or in the spool: j supersedes them. */
+static void supersede_older(struct pbfire *pf, struct job *j)
+{
+	for (size_t i = 0; i < pf->order.nfound; i++) {
+		struct job *old = order_found_job(&pf->order, i);
+		if (old) {
+			queue_withdraw(&pf->queue, old);
+			order_supersede_job(&pf->order, old, j);
+		} else {
+			size_t len;
+			enum made m;
+			const char *line = order_supersede_spooled(&pf->order, i, j, &len);
+			old = job_from_spool(pf, line, len, &m);
+		}
+		end_superseded(pf, old);
+	}
+}
+
 /* Starts lines, each host's oldest first and hosts in turn, within -j
- * and --per-host. A line whose key is settled finishes here, quietly
+ * and --per-host. A line that a newer one of its transaction and rule
+ * supersedes ends here, and one that must wait for an older one waits
+ * (order.c). A line whose key is settled finishes here, quietly
  * (end_settled()), and one whose key is in flight waits for it. */
 static void start_ready(struct pbfire *pf)
 {
 	struct job *j;
 	enum ledger_state s;
 	while (pf->lanes.running < pf->o.jobs && (j = queue_next(&pf->queue))) {
+		enum order_verdict v = order_check(&pf->order, j);
+		if (v == ORDER_SUPERSEDED) {
+			end_superseded(pf, j);
+			continue;
+		}
+		supersede_older(pf, j);
+		if (v == ORDER_WAIT) {
+			queue_park(&pf->queue, j, pf->order.blocker);
+			continue;
+		}
 		switch (s = claim_key(pf, j)) {
 		case KEY_DELIVERED:
 		case KEY_FAILED:
@@ -426,7 +509,7 @@ static void start_ready(struct pbfire *pf)
 			end_settled(pf, j, s);
 			break;
 		case KEY_IN_FLIGHT:
-			queue_park(&pf->queue, j);
+			queue_park(&pf->queue, j, NULL);
 			break;
 		default:
 			start(pf, j);
@@ -531,6 +614,9 @@ static bool reap(struct pbfire *pf)
 	bool any = false;
 	while ((j = lanes_reap(&pf->lanes))) {
 		any = true;
+		j->sending = false;
+		if (j->in_order)	/* lines of its stream may wait for this attempt */
+			queue_unpark(&pf->queue, j);
 		lanes_route_ended(&pf->hosts.at[j->host].route, j);
 		queue_ended(&pf->queue, j);
 		report_attempt(&pf->report, j);
@@ -554,6 +640,7 @@ static void end_overdue(struct pbfire *pf)
 		return;
 	lanes_cut(&pf->lanes, &cut);
 	while ((j = job_list_pop(&cut))) {
+		j->sending = false;
 		queue_ended(&pf->queue, j);
 		interrupt(pf, j, true);
 	}
@@ -591,6 +678,8 @@ static void flush_outputs(struct pbfire *pf)
 		err(EXIT_FATAL, "stdout");
 	if (pf->o.spool_path) {	/* the lines now out, once their records are */
 		spool_mark_released(&pf->spool);
+		if (!pf->spool.leased && spool_worth_compacting(&pf->spool))
+			order_moving(&pf->order);	/* the compaction files them again */
 		spool_reclaim(&pf->spool);
 	}
 	queue_reclaim(&pf->queue);
@@ -687,12 +776,14 @@ static void set_up(struct pbfire *pf)
 	pf->report.verbose = pf->o.verbose || (pf->o.dry_run && isatty(STDERR_FILENO));
 	hosts_init(&pf->hosts, pf->o.per_host, pf->o.breaker);
 	queue_init(&pf->queue, pf->o.per_host, pf->t->max_line, revive, pf);
+	order_init(&pf->order, pf->o.spool_path ? &pf->spool : NULL);
 	if (pf->o.dry_run)
 		return;
 	pf->o.send.net = &pf->o.net;
 	if (pf->o.spool_path) {
-		spool_open(&pf->spool, pf->o.spool_path, "pbfire",
-			   pf->t->max_line + 4096 + report_answer_max(pf->o.send.keep_response));
+		spool_open_with(&pf->spool, pf->o.spool_path, "pbfire",
+				pf->t->max_line + 4096 + report_answer_max(pf->o.send.keep_response),
+				order_spooled, &pf->order);
 		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
 		if (!pf->spooled)
 			err(EXIT_FATAL, "open_memstream");
@@ -712,6 +803,7 @@ static void tear_down(struct pbfire *pf)
 	if (pf->o.ledger_path)
 		ledger_close(&pf->ledger);
 	queue_free(&pf->queue);
+	order_free(&pf->order);
 	hosts_free(&pf->hosts);
 	free(pf->breakers_path);
 	if (pf->spooled) {
@@ -742,7 +834,7 @@ int main(int argc, char **argv)
 		run(&pf);
 	}
 	if (pf.o.stats)
-		report_stats(&pf.report, &t, &pf.hosts, pf.o.spool_path ? pf.spool.held.n : 0);
+		report_stats(&pf.report, &t, &pf.hosts, pf.o.spool_path ? pf.spool.held.n - pf.order.dropped : 0);
 	tear_down(&pf);
 	int status = tool_finish(&t);
 	bool all_ok = report_failed(&pf.report) == 0;

@@ -14,8 +14,10 @@
  * those still there, the rest move to a new temporary file, so the disk
  * a long run takes is that of the lines waiting. Lines waiting to retry sit in a
  * heap by due time until they are due, then go to the front of their
- * host's list; lines whose ledger key is in flight are parked until a
- * keyed line finishes.
+ * host's list; lines whose ledger key is in flight, or whose older line
+ * of the same transaction and rule is (order.c), are parked until such a
+ * line finishes. A line that order.c supersedes while it waits is
+ * withdrawn from wherever it waits.
  */
 #include "queue.h"
 
@@ -69,6 +71,7 @@ static size_t pop_ready(struct queue *q)
 static void push_back(struct host_lines *h, struct job *j)
 {
 	h->backlog++;
+	j->waits = WAITS_FOR_HOST;
 	j->next = NULL;
 	j->prev = h->last;
 	*(h->last ? &h->last->next : &h->first) = j;
@@ -78,19 +81,27 @@ static void push_back(struct host_lines *h, struct job *j)
 static void push_front(struct host_lines *h, struct job *j)
 {
 	h->backlog++;
+	j->waits = WAITS_FOR_HOST;
 	j->prev = NULL;
 	j->next = h->first;
 	*(h->first ? &h->first->prev : &h->last) = j;
 	h->first = j;
 }
 
+/* Takes j out of h's list. */
+static void unlink_job(struct host_lines *h, struct job *j)
+{
+	h->backlog--;
+	*(j->prev ? &j->prev->next : &h->first) = j->next;
+	*(j->next ? &j->next->prev : &h->last) = j->prev;
+	j->next = j->prev = NULL;
+	j->waits = WAITS_NOWHERE;
+}
+
 static struct job *pop_front(struct host_lines *h)
 {
 	struct job *j = h->first;
-	h->backlog--;
-	h->first = j->next;
-	*(h->first ? &h->first->prev : &h->last) = NULL;
-	j->next = j->prev = NULL;
+	unlink_job(h, j);
 	return j;
 }
 
@@ -197,6 +208,7 @@ void queue_ended(struct queue *q, const struct job *j)
 /* j waits until when (ns), then goes first for its host. */
 void queue_retry_at(struct queue *q, struct job *j, int64_t when)
 {
+	j->waits = WAITS_TO_RETRY;
 	heap_push(&q->retries, (struct timer){ when, (uint64_t)(uintptr_t)j });
 }
 
@@ -221,23 +233,66 @@ void queue_release_due(struct queue *q, int64_t now)
 		queue_return(q, job_at(heap_pop(&q->retries)));
 }
 
-/* j waits for a line with the same key to finish. */
-void queue_park(struct queue *q, struct job *j)
+/* j waits for a line with the same key to finish (behind NULL), or for
+ * the attempt of behind, an older line of its stream (order.c), to end. */
+void queue_park(struct queue *q, struct job *j, const struct job *behind)
 {
 	j->prev = NULL;
 	j->next = q->parked;
+	j->waits = WAITS_PARKED;
+	j->behind = behind;
 	q->parked = j;
 }
 
-/* A keyed line finished: the parked lines go back to the front of their
- * hosts, to claim their keys again. */
-void queue_unpark(struct queue *q)
+/* The parked lines waiting for behind (all of them, when all) go back to
+ * the front of their hosts, to be tried again. */
+static void unpark(struct queue *q, const struct job *behind, bool all)
 {
-	while (q->parked) {
-		struct job *j = q->parked;
-		q->parked = j->next;
+	for (struct job **at = &q->parked; *at;) {
+		struct job *j = *at;
+		if (!all && j->behind != behind) {
+			at = &j->next;
+			continue;
+		}
+		*at = j->next;
 		queue_return(q, j);
 	}
+}
+
+/* A keyed line finished (behind NULL), or an attempt of behind ended or
+ * it is let go: the lines parked for it go back to the front of their
+ * hosts, to claim their keys, or be ordered, again. */
+void queue_unpark(struct queue *q, const struct job *behind)
+{
+	unpark(q, behind, false);
+}
+
+/* Takes j out of the queue, wherever it waits (order.c supersedes it). */
+void queue_withdraw(struct queue *q, struct job *j)
+{
+	struct job **at;
+	size_t i;
+	switch (j->waits) {
+	case WAITS_FOR_HOST:
+		unlink_job(&q->hosts[j->host], j);
+		refill(q, &q->hosts[j->host]);
+		break;
+	case WAITS_TO_RETRY:
+		for (i = 0; q->retries.at[i].id != (uint64_t)(uintptr_t)j; i++)
+			;
+		q->retries.at[i] = q->retries.at[--q->retries.n];
+		heap_rebuild(&q->retries);
+		break;
+	case WAITS_PARKED:
+		for (at = &q->parked; *at != j; at = &(*at)->next)
+			;
+		*at = j->next;
+		break;
+	default:
+		break;
+	}
+	j->next = j->prev = NULL;
+	j->waits = WAITS_NOWHERE;
 }
 
 /* Hands every line waiting in host i's backlog or on disk to take(),
@@ -254,7 +309,7 @@ void queue_take_host(struct queue *q, size_t i, void (*take)(void *arg, struct j
 /* Hands every waiting line to end(), which must not add any back. */
 void queue_drain(struct queue *q, void (*end)(void *arg, struct job *j), void *arg)
 {
-	queue_unpark(q);
+	unpark(q, NULL, true);
 	queue_release_due(q, INT64_MAX);
 	for (size_t i = 0; i < q->nhosts; i++)
 		queue_take_host(q, i, end, arg);
