@@ -54,9 +54,13 @@ DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
 FUZZ_DEBS = clang libclang-rt-dev
 
 # pbkafka, a shell script (cmd/pbkafka), is built and installed beside the
-# tools, with kcat as its Kafka client; librdkafka-dev is for the mock
-# cluster of its tests (tests/kafka_mock).
+# tools, with kcat as its Kafka client; librdkafka-dev is for pbgroup, its
+# consumer group member (cmd/pbgroup), and for the mock cluster of its
+# tests (tests/kafka_mock).
 SCRIPTS = pbkafka
+TOOLS += pbgroup
+PKGS_pbgroup = rdkafka
+LIBS_pbgroup = -pthread
 MAN1 += $(SCRIPTS:%=man/%.1)
 MAN7 += man/pb-kafka.7
 DEBS += kcat librdkafka-dev
@@ -136,7 +140,7 @@ $(B)/pbkafka: cmd/pbkafka/pbkafka
 	cp $< $@
 
 # tests/kafka_mock starts librdkafka's mock cluster for tests/kafka.bats;
-# nothing else links librdkafka.
+# besides it, only pbgroup links librdkafka.
 TEST_HELPERS = $(B)/tests/kafka_mock
 $(B)/tests/kafka_mock.o: EXTRA_CPPFLAGS = $(call pkg_cflags,rdkafka)
 $(B)/tests/kafka_mock: $(B)/tests/kafka_mock.o

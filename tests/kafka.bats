@@ -8,11 +8,13 @@
 
 load helper
 
-# start_kafka: the mock cluster with the topics pbkafka uses, two
-# partitions each; sets BROKERS. teardown stops it.
+# start_kafka [PARTITIONS]: the mock cluster with the topics pbkafka
+# uses, PARTITIONS (2) each; sets BROKERS. teardown stops it.
 start_kafka() {
+	local n=${1:-2}
+	rm -f mock.in brokers
 	mkfifo mock.in
-	"$PB_BIN/tests/kafka_mock" actions:2 pb-fired:2 pb-results:2 0<> mock.in > brokers 3>&- &
+	"$PB_BIN/tests/kafka_mock" actions:$n pb-fired:$n pb-results:$n 0<> mock.in > brokers 3>&- &
 	MOCK_PID=$!
 	await "the mock Kafka cluster ($PB_BIN/tests/kafka_mock)" "$MOCK_PID" test -s brokers
 	BROKERS=$(cat brokers)
@@ -74,12 +76,21 @@ pbkafka_start() {
 	SESSIONS+=($!)
 }
 
-# pbkafka_stop NAME: SIGTERM, and its exit status once it has returned.
+# pbkafka_stop NAME: SIGTERM, and its exit status once it has returned,
+# 60 s at most.
 pbkafka_stop() {
 	local pid
 	pid=$(cat "$1.pid")
 	kill -TERM "$pid"
+	within 60 "$1 ended after SIGTERM" gone "$pid"
 	wait "$pid"
+}
+
+# gone PID: whether the process has ended (a zombie has).
+gone() {
+	local state
+	read -r _ _ state _ 2> /dev/null < "/proc/$1/stat" || return 0
+	[ "$state" = Z ]
 }
 
 # left_in_session NAME: the processes of NAME's session still alive.
@@ -124,6 +135,84 @@ fired_paths() {
 	consume -t pb-fired -p "$1" -o beginning -f '%k %T\n' |
 		awk -F '[: ]' '{ print "/" $2 "?tid=" $1 "&st=" $3 ($2 == "conv" ? "&delay=" delay : ""), $4 }' \
 			delay="${2:-0}"
+}
+
+# In a group, a session times out in 4 s and heartbeats go every half
+# second, so that a member's leases run 2.5 s (pbgroup(1)); the mock
+# waits a second less than that for the members to join again at a
+# rebalance.
+GROUP=(-G pb -X session.timeout.ms=4000 -X heartbeat.interval.ms=500)
+
+# group_actions N: N actions, clicks and conversions in turn, keyed over
+# the six partitions; the clicks fire at once, the conversions come due
+# over the next 30 seconds, and the receiver takes 20 ms to answer each.
+group_actions() {
+	awk -v n="$1" -v now="$(date +%s)" 'BEGIN {
+		for (i = 1; i <= n; i++)
+			printf "g%d\t{\"type\":\"%s\",\"transaction_id\":\"g%d\",\"status\":\"approved\",\"delay\":0.02,\"time\":%d}\n",
+				i, i % 2 ? "conversion" : "click", i, i % 2 ? now - 119 + 30 * i / n : now - 200
+	}'
+}
+
+# group_start MEMBER...: pbkafka in the group as each MEMBER, pbfire
+# with 4 requests in flight, and once they own the six partitions, 3,000
+# actions (group_actions) to the actions topic, their postbacks in
+# expected; after start_kafka 6.
+group_start() {
+	local m
+	PBFIRE=(-j 4)
+	for m in "$@"; do
+		pbkafka_start "$m" "${GROUP[@]}" -o beginning
+	done
+	wait_owners "$@"
+	group_actions 3000 > actions.tsv
+	produce < actions.tsv
+	expected_paths actions.tsv > expected
+}
+
+# owners MEMBER...: the partitions the members hold a lease for, one a
+# line, sorted.
+owners() {
+	local m
+	for m in "$@"; do
+		ls "$m/pbkafka.tmp/" 2> /dev/null | sed -n 's/^lease\.\([0-9]*\)$/\1/p'
+	done | sort -n
+}
+
+# owns MEMBER: whether MEMBER holds a lease.
+owns() {
+	[ -n "$(owners "$1")" ]
+}
+
+# all_owned MEMBER...: whether the members hold a lease for each of the
+# six partitions, once each.
+all_owned() {
+	[ "$(owners "$@" | tr '\n' ' ')" = "0 1 2 3 4 5 " ]
+}
+
+# within SECONDS WHAT CMD...: until CMD succeeds; fails, saying WHAT,
+# after SECONDS.
+within() {
+	local what=$2 i
+	for ((i = 0; i < $1 * 10; i++)); do
+		"${@:3}" && return
+		sleep 0.1
+	done
+	fail "$what: not after $1 s"
+}
+
+# wait_owners MEMBER...: until the members own the six partitions.
+wait_owners() {
+	within 60 "the six partitions owned by $*" all_owned "$@"
+}
+
+# wait_all: until every expected postback is in, 60 s at most.
+wait_all() {
+	for _ in $(seq 600); do
+		[ "$(postbacks)" -ge "$(wc -l < expected)" ] && return
+		sleep 0.1
+	done
+	fail "$(postbacks) postbacks of $(wc -l < expected) after 60 s"
 }
 
 teardown() {
@@ -305,4 +394,26 @@ EOF
 	consume -t pb-fired -p 1 -o beginning -f '%k\n' | sort > keys
 	[ -z "$(uniq -d keys)" ] || fail "shipped twice: $(uniq -d keys | head -n 3)"
 	[ "$(wc -l < keys)" -eq $((500 + 1000 + 20)) ]
+}
+
+@test "a group of three: a fourth member joins, then one leaves by SIGTERM; every postback once" {
+	start_kafka 6
+	group_start m1 m2 m3
+	wait_requests 1600
+	pbkafka_start m4 "${GROUP[@]}" -o beginning
+	within 60 "a partition for the fourth member" owns m4
+	wait_owners m1 m2 m3 m4
+	joined=$(requests)
+	wait_requests $((joined + 300))
+	pbkafka_stop m2
+	[ -z "$(left_in_session m2)" ]
+	wait_owners m1 m3 m4
+	left=$(requests)
+	wait_all
+	sleep 0.5
+	paths | uniq -d > twice
+	echo "# join at $joined requests, leave at $left, $(requests) in all, $(wc -l < twice) fired twice" >&3
+	[ ! -s twice ] || fail "fired twice: $(head -n 3 twice)"
+	paths | diff expected -
+	grep -c 'ledger restored' m4.err
 }
