@@ -138,7 +138,7 @@ static void take(struct member *m, rd_kafka_topic_partition_list_t *parts)
 		errx(EXIT_REJECTED, "cannot take partitions: %s", rd_kafka_error_string(e));
 	rd_kafka_pause_partitions(m->rk, parts);
 	pthread_mutex_lock(&m->lock);
-	int32_t *owned = realloc(m->owned, (size_t)(m->nowned + parts->cnt) * sizeof *owned);
+	int32_t *owned = realloc(m->owned, (size_t)(m->nowned + parts->cnt + 1) * sizeof *owned);
 	if (!owned)
 		err(EXIT_FATAL, "realloc");
 	for (int i = 0; i < parts->cnt; i++)
