@@ -377,23 +377,58 @@ EOF
 
 @test "a ledger pbfire compacts is not shipped to pb-fired again, only what is new in it" {
 	mkdir m0
-	old=$(( $(date +%s) - 40 * 86400 )) now=$(date +%s)
+	# Keys 5 s old, kept 10 s: the restore keeps them, and pbfire forgets
+	# them while it runs (it looks every quarter of --ledger-keep).
 	{
 		echo "pbfire-ledger 2"
-		seq 500 | awk -v t="$old" '{ printf "%d o%d:conv:approved\n", t, $1 }'
-		seq 1000 | awk -v t="$now" '{ printf "%d n%d:conv:approved\n", t, $1 }'
+		seq 1000 | awk -v t="$(( $(date +%s) - 5 ))" '{ printf "%d n%d:conv:approved\n", t, $1 }'
 	} > m0/fired.1
-	ino=$(stat -c %i m0/fired.1)
 	actions 20 c 600 > actions.tsv
 	produce -p 1 < actions.tsv
+	PBFIRE=(--ledger-keep 10s)
 	pbkafka_start m0 -p 1 -o beginning
+	within 10 "the ledger restored" grep -q 'ledger restored, 1000 keys' m0.err
+	ino=$(stat -c %i m0/fired.1)
 	wait_requests 20
+	within 20 "pbfire compacted its ledger" test "$(ledger_size)" -lt 1000
+	[ "$(stat -c %i m0/fired.1)" != "$ino" ]	# pbfire forgot the old keys: a new file
 	sleep 0.5
 	pbkafka_stop m0
-	[ "$(stat -c %i m0/fired.1)" != "$ino" ]	# pbfire forgot the old keys: a new file
 	consume -t pb-fired -p 1 -o beginning -f '%k\n' | sort > keys
 	[ -z "$(uniq -d keys)" ] || fail "shipped twice: $(uniq -d keys | head -n 3)"
-	[ "$(wc -l < keys)" -eq $((500 + 1000 + 20)) ]
+	[ "$(wc -l < keys)" -eq $((1000 + 20)) ]
+}
+
+# ledger_size: how many lines m0/fired.1 has.
+ledger_size() {
+	wc -l < m0/fired.1
+}
+
+@test "the restore drops keys older than pbfire's --ledger-keep, from the topic and the local ledger" {
+	mkdir m0
+	old=$(( $(date +%s) - 40 * 86400 )) now=$(date +%s)
+	{
+		seq 300 | awk -v t="$old" '{ printf "o%d:conv:approved\t%d o%d:conv:approved\n", $1, t, $1 }'
+		seq 200 | awk -v t="$now" '{ printf "n%d:conv:approved\t%d n%d:conv:approved\n", $1, t, $1 }'
+	} | kcat -P -b "$BROKERS" -t pb-fired -p 1 -K '\t'
+	{
+		echo "pbfire-ledger 3"
+		seq 100 | awk -v t="$old" '{ printf "%df lo%d:conv:approved\n", t, $1 }'
+		seq 50 | awk -v t="$now" '{ printf "%d ln%d:conv:approved\n", t, $1 }'
+	} > m0/fired.1
+	pbkafka_start m0 -p 1 -o beginning
+	within 20 "the ledger restored" grep -q 'ledger restored' m0.err
+	pbkafka_stop m0
+	grep -q 'partition 1: ledger restored, 250 keys' m0.err
+	consume -t pb-fired -p 1 -o beginning -f '%k\n' | sort > keys
+	[ "$(grep -c '^ln' keys)" -eq 50 ] && [ "$(grep -c '^lo' keys)" -eq 0 ]
+	# Kept 41 days, the topic's old keys come back; the local ones the
+	# first restore dropped do not.
+	PBFIRE=(--ledger-keep=41d)
+	pbkafka_start m0 -p 1 -o beginning
+	within 20 "the ledger restored again" grep -q 'ledger restored' m0.err
+	pbkafka_stop m0
+	grep -q 'partition 1: ledger restored, 550 keys' m0.err
 }
 
 @test "a group of three: a fourth member joins, then one leaves by SIGTERM; every postback once" {
