@@ -143,29 +143,32 @@ fired_paths() {
 # rebalance.
 GROUP=(-G pb -X session.timeout.ms=4000 -X heartbeat.interval.ms=500)
 
-# group_actions N: N actions, clicks and conversions in turn, keyed over
-# the six partitions; the clicks fire at once, the conversions come due
-# over the next 30 seconds, and the receiver takes 20 ms to answer each.
+# group_actions N SPAN: N actions, clicks and conversions in turn, keyed
+# over the six partitions; the clicks fire at once, the conversions come
+# due over the next SPAN seconds, and the receiver takes 20 ms to answer
+# each.
 group_actions() {
-	awk -v n="$1" -v now="$(date +%s)" 'BEGIN {
+	awk -v n="$1" -v span="$2" -v now="$(date +%s)" 'BEGIN {
 		for (i = 1; i <= n; i++)
 			printf "g%d\t{\"type\":\"%s\",\"transaction_id\":\"g%d\",\"status\":\"approved\",\"delay\":0.02,\"time\":%d}\n",
-				i, i % 2 ? "conversion" : "click", i, i % 2 ? now - 119 + 30 * i / n : now - 200
+				i, i % 2 ? "conversion" : "click", i, i % 2 ? now - 119 + span * i / n : now - 200
 	}'
 }
 
-# group_start MEMBER...: pbkafka in the group as each MEMBER, pbfire
-# with 4 requests in flight, and once they own the six partitions, 3,000
-# actions (group_actions) to the actions topic, their postbacks in
-# expected; after start_kafka 6.
+# group_start SPAN MEMBER...: pbkafka in the group as each MEMBER,
+# pbfire with 4 requests in flight, and once they own the six
+# partitions, 3,000 actions (group_actions, conversions due over SPAN
+# seconds) to the actions topic, their postbacks in expected; after
+# start_kafka 6.
 group_start() {
-	local m
+	local m span=$1
+	shift
 	PBFIRE=(-j 4)
 	for m in "$@"; do
 		pbkafka_start "$m" "${GROUP[@]}" -o beginning
 	done
 	wait_owners "$@"
-	group_actions 3000 > actions.tsv
+	group_actions 3000 "$span" > actions.tsv
 	produce < actions.tsv
 	expected_paths actions.tsv > expected
 }
@@ -320,7 +323,7 @@ duplicates() {
 	cat m0/results.*.ndjson | jq -r 'select(.result.error == "duplicate") | .url' | wc -l
 }
 
-@test "pbkafka: -s asks kcat for the offset at that time; usage and a busy directory exit 2" {
+@test "pbkafka: -s asks kcat for the offset at that time; usage and a busy directory exit 2; pbgroup usage" {
 	mkdir bin st
 	printf '#!/bin/sh\necho "$*" >> %s/kcat.args\n' "$PWD" > bin/kcat
 	chmod +x bin/kcat
@@ -339,6 +342,20 @@ duplicates() {
 	run pbkafka -b x -p 0,00 -r rules.yaml
 	assert_failure 2
 	assert_output "pbkafka: -p 0,00: partition 0 given twice"
+	run pbkafka -b x -p 0 -G pb -r rules.yaml
+	assert_failure 2
+	assert_output --partial "-p and -G"
+	run pbkafka -b x -p 0 -X session.timeout.ms=6000 -r rules.yaml
+	assert_failure 2
+	assert_output "pbkafka: -X: for the group's member, with -G"
+	run pbgroup -b x -G pb -t actions -l . -X session.timeout.ms=3000
+	assert_failure 2
+	assert_output "pbgroup: session.timeout.ms must exceed heartbeat.interval.ms by 3 s at least"
+	run pbgroup -b x -G pb -t actions -l . -X nosuch
+	assert_failure 2
+	assert_output "pbgroup: -X nosuch: not NAME=VALUE"
+	run pbgroup --gate lease -b x
+	assert_failure 2
 	exec 8>> st/pbkafka.lock
 	flock 8
 	run pbkafka -b x -p 0 -r rules.yaml -d st
@@ -431,31 +448,30 @@ ledger_size() {
 	grep -q 'partition 1: ledger restored, 550 keys' m0.err
 }
 
-@test "a group of three: a fourth member joins, then one leaves by SIGTERM; every postback once" {
+@test "a group of three: one leaves by SIGTERM, then a fourth member joins; every postback once" {
 	start_kafka 6
-	group_start m1 m2 m3
+	group_start 30 m1 m2 m3
 	wait_requests 1600
-	pbkafka_start m4 "${GROUP[@]}" -o beginning
-	within 60 "a partition for the fourth member" owns m4
-	wait_owners m1 m2 m3 m4
-	joined=$(requests)
-	wait_requests $((joined + 300))
+	left=$(requests)
 	pbkafka_stop m2
 	[ -z "$(left_in_session m2)" ]
+	wait_owners m1 m3
+	pbkafka_start m4 "${GROUP[@]}" -o beginning
+	joined=$(requests)
+	within 60 "a partition for the fourth member" owns m4
 	wait_owners m1 m3 m4
-	left=$(requests)
+	given=$(requests)
 	wait_all
 	sleep 0.5
 	paths | uniq -d > twice
-	echo "# join at $joined requests, leave at $left, $(requests) in all, $(wc -l < twice) fired twice" >&3
+	echo "# SIGTERM at $left requests, a fourth member at $joined, given partitions at $given; $(requests) in all, $(wc -l < twice) fired twice" >&3
 	[ ! -s twice ] || fail "fired twice: $(head -n 3 twice)"
 	paths | diff expected -
-	grep -c 'ledger restored' m4.err
 }
 
 @test "a group of three, one member SIGKILLed: its partitions move, every postback delivered, twice only if unshipped" {
 	start_kafka 6
-	group_start m1 m2 m3
+	group_start 15 m1 m2 m3
 	wait_requests 1800
 	pkill -KILL -s "$(cat m1.pid)"
 	killed_at=$(date +%s.%N)
@@ -486,7 +502,7 @@ attempts_since() {
 
 @test "a zombie: a member stopped until its partitions move sends only what pbfire had read, and says it was fenced" {
 	start_kafka 6
-	group_start m1 m2 m3
+	group_start 15 m1 m2 m3
 	wait_requests 1800
 	pkill -STOP -s "$(cat m1.pid)"
 	sleep 0.2
