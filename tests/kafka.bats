@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # pbkafka against librdkafka's mock cluster (tests/kafka_mock.c) and the
 # receiver: partitions delivered once each, a failover after SIGKILL that
-# rebuilds the ledger from the pb-fired topic, and a restart over a day of
-# actions. The mock cannot find an offset by timestamp, so the replays
+# rebuilds the ledger from the pb-fired topic, a restart over a day of
+# actions, and consumer groups (-G): a member that leaves, joins, is
+# killed, or is stopped until the group has moved on (fenced). The mock cannot find an offset by timestamp, so the replays
 # start from the beginning of the partition, the widest replay s@SINCE
 # can give (pb-kafka(7)).
 
