@@ -470,7 +470,7 @@ ledger_size() {
 	paths | diff expected -
 }
 
-@test "a group of three, one member SIGKILLed: its partitions move, every postback delivered, twice only if unshipped" {
+@test "a group of three, one member SIGKILLed: its partitions move, every postback delivered, twice only if unshipped; back with an empty directory" {
 	start_kafka 6
 	group_start 15 m1 m2 m3
 	wait_requests 1800
@@ -482,6 +482,12 @@ ledger_size() {
 	comm -23 before in_topic > window
 	wait_owners m2 m3
 	moved_at=$(date +%s.%N)
+	# The machine comes back with an empty disk: it joins again, and the
+	# partitions it is given come back from pb-fired and the replay.
+	rm -rf m1
+	pbkafka_start m1 "${GROUP[@]}" -o beginning
+	within 60 "a partition for the member that came back" owns m1
+	wait_owners m1 m2 m3
 	wait_all
 	sleep 0.5
 	paths | uniq -d > twice
@@ -491,6 +497,7 @@ ledger_size() {
 	echo "# SIGKILL at $(wc -l < before) requests: partitions moved in $(echo "$moved_at - $killed_at" | bc | cut -c 1-4) s, $(wc -l < twice) fired twice ($(wc -l < window) delivered but not shipped; $late in the last 0.5 s), first postback of a successor $(echo "$first - $killed_at" | bc | cut -c 1-4) s after the kill" >&3
 	[ "$(wc -l < twice)" -le $((late + 4)) ]
 	paths | sort -u | diff expected -
+	grep -q 'ledger restored, [1-9][0-9]* keys' m1.err
 }
 
 # attempts_since SECONDS MEMBER: the path of each request the member's
