@@ -13,6 +13,7 @@ load helper
 # uses, PARTITIONS (2) each; sets BROKERS. teardown stops it.
 start_kafka() {
 	local n=${1:-2}
+	[ -z "${MOCK_PID:-}" ] || kill "$MOCK_PID"	# setup's, for a test that wants more partitions
 	rm -f mock.in brokers
 	mkfifo mock.in
 	"$PB_BIN/tests/kafka_mock" actions:$n pb-fired:$n pb-results:$n 0<> mock.in > brokers 3>&- &
@@ -221,8 +222,13 @@ wait_all() {
 
 teardown() {
 	local sid
+	# Again while any is left: a shell of the session may have forked
+	# while pkill went through it.
 	for sid in "${SESSIONS[@]}"; do
-		pkill -KILL -s "$sid" 2> /dev/null || true
+		for _ in 1 2 3; do
+			pkill -KILL -s "$sid" 2> /dev/null || break
+			sleep 0.1
+		done
 	done
 	[ -z "${MOCK_PID:-}" ] || kill "$MOCK_PID" 2> /dev/null || true
 	if [ -n "${RECEIVER_PID:-}" ]; then
