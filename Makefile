@@ -57,9 +57,13 @@ DEBS += chromium prometheus prometheus-node-exporter curl
 FUZZ_DEBS = clang libclang-rt-dev
 
 # pbkafka, a shell script (cmd/pbkafka), is built and installed beside the
-# tools, with kcat as its Kafka client; librdkafka-dev is for the mock
-# cluster of its tests (tests/kafka_mock).
+# tools, with kcat as its Kafka client; librdkafka-dev is for pbgroup, its
+# consumer group member (cmd/pbgroup), and for the mock cluster of its
+# tests (tests/kafka_mock).
 SCRIPTS = pbkafka
+TOOLS += pbgroup
+PKGS_pbgroup = rdkafka
+LIBS_pbgroup = -pthread
 MAN1 += $(SCRIPTS:%=man/%.1)
 MAN7 += man/pb-kafka.7
 DEBS += kcat librdkafka-dev
@@ -70,7 +74,7 @@ DEBS += kcat librdkafka-dev
 # with tests/fuzz/replay.c, which make check runs over its seed corpus and
 # regression inputs; with FUZZ=1, with libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
-	signing hosts hold duration lines secrets page order
+	signing hosts hold duration lines secrets page order pbgroup
 FUZZ_TOOLS_rules = pbmatch pbexpand
 FUZZ_TOOLS_action = pbmatch
 FUZZ_TOOLS_request = pbexpand
@@ -85,6 +89,7 @@ FUZZ_TOOLS_secrets = pbfire
 FUZZ_TOOLS_order = pbfire
 FUZZ_TOOLS_pbstat = pbstat
 FUZZ_TOOLS_page = pbstat
+FUZZ_TOOLS_pbgroup = pbgroup
 FUZZ_PKGS_uritemplate = libcurl
 FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
@@ -141,7 +146,7 @@ $(B)/pbkafka: cmd/pbkafka/pbkafka
 	cp $< $@
 
 # tests/kafka_mock starts librdkafka's mock cluster for tests/kafka.bats;
-# nothing else links librdkafka.
+# besides it, only pbgroup links librdkafka.
 TEST_HELPERS = $(B)/tests/kafka_mock
 $(B)/tests/kafka_mock.o: EXTRA_CPPFLAGS = $(call pkg_cflags,rdkafka)
 $(B)/tests/kafka_mock: $(B)/tests/kafka_mock.o

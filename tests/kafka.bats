@@ -1,18 +1,22 @@
 #!/usr/bin/env bats
 # pbkafka against librdkafka's mock cluster (tests/kafka_mock.c) and the
 # receiver: partitions delivered once each, a failover after SIGKILL that
-# rebuilds the ledger from the pb-fired topic, and a restart over a day of
-# actions. The mock cannot find an offset by timestamp, so the replays
+# rebuilds the ledger from the pb-fired topic, a restart over a day of
+# actions, and consumer groups (-G): a member that leaves, joins, is
+# killed, or is stopped until the group has moved on (fenced). The mock cannot find an offset by timestamp, so the replays
 # start from the beginning of the partition, the widest replay s@SINCE
 # can give (pb-kafka(7)).
 
 load helper
 
-# start_kafka: the mock cluster with the topics pbkafka uses, two
-# partitions each; sets BROKERS. teardown stops it.
+# start_kafka [PARTITIONS]: the mock cluster with the topics pbkafka
+# uses, PARTITIONS (2) each; sets BROKERS. teardown stops it.
 start_kafka() {
+	local n=${1:-2}
+	[ -z "${MOCK_PID:-}" ] || kill "$MOCK_PID"	# setup's, for a test that wants more partitions
+	rm -f mock.in brokers
 	mkfifo mock.in
-	"$PB_BIN/tests/kafka_mock" actions:2 pb-fired:2 pb-results:2 0<> mock.in > brokers 3>&- &
+	"$PB_BIN/tests/kafka_mock" actions:$n pb-fired:$n pb-results:$n 0<> mock.in > brokers 3>&- &
 	MOCK_PID=$!
 	await "the mock Kafka cluster ($PB_BIN/tests/kafka_mock)" "$MOCK_PID" test -s brokers
 	BROKERS=$(cat brokers)
@@ -74,12 +78,21 @@ pbkafka_start() {
 	SESSIONS+=($!)
 }
 
-# pbkafka_stop NAME: SIGTERM, and its exit status once it has returned.
+# pbkafka_stop NAME: SIGTERM, and its exit status once it has returned,
+# 60 s at most.
 pbkafka_stop() {
 	local pid
 	pid=$(cat "$1.pid")
 	kill -TERM "$pid"
+	within 60 "$1 ended after SIGTERM" gone "$pid"
 	wait "$pid"
+}
+
+# gone PID: whether the process has ended (a zombie has).
+gone() {
+	local state
+	read -r _ _ state _ 2> /dev/null < "/proc/$1/stat" || return 0
+	[ "$state" = Z ]
 }
 
 # left_in_session NAME: the processes of NAME's session still alive.
@@ -126,10 +139,96 @@ fired_paths() {
 			delay="${2:-0}"
 }
 
+# In a group, a session times out in 4 s and heartbeats go every half
+# second, so that a member's leases run 2.5 s (pbgroup(1)); the mock
+# waits a second less than that for the members to join again at a
+# rebalance.
+GROUP=(-G pb -X session.timeout.ms=4000 -X heartbeat.interval.ms=500)
+
+# group_actions N SPAN: N actions, clicks and conversions in turn, keyed
+# over the six partitions; the clicks fire at once, the conversions come
+# due over the next SPAN seconds, and the receiver takes 20 ms to answer
+# each.
+group_actions() {
+	awk -v n="$1" -v span="$2" -v now="$(date +%s)" 'BEGIN {
+		for (i = 1; i <= n; i++)
+			printf "g%d\t{\"type\":\"%s\",\"transaction_id\":\"g%d\",\"status\":\"approved\",\"delay\":0.02,\"time\":%d}\n",
+				i, i % 2 ? "conversion" : "click", i, i % 2 ? now - 119 + span * i / n : now - 200
+	}'
+}
+
+# group_start SPAN MEMBER...: pbkafka in the group as each MEMBER,
+# pbfire with 4 requests in flight, and once they own the six
+# partitions, 3,000 actions (group_actions, conversions due over SPAN
+# seconds) to the actions topic, their postbacks in expected; after
+# start_kafka 6.
+group_start() {
+	local m span=$1
+	shift
+	PBFIRE=(-j 4)
+	for m in "$@"; do
+		pbkafka_start "$m" "${GROUP[@]}" -o beginning
+	done
+	wait_owners "$@"
+	group_actions 3000 "$span" > actions.tsv
+	produce < actions.tsv
+	expected_paths actions.tsv > expected
+}
+
+# owners MEMBER...: the partitions the members hold a lease for, one a
+# line, sorted.
+owners() {
+	local m
+	for m in "$@"; do
+		ls "$m/pbkafka.tmp/" 2> /dev/null | sed -n 's/^lease\.\([0-9]*\)$/\1/p'
+	done | sort -n
+}
+
+# owns MEMBER: whether MEMBER holds a lease.
+owns() {
+	[ -n "$(owners "$1")" ]
+}
+
+# all_owned MEMBER...: whether the members hold a lease for each of the
+# six partitions, once each.
+all_owned() {
+	[ "$(owners "$@" | tr '\n' ' ')" = "0 1 2 3 4 5 " ]
+}
+
+# within SECONDS WHAT CMD...: until CMD succeeds; fails, saying WHAT,
+# after SECONDS.
+within() {
+	local what=$2 i
+	for ((i = 0; i < $1 * 10; i++)); do
+		"${@:3}" && return
+		sleep 0.1
+	done
+	fail "$what: not after $1 s"
+}
+
+# wait_owners MEMBER...: until the members own the six partitions.
+wait_owners() {
+	within 60 "the six partitions owned by $*" all_owned "$@"
+}
+
+# wait_all: until every expected postback is in, 60 s at most.
+wait_all() {
+	for _ in $(seq 600); do
+		[ "$(postbacks)" -ge "$(wc -l < expected)" ] && return
+		sleep 0.1
+	done
+	fail "$(postbacks) postbacks of $(wc -l < expected) after 60 s"
+}
+
 teardown() {
 	local sid
+	# Again while any is left: a shell of the session may have forked
+	# while pkill went through it.
 	for sid in "${SESSIONS[@]}"; do
-		pkill -KILL -s "$sid" 2> /dev/null || true
+		for _ in 1 2 3; do
+			pkill -KILL -s "$sid" 2> /dev/null || break
+			sleep 0.1
+		done
 	done
 	[ -z "${MOCK_PID:-}" ] || kill "$MOCK_PID" 2> /dev/null || true
 	if [ -n "${RECEIVER_PID:-}" ]; then
@@ -231,7 +330,7 @@ duplicates() {
 	cat m0/results.*.ndjson | jq -r 'select(.result.error == "duplicate") | .url' | wc -l
 }
 
-@test "pbkafka: -s asks kcat for the offset at that time; usage and a busy directory exit 2" {
+@test "pbkafka: -s asks kcat for the offset at that time; usage and a busy directory exit 2; pbgroup usage" {
 	mkdir bin st
 	printf '#!/bin/sh\necho "$*" >> %s/kcat.args\n' "$PWD" > bin/kcat
 	chmod +x bin/kcat
@@ -250,6 +349,20 @@ duplicates() {
 	run pbkafka -b x -p 0,00 -r rules.yaml
 	assert_failure 2
 	assert_output "pbkafka: -p 0,00: partition 0 given twice"
+	run pbkafka -b x -p 0 -G pb -r rules.yaml
+	assert_failure 2
+	assert_output --partial "-p and -G"
+	run pbkafka -b x -p 0 -X session.timeout.ms=6000 -r rules.yaml
+	assert_failure 2
+	assert_output "pbkafka: -X: for the group's member, with -G"
+	run pbgroup -b x -G pb -t actions -l . -X session.timeout.ms=3000
+	assert_failure 2
+	assert_output "pbgroup: session.timeout.ms must exceed heartbeat.interval.ms by 3 s at least"
+	run pbgroup -b x -G pb -t actions -l . -X nosuch
+	assert_failure 2
+	assert_output "pbgroup: -X nosuch: not NAME=VALUE"
+	run pbgroup --gate lease -b x
+	assert_failure 2
 	exec 8>> st/pbkafka.lock
 	flock 8
 	run pbkafka -b x -p 0 -r rules.yaml -d st
@@ -288,21 +401,144 @@ EOF
 
 @test "a ledger pbfire compacts is not shipped to pb-fired again, only what is new in it" {
 	mkdir m0
-	old=$(( $(date +%s) - 40 * 86400 )) now=$(date +%s)
+	# Keys 5 s old, kept 10 s: the restore keeps them, and pbfire forgets
+	# them while it runs (it looks every quarter of --ledger-keep).
 	{
 		echo "pbfire-ledger 2"
-		seq 500 | awk -v t="$old" '{ printf "%d o%d:conv:approved\n", t, $1 }'
-		seq 1000 | awk -v t="$now" '{ printf "%d n%d:conv:approved\n", t, $1 }'
+		seq 1000 | awk -v t="$(( $(date +%s) - 5 ))" '{ printf "%d n%d:conv:approved\n", t, $1 }'
 	} > m0/fired.1
-	ino=$(stat -c %i m0/fired.1)
 	actions 20 c 600 > actions.tsv
 	produce -p 1 < actions.tsv
+	PBFIRE=(--ledger-keep 10s)
 	pbkafka_start m0 -p 1 -o beginning
+	within 10 "the ledger restored" grep -q 'ledger restored, 1000 keys' m0.err
+	ino=$(stat -c %i m0/fired.1)
 	wait_requests 20
+	within 20 "pbfire compacted its ledger" test "$(ledger_size)" -lt 1000
+	[ "$(stat -c %i m0/fired.1)" != "$ino" ]	# pbfire forgot the old keys: a new file
 	sleep 0.5
 	pbkafka_stop m0
-	[ "$(stat -c %i m0/fired.1)" != "$ino" ]	# pbfire forgot the old keys: a new file
 	consume -t pb-fired -p 1 -o beginning -f '%k\n' | sort > keys
 	[ -z "$(uniq -d keys)" ] || fail "shipped twice: $(uniq -d keys | head -n 3)"
-	[ "$(wc -l < keys)" -eq $((500 + 1000 + 20)) ]
+	[ "$(wc -l < keys)" -eq $((1000 + 20)) ]
+}
+
+# ledger_size: how many lines m0/fired.1 has.
+ledger_size() {
+	wc -l < m0/fired.1
+}
+
+@test "the restore drops keys older than pbfire's --ledger-keep, from the topic and the local ledger" {
+	mkdir m0
+	old=$(( $(date +%s) - 40 * 86400 )) now=$(date +%s)
+	{
+		seq 300 | awk -v t="$old" '{ printf "o%d:conv:approved\t%d o%d:conv:approved\n", $1, t, $1 }'
+		seq 200 | awk -v t="$now" '{ printf "n%d:conv:approved\t%d n%d:conv:approved\n", $1, t, $1 }'
+	} | kcat -P -b "$BROKERS" -t pb-fired -p 1 -K '\t'
+	{
+		echo "pbfire-ledger 3"
+		seq 100 | awk -v t="$old" '{ printf "%df lo%d:conv:approved\n", t, $1 }'
+		seq 50 | awk -v t="$now" '{ printf "%d ln%d:conv:approved\n", t, $1 }'
+	} > m0/fired.1
+	pbkafka_start m0 -p 1 -o beginning
+	within 20 "the ledger restored" grep -q 'ledger restored' m0.err
+	pbkafka_stop m0
+	grep -q 'partition 1: ledger restored, 250 keys' m0.err
+	consume -t pb-fired -p 1 -o beginning -f '%k\n' | sort > keys
+	[ "$(grep -c '^ln' keys)" -eq 50 ] && [ "$(grep -c '^lo' keys)" -eq 0 ]
+	# Kept 41 days, the topic's old keys come back; the local ones the
+	# first restore dropped do not.
+	PBFIRE=(--ledger-keep=41d)
+	pbkafka_start m0 -p 1 -o beginning
+	within 20 "the ledger restored again" grep -q 'ledger restored' m0.err
+	pbkafka_stop m0
+	grep -q 'partition 1: ledger restored, 550 keys' m0.err
+}
+
+@test "a group of three: one leaves by SIGTERM, then a fourth member joins; every postback once" {
+	start_kafka 6
+	group_start 30 m1 m2 m3
+	wait_requests 1600
+	left=$(requests)
+	pbkafka_stop m2
+	[ -z "$(left_in_session m2)" ]
+	wait_owners m1 m3
+	pbkafka_start m4 "${GROUP[@]}" -o beginning
+	joined=$(requests)
+	within 60 "a partition for the fourth member" owns m4
+	wait_owners m1 m3 m4
+	given=$(requests)
+	wait_all
+	sleep 0.5
+	paths | uniq -d > twice
+	echo "# SIGTERM at $left requests, a fourth member at $joined, given partitions at $given; $(requests) in all, $(wc -l < twice) fired twice" >&3
+	[ ! -s twice ] || fail "fired twice: $(head -n 3 twice)"
+	paths | diff expected -
+}
+
+@test "a group of three, one member SIGKILLed: its partitions move, every postback delivered, twice only if unshipped; back with an empty directory" {
+	start_kafka 6
+	group_start 15 m1 m2 m3
+	wait_requests 1800
+	pkill -KILL -s "$(cat m1.pid)"
+	killed_at=$(date +%s.%N)
+	sleep 0.2
+	paths > before
+	for p in 0 1 2 3 4 5; do fired_paths $p 0.02; done | cut -d ' ' -f 1 | sort > in_topic
+	comm -23 before in_topic > window
+	wait_owners m2 m3
+	moved_at=$(date +%s.%N)
+	# The machine comes back with an empty disk: it joins again, and the
+	# partitions it is given come back from pb-fired and the replay.
+	rm -rf m1
+	pbkafka_start m1 "${GROUP[@]}" -o beginning
+	within 60 "a partition for the member that came back" owns m1
+	wait_owners m1 m2 m3
+	wait_all
+	sleep 0.5
+	paths | uniq -d > twice
+	[ -z "$(comm -23 twice window)" ] || fail "fired twice though in pb-fired: $(comm -23 twice window | head -n 3)"
+	late=$(jq -r --argjson t "$killed_at" 'select(.t > $t - 0.5) | .path' recv.ndjson | sort -u | comm -12 - before | wc -l)
+	first=$(jq -r --argjson t "$moved_at" 'select(.t > $t) | .t' recv.ndjson | head -n 1)
+	echo "# SIGKILL at $(wc -l < before) requests: partitions moved in $(echo "$moved_at - $killed_at" | bc | cut -c 1-4) s, $(wc -l < twice) fired twice ($(wc -l < window) delivered but not shipped; $late in the last 0.5 s), first postback of a successor $(echo "$first - $killed_at" | bc | cut -c 1-4) s after the kill" >&3
+	[ "$(wc -l < twice)" -le $((late + 4)) ]
+	paths | sort -u | diff expected -
+	grep -q 'ledger restored, [1-9][0-9]* keys' m1.err
+}
+
+# attempts_since SECONDS MEMBER: the path of each request the member's
+# pbfire sent from Unix time SECONDS on (to the second), sorted.
+attempts_since() {
+	cat "$2"/results.*.ndjson |
+		jq -r --argjson t "${1%.*}" 'select((.result.fired_at // "" | sub("\\.[0-9]*Z$"; "Z") | fromdate) >= $t) | .url' |
+		sed "s|^$RECV||" | sort
+}
+
+@test "a zombie: a member stopped until its partitions move sends only what pbfire had read, and says it was fenced" {
+	start_kafka 6
+	group_start 15 m1 m2 m3
+	wait_requests 1800
+	pkill -STOP -s "$(cat m1.pid)"
+	sleep 0.2
+	paths > before
+	for p in 0 1 2 3 4 5; do fired_paths $p 0.02; done | cut -d ' ' -f 1 | sort > in_topic
+	comm -23 before in_topic > window
+	wait_owners m2 m3
+	continued=$(date +%s)
+	pkill -CONT -s "$(cat m1.pid)"
+	within 30 "m1 says it was fenced" grep -q 'fenced' m1.err
+	wait_all
+	sleep 1
+	attempts_since "$continued" m1 > after
+	paths | uniq -d > twice
+	# What the zombie sent once continued and another member sent too:
+	# the partitions it had lost (those it was given again were restored).
+	comm -12 after twice > zombie
+	echo "# zombie: stopped at $(wc -l < before) requests, $(wc -l < zombie) sent after SIGCONT that another member sent too ($(wc -l < after) in all, with the partitions it was given again), $(wc -l < twice) fired twice ($(wc -l < window) delivered but not shipped when stopped); $(grep -c fenced m1.err) partitions fenced" >&3
+	# pbfire holds up to 256 lines it has read (pbfire(1)), and the gate's
+	# pipe 4 KiB, about 16 of these lines: all it may still send.
+	[ "$(wc -l < zombie)" -le $((256 + 16)) ]
+	[ "$(wc -l < zombie)" -le "$(wc -l < after)" ]
+	[ -z "$(comm -23 twice window | comm -23 - zombie)" ]
+	paths | sort -u | diff expected -
 }

@@ -22,6 +22,7 @@ declare -gA elsewhere=(
 	["make fuzz FUZZ_SECONDS=600"]="a ten-minute campaign per harness; make check replays the corpora"
 	["make bench"]="minutes long; tests/bench"
 	["pbkafka -b kafka1:9092 -p 0,1 -r rules.yaml -d /var/lib/pb -R pb-results"]="names a real broker; tests/kafka.bats runs pbkafka against a mock cluster"
+	["pbkafka -b kafka1:9092 -G pb -r rules.yaml -d /var/lib/pb -R pb-results"]="names a real broker; tests/kafka.bats runs groups against a mock cluster"
 )
 
 # The README's commands, each ending in a NUL; a line "#OUT text" after a
