@@ -286,8 +286,9 @@ static void add_member(struct buf *b, const char *name, struct text v)
 }
 
 /* Supersedes the held line read back into h->back (facts held), in slot
- * i, by the action by: its copy goes to the spool file, then it is
- * dropped. */
+ * i, by the action by: its copy is added to the spool, then it is
+ * dropped (its mark, at the next spool_mark_released(), follows the
+ * copy's write). */
 static void supersede(struct hold *h, size_t i, const struct record *held, const struct line_facts *by)
 {
 	struct buf *c = &h->copy;
@@ -301,7 +302,6 @@ static void supersede(struct hold *h, size_t i, const struct record *held, const
 	buf_add(c, by->time_json.p, by->time_json.n);
 	buf_adds(c, "}}");
 	spool_hold(h->spool, 0, c->data, c->len);
-	spool_write(h->spool);
 	drop(h, i);
 	h->nsuperseded++;
 }
