@@ -409,20 +409,30 @@ void hold_init(struct hold *h, struct spool *s)
 
 /* ---- releasing ---- */
 
+static enum hold_place place_in(const struct hold *h, size_t i)
+{
+	return h->at[i] & DROPPED ? HOLD_DROPPED : h->at[i] & WAITING ? HOLD_WAITING : HOLD_KEPT;
+}
+
 /* What the held line at pos is to the hold; its slot, if any, is noted
- * for hold_forget(). */
+ * for hold_forget(). A line that waits first in the heap is asked about
+ * at each line read: the slot found last is tried first, and is the
+ * line's while it holds pos (a position is one held line's at a time),
+ * so that the line is not read back and parsed each time. */
 enum hold_place hold_place(struct hold *h, uint64_t pos)
 {
 	struct line_facts f;
 	int64_t due;
 	h->found = SIZE_MAX;
+	if (h->last < h->cap && h->at[h->last] && (h->at[h->last] & POS) == pos)
+		return place_in(h, h->found = h->last);
 	if (!h->n || !read_back(h, pos, &due, &f) || !f.indexed)
 		return HOLD_UNINDEXED;
 	for (size_t i = SIZE_MAX; next_slot(h, f.home, 0, &i);) {
 		if ((h->at[i] & POS) != pos)
 			continue;
-		h->found = i;
-		return h->at[i] & DROPPED ? HOLD_DROPPED : h->at[i] & WAITING ? HOLD_WAITING : HOLD_KEPT;
+		h->found = h->last = i;
+		return place_in(h, i);
 	}
 	return HOLD_UNINDEXED;
 }
