@@ -46,6 +46,8 @@
 
 static const char first_header[] = "pbdelay-spool 1\n";	/* every tool's until pbfire had its own */
 #define WINDOW (1024 * 1024)
+#define TAIL (2 * 1024 * 1024)	/* the file's last bytes kept in memory: this many to twice as many */
+#define MARK_GAP 4096		/* marks this near are written together */
 #define PENDING_MAX (256 * 1024)
 #define COMPACT_MIN (4 * 1024 * 1024)
 
@@ -58,6 +60,26 @@ static void write_all(const struct spool *s, int fd, const char *p, size_t n, ui
 {
 	if (!durable_write(fd, p, n, (int64_t)at))
 		err(EXIT_FATAL, "%s", spool_name(s));
+}
+
+/* The bytes of the spool from pos on that memory holds, their count in
+ * *n: the pending writes, the tail of the file as written, or the
+ * window; NULL when it holds none. */
+static const char *in_memory(const struct spool *s, uint64_t pos, size_t *n)
+{
+	if (pos >= s->written && pos - s->written < s->pending.len) {
+		*n = s->pending.len - (pos - s->written);
+		return s->pending.data + (pos - s->written);
+	}
+	if (pos >= s->tail_pos && pos - s->tail_pos < s->tail.len) {
+		*n = s->tail.len - (pos - s->tail_pos);
+		return s->tail.data + (pos - s->tail_pos);
+	}
+	if (pos >= s->window_pos && pos - s->window_pos < s->window_len) {
+		*n = s->window_len - (pos - s->window_pos);
+		return s->window + (pos - s->window_pos);
+	}
+	return NULL;
 }
 
 /* Fills the window with the file from pos on: all of it, unless the
@@ -79,17 +101,14 @@ static void read_window(struct spool *s, uint64_t pos)
 	s->window_len = len;
 }
 
-/* Reads the record at pos through the window; returns it, newline
- * included, with its length in *n, or NULL if the file ends first. A
- * record longer than the window (held by a run with a larger --max-line)
- * grows the window until it fits. */
+/* Reads the record at pos from memory or else through the window;
+ * returns it, newline included, with its length in *n, or NULL if the
+ * file ends first. A record longer than the window (held by a run with a
+ * larger --max-line) grows the window until it fits. */
 static const char *record_at(struct spool *s, uint64_t pos, size_t *n)
 {
-	const char *p = NULL, *nl = NULL;
-	if (pos >= s->window_pos && pos < s->window_pos + s->window_len) {
-		p = s->window + (pos - s->window_pos);
-		nl = memchr(p, '\n', s->window_len - (pos - s->window_pos));
-	}
+	size_t have;
+	const char *p = in_memory(s, pos, &have), *nl = p ? memchr(p, '\n', have) : NULL;
 	while (!nl) {	/* not in the window, or cut by its end: read from pos */
 		read_window(s, pos);
 		p = s->window;
@@ -131,9 +150,13 @@ static void tell_held(const struct spool *s, uint64_t pos, int64_t due, const ch
 		s->on_held(s->on_held_arg, pos, due, rec + prefix, n - prefix - 1);
 }
 
+/* Forgets what memory holds of the file, which has just been truncated
+ * or replaced. */
 static void forget_window(struct spool *s)
 {
 	s->window_pos = s->window_len = 0;
+	buf_clear(&s->tail);
+	s->tail_pos = s->written;
 }
 
 static void truncate_to(struct spool *s, uint64_t size)
@@ -236,13 +259,13 @@ void spool_open_with(struct spool *s, const char *path, const char *writer, size
 		err(EXIT_FATAL, "%s", spool_name(s));
 	if (st.st_size == 0) {
 		write_all(s, s->fd, s->header, s->header_len, 0);
-		s->written = s->start = s->header_len;
+		s->written = s->start = s->tail_pos = s->header_len;
 		s->unsynced = true;
 		return;
 	}
 	if (!(s->start = header_of(s)))
 		errx(EXIT_FATAL, "%s: not a %s spool", spool_name(s), writer);
-	s->written = (uint64_t)st.st_size;
+	s->written = s->tail_pos = (uint64_t)st.st_size;
 	load(s, s->written);
 }
 
@@ -269,12 +292,27 @@ uint64_t spool_hold(struct spool *s, int64_t due, const char *line, size_t len)
 	return pos;
 }
 
+/* Keeps what was just written at the end of the file in the tail, the
+ * last TAIL to 2 * TAIL bytes of it: lines are mostly taken back, and
+ * superseded, a little while after they were added. */
+static void keep_tail(struct spool *s, const char *p, size_t n)
+{
+	buf_add(&s->tail, p, n);
+	if (s->tail.len > 2 * TAIL) {
+		size_t drop = s->tail.len - TAIL;
+		memmove(s->tail.data, s->tail.data + drop, TAIL);
+		s->tail.len = TAIL;
+		s->tail_pos += drop;
+	}
+}
+
 /* Writes the records added so far to the file (not yet to disk). */
 void spool_write(struct spool *s)
 {
 	if (!s->pending.len)
 		return;
 	write_all(s, s->fd, s->pending.data, s->pending.len, s->written);
+	keep_tail(s, s->pending.data, s->pending.len);
 	s->written += s->pending.len;
 	buf_clear(&s->pending);
 	s->unsynced = true;
@@ -305,18 +343,12 @@ uint64_t spool_first(const struct spool *s)
 }
 
 /* Reads the record at pos, newline included, with its length in *n:
- * from the pending writes, from the window if it is there whole, or
- * else on its own into s->peeked, the window left as it was. */
+ * from memory if it is there whole (in_memory), or else on its own into
+ * s->peeked, the window left as it was. */
 static const char *peek_record(struct spool *s, uint64_t pos, size_t *n)
 {
-	const char *p = NULL, *nl = NULL;
-	if (pos >= s->written && pos < s->written + s->pending.len) {
-		p = s->pending.data + (pos - s->written);
-		nl = memchr(p, '\n', s->pending.len - (pos - s->written));
-	} else if (pos >= s->window_pos && pos < s->window_pos + s->window_len) {
-		p = s->window + (pos - s->window_pos);
-		nl = memchr(p, '\n', s->window_len - (pos - s->window_pos));
-	}
+	size_t cached;
+	const char *p = in_memory(s, pos, &cached), *nl = p ? memchr(p, '\n', cached) : NULL;
 	for (size_t have = 0; !nl;) {
 		buf_reserve(&s->peeked, have ? 2 * have : 4096);
 		ssize_t r = pread(s->fd, s->peeked.data + have, s->peeked.cap - 1 - have, (off_t)(pos + have));
@@ -364,8 +396,6 @@ static const char *take_record(struct spool *s, uint64_t pos, size_t *len)
 {
 	size_t n, prefix;
 	int64_t due;
-	if (pos >= s->written)
-		spool_write(s);
 	const char *rec = record_at(s, pos, &n);
 	if (!rec || !(prefix = record_prefix(rec, n, &due)))
 		errx(EXIT_FATAL, "%s: offset %" PRIu64 ": record changed under %s", spool_name(s), pos,
@@ -479,13 +509,56 @@ static void compact(struct spool *s)
 	buf_free(&out);
 }
 
+/* Memory's copy of the file's bytes [pos, pos + n), or NULL when it holds
+ * none whole. The tail and the window are kept the same as the file: a
+ * mark is made in them too. */
+static const char *file_copy(const struct spool *s, uint64_t pos, size_t n)
+{
+	if (pos >= s->tail_pos && pos - s->tail_pos + n <= s->tail.len)
+		return s->tail.data + (pos - s->tail_pos);
+	if (pos >= s->window_pos && pos - s->window_pos + n <= s->window_len)
+		return s->window + (pos - s->window_pos);
+	return NULL;
+}
+
+/* Marks the record at pos released in memory's copies of it. */
+static void mark_in_memory(struct spool *s, uint64_t pos)
+{
+	if (pos >= s->tail_pos && pos - s->tail_pos < s->tail.len)
+		s->tail.data[pos - s->tail_pos] = '-';
+	if (pos >= s->window_pos && pos - s->window_pos < s->window_len)
+		s->window[pos - s->window_pos] = '-';
+}
+
+static int by_position(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
 /* Marks the lines taken since the last call as released, once they are
- * out. */
+ * out; the records added meanwhile are written first, so that a
+ * superseded line's copy is in the file before the line is marked. Marks
+ * less than MARK_GAP apart go to the file in one write of the stretch
+ * they lie in, taken from memory's copy of it, marks made: one write for
+ * a run of lines held together, not one a line. */
 void spool_mark_released(struct spool *s)
 {
-	for (size_t i = 0; i < s->nreleased; i++)
-		write_all(s, s->fd, "-", 1, s->released[i]);
-	s->unsynced |= s->nreleased > 0;
+	if (!s->nreleased)
+		return;
+	spool_write(s);
+	qsort(s->released, s->nreleased, sizeof *s->released, by_position);
+	for (size_t i = 0, j; i < s->nreleased; i = j) {
+		uint64_t from = s->released[i];
+		mark_in_memory(s, from);
+		for (j = i + 1; j < s->nreleased && s->released[j] - s->released[j - 1] <= MARK_GAP &&
+				file_copy(s, from, s->released[j] - from + 1);
+		     j++)
+			mark_in_memory(s, s->released[j]);
+		size_t n = s->released[j - 1] + 1 - from;
+		write_all(s, s->fd, j - i > 1 ? file_copy(s, from, n) : "-", n, from);
+	}
+	s->unsynced = true;
 	s->nreleased = 0;
 }
 
@@ -520,6 +593,7 @@ void spool_close(struct spool *s)
 	heap_free(&s->held);
 	buf_free(&s->pending);
 	free(s->window);
+	buf_free(&s->tail);
 	free(s->released);
 	buf_free(&s->peeked);
 }

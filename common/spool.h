@@ -28,6 +28,8 @@ struct spool {
 	char *window;		/* a cached stretch of the file, for reading */
 	size_t window_cap, window_len;
 	uint64_t window_pos;
+	struct buf tail;	/* the file's last bytes as written, from tail_pos on */
+	uint64_t tail_pos;
 	uint64_t *released;	/* positions released but not yet marked */
 	size_t nreleased, released_cap;
 	struct buf peeked;	/* a record read by spool_peek() outside the window */

@@ -286,8 +286,9 @@ static void add_member(struct buf *b, const char *name, struct text v)
 }
 
 /* Supersedes the held line read back into h->back (facts held), in slot
- * i, by the action by: its copy goes to the spool file, then it is
- * dropped. */
+ * i, by the action by: its copy is added to the spool, then it is
+ * dropped (its mark, at the next spool_mark_released(), follows the
+ * copy's write). */
 static void supersede(struct hold *h, size_t i, const struct record *held, const struct line_facts *by)
 {
 	struct buf *c = &h->copy;
@@ -301,7 +302,6 @@ static void supersede(struct hold *h, size_t i, const struct record *held, const
 	buf_add(c, by->time_json.p, by->time_json.n);
 	buf_adds(c, "}}");
 	spool_hold(h->spool, 0, c->data, c->len);
-	spool_write(h->spool);
 	drop(h, i);
 	h->nsuperseded++;
 }
@@ -409,20 +409,30 @@ void hold_init(struct hold *h, struct spool *s)
 
 /* ---- releasing ---- */
 
+static enum hold_place place_in(const struct hold *h, size_t i)
+{
+	return h->at[i] & DROPPED ? HOLD_DROPPED : h->at[i] & WAITING ? HOLD_WAITING : HOLD_KEPT;
+}
+
 /* What the held line at pos is to the hold; its slot, if any, is noted
- * for hold_forget(). */
+ * for hold_forget(). A line that waits first in the heap is asked about
+ * at each line read: the slot found last is tried first, and is the
+ * line's while it holds pos (a position is one held line's at a time),
+ * so that the line is not read back and parsed each time. */
 enum hold_place hold_place(struct hold *h, uint64_t pos)
 {
 	struct line_facts f;
 	int64_t due;
 	h->found = SIZE_MAX;
+	if (h->last < h->cap && h->at[h->last] && (h->at[h->last] & POS) == pos)
+		return place_in(h, h->found = h->last);
 	if (!h->n || !read_back(h, pos, &due, &f) || !f.indexed)
 		return HOLD_UNINDEXED;
 	for (size_t i = SIZE_MAX; next_slot(h, f.home, 0, &i);) {
 		if ((h->at[i] & POS) != pos)
 			continue;
-		h->found = i;
-		return h->at[i] & DROPPED ? HOLD_DROPPED : h->at[i] & WAITING ? HOLD_WAITING : HOLD_KEPT;
+		h->found = h->last = i;
+		return place_in(h, i);
 	}
 	return HOLD_UNINDEXED;
 }

@@ -35,6 +35,7 @@ struct hold {
 	size_t superseding;	/* slots of lines a later action may supersede */
 	size_t dropped;		/* slots of superseded lines still in the heap */
 	size_t found;		/* the slot hold_place() found, or SIZE_MAX */
+	size_t last;		/* the slot it found last, tried first next time */
 	uint64_t seed;
 	bool loading;		/* the spool is loading: duplicates are dropped */
 	struct record line;	/* a line the spool reports */

@@ -30,7 +30,8 @@ static const char usage[] =
 enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY, OPT_LAG };
 
 #define SYNC_EVERY (STAMP_NS / 10)	/* a named spool is synced at least this often */
-#define MARK_EVERY 4096		/* lines released between marks in a long release */
+#define MARK_EVERY 4096		/* lines released, at most, between marks */
+#define MARK_AFTER (STAMP_NS / 100)	/* a release waits this long, at most, for its flush and mark */
 #define CLOCK_EVERY 64		/* lines read, at most, between readings of the clock */
 #define LAST_SECOND 9000000000LL	/* later times do not fit in 64-bit nanoseconds */
 #define SETTLE STAMP_NS		/* an input idle this long has told all it has */
@@ -50,11 +51,12 @@ struct pbdelay {
 	struct record rec;
 	struct spool spool;
 	struct hold hold;
-	int64_t now, synced;
+	int64_t now, synced, marked;
 	int64_t input_time;	/* the latest action time read, not after the clock */
 	int64_t idle_since;	/* when the input went idle; 0 while it flows */
 	int64_t lag;		/* --lag, in ns */
 	unsigned unclocked;	/* lines read since the clock was */
+	unsigned long unmarked;	/* lines released or passed over since the last mark */
 };
 
 /* The text of top-level member m of the line in *v, and whether it is a
@@ -144,6 +146,8 @@ static void flush_and_mark(struct pbdelay *pd)
 	if (fflush(stdout) != 0)
 		err(EXIT_FATAL, "stdout");
 	spool_mark_released(&pd->spool);
+	pd->unmarked = 0;
+	pd->marked = pd->now;
 }
 
 /* Before a compaction, which renumbers the held lines, the hold is
@@ -153,6 +157,18 @@ static void reclaim(struct pbdelay *pd)
 	if (spool_worth_compacting(&pd->spool))
 		hold_moving(&pd->hold);
 	spool_reclaim(&pd->spool);
+}
+
+/* Flushes and marks the lines released since the last mark, if any, and
+ * reclaims the spool's space they took. Lines released while the input
+ * streams are marked together, not one release at a time: a flush and a
+ * mark for each would cost the reader downstream a wake-up a line. */
+static void mark_released(struct pbdelay *pd)
+{
+	if (!pd->unmarked && !pd->spool.nreleased)
+		return;
+	flush_and_mark(pd);
+	reclaim(pd);
 }
 
 /* When a held line due then may leave: at its time, unless a later
@@ -175,13 +191,13 @@ static int64_t leave_time(const struct pbdelay *pd, int64_t due, bool waiting)
 }
 
 /* Writes out every held line that may leave by pd->now, earliest first,
- * passing over the places of dropped ones, and marks them released once
- * they are out. Returns when the first line still held may leave
- * (NEVER: none is held, or more input must tell). */
+ * passing over the places of dropped ones; they are marked released by
+ * mark_released(), or here every MARK_EVERY lines. Returns when the first
+ * line still held may leave (NEVER: none is held, or more input must
+ * tell). */
 static int64_t release_due(struct pbdelay *pd)
 {
 	int64_t due, leave = NEVER;
-	unsigned long n = 0, passed = 0;
 	while (spool_next(&pd->spool, &due)) {
 		if (due > pd->now) {
 			leave = due;
@@ -191,7 +207,7 @@ static int64_t release_due(struct pbdelay *pd)
 		if (place == HOLD_DROPPED) {
 			spool_skip(&pd->spool);
 			hold_forget(&pd->hold);
-			passed++;
+			pd->unmarked++;
 			continue;
 		}
 		if ((leave = leave_time(pd, due, place == HOLD_WAITING)) > pd->now)
@@ -202,12 +218,8 @@ static int64_t release_due(struct pbdelay *pd)
 		const char *line = spool_take_earliest(&pd->spool, &len);
 		fwrite(line, 1, len, stdout);
 		putchar_unlocked('\n');
-		if (++n % MARK_EVERY == 0)
+		if (++pd->unmarked >= MARK_EVERY)
 			flush_and_mark(pd);
-	}
-	if (n || passed) {
-		flush_and_mark(pd);
-		reclaim(pd);
 	}
 	return leave;
 }
@@ -245,6 +257,7 @@ static void wait_for(struct pbdelay *pd, int fd)
 	for (;;) {
 		read_clock(pd);
 		int64_t leave = release_due(pd);
+		mark_released(pd);
 		bool held = spool_next(&pd->spool, &due);
 		if (wake_signal() || (fd < 0 && !held))
 			return;
@@ -329,8 +342,12 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 	} else {
 		hold_add(&pd->hold, &f, spool_hold(&pd->spool, due, line, len));
 	}
-	if (pd->spool.path && pd->now - pd->synced > SYNC_EVERY)
+	if (pd->unmarked && pd->now - pd->marked > MARK_AFTER)
+		mark_released(pd);
+	if (pd->spool.path && pd->now - pd->synced > SYNC_EVERY) {
+		mark_released(pd);
 		sync_spool(pd);
+	}
 	stop_if_signalled(&t->in);
 }
 
@@ -424,6 +441,7 @@ int main(int argc, char **argv)
 	pd.hold.loading = false;
 	pd.now = pd.synced = stamp_to_ns(stamp_now());
 	release_due(&pd);
+	mark_released(&pd);
 	t.before_read = before_read;
 	t.read_arg = &pd;
 
@@ -436,7 +454,8 @@ int main(int argc, char **argv)
 		finish_interrupted(&pd);
 	pd.now = stamp_to_ns(stamp_now());
 	release_due(&pd);
-	flush_and_mark(&pd);	/* lines dropped but never in the heap's first place */
+	flush_and_mark(&pd);	/* lines dropped but never in the heap's first place too */
+	reclaim(&pd);
 	spool_close(&pd.spool);
 	hold_free(&pd.hold);
 	record_free(&pd.rec);
