@@ -30,6 +30,7 @@
 #include "ledger.h"
 #include "options.h"
 #include "queue.h"
+#include "rates.h"
 #include "record.h"
 #include "report.h"
 #include "retry.h"
@@ -272,6 +273,8 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	if (!job_read(j, pf->o.key_path, &pf->why) || !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
+	if (!rates_of_job(&pf->o.rates, j, pf->scratch.data, pf->scratch.len, &pf->why))
+		return NOT_A_REQUEST;
 	return signing_read(j, &pf->secrets, &pf->why) ? MADE : NOT_SIGNABLE;
 }
 
@@ -390,14 +393,32 @@ static void start(struct pbfire *pf, struct job *j)
 	pf->report.requests++;
 	j->attempts++;
 	j->fired_at = pf->now;
+	rates_take(&pf->o.rates, j, pf->now);
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
 	lanes_start(&pf->lanes, j, &pf->hosts.at[j->host].route);
 }
 
-/* Starts lines, each host's oldest first and hosts in turn, within -j
- * and --per-host. A line whose key is settled finishes here, quietly
- * (end_settled()), and one whose key is in flight waits for it. */
+static void update_limit(struct pbfire *pf, size_t i);
+
+/* Whether j is to wait for its rates (its rule's, its host's): then it
+ * goes back first in its host's line, and the host is paced until j may
+ * go, so that the host's other lines wait behind it and other hosts'
+ * lines go on. */
+static bool waits_for_rate(struct pbfire *pf, struct job *j)
+{
+	int64_t when = rates_when(&pf->o.rates, j);
+	if (when <= pf->now)
+		return false;
+	hosts_pace(&pf->hosts, j->host, when);
+	update_limit(pf, j->host);
+	queue_return(&pf->queue, j);
+	return true;
+}
+
+/* Starts lines, each host's oldest first and hosts in turn, within -j,
+ * --per-host and the rates. A line whose key is settled finishes here,
+ * quietly (end_settled()), and one whose key is in flight waits for it. */
 static void start_ready(struct pbfire *pf)
 {
 	struct job *j;
@@ -413,7 +434,8 @@ static void start_ready(struct pbfire *pf)
 			queue_park(&pf->queue, j);
 			break;
 		default:
-			start(pf, j);
+			if (!waits_for_rate(pf, j))
+				start(pf, j);
 		}
 	}
 }

@@ -45,5 +45,6 @@ void delivery_read_sign(struct loader *l, yaml_node_t *n, yaml_node_t *headers, 
 void delivery_read_timeout(struct loader *l, yaml_node_t *n, struct postback *pb);
 void delivery_read_attempts(struct loader *l, yaml_node_t *n, struct postback *pb);
 void delivery_read_final(struct loader *l, yaml_node_t *n, struct postback *pb);
+void delivery_read_rate(struct loader *l, yaml_node_t *n, struct postback *pb);
 
 #endif

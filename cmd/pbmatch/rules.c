@@ -5,7 +5,8 @@
  * keys with a "did you mean", wrong types, bad values, delays under the
  * guide's 2-minute minimum, duplicate names, reasons on an approved-only
  * postback, URLs that are not http(s) with a host, unbalanced braces,
- * a sign block or a delivery policy that pbfire could not follow); all of
+ * a sign block or a delivery policy, such as a rate, that pbfire could
+ * not follow); all of
  * them are reported, then loading fails. A macro that looks like a
  * misspelt standard field is a warning, an error under --strict. The reading and reporting are
  * loader.c's, the members that say how pbfire delivers a postback
@@ -33,7 +34,7 @@ const char *const fire_status_names[] = { "always", "any", "approved", "rejected
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
 	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map",
-	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "supersede", NULL
+	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "rate", "supersede", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -315,6 +316,8 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 		delivery_read_attempts(l, v, pb);
 	} else if (!strcmp(key, "final")) {
 		delivery_read_final(l, v, pb);
+	} else if (!strcmp(key, "rate")) {
+		delivery_read_rate(l, v, pb);
 	} else if (!strcmp(key, "supersede")) {
 		seen->supersede = v;
 		read_supersede(l, v, pb);
@@ -515,6 +518,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		buf_addf(b, ", attempts %d", pb->attempts);
 	if (pb->final_json)
 		buf_addf(b, ", final %s", pb->final_json);
+	if (pb->rate)
+		buf_addf(b, ", rate %s", pb->rate);
 	buf_addf(b, ", %s", pb->url);
 }
 
@@ -536,6 +541,7 @@ void rules_free(struct rules *r)
 		free(pb->headers_json);
 		free(pb->sign_json);
 		free(pb->final_json);
+		free(pb->rate);
 		strlist_free(&pb->offers);
 		strlist_free(&pb->publishers);
 		strlist_free(&pb->reasons);

@@ -35,6 +35,7 @@ struct postback {
 	long timeout_ms;	/* per attempt; 0: pbfire's --timeout */
 	int attempts;		/* attempts in all; 0: as pbfire's options say */
 	char *final_json;	/* statuses never retried, a JSON array, or NULL */
+	char *rate;		/* at most this many requests, such as "20/s" (common/rate.c), or NULL */
 	enum fire_status status;
 	long delay;		/* seconds; 0 when the postback has none */
 	bool keep_when_superseded;	/* supersede: false, a delayed line a later action never stops */
