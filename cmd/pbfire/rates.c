@@ -41,14 +41,14 @@ static size_t bucket(struct rates *r, const char *key, size_t n, int64_t interva
 bool rates_add_host(struct rates *r, const char *spec, struct buf *why)
 {
 	const char *eq = strrchr(spec, '='), *bad;
-	struct buf origin = { 0 }, key = { 0 };
+	struct buf host = { 0 }, origin = { 0 }, key = { 0 };
 	int64_t interval;
 	buf_clear(why);
 	if (!eq)
 		buf_adds(why, "expected HOST=RATE, such as https://t.example=20/s");
 	else if ((bad = rate_parse(eq + 1, strlen(eq + 1), &interval)))
 		buf_addf(why, "%s, got '%s'", bad, eq + 1);
-	else if (!httpurl_check(spec, (size_t)(eq - spec), &origin, &bad))
+	else if (buf_add(&host, spec, (size_t)(eq - spec)), !httpurl_check(host.data, host.len, &origin, &bad))
 		buf_addf(why, "expected a host such as https://t.example or http://t.example:8080, got '%.*s': %s",
 			 (int)(eq - spec), spec, bad);
 	if (!why->len) {
@@ -57,6 +57,7 @@ bool rates_add_host(struct rates *r, const char *spec, struct buf *why)
 		r->at[i].interval = interval;
 		*strmap_put(&r->hosts, origin.data, origin.len, i) = i;
 	}
+	buf_free(&host);
 	buf_free(&origin);
 	buf_free(&key);
 	return !why->len;
