@@ -12,7 +12,8 @@
  * refill their slots; only then flush and wait, until the nearest
  * deadline. A line becomes a job in make_job() and leaves through
  * end_line(), keep_in_spool() or interrupt(). The lines waiting are in
- * queue.c, what is known of each host in hosts.c, the requests in flight
+ * queue.c, what is known of each host in hosts.c, the rates the lines
+ * keep in rates.c, the requests in flight
  * in lanes.c, one attempt's libcurl options and outcome in transfer.c,
  * what is told about them in report.c.
  */
