@@ -408,7 +408,7 @@ static void update_limit(struct pbfire *pf, size_t i);
  * lines go on. */
 static bool waits_for_rate(struct pbfire *pf, struct job *j)
 {
-	int64_t when = rates_when(&pf->o.rates, j);
+	int64_t when = rates_due(&pf->o.rates, j, pf->now);
 	if (when <= pf->now)
 		return false;
 	hosts_pace(&pf->hosts, j->host, when);

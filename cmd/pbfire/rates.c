@@ -4,12 +4,13 @@
  * object (pbmatch writes it from pb-rules(5)), both in common/rate.c's
  * grammar. Each rate is a bucket, GCRA with no burst: a request may go
  * once the bucket's next time has come, and moves it on by one interval,
- * so requests go evenly spaced and never faster than the rate in any
- * window. A request that goes late by up to a quarter of an interval
- * (the loop woke a little after the time) moves the next time on from
- * the time it was due rather than from now, so that lateness does not
- * add up and the rate holds on average; one after an idle spell counts
- * from now, so there is no burst. A host's bucket is keyed by the host as
+ * so requests go evenly spaced. A line that had to wait for the time
+ * (the loop then wakes for it, a little late on a busy machine) moves it
+ * on from the time it was due, or from an interval before now when it
+ * went later than that, so that lateness does not add up and the rate
+ * holds on average, while no window of n intervals holds more than n + 1
+ * requests; a line that did not wait moves it on from now, so an idle
+ * spell gives no burst. A host's bucket is keyed by the host as
  * pbfire names it (scheme://name:port), a rule's by its name and rate,
  * so that all the lines of a rule share its rate, whatever their host.
  * A line waits for its rates in its host's queue, the host paced until
@@ -92,20 +93,29 @@ bool rates_of_job(struct rates *r, struct job *j, const char *host, size_t n, st
 	return true;
 }
 
-/* When j may go by its rates: a time not after now when it may now. */
-int64_t rates_when(const struct rates *r, const struct job *j)
+/* The time bucket i + 1 (0: none) lets a line go, INT64_MIN for none; a
+ * bucket whose time is after now notes that a line waits for it. */
+static int64_t due(struct rates *r, size_t i, int64_t now)
 {
-	int64_t when = INT64_MIN;
-	if (j->rate_rule && r->at[j->rate_rule - 1].next > when)
-		when = r->at[j->rate_rule - 1].next;
-	if (j->rate_host && r->at[j->rate_host - 1].next > when)
-		when = r->at[j->rate_host - 1].next;
-	return when;
+	if (!i)
+		return INT64_MIN;
+	struct bucket *b = &r->at[i - 1];
+	b->waited |= b->next > now;
+	return b->next;
+}
+
+/* When j may go by its rates: a time not after now when it may now. */
+int64_t rates_due(struct rates *r, const struct job *j, int64_t now)
+{
+	int64_t rule = due(r, j->rate_rule, now), host = due(r, j->rate_host, now);
+	return rule > host ? rule : host;
 }
 
 static void take(struct bucket *b, int64_t now)
 {
-	b->next = (now - b->next <= b->interval / 4 ? b->next : now) + b->interval;
+	int64_t from = b->waited ? now - b->interval : now;
+	b->next = (b->next > from ? b->next : from) + b->interval;
+	b->waited = false;
 }
 
 /* Counts j's request, going now, against its rates. */

@@ -10,9 +10,11 @@
 #include "strmap.h"
 
 /* One rate's state: the interval between two requests, and when the
- * next may go (GCRA's theoretical arrival time), in nanoseconds. */
+ * next may go (GCRA's theoretical arrival time), in nanoseconds; whether
+ * a line waits for that time. */
 struct bucket {
 	int64_t interval, next;
+	bool waited;
 };
 
 /* The rates pbfire keeps to: those --rate gives hosts, by host, and a
@@ -26,7 +28,7 @@ struct rates {
 
 bool rates_add_host(struct rates *r, const char *spec, struct buf *why);
 bool rates_of_job(struct rates *r, struct job *j, const char *host, size_t n, struct buf *why);
-int64_t rates_when(const struct rates *r, const struct job *j);
+int64_t rates_due(struct rates *r, const struct job *j, int64_t now);
 void rates_take(struct rates *r, const struct job *j, int64_t now);
 void rates_free(struct rates *r);
 

@@ -6,8 +6,9 @@
  * that to within a nanosecond and double's precision; --rate takes the
  * text only when its part after the last '=' is a rate, with that
  * interval; and requests let through at the times the rest of the input
- * gives never go faster than the rate: m intervals later than one
- * another, less a quarter interval at most. */
+ * gives never go faster than the rate: the m-th after one at least m - 1
+ * intervals after it, so that no window of n intervals holds more than
+ * n + 1. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,22 +57,22 @@ static void check_grammar(const char *s, size_t n)
 }
 
 /* Lets requests through at the times the bytes give, as pbfire's loop
- * does: one whenever rates_when() says it may go. */
+ * does: one whenever rates_due() says it may go. */
 static void check_pacing(struct rates *r, const uint8_t *p, size_t n)
 {
 	struct job j = { .rate_host = 1 };
 	int64_t interval = r->at[0].interval, now = NOW, sent[64];
 	size_t k = 0;
 	for (size_t i = 0; i < n && k < 64; i++) {
-		now += (int64_t)p[i] * interval / 64;
-		if (rates_when(r, &j) > now)
+		now += (int64_t)p[i] * interval / 32;
+		if (rates_due(r, &j, now) > now)
 			continue;
 		rates_take(r, &j, now);
 		sent[k++] = now;
 	}
 	for (size_t a = 0; a < k; a++)
 		for (size_t b = a + 1; b < k; b++)
-			CHECK(sent[b] - sent[a] >= (int64_t)(b - a) * interval - interval / 4);
+			CHECK(sent[b] - sent[a] >= (int64_t)(b - a - 1) * interval);
 }
 
 static void check_host_rate(const char *s, size_t n)
