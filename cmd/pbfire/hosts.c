@@ -1,7 +1,8 @@
 /*
  * The hosts pbfire sends to, by index in the order they are met, and the
  * state each keeps across its lines: its circuit breaker (breaker.c), the
- * end of the pacing a 429 or Retry-After asked for, the lane its requests
+ * end of the pacing a 429 or Retry-After asked for (or its first line's
+ * rate, rates.c), the lane its requests
  * go to (lanes.c decides it) and its lines finished, for --stats. A host
  * whose breaker is open or that is paced has a timer, in a heap by due
  * time: when it is due the host is woken, its breaker letting a probe go

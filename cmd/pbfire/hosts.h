@@ -18,7 +18,7 @@ struct host {
 	char *name;
 	unsigned long ok, failed;	/* lines finished */
 	struct breaker breaker;
-	int64_t paced_until;		/* backpressure: nothing goes before then (ns) */
+	int64_t paced_until;		/* backpressure or a line's rate: nothing goes before then (ns) */
 	struct route route;		/* the lane its requests go to (lanes.c) */
 };
 

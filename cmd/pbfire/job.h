@@ -70,6 +70,7 @@ struct job {
 	struct line_policy policy;	/* its postback's timeout, attempts, final */
 	struct expect expect;		/* what a delivering answer is */
 	size_t host;			/* index of its host in pbfire's table */
+	size_t rate_rule, rate_host;	/* its rule's and its host's rates: bucket + 1 (rates.c); 0: none */
 	int attempts, round;
 	int earlier_attempts;		/* of the rounds before, for a line fed back */
 	int paced;			/* attempts answered with backpressure */

@@ -12,7 +12,8 @@
  * refill their slots; only then flush and wait, until the nearest
  * deadline. A line becomes a job in make_job() and leaves through
  * end_line(), keep_in_spool() or interrupt(). The lines waiting are in
- * queue.c, what is known of each host in hosts.c, the requests in flight
+ * queue.c, what is known of each host in hosts.c, the rates the lines
+ * keep in rates.c, the requests in flight
  * in lanes.c, one attempt's libcurl options and outcome in transfer.c,
  * the answer judged by its postback's expect in expect.c, what is told
  * about them in report.c, the lines held by transaction and rule, which
@@ -35,6 +36,7 @@
 #include "options.h"
 #include "order.h"
 #include "queue.h"
+#include "rates.h"
 #include "record.h"
 #include "report.h"
 #include "retry.h"
@@ -308,6 +310,8 @@ static enum made make_job(struct pbfire *pf, const char *line, size_t len, unsig
 	    !job_host(j, &pf->scratch, &pf->why))
 		return NOT_A_REQUEST;
 	j->host = hosts_add(&pf->hosts, pf->scratch.data, pf->scratch.len);
+	if (!rates_of_job(&pf->o.rates, j, pf->scratch.data, pf->scratch.len, &pf->why))
+		return NOT_A_REQUEST;
 	if (!signing_read(j, &pf->secrets, &pf->why) || !fill_read(j, &pf->secrets, &pf->why))
 		return NOT_SIGNABLE;
 	if (!pf->o.dry_run) {
@@ -457,6 +461,7 @@ static void start(struct pbfire *pf, struct job *j)
 	j->attempts++;
 	j->fired_at = pf->now;
 	j->sending = true;
+	rates_take(&pf->o.rates, j, pf->now);
 	queue_started(&pf->queue, j);
 	signing_attempt(j, &pf->secrets, pf->now / STAMP_NS);
 	fill_attempt(j, &pf->secrets);
@@ -482,10 +487,27 @@ static void supersede_older(struct pbfire *pf, struct job *j)
 	}
 }
 
-/* Starts lines, each host's oldest first and hosts in turn, within -j
- * and --per-host. A line that a newer one of its transaction and rule
- * supersedes ends here, and one that must wait for an older one waits
- * (order.c). A line whose key is settled finishes here, quietly
+static void update_limit(struct pbfire *pf, size_t i);
+
+/* Whether j is to wait for its rates (its rule's, its host's): then it
+ * goes back first in its host's line, and the host is paced until j may
+ * go, so that the host's other lines wait behind it and other hosts'
+ * lines go on. */
+static bool waits_for_rate(struct pbfire *pf, struct job *j)
+{
+	int64_t when = rates_due(&pf->o.rates, j, pf->now);
+	if (when <= pf->now)
+		return false;
+	hosts_pace(&pf->hosts, j->host, when);
+	update_limit(pf, j->host);
+	queue_return(&pf->queue, j);
+	return true;
+}
+
+/* Starts lines, each host's oldest first and hosts in turn, within -j,
+ * --per-host and the rates. A line that a newer one of its transaction
+ * and rule supersedes ends here, and one that must wait for an older one
+ * waits (order.c). A line whose key is settled finishes here, quietly
  * (end_settled()), and one whose key is in flight waits for it. */
 static void start_ready(struct pbfire *pf)
 {
@@ -512,7 +534,8 @@ static void start_ready(struct pbfire *pf)
 			queue_park(&pf->queue, j, NULL);
 			break;
 		default:
-			start(pf, j);
+			if (!waits_for_rate(pf, j))
+				start(pf, j);
 		}
 	}
 }

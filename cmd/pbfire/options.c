@@ -4,7 +4,8 @@
  * options, the defaults, each option's range and the message for a value
  * out of it, and the settings that follow from others (--per-host and
  * --threads at most -j, the lines kept in memory, the longest breaker
- * wait at least --breaker-wait). See pbfire(1).
+ * wait at least --breaker-wait) and the hosts' --rate (rates.c). See
+ * pbfire(1).
  */
 #include "options.h"
 
@@ -24,15 +25,15 @@ static const char usage[] =
 	"              [--follow N] [--allow-private] [--allow-net CIDR] [--cacert FILE]\n"
 	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
 	"              [--schedule LIST] [--breaker N] [--breaker-wait DURATION]\n"
-	"              [--secrets FILE] [--grace DURATION] [--stats] [--duplicates]\n"
-	"              [--keep-response BYTES]\n"
+	"              [--rate HOST=RATE] [--secrets FILE] [--grace DURATION] [--stats]\n"
+	"              [--duplicates] [--keep-response BYTES]\n"
 	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
 enum {
 	OPT_DRY_RUN = OPT_TOOL_LAST, OPT_PER_HOST, OPT_RETRIES, OPT_BACKOFF, OPT_CONNECT_TIMEOUT,
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
 	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
-	OPT_SECRETS, OPT_THREADS, OPT_DUPLICATES,
+	OPT_SECRETS, OPT_THREADS, OPT_DUPLICATES, OPT_RATE,
 	OPT_KEEP_RESPONSE,
 };
 
@@ -74,6 +75,14 @@ static void net_option(struct options *o, const struct tool *t, const char *arg)
 	netpolicy_allow(&o->net, b);
 }
 
+static void rate_option(struct options *o, const struct tool *t, const char *arg)
+{
+	struct buf why = { 0 };
+	if (!rates_add_host(&o->rates, arg, &why))
+		tool_usage_error(t, "--rate: %s", why.data);
+	buf_free(&why);
+}
+
 /* Sets o from the command line, pbfire's defaults first; t takes the
  * options every tool has. */
 void options_parse(struct options *o, struct tool *t, int argc, char **argv)
@@ -99,6 +108,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 		{ "schedule", required_argument, NULL, OPT_SCHEDULE },
 		{ "breaker", required_argument, NULL, OPT_BREAKER },
 		{ "breaker-wait", required_argument, NULL, OPT_BREAKER_WAIT },
+		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "secrets", required_argument, NULL, OPT_SECRETS },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "stats", no_argument, NULL, OPT_STATS },
@@ -157,6 +167,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 			break;
 		case OPT_BREAKER: o->breaker.failures = (unsigned)number_option(t, "--breaker", optarg, 0, 10000); break;
 		case OPT_BREAKER_WAIT: o->breaker.wait = seconds_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
+		case OPT_RATE: rate_option(o, t, optarg); break;
 		case OPT_SECRETS: o->secrets_path = optarg; break;
 		case OPT_GRACE: o->grace = seconds_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: o->stats = true; break;
@@ -180,4 +191,5 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 void options_free(struct options *o)
 {
 	netpolicy_free(&o->net);
+	rates_free(&o->rates);
 }

@@ -6,6 +6,7 @@
 
 #include "breaker.h"
 #include "netpolicy.h"
+#include "rates.h"
 #include "retry.h"
 #include "schedule.h"
 #include "tool.h"
@@ -27,6 +28,7 @@ struct options {
 	struct retry_policy retry;
 	struct breaker_policy breaker;
 	struct netpolicy net;
+	struct rates rates;		/* --rate: the hosts', and the rules' met on lines */
 	struct transfer_options send;
 	struct schedule schedule;
 };

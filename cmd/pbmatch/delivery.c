@@ -1,8 +1,8 @@
 /*
  * The members of a postback that say how pbfire delivers it: its sign
  * block (how it is signed, the secret named, never given) and its own
- * timeout, attempts and final statuses, and its expect (what an answer
- * must be to count as delivered), checked as the rest of the rule
+ * timeout, attempts, final statuses and rate, and its expect (what an
+ * answer must be to count as delivered), checked as the rest of the rule
  * file is (every mistake reported with file, line and column) and kept
  * as the JSON that pbmatch writes into the postback object. The words a
  * sign block may use are common/signwords.c's, which pbfire reads too.
@@ -11,6 +11,7 @@
 #include "duration.h"
 #include "httpheader.h"
 #include "loader.h"
+#include "rate.h"
 #include "secretref.h"
 #include "signwords.h"
 
@@ -313,4 +314,18 @@ void delivery_read_expect(struct loader *l, yaml_node_t *n, struct postback *pb)
 		pb->expect_json = json.data;
 	else
 		buf_free(&json);
+}
+
+/* rate: at most so many requests a second or a minute, such as 20/s or
+ * 300/m (common/rate.c's grammar), kept as written: pbfire reads it so. */
+void delivery_read_rate(struct loader *l, yaml_node_t *n, struct postback *pb)
+{
+	const char *s = loader_want_scalar(l, n, "rate"), *why;
+	int64_t interval;
+	if (!s)
+		return;
+	if ((why = rate_parse(s, strlen(s), &interval)))
+		loader_report(l, n, "rate: %s, got '%s'", why, s);
+	else
+		pb->rate = xstrndup(s, strlen(s));
 }

@@ -46,5 +46,6 @@ void delivery_read_timeout(struct loader *l, yaml_node_t *n, struct postback *pb
 void delivery_read_attempts(struct loader *l, yaml_node_t *n, struct postback *pb);
 yaml_node_t *delivery_read_final(struct loader *l, yaml_node_t *n, struct postback *pb);
 void delivery_read_expect(struct loader *l, yaml_node_t *n, struct postback *pb);
+void delivery_read_rate(struct loader *l, yaml_node_t *n, struct postback *pb);
 
 #endif

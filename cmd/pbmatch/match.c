@@ -131,6 +131,8 @@ static char *postback_members(const struct postback *pb, size_t *len)
 		buf_addf(&b, "\"final\":%s,", pb->final_json);
 	if (pb->expect_json)
 		buf_addf(&b, "\"expect\":%s,", pb->expect_json);
+	if (pb->rate)
+		buf_addf(&b, "\"rate\":\"%s\",", pb->rate);
 	if (pb->keep_when_superseded)
 		buf_adds(&b, "\"supersede\":false,");
 	buf_adds(&b, "\"key\":");

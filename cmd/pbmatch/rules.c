@@ -6,7 +6,8 @@
  * guide's 2-minute minimum, duplicate names, reasons on an approved-only
  * postback, URLs that are not http(s) with a host, unbalanced braces,
  * secret placeholders in a URL's host,
- * a sign block or a delivery policy that pbfire could not follow); all of
+ * a sign block or a delivery policy, such as a rate, that pbfire could
+ * not follow); all of
  * them are reported, then loading fails. A macro that looks like a
  * misspelt standard field is a warning, an error under --strict. The reading and reporting are
  * loader.c's, the members that say how pbfire delivers a postback
@@ -36,8 +37,8 @@ const char *const action_status_names[STATUS_COUNT] = { "approved", "rejected", 
 static const char *const top_keys[] = { "postbacks", NULL };
 static const char *const postback_keys[] = {
 	"name", "type", "scope", "url", "status", "rejection_reasons", "delay", "event", "map",
-	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "supersede",
-	"expect", NULL
+	"method", "body", "content_type", "headers", "sign", "timeout", "attempts", "final", "rate",
+	"supersede", "expect", NULL
 };
 static const char *const scope_keys[] = { "offer", "publisher", NULL };
 
@@ -343,6 +344,8 @@ static void read_member(struct loader *l, const char *key, yaml_node_t *k, yaml_
 	} else if (!strcmp(key, "expect")) {
 		seen->expect = v;
 		delivery_read_expect(l, v, pb);
+	} else if (!strcmp(key, "rate")) {
+		delivery_read_rate(l, v, pb);
 	} else if (!strcmp(key, "supersede")) {
 		seen->supersede = v;
 		read_supersede(l, v, pb);
@@ -576,6 +579,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		buf_addf(b, ", final %s", pb->final_json);
 	if (pb->expect_json)
 		buf_addf(b, ", expect %s", pb->expect_json);
+	if (pb->rate)
+		buf_addf(b, ", rate %s", pb->rate);
 	buf_addf(b, ", %s", pb->url);
 }
 
@@ -598,6 +603,7 @@ void rules_free(struct rules *r)
 		free(pb->sign_json);
 		free(pb->final_json);
 		free(pb->expect_json);
+		free(pb->rate);
 		strlist_free(&pb->offers);
 		strlist_free(&pb->publishers);
 		strlist_free(&pb->reasons);

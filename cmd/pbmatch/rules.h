@@ -40,6 +40,7 @@ struct postback {
 	char *final_json;	/* statuses never retried, a JSON array, or NULL */
 	unsigned statuses;
 	char *expect_json;	/* what a delivering answer is, a JSON object, or NULL */
+	char *rate;		/* at most this many requests, such as "20/s" (common/rate.c), or NULL */
 	long delay;		/* seconds; 0 when the postback has none */
 	bool keep_when_superseded;	/* supersede: false, a delayed line a later action never stops */
 	unsigned long line;	/* where it starts in the rule file */
