@@ -414,13 +414,18 @@ EOF
 	within 10 "the ledger restored" grep -q 'ledger restored, 1000 keys' m0.err
 	ino=$(stat -c %i m0/fired.1)
 	wait_requests 20
+	# pbfire reviews its ledger as it syncs it: more actions once the
+	# restored keys are past --ledger-keep and a review is due.
+	sleep 6
+	actions 20 d 600 | produce -p 1
+	wait_requests 40
 	within 20 "pbfire compacted its ledger" test "$(ledger_size)" -lt 1000
 	[ "$(stat -c %i m0/fired.1)" != "$ino" ]	# pbfire forgot the old keys: a new file
 	sleep 0.5
 	pbkafka_stop m0
 	consume -t pb-fired -p 1 -o beginning -f '%k\n' | sort > keys
 	[ -z "$(uniq -d keys)" ] || fail "shipped twice: $(uniq -d keys | head -n 3)"
-	[ "$(wc -l < keys)" -eq $((1000 + 20)) ]
+	[ "$(wc -l < keys)" -eq $((1000 + 40)) ]
 }
 
 # ledger_size: how many lines m0/fired.1 has.
