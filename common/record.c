@@ -401,6 +401,30 @@ void record_write(struct record *r, FILE *out, const char *const *drop, const ch
 	fwrite(line->data, 1, line->len, out);
 }
 
+static void add_json_member(struct buf *b, const char *name, struct text json)
+{
+	buf_addf(b, "\"%s\":", name);
+	if (json.n)
+		buf_add(b, json.p, json.n);
+	else
+		buf_adds(b, "null");
+}
+
+/* Adds to b the object held with one member more, "superseded", naming
+ * the action by, for the one final record of a superseded line
+ * (pb-records(7)). */
+void record_add_superseded(struct buf *b, const struct record *held, const struct superseder *by)
+{
+	buf_add(b, held->text, (size_t)held->tok[0].end - 1);
+	buf_adds(b, held->tok[0].size ? ",\"superseded\":{" : "\"superseded\":{");
+	add_json_member(b, "status", by->status);
+	buf_addc(b, ',');
+	add_json_member(b, "rejection_reason", by->reason);
+	buf_addc(b, ',');
+	add_json_member(b, "time", by->time);
+	buf_adds(b, "}}");
+}
+
 void record_free(struct record *r)
 {
 	free(r->tok);

@@ -55,6 +55,12 @@ bool record_is_number(const struct record *r, int i);
 bool record_is_scalar(const struct record *r, int i);
 const char *record_type_name(const struct record *r, int i);
 void record_write(struct record *r, FILE *out, const char *const *drop, const char *add, size_t addlen);
+/* The JSON texts of the action that superseded a line: its status,
+ * rejection_reason and time as written (an empty text writes null). */
+struct superseder {
+	struct text status, reason, time;
+};
+void record_add_superseded(struct buf *b, const struct record *held, const struct superseder *by);
 void record_free(struct record *r);
 
 #endif

@@ -276,13 +276,11 @@ static void drop(struct hold *h, size_t i)
 
 /* ---- superseding ---- */
 
-static void add_member(struct buf *b, const char *name, struct text v)
+/* Adds the string v as JSON to b, or nothing when there is none. */
+static void add_json_text(struct buf *b, struct text v)
 {
-	buf_addf(b, "\"%s\":", name);
 	if (v.p)
 		buf_add_json_string(b, v.p, v.n);
-	else
-		buf_adds(b, "null");
 }
 
 /* Supersedes the held line read back into h->back (facts held), in slot
@@ -291,16 +289,16 @@ static void add_member(struct buf *b, const char *name, struct text v)
  * copy's write). */
 static void supersede(struct hold *h, size_t i, const struct record *held, const struct line_facts *by)
 {
+	struct buf *j = &h->by_json;
+	buf_clear(j);
+	add_json_text(j, by->status);
+	size_t status_len = j->len;
+	add_json_text(j, by->reason);
+	struct superseder action = { { j->data, status_len }, { j->data + status_len, j->len - status_len },
+				     by->time_json };
 	struct buf *c = &h->copy;
 	buf_clear(c);
-	buf_add(c, held->text, (size_t)held->tok[0].end - 1);
-	buf_adds(c, held->tok[0].size ? ",\"superseded\":{" : "\"superseded\":{");
-	add_member(c, "status", by->status);
-	buf_addc(c, ',');
-	add_member(c, "rejection_reason", by->reason);
-	buf_adds(c, ",\"time\":");
-	buf_add(c, by->time_json.p, by->time_json.n);
-	buf_adds(c, "}}");
+	record_add_superseded(c, held, &action);
 	spool_hold(h->spool, 0, c->data, c->len);
 	drop(h, i);
 	h->nsuperseded++;
@@ -452,4 +450,5 @@ void hold_free(struct hold *h)
 	record_free(&h->line);
 	record_free(&h->back);
 	buf_free(&h->copy);
+	buf_free(&h->by_json);
 }

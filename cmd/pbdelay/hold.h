@@ -41,6 +41,7 @@ struct hold {
 	struct record line;	/* a line the spool reports */
 	struct record back;	/* a held line read back */
 	struct buf copy;	/* a superseded line as it is written out */
+	struct buf by_json;	/* the status and reason that superseded it, as JSON */
 	unsigned long nsuperseded, nduplicates;
 };
 

@@ -303,29 +303,13 @@ bool order_passed(struct order *o, uint64_t pos)
 
 /* ---- superseding ---- */
 
-static void add_value(struct buf *b, const char *name, struct text json)
-{
-	buf_addf(b, "\"%s\":", name);
-	if (json.n)
-		buf_add(b, json.p, json.n);
-	else
-		buf_adds(b, "null");
-}
-
 /* Puts in o->copy the line of held with a "superseded" member naming
  * the action of by: its status, rejection_reason and time, as written. */
 static void copy_superseded(struct order *o, const struct record *held, const struct stream *by)
 {
-	struct buf *c = &o->copy;
-	buf_clear(c);
-	buf_add(c, held->text, (size_t)held->tok[0].end - 1);
-	buf_adds(c, held->tok[0].size ? ",\"superseded\":{" : "\"superseded\":{");
-	add_value(c, "status", by->status_json);
-	buf_addc(c, ',');
-	add_value(c, "rejection_reason", by->reason_json);
-	buf_addc(c, ',');
-	add_value(c, "time", by->time_json);
-	buf_adds(c, "}}");
+	struct superseder action = { by->status_json, by->reason_json, by->time_json };
+	buf_clear(&o->copy);
+	record_add_superseded(&o->copy, held, &action);
 }
 
 /* Makes the line in o->copy j's line. */

@@ -209,3 +209,36 @@ bool fuzz_uri_text(const char *s, size_t n)
 	}
 	return true;
 }
+
+/* Whether p[0,n) is a record the spool format allows: a sign, 1 to 19
+ * digits worth at most INT64_MAX, a space. */
+static bool spool_record(const char *p, size_t n)
+{
+	static const char most[] = "9223372036854775807";
+	size_t d = 1;
+	if (n < 3 || (p[0] != '+' && p[0] != '-'))
+		return false;
+	while (d < n && d < sizeof most && p[d] >= '0' && p[d] <= '9')
+		d++;
+	return d > 1 && d < n && p[d] == ' ' && (d < sizeof most || memcmp(p + 1, most, d - 1) <= 0);
+}
+
+bool fuzz_spool_file(const char *path, const char *header, const char *p, size_t n, size_t max_line,
+		     size_t max_records)
+{
+	const char *end = p + n, *nl;
+	size_t records = 0;
+	struct buf f = { 0 };
+	buf_adds(&f, header);
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
+		size_t len = (size_t)(nl - p);
+		if (!spool_record(p, len) || len > max_line || ++records > max_records) {
+			buf_free(&f);
+			return false;
+		}
+		buf_add(&f, p, len + 1);
+	}
+	fuzz_write_file(path, f.data, f.len);
+	buf_free(&f);
+	return true;
+}

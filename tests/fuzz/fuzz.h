@@ -29,6 +29,13 @@ const char *fuzz_path(const char *name);
 void fuzz_write_file(const char *path, const void *p, size_t n);
 long fuzz_file_size(const char *path);
 
+/* Writes to path a spool file: header, then the lines of p[0,n), each a
+ * record the spool format allows (a sign, 1 to 19 digits worth at most
+ * INT64_MAX, a space, the line), at most max_line bytes and max_records
+ * of them; false, writing nothing, for any other input. */
+bool fuzz_spool_file(const char *path, const char *header, const char *p, size_t n, size_t max_line,
+		     size_t max_records);
+
 /* Code that ends the process (a loader that exits on a bad file) runs in
  * a child: fuzz_in_child() runs fn on a copy of arg[0,len) (len at most
  * FUZZ_CHILD_ARG) there, its stderr going to errpath (NULL: nowhere),

@@ -36,19 +36,6 @@ struct out {
 	uint64_t pos;
 };
 
-/* Whether p[0,n) is a record the spool format allows: a sign, 1 to 19
- * digits worth at most INT64_MAX, a space. */
-static bool wellformed(const char *p, size_t n)
-{
-	static const char most[] = "9223372036854775807";
-	size_t d = 1;
-	if (n < 3 || (p[0] != '+' && p[0] != '-'))
-		return false;
-	while (d < n && d < sizeof most && p[d] >= '0' && p[d] <= '9')
-		d++;
-	return d > 1 && d < n && p[d] == ' ' && (d < sizeof most || memcmp(p + 1, most, d - 1) <= 0);
-}
-
 /* A member of the object r parsed as text, or absent; nested one level
  * with a dot. */
 static struct text member(struct record *r, const char *path, jsmntype_t *type)
@@ -144,18 +131,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!nl || size > 64 * 1024)
 		return 0;
 	const char *action = p;
-	size_t action_len = (size_t)(nl - p), records = 0;
-	struct buf f = { 0 };
-	buf_add(&f, header, sizeof header - 1);
-	for (p = nl + 1; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
-		if (!wellformed(p, (size_t)(nl - p)) || (size_t)(nl - p) > MAX_LINE || ++records > MAX_RECORDS) {
-			buf_free(&f);
-			return 0;
-		}
-		buf_add(&f, p, (size_t)(nl - p) + 1);
-	}
+	size_t action_len = (size_t)(nl - p);
 	const char *path = fuzz_path("spool");
-	fuzz_write_file(path, f.data, f.len);
+	if (!fuzz_spool_file(path, header, nl + 1, (size_t)(end - nl - 1), MAX_LINE, MAX_RECORDS))
+		return 0;
 
 	struct spool s;
 	struct hold h;
@@ -194,6 +173,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hold_free(&h);
 	record_free(&r);
 	unlink(path);
-	buf_free(&f);
 	return 0;
 }

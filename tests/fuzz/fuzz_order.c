@@ -30,19 +30,6 @@ static const char header[] = "pbfire-spool 1\n";
 #define MAX_LINE 4096
 #define MAX_RECORDS 64
 
-/* Whether p[0,n) is a record the spool format allows: a sign, 1 to 19
- * digits worth at most INT64_MAX, a space. */
-static bool wellformed(const char *p, size_t n)
-{
-	static const char most[] = "9223372036854775807";
-	size_t d = 1;
-	if (n < 3 || (p[0] != '+' && p[0] != '-'))
-		return false;
-	while (d < n && d < sizeof most && p[d] >= '0' && p[d] <= '9')
-		d++;
-	return d > 1 && d < n && p[d] == ' ' && (d < sizeof most || memcmp(p + 1, most, d - 1) <= 0);
-}
-
 /* What the checks read of a line, apart from order.c. */
 struct view {
 	bool ordered;
@@ -191,18 +178,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *p = (const char *)data, *end = p + size, *nl = memchr(p, '\n', size);
 	if (!nl || size > 64 * 1024 || (size_t)(nl - p) > MAX_LINE)
 		return 0;
-	size_t line_len = (size_t)(nl - p), records = 0;
-	struct buf f = { 0 };
-	buf_add(&f, header, sizeof header - 1);
-	for (const char *q = nl + 1; q < end && (nl = memchr(q, '\n', (size_t)(end - q))); q = nl + 1) {
-		if (!wellformed(q, (size_t)(nl - q)) || (size_t)(nl - q) > MAX_LINE || ++records > MAX_RECORDS) {
-			buf_free(&f);
-			return 0;
-		}
-		buf_add(&f, q, (size_t)(nl - q) + 1);
-	}
+	size_t line_len = (size_t)(nl - p);
 	const char *path = fuzz_path("spool");
-	fuzz_write_file(path, f.data, f.len);
+	if (!fuzz_spool_file(path, header, nl + 1, (size_t)(end - nl - 1), MAX_LINE, MAX_RECORDS))
+		return 0;
 
 	static struct held h;
 	struct spool s;
@@ -241,6 +220,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free_held(&h);
 	order_free(&o);
 	unlink(path);
-	buf_free(&f);
 	return 0;
 }
