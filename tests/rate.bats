@@ -182,3 +182,28 @@ fire_until() {
 	assert_equal "$(seen | wc -l)" 8
 	at_least 2 "$(arrivals a | most_in_a_second)" || fail "the spooled lines went faster than their rate"
 }
+
+@test "-j 64 --per-host 64: a rated host's full backlog (256 lines) does not stop the input; another host's lines behind it go at once" {
+	start_receiver
+	{ lines "$RECV" a 300 2/s; lines "http://localhost:$PORT" b 20; } > in
+	pbfire --allow-net 127.0.0.0/8 --allow-net ::1 -j 64 --per-host 64 in > out 2> err &
+	pid=$!
+	# up to 8 s; before the fix localhost's lines waited for 45 of the
+	# rated lines to go, 22 s
+	deadline=$(at 8)
+	until has_arrivals b 20 || at_least "$(at 0)" "$deadline"; do
+		sleep 0.05
+	done
+	kill -TERM "$pid"
+	wait "$pid" || true
+	assert_equal "$(arrivals b | wc -l)" 20
+	first=$(jq -r .t recv.ndjson | sort -n | head -n 1)
+	last_b=$(arrivals b | tail -n 1)
+	# within 2 s of the first request, with room for a loaded machine
+	wait_b=$(printf '%s\n' "$first" "$last_b" | span)
+	at_least 2 "$wait_b" || fail "localhost's last $wait_b s after the first request"
+	most=$(arrivals a | most_in_a_second)
+	at_least 3 "$most" || fail "$most rated requests in one second"
+	# the rated lines not sent end interrupted, each once
+	assert_equal "$(jq -s 'length' out)" 320
+}

@@ -423,11 +423,13 @@ static void take_due(struct pbfire *pf)
 
 /* Whether to read more input: while the lines in memory are fewer than
  * four times -j (at least 256) and a backlog's worth more for each host
- * whose lines overflow to disk, which hold lines of their own. */
+ * whose backlog is full, which holds lines of its own and sends its next
+ * ones to disk: so a host whose lines cannot go (a rate, a dead host)
+ * never holds up the input for the others. */
 static bool may_read(const struct pbfire *pf)
 {
 	return !pf->input_done &&
-	       pf->in_memory < pf->o.in_memory_max + pf->queue.spilling * pf->queue.backlog_max;
+	       pf->in_memory < pf->o.in_memory_max + pf->queue.overflowing * pf->queue.backlog_max;
 }
 
 /* Reads lines while there is room for them and input is ready. */

@@ -9,8 +9,9 @@
  * open or it is paced (hosts.c says how many). A host's list in memory, its backlog, holds four
  * times --per-host lines at most: the lines behind them wait on disk, in
  * an unlinked temporary spool, 16 bytes of memory each, and come back in
- * order as the backlog empties, so a dead host's lines never fill the
- * memory the other hosts' lines need; when the lines taken back outweigh
+ * order as the backlog empties, so a dead or rate-limited host's lines
+ * never fill the memory the other hosts' lines need (a host whose
+ * backlog is full counts as overflowing, for main.c to read on); when the lines taken back outweigh
  * those still there, the rest move to a new temporary file, so the disk
  * a long run takes is that of the lines waiting. Lines waiting to retry sit in a
  * heap by due time until they are due, then go to the front of their
@@ -125,6 +126,19 @@ static struct spilled_line ring_pop(struct spilled *r)
 	return l;
 }
 
+/* Counts h in q->overflowing while its backlog is full or it has lines
+ * on disk: its next line goes to disk, so reading may go on for other
+ * hosts (may_read() in main.c). Called after each change of either. */
+static void note_overflow(struct queue *q, struct host_lines *h)
+{
+	bool full = h->spilled.n || h->backlog >= q->backlog_max;
+	if (full && !h->overflowing)
+		q->overflowing++;
+	else if (!full && h->overflowing)
+		q->overflowing--;
+	h->overflowing = full;
+}
+
 /* Writes j's line to disk behind its host's other lines there. */
 static void spill(struct queue *q, struct host_lines *h, const struct job *j)
 {
@@ -132,7 +146,6 @@ static void spill(struct queue *q, struct host_lines *h, const struct job *j)
 		spool_open(&q->overflow, NULL, "pbfire", q->max_line);
 		q->overflow_open = true;
 	}
-	q->spilling += !h->spilled.n;
 	ring_push(&h->spilled, (struct spilled_line){ spool_keep(&q->overflow, j->line, j->len), j->lineno });
 }
 
@@ -144,8 +157,8 @@ static void refill(struct queue *q, struct host_lines *h)
 		size_t len;
 		const char *line = spool_take_kept(&q->overflow, l.pos, &len);
 		push_back(h, q->revive(q->revive_arg, line, len, l.lineno));
-		q->spilling -= !h->spilled.n;
 	}
+	note_overflow(q, h);
 }
 
 /* Adds j behind the lines waiting for its host; false when its host's
@@ -155,10 +168,11 @@ bool queue_add(struct queue *q, struct job *j)
 {
 	struct host_lines *h = lines_of(q, j->host);
 	if (h->spilled.n || h->backlog >= q->backlog_max) {
-		spill(q, h, j);
+		spill(q, h, j);	/* h overflows already */
 		return false;
 	}
 	push_back(h, j);
+	note_overflow(q, h);
 	make_ready(q, j->host);
 	return true;
 }
@@ -182,7 +196,9 @@ struct job *queue_next(struct queue *q)
 /* Puts j back first in line for its host. */
 void queue_return(struct queue *q, struct job *j)
 {
-	push_front(lines_of(q, j->host), j);
+	struct host_lines *h = lines_of(q, j->host);
+	push_front(h, j);
+	note_overflow(q, h);
 	make_ready(q, j->host);
 }
 

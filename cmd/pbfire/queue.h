@@ -32,6 +32,7 @@ struct host_lines {
 	struct spilled spilled;		/* and, behind them, lines on disk */
 	size_t next_ready;		/* the host after it in the ready ring */
 	bool in_ready;
+	bool overflowing;		/* backlog full or lines on disk (note_overflow()) */
 };
 
 /* The lines waiting to be sent, by host. */
@@ -44,7 +45,7 @@ struct queue {
 	struct job *parked;		/* lines waiting for their key in flight */
 	struct spool overflow;		/* lines of hosts with a full backlog */
 	bool overflow_open;
-	size_t max_line, spilling;	/* hosts with lines on disk */
+	size_t max_line, overflowing;	/* hosts whose next line goes to disk */
 	revive_fn *revive;
 	void *revive_arg;
 };
