@@ -171,16 +171,17 @@ static inline const unsigned char *skip_plain8(const unsigned char *p, const uns
 }
 
 #ifdef JSON_SSE2
-/* The bytes of the sixteen at p that end a plain run, as a bit mask: as
- * signed bytes, those >= 0x80 are negative, so one comparison finds them
- * with the control characters. */
-static inline unsigned stops16(const unsigned char *p)
+/* The bytes of the sixteen at p that end a plain run, as a bit mask, and
+ * the quotes among them in *quotes: as signed bytes, those >= 0x80 are
+ * negative, so one comparison finds them with the control characters. */
+static inline unsigned stops16(const unsigned char *p, unsigned *quotes)
 {
 	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
 	const __m128i space = _mm_set1_epi8(' ');
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-	__m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
-				    _mm_cmplt_epi8(x, space));
+	__m128i q = _mm_cmpeq_epi8(x, quote);
+	__m128i stop = _mm_or_si128(_mm_or_si128(q, _mm_cmpeq_epi8(x, backslash)), _mm_cmplt_epi8(x, space));
+	*quotes = (unsigned)_mm_movemask_epi8(q);
 	return (unsigned)_mm_movemask_epi8(stop);
 }
 
@@ -188,7 +189,7 @@ static inline unsigned stops16(const unsigned char *p)
 static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
 {
 	for (; end - p >= 16; p += 16) {
-		unsigned mask = stops16(p);
+		unsigned quotes, mask = stops16(p, &quotes);
 		if (mask)
 			return p + __builtin_ctz(mask);
 	}
@@ -296,6 +297,36 @@ static const unsigned char *closed(struct scan *s, const unsigned char *p, unsig
 	return p + 1;
 }
 
+/* Reads "key":"value" at p when both lie in the 32 bytes after the key's
+ * opening quote and are plain ASCII: the key's closing quote in *key_end,
+ * the value's opening one in *value; returns the position after the value,
+ * or NULL for the general path. The two strings are found in one pass
+ * over the same bytes, not one after the other. */
+static inline const unsigned char *string_pair(struct scan *s, const unsigned char *p,
+						const unsigned char **key_end, const unsigned char **value)
+{
+#ifdef JSON_SSE2
+	if (s->end - p < 33 || *p != '"')
+		return NULL;
+	unsigned q0, q1;
+	uint64_t stops = stops16(p + 1, &q0) | (uint64_t)stops16(p + 17, &q1) << 16;
+	uint64_t quotes = q0 | (uint64_t)q1 << 16;
+	unsigned k = stops ? (unsigned)__builtin_ctzll(stops) : 32;
+	if (k > 29 || !(quotes >> k & 1) || p[k + 2] != ':' || p[k + 3] != '"')
+		return NULL;
+	uint64_t rest = stops >> (k + 3);	/* from the byte after the value's opening quote */
+	unsigned v = rest ? (unsigned)__builtin_ctzll(rest) + k + 3 : 32;
+	if (v >= 32 || !(quotes >> v & 1))
+		return NULL;
+	*key_end = p + 1 + k;
+	*value = p + 3 + k;
+	return p + 2 + v;
+#else
+	(void)s, (void)p, (void)key_end, (void)value;
+	return NULL;
+#endif
+}
+
 /* Reads "key" : at p, the key's closing quote in *key_end. */
 static const unsigned char *key(struct scan *s, const unsigned char *p, const unsigned char **key_end)
 {
@@ -325,10 +356,9 @@ static const unsigned char *container(struct scan *s, const unsigned char *p, bo
 		const unsigned char *at = p, *key_end = NULL, *v;
 		unsigned token = s->shape.ntokens;
 		s->shape.ntokens += object ? 2 : 1;	/* the key, the value; what is in it comes next */
-		if (object && !(p = key(s, p, &key_end)))
-			return NULL;
-		if (!(p = value(s, v = p)))
-			return NULL;
+		if (!object || !(p = string_pair(s, at, &key_end, &v)))
+			if ((object && !(p = key(s, at, &key_end))) || !(p = value(s, v = p)))
+				return NULL;
 		if (s->depth == 1 && s->index)
 			index_member(s, at, key_end, v, p, token);
 		p = skip_ws(p, s->end);
