@@ -50,8 +50,8 @@ int main(int argc, char **argv)
 		case 'l': o.lease_dir = optarg; break;
 		case 'X': props[o.nprops++] = optarg; break;
 		case OPT_GATE: gate = optarg; break;
-		case 'h': fputs(usage, stdout); return EXIT_OK;
-		case OPT_VERSION: puts("pbgroup " PB_VERSION); return EXIT_OK;
+		case 'h': fputs(usage, stdout); free(props); return EXIT_OK;
+		case OPT_VERSION: puts("pbgroup " PB_VERSION); free(props); return EXIT_OK;
 		default: usage_error(NULL);
 		}
 	}
@@ -61,8 +61,10 @@ int main(int argc, char **argv)
 	bool member = o.brokers || o.group || o.topic || o.lease_dir || o.nprops;
 	if (gate && member)
 		usage_error("--gate takes no other option");
-	if (gate)
+	if (gate) {
+		free(props);
 		return gate_run(gate);
+	}
 	if (!o.brokers || !o.group || !o.topic || !o.lease_dir)
 		usage_error(NULL);
 	int status = member_run(&o);
