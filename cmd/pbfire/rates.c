@@ -86,10 +86,9 @@ bool rates_of_job(struct rates *r, struct job *j, const char *host, size_t n, st
 	}
 	int name = record_path(&j->rec, "postback.name", sizeof "postback.name" - 1);
 	struct text rule = name >= 0 ? record_text(&j->rec, name) : (struct text){ "", 0 };
-	struct buf key = { 0 };
-	buf_addf(&key, "rule %.*s %.*s", (int)t.n, t.p, (int)rule.n, rule.p);
-	j->rate_rule = bucket(r, key.data, key.len, interval) + 1;
-	buf_free(&key);
+	buf_clear(&r->key);
+	buf_addf(&r->key, "rule %.*s %.*s", (int)t.n, t.p, (int)rule.n, rule.p);
+	j->rate_rule = bucket(r, r->key.data, r->key.len, interval) + 1;
 	return true;
 }
 
@@ -132,5 +131,6 @@ void rates_free(struct rates *r)
 	free(r->at);
 	strmap_free(&r->index);
 	strmap_free(&r->hosts);
+	buf_free(&r->key);
 	*r = (struct rates){ 0 };
 }

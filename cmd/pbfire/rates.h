@@ -24,6 +24,7 @@ struct rates {
 	size_t n;
 	struct strmap index;		/* bucket key -> its index in at */
 	struct strmap hosts;		/* a --rate host -> its bucket's index */
+	struct buf key;			/* a rule's bucket key, reused line to line */
 };
 
 bool rates_add_host(struct rates *r, const char *spec, struct buf *why);
