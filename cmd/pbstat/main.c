@@ -6,7 +6,8 @@
  * an SVG --plot and an --html page; once at the end of the input, or
  * every few seconds over a growing one; then the alerts (alerts.c). Or,
  * with --find and --where, the story of the postbacks of one click or
- * transaction (find.c). See pbstat(1).
+ * transaction (find.c), which --index makes fast (index_build.c). See
+ * pbstat(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "duration.h"
 #include "find.h"
 #include "groups.h"
+#include "index.h"
 #include "plot.h"
 #include "report.h"
 #include "series.h"
@@ -36,10 +38,12 @@ static const char usage[] =
 	"              [--now TIME] [--key FIELD] [--reject FILE] [--max-line BYTES]\n"
 	"              [FILE ...]\n"
 	"       pbstat --find VALUE | --where FIELD=VALUE ... [-o text|json] [--key FIELD]\n"
-	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
+	"              [--no-index] [--reject FILE] [--max-line BYTES] [FILE ...]\n"
+	"       pbstat --index [--key FIELD] [--max-line BYTES] FILE ...\n";
 
 enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY,
-       OPT_HTML, OPT_HTML_MAX, OPT_FIND, OPT_WHERE, OPT_MIN_COUNT, OPT_STALE, OPT_NOW };
+       OPT_HTML, OPT_HTML_MAX, OPT_FIND, OPT_WHERE, OPT_MIN_COUNT, OPT_STALE, OPT_NOW,
+       OPT_INDEX, OPT_NO_INDEX };
 
 struct pbstat {
 	struct tool *t;
@@ -52,6 +56,7 @@ struct pbstat {
 	const char *html;
 	long html_max;
 	bool json, openmetrics, terminal;
+	bool index;			/* --index */
 	int64_t every;			/* --every, nanoseconds; 0: not given */
 	struct alerts alerts;
 	struct find find;
@@ -202,6 +207,8 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
 		{ "stale", required_argument, NULL, OPT_STALE },
 		{ "now", required_argument, NULL, OPT_NOW },
+		{ "index", no_argument, NULL, OPT_INDEX },
+		{ "no-index", no_argument, NULL, OPT_NO_INDEX },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -222,6 +229,8 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		case OPT_MIN_COUNT: alerts_min_count(&ps->alerts, ps->t, optarg); break;
 		case OPT_STALE: alerts_stale(&ps->alerts, ps->t, optarg); break;
 		case OPT_NOW: alerts_now(&ps->alerts, ps->t, optarg); break;
+		case OPT_INDEX: ps->index = true; break;
+		case OPT_NO_INDEX: ps->find.no_index = true; break;
 		default:
 			if (!tool_option(ps->t, opt, optarg))
 				tool_usage_error(ps->t, NULL);
@@ -241,6 +250,21 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 			      ps->every || alerts_wanted(&ps->alerts);
 	if (find_wanted(&ps->find) && report_options)
 		tool_usage_error(ps->t, "--find and --where tell a story: no report options with them");
+	if (ps->index && (find_wanted(&ps->find) || report_options || ps->json || ps->t->reject_path))
+		tool_usage_error(ps->t, "--index builds indexes: only --key and --max-line with it");
+	if (ps->index && optind == argc)
+		tool_usage_error(ps->t, "--index: no file named");
+}
+
+/* pbstat --index: builds or brings up to date the index of each file;
+ * the exit status. */
+static int index_files(const struct tool *t, const char *key, char **files, int nfiles)
+{
+	int status = EXIT_OK;
+	for (int i = 0; i < nfiles; i++)
+		if (!index_build(files[i], key, t->max_line))
+			status = EXIT_FATAL;
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -251,6 +275,10 @@ int main(int argc, char **argv)
 	alerts_init(&ps.alerts);
 	find_init(&ps.find);
 	parse_options(&ps, argc, argv);
+	if (ps.index) {
+		find_free(&ps.find);
+		return index_files(&t, ps.key, argv + optind, argc - optind);
+	}
 	if (find_wanted(&ps.find)) {
 		ps.find.key_field = ps.key;
 		int status = find_run(&ps.find, &t, argv + optind, argc - optind, ps.json);
