@@ -183,7 +183,7 @@ all_same() {
 	assert_output --partial "pbstat: --index: no file named"
 	run pbstat --index --find t1 r.ndjson
 	assert_failure 2
-	assert_output --partial "pbstat: --index builds indexes: only --key and --max-line with it"
+	assert_output --partial "pbstat: --index builds indexes: only --index-memory, --key and --max-line with it"
 	run pbstat --index missing.ndjson
 	assert_failure 2
 	assert_output "pbstat: missing.ndjson: No such file or directory"
@@ -199,4 +199,26 @@ all_same() {
 	run pbstat --index empty.ndjson
 	assert_success
 	same --find t1 empty.ndjson
+}
+
+@test "--index-memory: the entries spilled in sorted runs and merged make the same index" {
+	results 30000 > r.ndjson
+	cp r.ndjson small.ndjson
+	pbstat --index r.ndjson
+	run pbstat --index --index-memory 65536 small.ndjson
+	assert_success
+	[ "$(stat -c %s r.ndjson.idx)" = "$(stat -c %s small.ndjson.idx)" ] || fail "another size spilled"
+	cmp <(tail -c +105 r.ndjson.idx) <(tail -c +105 small.ndjson.idx)
+	all_same small.ndjson
+	# Brought up to date in runs too.
+	results 20000 30001 | tee -a r.ndjson >> small.ndjson
+	pbstat --index r.ndjson
+	pbstat --index --index-memory 65536 small.ndjson
+	cmp <(tail -c +105 r.ndjson.idx) <(tail -c +105 small.ndjson.idx)
+	run pbstat --index --index-memory 1000 r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: --index-memory: expected a byte count of 65536 or more, got '1000'"
+	run pbstat --find t1 --index-memory 65536 r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: --index-memory: only with --index"
 }

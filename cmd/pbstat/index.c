@@ -49,8 +49,9 @@ size_t index_chunks(uint64_t nentries)
 	return (size_t)((nentries + INDEX_CHUNK - 1) / INDEX_CHUNK);
 }
 
-/* Whether the counts of header h give a file of n bytes. */
-static bool sizes_agree(const struct index_header *h, size_t n)
+/* Whether the counts of header h give a file of n bytes, n at least the
+ * header's. */
+bool index_sizes_agree(const struct index_header *h, size_t n)
 {
 	size_t left = n - sizeof *h;
 	if (h->nentries > left / sizeof(uint64_t))
@@ -69,7 +70,7 @@ static bool header_ok(const struct index_header *h, size_t n)
 	    h->header_check != index_check(h, offsetof(struct index_header, header_check)))
 		return false;
 	uint64_t blocks = (h->covered >> h->block_shift) + ((h->covered & ((UINT64_C(1) << h->block_shift) - 1)) != 0);
-	return h->nblocks == blocks && blocks <= BLOCK_MASK + 1 && sizes_agree(h, n);
+	return h->nblocks == blocks && blocks <= BLOCK_MASK + 1 && index_sizes_agree(h, n);
 }
 
 /* Whether the blocks start in turn, each in its bytes or at the end. */

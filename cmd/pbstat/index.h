@@ -18,6 +18,8 @@
 #define INDEX_HASH_BITS 39
 #define INDEX_CHUNK 4096	/* entries a check covers */
 #define INDEX_TAIL_CHECK 4096	/* bytes before the end covered, checked */
+#define INDEX_MEMORY (32 << 20)	/* --index-memory, by default */
+#define INDEX_MEMORY_MIN (64 << 10)
 
 /* The file: this header, the entries (sorted), the blocks, the chunks;
  * every number in the byte order of the machine that wrote it. */
@@ -60,6 +62,7 @@ struct index_map {
 uint64_t index_check(const void *p, size_t n);
 uint64_t index_value_hash(struct text value);
 size_t index_chunks(uint64_t nentries);
+bool index_sizes_agree(const struct index_header *h, size_t n);
 bool index_load(struct index_map *m, const void *p, size_t n);
 bool index_fresh(const struct index_map *m, int fd, const char *key_field);
 bool index_chunk_ok(const struct index_map *m, size_t c);
@@ -68,6 +71,6 @@ bool index_ranges(const struct index_map *m, struct text value, size_t max_line,
 bool index_find_ranges(const char *path, int fd, const char *key_field, struct text value, size_t max_line,
 		       struct lines_range **out, size_t *n);
 
-bool index_build(const char *path, const char *key_field, size_t max_line);
+bool index_build(const char *path, const char *key_field, size_t max_line, size_t memory);
 
 #endif

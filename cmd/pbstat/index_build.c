@@ -9,9 +9,12 @@
  * gives an entry per id find_ids() finds in it, the hash of the id's text
  * above the line's block, one per id and block; a line that is not valid
  * JSON or longer than --max-line gives none and marks its block to be
- * read always. The new entries are held in memory, 8 bytes each, sorted
- * and merged with the old ones into FILE.idx.new, which replaces FILE.idx
- * whole (durable.c), so a crash leaves the old index or the new one.
+ * read always. The new entries are held in memory, 8 bytes each, up to
+ * --index-memory; each time it is full they are sorted and spilled as a
+ * run to a temporary file (unlinked, in TMPDIR). At the end the runs, the
+ * entries in memory and the old index's are merged (heap.c) into
+ * FILE.idx.new, which replaces FILE.idx whole (durable.c), so a crash
+ * leaves the old index or the new one.
  */
 #include "index.h"
 
@@ -27,6 +30,15 @@
 #include "buf.h"
 #include "durable.h"
 #include "find.h"
+#include "heap.h"
+#include "tool.h"
+
+#define RUN_READ 8192		/* entries read from a run at a time */
+
+/* A run of sorted entries spilled: where in the runs file, how many. */
+struct run {
+	uint64_t at, n;
+};
 
 /* What is being built: the entries of the lines read, and the blocks. */
 struct build {
@@ -37,6 +49,12 @@ struct build {
 	size_t nblocks, blocks_cap;
 	unsigned shift;
 	uint64_t at;		/* the block of the line read */
+	size_t run_cap;		/* entries held before they are spilled */
+	int runs_fd;		/* the runs file, -1 before the first run */
+	struct run *run;
+	size_t nruns;
+	uint64_t runs_end;
+	const char *failed;	/* what failed spilling a run, or NULL */
 };
 
 /* An old index of the file that can be brought up to date. */
@@ -76,14 +94,59 @@ static bool whole_lines(int fd, uint64_t size, uint64_t *end)
 	return true;
 }
 
+static int compare_entries(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorts the entries in memory, each once. */
+static void sort_entries(struct build *b)
+{
+	if (b->n)
+		qsort(b->entry, b->n, sizeof *b->entry, compare_entries);
+	size_t n = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (n == 0 || b->entry[i] != b->entry[n - 1])
+			b->entry[n++] = b->entry[i];
+	b->n = n;
+}
+
+/* Sorts the entries in memory and writes them as a run to the runs file,
+ * made at the first; on failure sets b->failed. */
+static void spill(struct build *b)
+{
+	sort_entries(b);
+	if (b->runs_fd < 0) {
+		struct buf path = { 0 };
+		buf_addf(&path, "%s/pbstat-index.XXXXXX", tool_tmpdir());
+		b->runs_fd = mkostemp(path.data, O_CLOEXEC);
+		if (b->runs_fd >= 0)
+			unlink(path.data);
+		buf_free(&path);
+	}
+	if (b->runs_fd < 0 || !durable_write(b->runs_fd, b->entry, b->n * sizeof *b->entry, (int64_t)b->runs_end)) {
+		b->failed = "writing a run of the index to TMPDIR";
+		return;
+	}
+	b->run = xreallocarray(b->run, b->nruns + 1, sizeof *b->run);
+	b->run[b->nruns++] = (struct run){ b->runs_end, b->n };
+	b->runs_end += b->n * sizeof *b->entry;
+	b->n = 0;
+}
+
 static void add_id(void *arg, struct text id)
 {
 	struct build *b = arg;
-	if (b->n == b->cap) {
+	if (b->n == b->cap && b->cap < b->run_cap) {
 		b->cap = b->cap ? 2 * b->cap : 4096;
+		b->cap = b->cap < b->run_cap ? b->cap : b->run_cap;
 		b->entry = xreallocarray(b->entry, b->cap, sizeof *b->entry);
 	}
-	b->entry[b->n++] = index_value_hash(id) << INDEX_BLOCK_BITS | b->at;
+	if (b->n == b->cap)
+		spill(b);
+	if (!b->failed)
+		b->entry[b->n++] = index_value_hash(id) << INDEX_BLOCK_BITS | b->at;
 }
 
 /* Makes the blocks up to block at, those new starting at start, after
@@ -133,23 +196,6 @@ static bool read_lines(struct build *b, int fd, const char *path, size_t max_lin
 	return s == LINES_EOF;
 }
 
-static int compare_entries(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Sorts the new entries, each once. */
-static void sort_entries(struct build *b)
-{
-	qsort(b->entry, b->n, sizeof *b->entry, compare_entries);
-	size_t n = 0;
-	for (size_t i = 0; i < b->n; i++)
-		if (n == 0 || b->entry[i] != b->entry[n - 1])
-			b->entry[n++] = b->entry[i];
-	b->n = n;
-}
-
 /* The index file being written: its entries go by chunks. */
 struct writer {
 	int fd;
@@ -184,20 +230,70 @@ static void put_entry(struct writer *w, uint64_t e)
 		end_chunk(w);
 }
 
-/* Writes the entries of old[0,nold) and new[0,nnew), both sorted, in
- * order, each once. */
-static void merge_entries(struct writer *w, const uint64_t *old, size_t nold, const uint64_t *new, size_t nnew)
+/* Sorted entries to merge: p[i,n), then, for a run, left more in the
+ * runs file from at, read into buf. */
+struct source {
+	const uint64_t *p;
+	size_t i, n;
+	uint64_t at, left;
+	uint64_t buf[RUN_READ];
+};
+
+/* The next entry of s into *e; false at its end, or on a read error of
+ * the runs file fd (w->ok false). */
+static bool source_next(struct source *s, int fd, struct writer *w, uint64_t *e)
 {
-	size_t i = 0, j = 0;
-	while (i < nold || j < nnew) {
-		uint64_t e = j == nnew || (i < nold && old[i] <= new[j]) ? old[i] : new[j];
-		put_entry(w, e);
-		while (i < nold && old[i] == e)
-			i++;
-		while (j < nnew && new[j] == e)
-			j++;
+	if (s->i == s->n) {
+		size_t k = s->left < RUN_READ ? (size_t)s->left : RUN_READ;
+		if (!k || pread(fd, s->buf, k * sizeof *s->buf, (off_t)s->at) != (ssize_t)(k * sizeof *s->buf)) {
+			w->ok = w->ok && !k;
+			return false;
+		}
+		s->p = s->buf;
+		s->i = 0;
+		s->n = k;
+		s->at += k * sizeof *s->buf;
+		s->left -= k;
+	}
+	*e = s->p[s->i++];
+	return true;
+}
+
+/* Writes the entries of the n sources in order, each once. */
+static void merge_entries(struct writer *w, struct source *src, size_t n, int fd)
+{
+	struct heap h = { 0 };
+	uint64_t e;
+	for (size_t i = 0; i < n; i++)
+		if (source_next(&src[i], fd, w, &e))
+			heap_push(&h, (struct timer){ (int64_t)e, i });
+	bool any = false;
+	uint64_t last = 0;
+	while (h.n) {
+		struct timer t = heap_pop(&h);
+		if (!any || (uint64_t)t.due != last)
+			put_entry(w, (uint64_t)t.due);
+		any = true;
+		last = (uint64_t)t.due;
+		if (source_next(&src[t.id], fd, w, &e))
+			heap_push(&h, (struct timer){ (int64_t)e, t.id });
 	}
 	end_chunk(w);
+	heap_free(&h);
+}
+
+/* Merges the old index's entries, the runs and those in memory into w. */
+static void write_entries(struct writer *w, const struct build *b, const struct old_index *old)
+{
+	size_t n = 0;
+	struct source *src = xcalloc(b->nruns + 2, sizeof *src);
+	if (old)
+		src[n++] = (struct source){ .p = old->m.entry, .n = (size_t)old->m.h->nentries };
+	for (size_t r = 0; r < b->nruns; r++)
+		src[n++] = (struct source){ .at = b->run[r].at, .left = b->run[r].n };
+	src[n++] = (struct source){ .p = b->entry, .n = b->n };
+	merge_entries(w, src, n, b->runs_fd);
+	free(src);
 }
 
 /* Writes the index of b, with the entries of old if any, to path.idx,
@@ -212,7 +308,7 @@ static bool write_index(struct build *b, const struct old_index *old, struct ind
 	}
 	w.fd = n.fd;
 	write_bytes(&w, h, sizeof *h);
-	merge_entries(&w, old ? old->m.entry : NULL, old ? (size_t)old->m.h->nentries : 0, b->entry, b->n);
+	write_entries(&w, b, old);
 	write_bytes(&w, b->block, b->nblocks * sizeof *b->block);
 	write_bytes(&w, w.chunks, w.nchunks * sizeof *w.chunks);
 	h->nentries = w.nentries;
@@ -286,6 +382,10 @@ static bool build(struct build *b, int fd, const char *path, const char *idx, co
 	bool ok = read_lines(b, fd, path, max_line, range, &h.lines);
 	if (!ok)
 		warn("%s", path);
+	if (ok && b->failed) {
+		warn("%s: %s", idx, b->failed);
+		ok = false;
+	}
 	uint64_t mask = (UINT64_C(1) << b->shift) - 1;
 	h.nblocks = (covered >> b->shift) + ((covered & mask) != 0);
 	char tail[INDEX_TAIL_CHECK];
@@ -307,9 +407,9 @@ static bool build(struct build *b, int fd, const char *path, const char *idx, co
 }
 
 /* Builds or brings up to date the index of the results file at path,
- * with key_field as the key and lines up to max_line bytes; false, with
- * a diagnostic, when it cannot. */
-bool index_build(const char *path, const char *key_field, size_t max_line)
+ * with key_field as the key, lines up to max_line bytes and up to memory
+ * bytes of entries held; false, with a diagnostic, when it cannot. */
+bool index_build(const char *path, const char *key_field, size_t max_line, size_t memory)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -326,7 +426,7 @@ bool index_build(const char *path, const char *key_field, size_t max_line)
 	} else if (!whole_lines(fd, (uint64_t)st.st_size, &covered)) {
 		warn("%s", path);
 	} else {
-		struct build b = { 0 };
+		struct build b = { .run_cap = memory / sizeof(uint64_t), .runs_fd = -1 };
 		struct buf idx = { 0 };
 		buf_addf(&idx, "%s" INDEX_SUFFIX, path);
 		find_init(&b.ids);
@@ -336,6 +436,9 @@ bool index_build(const char *path, const char *key_field, size_t max_line)
 		find_free(&b.ids);
 		free(b.entry);
 		free(b.block);
+		free(b.run);
+		if (b.runs_fd >= 0)
+			close(b.runs_fd);
 		buf_free(&idx);
 	}
 	close(fd);

@@ -39,11 +39,11 @@ static const char usage[] =
 	"              [FILE ...]\n"
 	"       pbstat --find VALUE | --where FIELD=VALUE ... [-o text|json] [--key FIELD]\n"
 	"              [--no-index] [--reject FILE] [--max-line BYTES] [FILE ...]\n"
-	"       pbstat --index [--key FIELD] [--max-line BYTES] FILE ...\n";
+	"       pbstat --index [--index-memory BYTES] [--key FIELD] [--max-line BYTES] FILE ...\n";
 
 enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY,
        OPT_HTML, OPT_HTML_MAX, OPT_FIND, OPT_WHERE, OPT_MIN_COUNT, OPT_STALE, OPT_NOW,
-       OPT_INDEX, OPT_NO_INDEX };
+       OPT_INDEX, OPT_NO_INDEX, OPT_INDEX_MEMORY };
 
 struct pbstat {
 	struct tool *t;
@@ -57,6 +57,7 @@ struct pbstat {
 	long html_max;
 	bool json, openmetrics, terminal;
 	bool index;			/* --index */
+	size_t index_memory;		/* --index-memory */
 	int64_t every;			/* --every, nanoseconds; 0: not given */
 	struct alerts alerts;
 	struct find find;
@@ -184,6 +185,17 @@ static void html_max_option(struct pbstat *ps, const char *arg)
 		tool_usage_error(ps->t, "--html-max: expected a number from 0 to 100000, got '%s'", arg);
 }
 
+static void index_memory_option(struct pbstat *ps, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < INDEX_MEMORY_MIN || v > SIZE_MAX / 2)
+		tool_usage_error(ps->t, "--index-memory: expected a byte count of %d or more, got '%s'",
+				 INDEX_MEMORY_MIN, arg);
+	ps->index_memory = (size_t)v;
+}
+
 static void where_option(struct pbstat *ps, const char *arg)
 {
 	if (!find_where(&ps->find, arg))
@@ -209,6 +221,7 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "index", no_argument, NULL, OPT_INDEX },
 		{ "no-index", no_argument, NULL, OPT_NO_INDEX },
+		{ "index-memory", required_argument, NULL, OPT_INDEX_MEMORY },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -231,6 +244,7 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		case OPT_NOW: alerts_now(&ps->alerts, ps->t, optarg); break;
 		case OPT_INDEX: ps->index = true; break;
 		case OPT_NO_INDEX: ps->find.no_index = true; break;
+		case OPT_INDEX_MEMORY: index_memory_option(ps, optarg); break;
 		default:
 			if (!tool_option(ps->t, opt, optarg))
 				tool_usage_error(ps->t, NULL);
@@ -251,18 +265,21 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 	if (find_wanted(&ps->find) && report_options)
 		tool_usage_error(ps->t, "--find and --where tell a story: no report options with them");
 	if (ps->index && (find_wanted(&ps->find) || report_options || ps->json || ps->t->reject_path))
-		tool_usage_error(ps->t, "--index builds indexes: only --key and --max-line with it");
+		tool_usage_error(ps->t, "--index builds indexes: only --index-memory, --key and --max-line with it");
+	if (ps->index_memory && !ps->index)
+		tool_usage_error(ps->t, "--index-memory: only with --index");
 	if (ps->index && optind == argc)
 		tool_usage_error(ps->t, "--index: no file named");
 }
 
 /* pbstat --index: builds or brings up to date the index of each file;
  * the exit status. */
-static int index_files(const struct tool *t, const char *key, char **files, int nfiles)
+static int index_files(const struct pbstat *ps, char **files, int nfiles)
 {
 	int status = EXIT_OK;
+	size_t memory = ps->index_memory ? ps->index_memory : INDEX_MEMORY;
 	for (int i = 0; i < nfiles; i++)
-		if (!index_build(files[i], key, t->max_line))
+		if (!index_build(files[i], ps->key, ps->t->max_line, memory))
 			status = EXIT_FATAL;
 	return status;
 }
@@ -277,7 +294,7 @@ int main(int argc, char **argv)
 	parse_options(&ps, argc, argv);
 	if (ps.index) {
 		find_free(&ps.find);
-		return index_files(&t, ps.key, argv + optind, argc - optind);
+		return index_files(&ps, argv + optind, argc - optind);
 	}
 	if (find_wanted(&ps.find)) {
 		ps.find.key_field = ps.key;
