@@ -184,6 +184,9 @@ all_same() {
 	run pbstat --index --find t1 r.ndjson
 	assert_failure 2
 	assert_output --partial "pbstat: --index builds indexes: only --index-memory, --key and --max-line with it"
+	run pbstat --no-index r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: --no-index: only with --find or --where"
 	run pbstat --index missing.ndjson
 	assert_failure 2
 	assert_output "pbstat: missing.ndjson: No such file or directory"

@@ -39,7 +39,8 @@ static const char usage[] =
 	"              [FILE ...]\n"
 	"       pbstat --find VALUE | --where FIELD=VALUE ... [-o text|json] [--key FIELD]\n"
 	"              [--no-index] [--reject FILE] [--max-line BYTES] [FILE ...]\n"
-	"       pbstat --index [--index-memory BYTES] [--key FIELD] [--max-line BYTES] FILE ...\n";
+	"       pbstat --index [--index-memory BYTES] [--key FIELD] [--max-line BYTES]\n"
+	"              FILE ...\n";
 
 enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY,
        OPT_HTML, OPT_HTML_MAX, OPT_FIND, OPT_WHERE, OPT_MIN_COUNT, OPT_STALE, OPT_NOW,
@@ -268,6 +269,8 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		tool_usage_error(ps->t, "--index builds indexes: only --index-memory, --key and --max-line with it");
 	if (ps->index_memory && !ps->index)
 		tool_usage_error(ps->t, "--index-memory: only with --index");
+	if (ps->find.no_index && !find_wanted(&ps->find))
+		tool_usage_error(ps->t, "--no-index: only with --find or --where");
 	if (ps->index && optind == argc)
 		tool_usage_error(ps->t, "--index: no file named");
 }
