@@ -74,7 +74,7 @@ DEBS += kcat librdkafka-dev
 # with tests/fuzz/replay.c, which make check runs over its seed corpus and
 # regression inputs; with FUZZ=1, with libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
-	signing hosts hold duration lines secrets page order pbgroup rate
+	signing hosts hold duration lines secrets page order pbgroup rate index
 FUZZ_TOOLS_rules = pbmatch pbexpand
 FUZZ_TOOLS_action = pbmatch
 FUZZ_TOOLS_request = pbexpand
@@ -90,6 +90,7 @@ FUZZ_TOOLS_order = pbfire
 FUZZ_TOOLS_rate = pbfire
 FUZZ_TOOLS_pbstat = pbstat
 FUZZ_TOOLS_page = pbstat
+FUZZ_TOOLS_index = pbstat
 FUZZ_TOOLS_pbgroup = pbgroup
 FUZZ_PKGS_uritemplate = libcurl
 FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)

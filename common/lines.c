@@ -15,7 +15,10 @@
  * search over all the bytes buffered finds the next such line, and the
  * lines before it are stepped over unread, only counted, sixteen bytes
  * at a time, so that a search goes at the speed of grep -F rather than
- * of a line at a time.
+ * of a line at a time. With ranges set (pbstat --find with an index), it
+ * reads only those parts of a file, each as a file of its own whose
+ * lines are numbered on from the range's; lines_offset() tells where in
+ * the file a line starts.
  */
 #include "lines.h"
 #include "buf.h"
@@ -45,6 +48,9 @@ void lines_reset(struct lines *r, int fd, const char *name)
 	r->lineno = 0;
 	r->start = r->scan = r->end = 0;
 	r->eof = r->discarding = false;
+	r->pos = 0;
+	r->ranged = false;
+	r->nranges = 0;
 }
 
 /* Whether a read of fd would wait. A signal that interrupts the poll
@@ -73,14 +79,38 @@ static ssize_t fill(struct lines *r)
 		r->before_read(r->read_arg, would_block(r->fd));
 	if (r->stop)
 		return 0;
+	size_t room = r->cap - r->end;
+	if (r->ranged && room > r->left)
+		room = (size_t)r->left;
+	if (room == 0)
+		return 0;
 	for (;;) {
-		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		ssize_t n = r->ranged ? pread(r->fd, r->buf + r->end, room, (off_t)r->pos)
+				      : read(r->fd, r->buf + r->end, room);
 		if (n >= 0 || errno != EINTR) {
-			if (n > 0)
+			if (n > 0) {
 				r->end += (size_t)n;
+				r->pos += (uint64_t)n;
+				r->left -= r->ranged ? (uint64_t)n : 0;
+			}
 			return n;
 		}
 	}
+}
+
+/* Starts reading the next range, if there is one left. */
+static bool next_range(struct lines *r)
+{
+	if (!r->nranges)
+		return false;
+	r->pos = r->range->offset;
+	r->left = r->range->len;
+	r->lineno = r->range->lineno;
+	r->range++;
+	r->nranges--;
+	r->start = r->scan = r->end = 0;
+	r->eof = false;
+	return true;
 }
 
 /* Makes buf[start, start+len) the current line and consumes `used` bytes;
@@ -192,6 +222,8 @@ enum lines_status lines_next(struct lines *r)
 			r->discarding = true;
 			return LINES_TOO_LONG;
 		} else if (r->eof) {
+			if (r->start == r->end && !r->stop && next_range(r))
+				continue;
 			if (r->start == r->end || r->stop)	/* stopped: a line read in part is none */
 				return LINES_EOF;
 			s = take(r, r->end - r->start, r->end - r->start, true);
@@ -300,6 +332,27 @@ void lines_set_needle(struct lines *r, const char *needle, size_t n)
 {
 	r->needle = needle;
 	r->needle_len = n;
+}
+
+/* From now on reads only range[0,n) of the file (which must stay valid),
+ * in turn, each as a file of its own: a line does not run from one into
+ * the next, and each range's lines are numbered on from its lineno. The
+ * file must be one pread(2) reads. */
+void lines_set_ranges(struct lines *r, const struct lines_range *range, size_t n)
+{
+	r->range = range;
+	r->nranges = n;
+	r->ranged = true;
+	r->left = 0;
+	r->start = r->scan = r->end = 0;
+	r->eof = true;
+}
+
+/* The file offset where the line lines_next returned last starts, when
+ * the file was read from its start or in ranges. */
+uint64_t lines_offset(const struct lines *r)
+{
+	return r->pos - r->end + (uint64_t)(r->line - r->buf);
 }
 
 /* From now on lines_next returns LINES_AGAIN rather than block. */

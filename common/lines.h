@@ -3,7 +3,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+/* A part of a file that lines_set_ranges() reads as a file of its own:
+ * len bytes from offset (LINES_TO_END: up to the end of the file), its
+ * lines numbered after the lineno lines before it. */
+struct lines_range {
+	uint64_t offset, len;
+	unsigned long lineno;
+};
+#define LINES_TO_END UINT64_MAX
 
 /* A line reader over one file descriptor with a fixed-size buffer. */
 struct lines {
@@ -20,6 +30,11 @@ struct lines {
 	bool nowait;		/* return LINES_AGAIN rather than block */
 	const char *needle;	/* return only lines holding it; NULL: all */
 	size_t needle_len;
+	uint64_t pos;		/* the file offset of buf[end] */
+	const struct lines_range *range;	/* the ranges left to read */
+	size_t nranges;
+	bool ranged;		/* reading ranges: left bytes of this one */
+	uint64_t left;
 	void (*before_read)(void *, bool idle);	/* idle: the read would block */
 	void *read_arg;
 };
@@ -39,5 +54,7 @@ const char *lines_name(const struct lines *r);
 void lines_stop(struct lines *r);
 void lines_set_nowait(struct lines *r);
 void lines_set_needle(struct lines *r, const char *needle, size_t n);
+void lines_set_ranges(struct lines *r, const struct lines_range *range, size_t n);
+uint64_t lines_offset(const struct lines *r);
 
 #endif

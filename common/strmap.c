@@ -20,11 +20,13 @@ struct strmap_slot {
 	size_t value;
 };
 
-static uint64_t hash(const char *p, size_t n)
+/* The FNV-1a hash of p[0,n): the map's, and pbstat's index's. */
+uint64_t strmap_hash(const void *p, size_t n)
 {
+	const unsigned char *c = p;
 	uint64_t h = 0xcbf29ce484222325u;
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
+		h = (h ^ c[i]) * 0x100000001b3u;
 	return h;
 }
 
@@ -51,7 +53,7 @@ size_t strmap_get(const struct strmap *m, const char *key, size_t n)
 {
 	if (!m->cap)
 		return STRMAP_NONE;
-	size_t i = find(m, key, n, hash(key, n));
+	size_t i = find(m, key, n, strmap_hash(key, n));
 	return m->tags[i] ? m->slots[i].value : STRMAP_NONE;
 }
 
@@ -78,7 +80,7 @@ size_t *strmap_put(struct strmap *m, const char *key, size_t n, size_t value)
 {
 	if (2 * (m->count + 1) > m->cap)
 		grow(m);
-	uint64_t h = hash(key, n);
+	uint64_t h = strmap_hash(key, n);
 	size_t i = find(m, key, n, h);
 	if (!m->tags[i]) {
 		m->slots[i] = (struct strmap_slot){ xstrndup(key, n), n, h, value };

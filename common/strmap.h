@@ -13,6 +13,7 @@ struct strmap {
 
 #define STRMAP_NONE ((size_t)-1)
 
+uint64_t strmap_hash(const void *p, size_t n);
 size_t strmap_get(const struct strmap *m, const char *key, size_t n);
 size_t *strmap_put(struct strmap *m, const char *key, size_t n, size_t value);
 void strmap_free(struct strmap *m);

@@ -127,6 +127,8 @@ static bool open_next(struct tool *t)
 		int fd = is_stdin ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
 			lines_reset(&t->in, fd, is_stdin ? "stdin" : name);
+			if (t->opened)
+				t->opened(t->opened_arg, t, name);
 			return true;
 		}
 		warn("%s", name);

@@ -35,6 +35,9 @@ struct tool {
 	FILE *extra_flush;		/* another output to flush when input idles */
 	void (*before_read)(void *arg, bool idle);	/* a tool's own hook, after flushing */
 	void *read_arg;
+	/* A tool's own hook, when an input is opened: path as named. */
+	void (*opened)(void *arg, struct tool *t, const char *path);
+	void *opened_arg;
 	unsigned long nread, nrejected;
 	bool io_error;
 	struct lines in;

@@ -10,13 +10,20 @@
  * is the value, each --where when its field is; values compare by their
  * text, as ids do across pb (12 and "12" are one). The lines that match
  * are kept for their stories (stories.c), nothing else: memory grows with
- * what is printed, never with the file.
+ * what is printed, never with the file. When a file has an index
+ * (FILE.idx, index.c) that is whole and fresh, and a value is asked of
+ * an id it indexes, only the parts of the file the index names are read,
+ * with their line numbers, then the lines past those it covers; the
+ * lines read are matched as any. The index is built of each line's ids
+ * as find_ids() gives them, which are what matches() compares.
  */
 #include "find.h"
 
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "index.h"
 
 /* The top-level members read from each line, in members.value[], the
  * --where terms' after these. */
@@ -80,7 +87,8 @@ static struct text needle_of(const struct find *f)
 	return best;
 }
 
-static void start(struct find *f)
+/* Wants the members matched; before the first line. */
+void find_prepare(struct find *f)
 {
 	members_want(&f->members, "transaction_id", 14);
 	members_want(&f->members, "external_transaction_id", 23);
@@ -101,20 +109,85 @@ static bool is_value(struct find *f, struct text v, struct text want)
 	return t.p && t.n == want.n && memcmp(t.p, want.p, t.n) == 0;
 }
 
+/* The source text of id i (FIND_TRANSACTION, FIND_EXTERNAL, FIND_KEY)
+ * of the line whose members f->members found; p NULL when absent. */
+static struct text id_source(struct find *f, int i, bool escaped)
+{
+	struct text v = f->members.value[i];
+	return i == FIND_KEY ? member_path_find(&f->key_path, v, escaped) : v;
+}
+
 /* Whether the line whose members f->members found matches every term. */
 static bool matches(struct find *f, bool escaped)
 {
 	const struct text *v = f->members.value;
 	if (f->value) {
 		struct text want = { f->value, strlen(f->value) };
-		if (!is_value(f, v[FIND_TRANSACTION], want) && !is_value(f, v[FIND_EXTERNAL], want) &&
-		    !is_value(f, member_path_find(&f->key_path, v[FIND_KEY], escaped), want))
+		int i = 0;
+		while (i < FIND_TERMS && !is_value(f, id_source(f, i, escaped), want))
+			i++;
+		if (i == FIND_TERMS)
 			return false;
 	}
 	for (size_t i = 0; i < f->nterms; i++)
 		if (!is_value(f, member_path_find(&f->term[i].path, v[FIND_TERMS + i], escaped), f->term[i].value))
 			return false;
 	return true;
+}
+
+/* Calls each with the text of each id of line[0,len) that --find
+ * compares, as it compares them (find_prepare first); false when the
+ * line is not valid JSON. */
+bool find_ids(struct find *f, const char *line, size_t len, void (*each)(void *arg, struct text id), void *arg)
+{
+	struct json_error je;
+	struct json_shape shape;
+	if (!json_validate(line, len, &shape, NULL, &je))
+		return false;
+	members_find(&f->members, line, shape.escapes);
+	for (int i = 0; i < FIND_TERMS; i++) {
+		struct text id = member_scalar(id_source(f, i, shape.escapes), &f->scratch);
+		if (id.p)
+			each(arg, id);
+	}
+	return true;
+}
+
+/* The value an index is looked up for: --find's, else that of a --where
+ * on an id; false for none. */
+static bool indexed_value(const struct find *f, struct text *value)
+{
+	if (f->value) {
+		*value = (struct text){ f->value, strlen(f->value) };
+		return true;
+	}
+	for (size_t i = 0; i < f->nterms; i++) {
+		const char *field = f->term[i].field;
+		if (strcmp(field, "transaction_id") == 0 || strcmp(field, "external_transaction_id") == 0 ||
+		    strcmp(field, f->key_field) == 0) {
+			*value = f->term[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* When a file is opened: only the parts its index names, if it has one
+ * that serves. */
+static void use_index(void *arg, struct tool *t, const char *path)
+{
+	struct find *f = arg;
+	struct text value;
+	if (strcmp(path, "-") == 0 || !indexed_value(f, &value))
+		return;
+	struct buf idx = { 0 };
+	buf_addf(&idx, "%s" INDEX_SUFFIX, path);
+	free(f->ranges);
+	f->ranges = NULL;
+	size_t n;
+	if (index_find_ranges(idx.data, t->in.fd, f->key_field, value, t->max_line, &f->ranges, &n))
+		lines_set_ranges(&t->in, f->ranges, n);
+	buf_free(&idx);
 }
 
 /* Keeps the line the reader returned when it matches. */
@@ -139,7 +212,11 @@ static void find_line(struct find *f, struct tool *t)
  * no line matched. */
 int find_run(struct find *f, struct tool *t, char **files, int nfiles, bool json)
 {
-	start(f);
+	find_prepare(f);
+	if (!f->no_index) {
+		t->opened = use_index;
+		t->opened_arg = f;
+	}
 	tool_begin(t, files, nfiles);
 	struct text needle = needle_of(f);
 	if (needle.n)
@@ -161,6 +238,7 @@ void find_free(struct find *f)
 		member_path_free(&f->term[i].path);
 	}
 	free(f->term);
+	free(f->ranges);
 	members_free(&f->members);
 	member_path_free(&f->key_path);
 	buf_free(&f->scratch);

@@ -25,11 +25,15 @@ struct find {
 	struct member_path key_path;
 	struct buf scratch;
 	struct stories stories;
+	bool no_index;			/* --no-index */
+	struct lines_range *ranges;	/* of the file read, from its index */
 };
 
 void find_init(struct find *f);
 bool find_where(struct find *f, const char *arg);
 bool find_wanted(const struct find *f);
+void find_prepare(struct find *f);
+bool find_ids(struct find *f, const char *line, size_t len, void (*each)(void *arg, struct text id), void *arg);
 int find_run(struct find *f, struct tool *t, char **files, int nfiles, bool json);
 void find_free(struct find *f);
 

@@ -6,7 +6,8 @@
  * an SVG --plot and an --html page; once at the end of the input, or
  * every few seconds over a growing one; then the alerts (alerts.c). Or,
  * with --find and --where, the story of the postbacks of one click or
- * transaction (find.c). See pbstat(1).
+ * transaction (find.c), which --index makes fast (index_build.c). See
+ * pbstat(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "duration.h"
 #include "find.h"
 #include "groups.h"
+#include "index.h"
 #include "plot.h"
 #include "report.h"
 #include "series.h"
@@ -36,10 +38,13 @@ static const char usage[] =
 	"              [--now TIME] [--key FIELD] [--reject FILE] [--max-line BYTES]\n"
 	"              [FILE ...]\n"
 	"       pbstat --find VALUE | --where FIELD=VALUE ... [-o text|json] [--key FIELD]\n"
-	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
+	"              [--no-index] [--reject FILE] [--max-line BYTES] [FILE ...]\n"
+	"       pbstat --index [--index-memory BYTES] [--key FIELD] [--max-line BYTES]\n"
+	"              FILE ...\n";
 
 enum { OPT_BY = OPT_TOOL_LAST, OPT_HIST, OPT_PLOT, OPT_EVERY, OPT_MIN_SUCCESS, OPT_KEY,
-       OPT_HTML, OPT_HTML_MAX, OPT_FIND, OPT_WHERE, OPT_MIN_COUNT, OPT_STALE, OPT_NOW };
+       OPT_HTML, OPT_HTML_MAX, OPT_FIND, OPT_WHERE, OPT_MIN_COUNT, OPT_STALE, OPT_NOW,
+       OPT_INDEX, OPT_NO_INDEX, OPT_INDEX_MEMORY };
 
 struct pbstat {
 	struct tool *t;
@@ -52,6 +57,8 @@ struct pbstat {
 	const char *html;
 	long html_max;
 	bool json, openmetrics, terminal;
+	bool index;			/* --index */
+	size_t index_memory;		/* --index-memory */
 	int64_t every;			/* --every, nanoseconds; 0: not given */
 	struct alerts alerts;
 	struct find find;
@@ -179,6 +186,17 @@ static void html_max_option(struct pbstat *ps, const char *arg)
 		tool_usage_error(ps->t, "--html-max: expected a number from 0 to 100000, got '%s'", arg);
 }
 
+static void index_memory_option(struct pbstat *ps, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < INDEX_MEMORY_MIN || v > SIZE_MAX / 2)
+		tool_usage_error(ps->t, "--index-memory: expected a byte count of %d or more, got '%s'",
+				 INDEX_MEMORY_MIN, arg);
+	ps->index_memory = (size_t)v;
+}
+
 static void where_option(struct pbstat *ps, const char *arg)
 {
 	if (!find_where(&ps->find, arg))
@@ -202,6 +220,9 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
 		{ "stale", required_argument, NULL, OPT_STALE },
 		{ "now", required_argument, NULL, OPT_NOW },
+		{ "index", no_argument, NULL, OPT_INDEX },
+		{ "no-index", no_argument, NULL, OPT_NO_INDEX },
+		{ "index-memory", required_argument, NULL, OPT_INDEX_MEMORY },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -222,6 +243,9 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 		case OPT_MIN_COUNT: alerts_min_count(&ps->alerts, ps->t, optarg); break;
 		case OPT_STALE: alerts_stale(&ps->alerts, ps->t, optarg); break;
 		case OPT_NOW: alerts_now(&ps->alerts, ps->t, optarg); break;
+		case OPT_INDEX: ps->index = true; break;
+		case OPT_NO_INDEX: ps->find.no_index = true; break;
+		case OPT_INDEX_MEMORY: index_memory_option(ps, optarg); break;
 		default:
 			if (!tool_option(ps->t, opt, optarg))
 				tool_usage_error(ps->t, NULL);
@@ -241,6 +265,26 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 			      ps->every || alerts_wanted(&ps->alerts);
 	if (find_wanted(&ps->find) && report_options)
 		tool_usage_error(ps->t, "--find and --where tell a story: no report options with them");
+	if (ps->index && (find_wanted(&ps->find) || report_options || ps->json || ps->t->reject_path))
+		tool_usage_error(ps->t, "--index builds indexes: only --index-memory, --key and --max-line with it");
+	if (ps->index_memory && !ps->index)
+		tool_usage_error(ps->t, "--index-memory: only with --index");
+	if (ps->find.no_index && !find_wanted(&ps->find))
+		tool_usage_error(ps->t, "--no-index: only with --find or --where");
+	if (ps->index && optind == argc)
+		tool_usage_error(ps->t, "--index: no file named");
+}
+
+/* pbstat --index: builds or brings up to date the index of each file;
+ * the exit status. */
+static int index_files(const struct pbstat *ps, char **files, int nfiles)
+{
+	int status = EXIT_OK;
+	size_t memory = ps->index_memory ? ps->index_memory : INDEX_MEMORY;
+	for (int i = 0; i < nfiles; i++)
+		if (!index_build(files[i], ps->key, ps->t->max_line, memory))
+			status = EXIT_FATAL;
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -251,6 +295,10 @@ int main(int argc, char **argv)
 	alerts_init(&ps.alerts);
 	find_init(&ps.find);
 	parse_options(&ps, argc, argv);
+	if (ps.index) {
+		find_free(&ps.find);
+		return index_files(&ps, argv + optind, argc - optind);
+	}
 	if (find_wanted(&ps.find)) {
 		ps.find.key_field = ps.key;
 		int status = find_run(&ps.find, &t, argv + optind, argc - optind, ps.json);

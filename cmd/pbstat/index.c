@@ -1,0 +1,236 @@
+/*
+ * Reading pbstat's index of a results file (FILE.idx, written by
+ * pbstat --index, index_build.c), for --find: which parts of the file
+ * hold the records whose transaction_id, external_transaction_id or key
+ * may be a value. The index is a header, then a sorted array of entries,
+ * each the hash of an id's text (INDEX_HASH_BITS) above the number of the
+ * 64 KiB block of the file where its line starts, one per id and block;
+ * then a table of the blocks (where the first line starting in each
+ * starts, its line number, the longest line, and whether a line of it
+ * went unindexed), and a table of chunks of INDEX_CHUNK entries, each
+ * with its first entry and a check. The index is untrusted input: it is
+ * used only when every count and offset in it agrees with its size, its
+ * header and tables pass their checks, it names the file read (device,
+ * inode, the check of the bytes before the end it covers) and the --key
+ * field asked; each chunk of entries read passes its check first. Any
+ * failure means "no index": the caller reads the whole file as it would
+ * without one. A lookup reads the chunk table, the chunk or two that may
+ * hold the hash, and gives the blocks to read as ranges of lines with
+ * their line numbers, then the part of the file past the index.
+ */
+#include "index.h"
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "strmap.h"
+
+#define BLOCK_MASK ((UINT64_C(1) << INDEX_BLOCK_BITS) - 1)
+
+uint64_t index_check(const void *p, size_t n)
+{
+	return strmap_hash(p, n);
+}
+
+/* The hash an entry keeps of an id whose text is value. */
+uint64_t index_value_hash(struct text value)
+{
+	return strmap_hash(value.p, value.n) >> (64 - INDEX_HASH_BITS);
+}
+
+size_t index_chunks(uint64_t nentries)
+{
+	return (size_t)((nentries + INDEX_CHUNK - 1) / INDEX_CHUNK);
+}
+
+/* Whether the counts of header h give a file of n bytes, n at least the
+ * header's. */
+bool index_sizes_agree(const struct index_header *h, size_t n)
+{
+	size_t left = n - sizeof *h;
+	if (h->nentries > left / sizeof(uint64_t))
+		return false;
+	left -= (size_t)h->nentries * sizeof(uint64_t);
+	if (h->nblocks > left / sizeof(struct index_block))
+		return false;
+	left -= (size_t)h->nblocks * sizeof(struct index_block);
+	return left == index_chunks(h->nentries) * sizeof(struct index_chunk);
+}
+
+static bool header_ok(const struct index_header *h, size_t n)
+{
+	if (memcmp(h->magic, INDEX_MAGIC, sizeof h->magic) != 0 || h->version != INDEX_VERSION ||
+	    h->block_shift < INDEX_BLOCK_SHIFT || h->block_shift > 40 ||
+	    h->header_check != index_check(h, offsetof(struct index_header, header_check)))
+		return false;
+	uint64_t blocks = (h->covered >> h->block_shift) + ((h->covered & ((UINT64_C(1) << h->block_shift) - 1)) != 0);
+	return h->nblocks == blocks && blocks <= BLOCK_MASK + 1 && index_sizes_agree(h, n);
+}
+
+/* Whether the blocks start in turn, each in its bytes or at the end. */
+static bool blocks_ok(const struct index_map *m)
+{
+	const struct index_header *h = m->h;
+	uint64_t start = 0, lineno = 0;
+	for (uint64_t b = 0; b < h->nblocks; b++) {
+		const struct index_block *k = &m->block[b];
+		if (k->start < start || k->start < b << h->block_shift || k->start > h->covered ||
+		    k->lineno < lineno || k->lineno > h->lines)
+			return false;
+		start = k->start;
+		lineno = k->lineno;
+	}
+	return true;
+}
+
+static bool chunks_ok(const struct index_map *m)
+{
+	for (size_t c = 1; c < m->nchunks; c++)
+		if (m->chunk[c].first < m->chunk[c - 1].first)
+			return false;
+	return true;
+}
+
+/* Finds the parts of the index p[0,n), 8-byte aligned, into m; false when
+ * it is not an index, or not a whole one. */
+bool index_load(struct index_map *m, const void *p, size_t n)
+{
+	memset(m, 0, sizeof *m);
+	if (n < sizeof *m->h || (uintptr_t)p % sizeof(uint64_t))
+		return false;
+	m->h = p;
+	if (!header_ok(m->h, n))
+		return false;
+	m->entry = (const uint64_t *)(m->h + 1);
+	m->block = (const struct index_block *)(m->entry + m->h->nentries);
+	m->chunk = (const struct index_chunk *)(m->block + m->h->nblocks);
+	m->nchunks = index_chunks(m->h->nentries);
+	return m->h->blocks_check == index_check(m->block, (size_t)m->h->nblocks * sizeof *m->block) &&
+	       m->h->chunks_check == index_check(m->chunk, m->nchunks * sizeof *m->chunk) && blocks_ok(m) &&
+	       chunks_ok(m);
+}
+
+/* Whether the index m is of the file open on fd as it is now, the bytes
+ * it covers unchanged, with key_field as the key. */
+bool index_fresh(const struct index_map *m, int fd, const char *key_field)
+{
+	const struct index_header *h = m->h;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != h->dev || (uint64_t)st.st_ino != h->ino ||
+	    st.st_size < 0 || (uint64_t)st.st_size < h->covered ||
+	    h->key_check != index_check(key_field, strlen(key_field)))
+		return false;
+	char tail[INDEX_TAIL_CHECK];
+	size_t n = h->covered < sizeof tail ? (size_t)h->covered : sizeof tail;
+	return pread(fd, tail, n, (off_t)(h->covered - n)) == (ssize_t)n && index_check(tail, n) == h->tail_check;
+}
+
+/* Whether chunk c's entries pass their check. */
+bool index_chunk_ok(const struct index_map *m, size_t c)
+{
+	size_t at = c * INDEX_CHUNK;
+	size_t n = m->h->nentries - at < INDEX_CHUNK ? (size_t)(m->h->nentries - at) : INDEX_CHUNK;
+	return m->entry[at] == m->chunk[c].first &&
+	       m->chunk[c].check == index_check(m->entry + at, n * sizeof *m->entry);
+}
+
+/* The first chunk whose first entry is above e. */
+static size_t chunks_up_to(const struct index_map *m, uint64_t e)
+{
+	size_t lo = 0, hi = m->nchunks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->chunk[mid].first <= e)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Marks in read[] the blocks with an entry of hash; false when a chunk
+ * that may hold it fails its check. */
+static bool mark_hits(const struct index_map *m, uint64_t hash, bool *read)
+{
+	uint64_t lo = hash << INDEX_BLOCK_BITS, hi = lo | BLOCK_MASK;
+	size_t first = lo ? chunks_up_to(m, lo - 1) : 0, end = chunks_up_to(m, hi);
+	for (size_t c = first ? first - 1 : 0; c < end; c++) {
+		if (!index_chunk_ok(m, c))
+			return false;
+		size_t at = c * INDEX_CHUNK, stop = c + 1 < m->nchunks ? at + INDEX_CHUNK : (size_t)m->h->nentries;
+		for (size_t i = at; i < stop; i++) {
+			if (m->entry[i] >> INDEX_BLOCK_BITS != hash)
+				continue;
+			uint64_t b = m->entry[i] & BLOCK_MASK;
+			if (b >= m->h->nblocks)
+				return false;
+			read[b] = true;
+		}
+	}
+	return true;
+}
+
+/* The parts of the file to read for the records whose ids may be value,
+ * with lines up to max_line bytes: the blocks with an entry of its hash,
+ * those with a line not indexed or longer than max_line, then what
+ * follows the bytes covered; in *out (to free) and *n. False when the
+ * index cannot tell. */
+bool index_ranges(const struct index_map *m, struct text value, size_t max_line, struct lines_range **out,
+		  size_t *n)
+{
+	const struct index_header *h = m->h;
+	bool *read = xcalloc((size_t)h->nblocks + 1, sizeof *read);
+	if (!mark_hits(m, index_value_hash(value), read)) {
+		free(read);
+		return false;
+	}
+	struct lines_range *r = xreallocarray(NULL, (size_t)h->nblocks + 1, sizeof *r);
+	size_t nr = 0;
+	for (size_t b = 0; b < h->nblocks;) {
+		const struct index_block *k = &m->block[b];
+		if (!read[b] && !(k->flags & INDEX_BLOCK_READ) && k->longest <= max_line) {
+			b++;
+			continue;
+		}
+		size_t e = b + 1;
+		while (e < h->nblocks && (read[e] || (m->block[e].flags & INDEX_BLOCK_READ) || m->block[e].longest > max_line))
+			e++;
+		uint64_t end = e < h->nblocks ? m->block[e].start : h->covered;
+		if (end > k->start)
+			r[nr++] = (struct lines_range){ k->start, end - k->start, (unsigned long)k->lineno };
+		b = e;
+	}
+	r[nr++] = (struct lines_range){ h->covered, LINES_TO_END, (unsigned long)h->lines };
+	free(read);
+	*out = r;
+	*n = nr;
+	return true;
+}
+
+/* index_ranges() from the index at path of the file open on fd, if it is
+ * one, whole and fresh (index_fresh), with key_field as the key. */
+bool index_find_ranges(const char *path, int fd, const char *key_field, struct text value, size_t max_line,
+		       struct lines_range **out, size_t *n)
+{
+	int ifd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		return false;
+	struct stat st;
+	void *p = MAP_FAILED;
+	if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, ifd, 0);
+	close(ifd);
+	if (p == MAP_FAILED)
+		return false;
+	struct index_map m;
+	bool ok = index_load(&m, p, (size_t)st.st_size) && index_fresh(&m, fd, key_field) &&
+		  index_ranges(&m, value, max_line, out, n);
+	munmap(p, (size_t)st.st_size);
+	return ok;
+}

@@ -1,0 +1,227 @@
+#!/usr/bin/env bats
+# pbstat --index and --find with an index: the stories told are the same,
+# byte for byte, with the index and without it (--no-index), on a file of
+# many transactions over many 64 KiB blocks: values in one block and in
+# several, numbers and strings, escaped ids, --where on an id; after
+# records were appended past the index, and after it was brought up to
+# date; after the file was replaced by another (rotation); with the index
+# truncated, corrupted anywhere or foreign; with invalid, overlong, empty
+# and CRLF lines, and a torn last line. That the index is read at all
+# shows where it is trusted: a record rewritten in place, past what the
+# index checks, is not found until the file is indexed again.
+
+load helper
+
+# results N [FROM]: N result records numbered from FROM (1): transaction
+# t<i> (every 7th a number), click c<i>, key t<i>:pub:approved; every
+# 50th record also tells of transaction t<i/50>, far from its first.
+results() {
+	awk -v n="$1" -v from="${2:-1}" 'BEGIN {
+		for (i = from; i < from + n; i++) {
+			t = i % 50 == 0 ? i / 50 : i
+			id = t % 7 == 0 ? t : "\"t" t "\""
+			printf "{\"type\":\"conversion\",\"transaction_id\":%s,\"external_transaction_id\":\"c%d\",", id, t
+			printf "\"postback\":{\"name\":\"pub\",\"key\":\"t%d:pub:approved\"},\"pad\":\"%0200d\",", t, i
+			printf "\"result\":{\"ok\":%s,\"status\":%d,\"attempts\":1,\"ms\":3.5}}\n", i % 3 ? "true" : "false", i % 3 ? 200 : 503
+		}
+	}'
+}
+
+# same ARGS...: pbstat ARGS... tells the same, on stdout and stderr, with
+# the same status, with the index as without it.
+same() {
+	local with without
+	with=$(pbstat "$@" 2>&1; echo "status $?")
+	without=$(pbstat --no-index "$@" 2>&1; echo "status $?")
+	[ "$with" = "$without" ] || fail "$(printf 'pbstat %s differs with the index:\n%s\n--- without:\n%s' "$*" "$with" "$without")"
+}
+
+# all_same FILE: same for values of every kind in FILE, as text and JSON.
+all_same() {
+	for v in t1 t2 7 t7 14 c3 c21 t40:pub:approved t999 t1000 c12345 t20000 nothing '' 't/1'; do
+		same --find "$v" "$1"
+		same --find "$v" -o json "$1"
+	done
+	same --where transaction_id=t40 "$1"
+	same --where postback.key=t41:pub:approved --where external_transaction_id=c41 "$1"
+	same --where external_transaction_id=c5 -o json "$1"
+}
+
+@test "--index: --find tells the same with the index as without, over many blocks, and reads less" {
+	results 30000 > r.ndjson
+	run pbstat --index r.ndjson
+	assert_success
+	assert_output ""
+	[ -s r.ndjson.idx ] || fail "no index written"
+	[ "$(stat -c %s r.ndjson.idx)" -lt $(($(stat -c %s r.ndjson) / 10)) ] || fail "index over 10% of the file"
+	all_same r.ndjson
+	run pbstat --find t40 r.ndjson
+	assert_success
+	assert_line --regexp '^  r\.ndjson:2000: '
+	# A record rewritten in place, the file's length and end unchanged:
+	# the index does not know t77 is in that block, so only the scan finds
+	# it, until the index is removed and built again.
+	offset=$(head -n 40 r.ndjson | wc -c)
+	printf '"t77"' | dd of=r.ndjson bs=1 seek=$((offset + 38)) conv=notrunc status=none
+	run pbstat --no-index --find t77 r.ndjson
+	assert_success
+	assert_line --regexp '^  r\.ndjson:41: '
+	run pbstat --find t77 r.ndjson
+	assert_failure 1
+	assert_output "pbstat: no record matches"
+	rm r.ndjson.idx
+	pbstat --index r.ndjson
+	same --find t77 r.ndjson
+}
+
+@test "--index: records appended after it are read past it; --index again indexes only them" {
+	results 20000 > r.ndjson
+	pbstat --index r.ndjson
+	results 5000 20001 >> r.ndjson
+	all_same r.ndjson
+	before=$(stat -c %i r.ndjson.idx)
+	run pbstat --index r.ndjson
+	assert_success
+	[ "$(stat -c %i r.ndjson.idx)" != "$before" ] || fail "the index was not replaced"
+	all_same r.ndjson
+	# The same index as one built at once.
+	cp r.ndjson whole.ndjson
+	pbstat --index whole.ndjson
+	pbstat --find t21001 r.ndjson > updated.txt
+	pbstat --find t21001 whole.ndjson | sed 's/whole\.ndjson/r.ndjson/' > whole.txt
+	cmp updated.txt whole.txt
+	# Up to date: nothing to do, the index left as it is.
+	before=$(stat -c %i r.ndjson.idx)
+	pbstat --index r.ndjson
+	[ "$(stat -c %i r.ndjson.idx)" = "$before" ] || fail "an index up to date was rewritten"
+}
+
+@test "--index: a file replaced by another (rotation) is read whole, then indexed anew" {
+	results 20000 > r.ndjson
+	pbstat --index r.ndjson
+	results 20000 100 > new.ndjson
+	mv new.ndjson r.ndjson
+	all_same r.ndjson
+	# Rewritten in place, longer, under the same inode (copytruncate).
+	results 25000 7 > new.ndjson
+	pbstat --index r.ndjson
+	cat new.ndjson > r.ndjson
+	all_same r.ndjson
+	pbstat --index r.ndjson
+	all_same r.ndjson
+	# An index of another file, copied beside this one.
+	results 3000 > other.ndjson
+	pbstat --index other.ndjson
+	cp other.ndjson.idx r.ndjson.idx
+	all_same r.ndjson
+}
+
+@test "--index: a truncated, corrupt or foreign index is no index: the same stories, no error" {
+	results 20000 > r.ndjson
+	pbstat --index r.ndjson
+	cp r.ndjson.idx good.idx
+	size=$(stat -c %s good.idx)
+	for cut in 0 1 50 104 $((size / 2)) $((size - 1)); do
+		head -c "$cut" good.idx > r.ndjson.idx
+		same --find t40 r.ndjson
+	done
+	# A byte changed in the header, the entries, the blocks, the chunks.
+	for at in 0 9 20 40 90 200 $((size / 3)) $((size - 3000)) $((size - 20)); do
+		cp good.idx r.ndjson.idx
+		printf '\377' | dd of=r.ndjson.idx bs=1 seek="$at" conv=notrunc status=none
+		same --find t40 r.ndjson
+		same --find t12345 -o json r.ndjson
+	done
+	printf 'not an index\n' > r.ndjson.idx
+	same --find t40 r.ndjson
+	rm r.ndjson.idx && mkdir r.ndjson.idx
+	same --find t40 r.ndjson
+	# Another --key: the index is of postback.key.
+	rmdir r.ndjson.idx && cp good.idx r.ndjson.idx
+	same --key external_transaction_id --find c40 r.ndjson
+	pbstat --index --key external_transaction_id r.ndjson
+	same --key external_transaction_id --find c40 r.ndjson
+}
+
+@test "--index: invalid, overlong, empty and CRLF lines, a torn last line: the same diagnostics and statuses" {
+	{
+		results 8000
+		printf '{"transaction_id":"t40", broken\n'
+		printf '\n\n'
+		printf '{"transaction_id":"t40","pad":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)"
+		results 8000 8001 | sed 's/$/\r/'
+		printf '{"transaction_id":"t8002","torn":'
+	} > r.ndjson
+	pbstat --index r.ndjson
+	all_same r.ndjson
+	same --find t40 --max-line 2000 r.ndjson
+	same --find t40 --max-line 100 --reject rejected.txt r.ndjson
+	same --find '///' r.ndjson
+	# The torn line completed, then more: read past the index.
+	printf '"no"}\n' >> r.ndjson
+	results 100 16001 >> r.ndjson
+	same --find t8002 r.ndjson
+	same --find t16050 -o json r.ndjson
+	pbstat --index r.ndjson
+	same --find t8002 r.ndjson
+}
+
+@test "--index: several files, each with its own index or none; standard input read as ever" {
+	results 10000 > a.ndjson
+	results 10000 5000 > b.ndjson
+	pbstat --index a.ndjson
+	same --find t6001 a.ndjson b.ndjson
+	same --find t6001 b.ndjson a.ndjson
+	run pbstat --find t6001 - < a.ndjson
+	assert_success
+	assert_line --regexp '^  stdin:6001: '
+}
+
+@test "--index: usage and file errors" {
+	run pbstat --index
+	assert_failure 2
+	assert_output --partial "pbstat: --index: no file named"
+	run pbstat --index --find t1 r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: --index builds indexes: only --index-memory, --key and --max-line with it"
+	run pbstat --no-index r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: --no-index: only with --find or --where"
+	run pbstat --index missing.ndjson
+	assert_failure 2
+	assert_output "pbstat: missing.ndjson: No such file or directory"
+	run pbstat --index /dev/null
+	assert_failure 2
+	assert_output "pbstat: /dev/null: not a regular file"
+	results 10 > r.ndjson
+	mkdir r.ndjson.idx.new
+	run pbstat --index r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: r.ndjson.idx: creating its .new file: Is a directory"
+	: > empty.ndjson
+	run pbstat --index empty.ndjson
+	assert_success
+	same --find t1 empty.ndjson
+}
+
+@test "--index-memory: the entries spilled in sorted runs and merged make the same index" {
+	results 30000 > r.ndjson
+	cp r.ndjson small.ndjson
+	pbstat --index r.ndjson
+	run pbstat --index --index-memory 65536 small.ndjson
+	assert_success
+	[ "$(stat -c %s r.ndjson.idx)" = "$(stat -c %s small.ndjson.idx)" ] || fail "another size spilled"
+	cmp <(tail -c +105 r.ndjson.idx) <(tail -c +105 small.ndjson.idx)
+	all_same small.ndjson
+	# Brought up to date in runs too.
+	results 20000 30001 | tee -a r.ndjson >> small.ndjson
+	pbstat --index r.ndjson
+	pbstat --index --index-memory 65536 small.ndjson
+	cmp <(tail -c +105 r.ndjson.idx) <(tail -c +105 small.ndjson.idx)
+	run pbstat --index --index-memory 1000 r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: --index-memory: expected a byte count of 65536 or more, got '1000'"
+	run pbstat --find t1 --index-memory 65536 r.ndjson
+	assert_failure 2
+	assert_output --partial "pbstat: --index-memory: only with --index"
+}
