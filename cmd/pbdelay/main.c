@@ -81,17 +81,19 @@ static inline bool key_is(const char *k, size_t n, const char *name, size_t len)
  * first of a key counts). */
 static const struct json_span *scan_members(struct pbdelay *pd, const char *line)
 {
-	const struct json_span *field = NULL;
-	pd->postback = false;
-	for (unsigned i = 0; i < pd->index.n; i++) {
-		const struct json_span *m = &pd->index.member[i];
-		const char *k = line + m->key;
+	const struct json_span *m = pd->index.member, *end = m + pd->index.n, *field = NULL;
+	bool postback = false;
+	for (; m < end; m++) {
 		size_t n = m->key_end - m->key;
+		if (n != pd->field_len && n != 8 && n != 6)	/* most keys, told apart by length alone */
+			continue;
+		const char *k = line + m->key;
 		if (!field && key_is(k, n, pd->field, pd->field_len))
 			field = m;
 		else if (key_is(k, n, "postback", 8) || key_is(k, n, "notice", 6))
-			pd->postback = true;
+			postback = true;
 	}
+	pd->postback = postback;
 	return field;
 }
 
@@ -134,7 +136,7 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 	if (!find_time(pd, line, len, &v, &string))
 		return false;
 	*due = 0;
-	if (!v.p || (!string && text_is(v, "null")))
+	if (!v.p || (!string && *v.p == 'n'))	/* valid JSON: the one value so spelt is null */
 		return true;
 	bool parsed = stamp_parse_either(v, string, &s);
 	if (!parsed || s.sec >= LAST_SECOND) {
