@@ -297,36 +297,6 @@ static const unsigned char *closed(struct scan *s, const unsigned char *p, unsig
 	return p + 1;
 }
 
-/* Reads "key":"value" at p when both lie in the 32 bytes after the key's
- * opening quote and are plain ASCII: the key's closing quote in *key_end,
- * the value's opening one in *value; returns the position after the value,
- * or NULL for the general path. The two strings are found in one pass
- * over the same bytes, not one after the other. */
-static inline const unsigned char *string_pair(struct scan *s, const unsigned char *p,
-						const unsigned char **key_end, const unsigned char **value)
-{
-#ifdef JSON_SSE2
-	if (s->end - p < 33 || *p != '"')
-		return NULL;
-	unsigned q0, q1;
-	uint64_t stops = stops16(p + 1, &q0) | (uint64_t)stops16(p + 17, &q1) << 16;
-	uint64_t quotes = q0 | (uint64_t)q1 << 16;
-	unsigned k = stops ? (unsigned)__builtin_ctzll(stops) : 32;
-	if (k > 29 || !(quotes >> k & 1) || p[k + 2] != ':' || p[k + 3] != '"')
-		return NULL;
-	uint64_t rest = stops >> (k + 3);	/* from the byte after the value's opening quote */
-	unsigned v = rest ? (unsigned)__builtin_ctzll(rest) + k + 3 : 32;
-	if (v >= 32 || !(quotes >> v & 1))
-		return NULL;
-	*key_end = p + 1 + k;
-	*value = p + 3 + k;
-	return p + 2 + v;
-#else
-	(void)s, (void)p, (void)key_end, (void)value;
-	return NULL;
-#endif
-}
-
 /* Reads "key" : at p, the key's closing quote in *key_end. */
 static const unsigned char *key(struct scan *s, const unsigned char *p, const unsigned char **key_end)
 {
@@ -342,6 +312,37 @@ static const unsigned char *key(struct scan *s, const unsigned char *p, const un
 	return skip_ws(p + 1, s->end);
 }
 
+/* Reads the member "key":value at p: the key's closing quote in *key_end,
+ * the value's first byte in *val; returns the position after the value.
+ * A key of plain ASCII that closes in the 30 bytes after its opening quote,
+ * right before its colon, is found in one pass over the 32 bytes after
+ * that quote, and so is a value after it that is a plain string closing
+ * in them too; anything else takes the general path, key() then value(). */
+static inline const unsigned char *member(struct scan *s, const unsigned char *p,
+					  const unsigned char **key_end, const unsigned char **val)
+{
+#ifdef JSON_SSE2
+	if (s->end - p >= 33 && *p == '"') {
+		unsigned q0, q1;
+		uint64_t stops = stops16(p + 1, &q0) | (uint64_t)stops16(p + 17, &q1) << 16;
+		uint64_t quotes = q0 | (uint64_t)q1 << 16;
+		unsigned k = stops ? (unsigned)__builtin_ctzll(stops) : 32;
+		if (k <= 29 && quotes >> k & 1 && p[k + 2] == ':') {
+			*key_end = p + 1 + k;
+			*val = p + 3 + k;
+			if (**val != '"')
+				return value(s, *val = skip_ws(*val, s->end));
+			uint64_t rest = stops >> (k + 3);	/* from the byte after the value's opening quote */
+			unsigned v = rest ? (unsigned)__builtin_ctzll(rest) + k + 3 : 32;
+			return v < 32 && quotes >> v & 1 ? p + 2 + v : string(s, *val);
+		}
+	}
+#endif
+	if (!(p = key(s, p, key_end)))
+		return NULL;
+	return value(s, *val = p);
+}
+
 /* Parses the object or array whose opening bracket is at p; the members
  * of the top-level object go to the index when there is one. */
 static const unsigned char *container(struct scan *s, const unsigned char *p, bool object)
@@ -352,20 +353,22 @@ static const unsigned char *container(struct scan *s, const unsigned char *p, bo
 	p = skip_ws(p + 1, s->end);
 	if (p < s->end && *p == close)
 		return closed(s, p, 0);
+	bool indexed = s->depth == 1 && s->index;
 	for (unsigned count = 1;; count++) {
 		const unsigned char *at = p, *key_end = NULL, *v;
 		unsigned token = s->shape.ntokens;
 		s->shape.ntokens += object ? 2 : 1;	/* the key, the value; what is in it comes next */
-		if (!object || !(p = string_pair(s, at, &key_end, &v)))
-			if ((object && !(p = key(s, at, &key_end))) || !(p = value(s, v = p)))
-				return NULL;
-		if (s->depth == 1 && s->index)
+		if (!(p = object ? member(s, at, &key_end, &v) : value(s, v = at)))
+			return NULL;
+		if (indexed)
 			index_member(s, at, key_end, v, p, token);
-		p = skip_ws(p, s->end);
-		if (p < s->end && *p == close)
-			return closed(s, p, count);
-		if (p >= s->end || *p != ',')
-			return fail(s, p, object ? "expected ',' or '}'" : "expected ',' or ']'");
+		if (p >= s->end || *p != ',') {	/* a comma usually follows right away */
+			p = skip_ws(p, s->end);
+			if (p < s->end && *p == close)
+				return closed(s, p, count);
+			if (p >= s->end || *p != ',')
+				return fail(s, p, object ? "expected ',' or '}'" : "expected ',' or ']'");
+		}
 		p = skip_ws(p + 1, s->end);
 	}
 }

@@ -69,22 +69,31 @@ static void member_text(const char *line, const struct json_span *m, struct text
 		*v = (struct text){ v->p + 1, v->n - 2 };
 }
 
+/* Whether key k[0,n) is name[0,len); the first bytes are compared
+ * before the call to memcmp, which most keys then never make. */
+static inline bool key_is(const char *k, size_t n, const char *name, size_t len)
+{
+	return n == len && *k == *name && memcmp(k, name, n) == 0;
+}
+
 /* The line's top-level member named pd->field, in one pass that also
  * notes whether the line has a "postback" or a "notice" member (the
  * first of a key counts). */
 static const struct json_span *scan_members(struct pbdelay *pd, const char *line)
 {
-	const struct json_span *field = NULL;
-	pd->postback = false;
-	for (unsigned i = 0; i < pd->index.n; i++) {
-		const struct json_span *m = &pd->index.member[i];
-		const char *k = line + m->key;
+	const struct json_span *m = pd->index.member, *end = m + pd->index.n, *field = NULL;
+	bool postback = false;
+	for (; m < end; m++) {
 		size_t n = m->key_end - m->key;
-		if (!field && n == pd->field_len && memcmp(k, pd->field, n) == 0)
+		if (n != pd->field_len && n != 8 && n != 6)	/* most keys, told apart by length alone */
+			continue;
+		const char *k = line + m->key;
+		if (!field && key_is(k, n, pd->field, pd->field_len))
 			field = m;
-		else if ((n == 8 && memcmp(k, "postback", 8) == 0) || (n == 6 && memcmp(k, "notice", 6) == 0))
-			pd->postback = true;
+		else if (key_is(k, n, "postback", 8) || key_is(k, n, "notice", 6))
+			postback = true;
 	}
+	pd->postback = postback;
 	return field;
 }
 
@@ -127,7 +136,7 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 	if (!find_time(pd, line, len, &v, &string))
 		return false;
 	*due = 0;
-	if (!v.p || (!string && text_is(v, "null")))
+	if (!v.p || (!string && *v.p == 'n'))	/* valid JSON: the one value so spelt is null */
 		return true;
 	bool parsed = stamp_parse_either(v, string, &s);
 	if (!parsed || s.sec >= LAST_SECOND) {
@@ -138,6 +147,14 @@ static bool due_time(struct pbdelay *pd, char *line, size_t len, int64_t *due)
 	}
 	*due = s.sec < 0 ? 0 : stamp_to_ns(s);
 	return true;
+}
+
+/* Writes a line out, with its newline: stdout is the main loop's alone,
+ * so without stdio's lock. */
+static void write_line(const char *line, size_t len)
+{
+	fwrite_unlocked(line, 1, len, stdout);
+	putchar_unlocked('\n');
 }
 
 /* Flushes the lines released so far, then marks them released. */
@@ -216,8 +233,7 @@ static int64_t release_due(struct pbdelay *pd)
 		hold_forget(&pd->hold);
 		size_t len;
 		const char *line = spool_take_earliest(&pd->spool, &len);
-		fwrite(line, 1, len, stdout);
-		putchar_unlocked('\n');
+		write_line(line, len);
 		if (++pd->unmarked >= MARK_EVERY)
 			flush_and_mark(pd);
 	}
@@ -335,8 +351,7 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 	if (f.notice) {
 		/* applied: nothing to pass on */
 	} else if (leave_time(pd, due, f.supersedable) <= pd->now) {
-		fwrite(line, 1, len, stdout);
-		putchar_unlocked('\n');
+		write_line(line, len);
 	} else if (f.indexed && hold_has_key(&pd->hold, &f)) {
 		pd->hold.nduplicates++;
 	} else {
