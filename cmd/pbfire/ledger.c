@@ -46,6 +46,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -60,6 +61,7 @@ static const char header[] = "pbfire-ledger 3\n";
 #define WHEN_MIN 2u			/* the earliest date a slot holds */
 #define REVIEW_MAX 3600			/* seconds between reviews, at most */
 #define AHEAD 16			/* keys hashed ahead of their insertion at load */
+#define TABLE_HUGE (2u << 20)		/* a huge page: tables from this size are made of them */
 
 static int64_t system_clock(void)
 {
@@ -146,6 +148,22 @@ static size_t find(const struct ledger *l, const uint32_t d[4])
 	return i;
 }
 
+/* An empty table of cap slots. A large one is asked for in huge pages
+ * and zeroed by writing, page by page: calloc's pages would be mapped
+ * to the zero page by the first probe that reads them, then copied at
+ * the first key written, a second fault and a TLB flush a page. */
+static struct ledger_slot *new_table(size_t cap)
+{
+	size_t size = cap * sizeof(struct ledger_slot);
+	void *p;
+	if (size < TABLE_HUGE)
+		return xcalloc(cap, sizeof(struct ledger_slot));
+	if (posix_memalign(&p, TABLE_HUGE, size) != 0)
+		errx(EXIT_FATAL, "out of memory for %zu keys", cap);
+	madvise(p, size, MADV_HUGEPAGE);	/* a hint: without it, small pages */
+	return memset(p, 0, size);
+}
+
 /* Moves the slots into a table of cap slots, leaving forgotten keys out
  * when drop is set. */
 static void rehash(struct ledger *l, size_t cap, bool drop)
@@ -154,7 +172,7 @@ static void rehash(struct ledger *l, size_t cap, bool drop)
 	size_t old_cap = l->cap;
 	if (cap > UINT32_MAX)
 		errx(EXIT_FATAL, "%s: too many keys", l->path);
-	l->slots = xcalloc(cap, sizeof *l->slots);
+	l->slots = new_table(cap);
 	l->cap = cap;
 	l->count = 0;
 	for (size_t i = 0; i < old_cap; i++) {
@@ -529,7 +547,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 		err(EXIT_FATAL, "%s", path);
 	if (l->fd < 0) {
 		l->cap = room_for(0);
-		l->slots = xcalloc(l->cap, sizeof *l->slots);
+		l->slots = new_table(l->cap);
 		return;
 	}
 	if (!read_only)
@@ -538,7 +556,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	off_t from = p.version >= 2 ? (off_t)HEADER_LEN : 0;
 	off_t whole = each_line(&p, l->fd, from, count_line);
 	l->cap = room_for(p.live);
-	l->slots = xcalloc(l->cap, sizeof *l->slots);
+	l->slots = new_table(l->cap);
 	each_line(&p, l->fd, from, load_line);
 	load_rest(&p);
 	l->lines = p.lines;
