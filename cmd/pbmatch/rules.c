@@ -442,7 +442,7 @@ static void read_postbacks(struct loader *l, yaml_node_t *n)
 
 static void read_root(struct loader *l)
 {
-	yaml_node_t *root = yaml_document_get_root_node(&l->doc);
+	yaml_node_t *root = yaml_document_get_root_node(&l->yaml.doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
 		yaml_node_t empty = { .start_mark = { 0 } };
 		loader_report(l, root ? root : &empty, "expected a mapping with a 'postbacks' list");
@@ -472,27 +472,27 @@ static bool syntax_error(const struct loader *l, const yaml_parser_t *p)
 	return false;
 }
 
-/* Loads the file's one YAML document into l->doc. */
+/* Loads the file's one YAML document into l->yaml. */
 static bool parse_file(struct loader *l, FILE *f)
 {
 	yaml_parser_t parser;
-	yaml_document_t extra;
+	struct composed extra;
 	bool ok;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &l->doc)) {
+	if (!compose_load(&parser, &l->yaml)) {
 		ok = syntax_error(l, &parser);
-	} else if (!yaml_parser_load(&parser, &extra)) {
+	} else if (!compose_load(&parser, &extra)) {
 		ok = syntax_error(l, &parser);
-		yaml_document_delete(&l->doc);
+		compose_delete(&l->yaml);
 	} else {
-		yaml_node_t *root = yaml_document_get_root_node(&extra);
+		yaml_node_t *root = yaml_document_get_root_node(&extra.doc);
 		if (root)
 			loader_report(l, root, "a second YAML document; the rule file is one document");
 		ok = !root;
-		yaml_document_delete(&extra);
+		compose_delete(&extra);
 		if (!ok)
-			yaml_document_delete(&l->doc);
+			compose_delete(&l->yaml);
 	}
 	yaml_parser_delete(&parser);
 	return ok;
@@ -515,7 +515,7 @@ bool rules_load(struct rules *r, const char *path, bool strict)
 	if (!ok)
 		return false;
 	read_root(&l);
-	yaml_document_delete(&l.doc);
+	compose_delete(&l.yaml);
 	strmap_free(&l.names);
 	if (l.errors)
 		rules_free(r);
