@@ -360,7 +360,8 @@ static void describe_bits(struct buf *b, unsigned bits, const char *const *names
 	const char *sep = "";
 	for (int i = 0; i < count; i++, bits >>= 1)
 		if (bits & 1) {
-			buf_addf(b, "%s%s", sep, names[i]);
+			buf_adds(b, sep);
+			buf_adds(b, names[i]);
 			sep = "|";
 		}
 }
@@ -532,15 +533,20 @@ bool strlist_has(const struct strlist *l, const char *s, size_t n)
 
 static void describe_list(struct buf *b, const char *what, const struct strlist *l)
 {
-	buf_addf(b, ", %s ", what);
-	for (size_t i = 0; i < l->n; i++)
-		buf_addf(b, "%s%s", i ? "|" : "", l->v[i]);
+	buf_adds(b, ", ");
+	buf_adds(b, what);
+	for (size_t i = 0; i < l->n; i++) {
+		buf_addc(b, i ? '|' : ' ');
+		buf_adds(b, l->v[i]);
+	}
 }
 
-/* One line summing a postback up, for pbmatch --check. */
+/* One line summing a postback up, for pbmatch --check; the common
+ * parts are added without printf, as a file may have 100,000 of them. */
 void rules_describe(const struct postback *pb, struct buf *b)
 {
-	buf_addf(b, "%s: ", pb->name);
+	buf_adds(b, pb->name);
+	buf_adds(b, ": ");
 	describe_bits(b, pb->types, action_type_names, TYPE_COUNT);
 	if (pb->events.n)
 		describe_list(b, "event", &pb->events);
@@ -581,7 +587,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		buf_addf(b, ", expect %s", pb->expect_json);
 	if (pb->rate)
 		buf_addf(b, ", rate %s", pb->rate);
-	buf_addf(b, ", %s", pb->url);
+	buf_adds(b, ", ");
+	buf_adds(b, pb->url);
 }
 
 static void strlist_free(struct strlist *l)
