@@ -21,7 +21,9 @@
  * to collide), whose last 2 bits give way to the key's fate, and its
  * date, in a table of 20-byte slots with linear probing, at most 80%
  * full. Two keys collide by chance, sharing 126 bits, with odds of about
- * n^2 / 2^127 (6 * 10^-27 for a million keys). The table also marks keys in
+ * n^2 / 2^127 (6 * 10^-27 for a million keys). Loading and compacting
+ * hash each key some lines before they need its slot, which is fetched
+ * meanwhile. The table also marks keys in
  * flight, so that two lines with one key in the same run do not both fire.
  *
  * Keys settled longer than keep seconds ago are forgotten at once, and
@@ -46,6 +48,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -60,6 +63,7 @@ static const char header[] = "pbfire-ledger 3\n";
 #define WHEN_MIN 2u			/* the earliest date a slot holds */
 #define REVIEW_MAX 3600			/* seconds between reviews, at most */
 #define AHEAD 16			/* keys hashed ahead of their insertion at load */
+#define TABLE_HUGE (2u << 20)		/* a huge page: tables from this size are made of them */
 
 static int64_t system_clock(void)
 {
@@ -146,6 +150,22 @@ static size_t find(const struct ledger *l, const uint32_t d[4])
 	return i;
 }
 
+/* An empty table of cap slots. A large one is asked for in huge pages
+ * and zeroed by writing, page by page: calloc's pages would be mapped
+ * to the zero page by the first probe that reads them, then copied at
+ * the first key written, a second fault and a TLB flush a page. */
+static struct ledger_slot *new_table(size_t cap)
+{
+	size_t size = cap * sizeof(struct ledger_slot);
+	void *p;
+	if (size < TABLE_HUGE)
+		return xcalloc(cap, sizeof(struct ledger_slot));
+	if (posix_memalign(&p, TABLE_HUGE, size) != 0)
+		errx(EXIT_FATAL, "out of memory for %zu keys", cap);
+	madvise(p, size, MADV_HUGEPAGE);	/* a hint: without it, small pages */
+	return memset(p, 0, size);
+}
+
 /* Moves the slots into a table of cap slots, leaving forgotten keys out
  * when drop is set. */
 static void rehash(struct ledger *l, size_t cap, bool drop)
@@ -154,7 +174,7 @@ static void rehash(struct ledger *l, size_t cap, bool drop)
 	size_t old_cap = l->cap;
 	if (cap > UINT32_MAX)
 		errx(EXIT_FATAL, "%s: too many keys", l->path);
-	l->slots = xcalloc(cap, sizeof *l->slots);
+	l->slots = new_table(cap);
 	l->cap = cap;
 	l->count = 0;
 	for (size_t i = 0; i < old_cap; i++) {
@@ -244,18 +264,30 @@ static struct line decode(struct ledger *l, struct line k)
 	return (struct line){ k.when, k.fate, l->scratch.data, l->scratch.len };
 }
 
-static void add_line(struct buf *b, int64_t when, enum ledger_state fate, const char *key, size_t n)
+/* Appends a line of the file for key, dated when, with its fate; by
+ * hand, not printf, as compacting writes a line per key. */
+static void add_line(struct buf *b, uint32_t when, enum ledger_state fate, const char *key, size_t n)
 {
-	buf_addf(b, "%lld", (long long)when);
+	char digits[10], *d = digits + sizeof digits;
+	do
+		*--d = (char)('0' + when % 10);
+	while (when /= 10);
+	size_t nd = (size_t)(digits + sizeof digits - d);
+	buf_reserve(b, nd + 2 + 2 * n + 1);
+	char *o = b->data + b->len;
+	memcpy(o, d, nd);
+	o += nd;
 	if (fate != KEY_DELIVERED)
-		buf_addc(b, fate_markers[fate - KEY_DELIVERED]);
-	buf_addc(b, ' ');
+		*o++ = fate_markers[fate - KEY_DELIVERED];
+	*o++ = ' ';
 	for (size_t i = 0; i < n; i++) {
 		if (key[i] == '\\' || key[i] == '\n')
-			buf_addc(b, '\\');
-		buf_addc(b, key[i] == '\n' ? 'n' : key[i]);
+			*o++ = '\\';
+		*o++ = key[i] == '\n' ? 'n' : key[i];
 	}
-	buf_addc(b, '\n');
+	*o++ = '\n';
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
 }
 
 static void write_all(const char *path, int fd, const char *p, size_t n)
@@ -275,7 +307,10 @@ struct pass {
 	int out;			/* compaction: the new file */
 	struct buf text;		/* compaction: lines not yet written */
 	unsigned char *written;		/* compaction: a bit per slot */
-	struct ledger_slot ahead[AHEAD];	/* load: keys whose slots are being fetched */
+	struct ahead {				/* a line whose key's slot is being fetched */
+		struct ledger_slot slot;
+		struct buf text;		/* compaction: the line */
+	} ahead[AHEAD];
 	size_t nahead;
 };
 
@@ -346,7 +381,7 @@ static void load_line(struct pass *p, const char *text, size_t n)
 	struct line k = parse_line(text, n, p->version, p->undated);
 	if (!k.key || forgotten(l, clamp_when(k.when)))
 		return;
-	struct ledger_slot *s = &p->ahead[p->nahead++ % AHEAD];
+	struct ledger_slot *s = &p->ahead[p->nahead++ % AHEAD].slot;
 	if (p->nahead > AHEAD)
 		load_slot(l, s);
 	s->when = clamp_when(k.when);
@@ -359,29 +394,30 @@ static void load_line(struct pass *p, const char *text, size_t n)
 static void load_rest(struct pass *p)
 {
 	for (size_t i = p->nahead > AHEAD ? p->nahead - AHEAD : 0; i < p->nahead; i++)
-		load_slot(p->l, &p->ahead[i % AHEAD]);
+		load_slot(p->l, &p->ahead[i % AHEAD].slot);
 }
 
-/* Writes the line's key to the new file, once, unless it is forgotten;
- * a line not read is written as it is. */
-static void keep_line(struct pass *p, const char *text, size_t n)
+/* Writes a line, read AHEAD lines ago, to the new file: its key once,
+ * with its slot's date and fate, unless it is forgotten; a line not read
+ * as it is. */
+static void keep_ahead(struct pass *p, const struct ahead *a)
 {
 	struct ledger *l = p->l;
+	const char *text = a->text.data;
+	size_t n = a->text.len;
 	struct line k = parse_line(text, n, p->version, 0);
-	uint32_t d[4];
 	if (!k.key) {
 		buf_add(&p->text, text, n);
 		buf_addc(&p->text, '\n');
 		p->lines++;
 		p->foreign++;
 	} else {
-		k = decode(l, k);
-		digest(l, k.key, k.n, d);
-		size_t i = find(l, d);
+		size_t i = find(l, a->slot.digest);
 		uint32_t when = l->slots[i].when;
 		if (when < WHEN_MIN || forgotten(l, when) || p->written[i / 8] & (1u << i % 8))
 			return;
 		p->written[i / 8] |= (unsigned char)(1u << i % 8);
+		k = decode(l, k);
 		add_line(&p->text, when, fate_of(&l->slots[i]), k.key, k.n);
 		p->lines++;
 	}
@@ -389,6 +425,32 @@ static void keep_line(struct pass *p, const char *text, size_t n)
 		write_all(l->path, p->out, p->text.data, p->text.len);
 		buf_clear(&p->text);
 	}
+}
+
+/* Keeps a line, AHEAD lines later: its key's slot is fetched meanwhile,
+ * as in load_line. */
+static void keep_line(struct pass *p, const char *text, size_t n)
+{
+	struct ledger *l = p->l;
+	struct ahead *a = &p->ahead[p->nahead++ % AHEAD];
+	if (p->nahead > AHEAD)
+		keep_ahead(p, a);
+	buf_clear(&a->text);
+	buf_add(&a->text, text, n);
+	struct line k = parse_line(text, n, p->version, 0);
+	if (!k.key)
+		return;
+	k = decode(l, k);
+	digest(l, k.key, k.n, a->slot.digest);
+	__builtin_prefetch(&l->slots[home(l, a->slot.digest)]);
+}
+
+static void keep_rest(struct pass *p)
+{
+	for (size_t i = p->nahead > AHEAD ? p->nahead - AHEAD : 0; i < p->nahead; i++)
+		keep_ahead(p, &p->ahead[i % AHEAD]);
+	for (size_t i = 0; i < AHEAD; i++)
+		buf_free(&p->ahead[i].text);
 }
 
 /* ---- the file ---- */
@@ -452,6 +514,7 @@ static void compact(struct ledger *l, int version)
 	p.out = fresh.fd;
 	buf_add(&p.text, header, HEADER_LEN);
 	each_line(&p, l->fd, version >= 2 ? (off_t)HEADER_LEN : 0, keep_line);
+	keep_rest(&p);
 	write_all(fresh.tmp, p.out, p.text.data, p.text.len);
 	if (!durable_new_commit(&fresh))
 		err(EXIT_FATAL, "%s: compacting the ledger: %s", l->path, fresh.failed);
@@ -529,7 +592,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 		err(EXIT_FATAL, "%s", path);
 	if (l->fd < 0) {
 		l->cap = room_for(0);
-		l->slots = xcalloc(l->cap, sizeof *l->slots);
+		l->slots = new_table(l->cap);
 		return;
 	}
 	if (!read_only)
@@ -538,7 +601,7 @@ void ledger_open(struct ledger *l, const char *path, bool read_only, int64_t kee
 	off_t from = p.version >= 2 ? (off_t)HEADER_LEN : 0;
 	off_t whole = each_line(&p, l->fd, from, count_line);
 	l->cap = room_for(p.live);
-	l->slots = xcalloc(l->cap, sizeof *l->slots);
+	l->slots = new_table(l->cap);
 	each_line(&p, l->fd, from, load_line);
 	load_rest(&p);
 	l->lines = p.lines;

@@ -160,7 +160,7 @@ void loader_unknown(struct loader *l, const yaml_node_t *n, const char *what,
 
 yaml_node_t *loader_node(struct loader *l, int id)
 {
-	return yaml_document_get_node(&l->doc, id);
+	return yaml_document_get_node(&l->yaml.doc, id);
 }
 
 const char *loader_scalar(const yaml_node_t *n)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <yaml.h>
 
+#include "compose.h"
 #include "rules.h"
 #include "strmap.h"
 #include "uritemplate.h"
@@ -13,7 +14,7 @@
 struct loader {
 	const char *path;
 	struct rules *rules;
-	yaml_document_t doc;
+	struct composed yaml;
 	struct strmap names;	/* postback name -> its index */
 	int errors;
 	bool strict;		/* warnings are errors */

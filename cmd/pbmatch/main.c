@@ -95,12 +95,14 @@ static void print_stats(const struct tool *t, const struct pbmatch *pm)
 
 static void print_check(const struct rules *r)
 {
+	struct buf line = { 0 };
 	for (size_t i = 0; i < r->n; i++) {
-		struct buf line = { 0 };
+		buf_clear(&line);
 		rules_describe(&r->pb[i], &line);
-		puts(line.data);
-		buf_free(&line);
+		buf_addc(&line, '\n');
+		fwrite(line.data, 1, line.len, stdout);
 	}
+	buf_free(&line);
 	printf("%s: %zu %s, no errors\n", r->path, r->n, plural(r->n, "postback", "postbacks"));
 }
 

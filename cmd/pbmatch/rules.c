@@ -360,7 +360,8 @@ static void describe_bits(struct buf *b, unsigned bits, const char *const *names
 	const char *sep = "";
 	for (int i = 0; i < count; i++, bits >>= 1)
 		if (bits & 1) {
-			buf_addf(b, "%s%s", sep, names[i]);
+			buf_adds(b, sep);
+			buf_adds(b, names[i]);
 			sep = "|";
 		}
 }
@@ -442,7 +443,7 @@ static void read_postbacks(struct loader *l, yaml_node_t *n)
 
 static void read_root(struct loader *l)
 {
-	yaml_node_t *root = yaml_document_get_root_node(&l->doc);
+	yaml_node_t *root = yaml_document_get_root_node(&l->yaml.doc);
 	if (!root || root->type != YAML_MAPPING_NODE) {
 		yaml_node_t empty = { .start_mark = { 0 } };
 		loader_report(l, root ? root : &empty, "expected a mapping with a 'postbacks' list");
@@ -472,27 +473,27 @@ static bool syntax_error(const struct loader *l, const yaml_parser_t *p)
 	return false;
 }
 
-/* Loads the file's one YAML document into l->doc. */
+/* Loads the file's one YAML document into l->yaml. */
 static bool parse_file(struct loader *l, FILE *f)
 {
 	yaml_parser_t parser;
-	yaml_document_t extra;
+	struct composed extra;
 	bool ok;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &l->doc)) {
+	if (!compose_load(&parser, &l->yaml)) {
 		ok = syntax_error(l, &parser);
-	} else if (!yaml_parser_load(&parser, &extra)) {
+	} else if (!compose_load(&parser, &extra)) {
 		ok = syntax_error(l, &parser);
-		yaml_document_delete(&l->doc);
+		compose_delete(&l->yaml);
 	} else {
-		yaml_node_t *root = yaml_document_get_root_node(&extra);
+		yaml_node_t *root = yaml_document_get_root_node(&extra.doc);
 		if (root)
 			loader_report(l, root, "a second YAML document; the rule file is one document");
 		ok = !root;
-		yaml_document_delete(&extra);
+		compose_delete(&extra);
 		if (!ok)
-			yaml_document_delete(&l->doc);
+			compose_delete(&l->yaml);
 	}
 	yaml_parser_delete(&parser);
 	return ok;
@@ -515,7 +516,7 @@ bool rules_load(struct rules *r, const char *path, bool strict)
 	if (!ok)
 		return false;
 	read_root(&l);
-	yaml_document_delete(&l.doc);
+	compose_delete(&l.yaml);
 	strmap_free(&l.names);
 	if (l.errors)
 		rules_free(r);
@@ -532,15 +533,20 @@ bool strlist_has(const struct strlist *l, const char *s, size_t n)
 
 static void describe_list(struct buf *b, const char *what, const struct strlist *l)
 {
-	buf_addf(b, ", %s ", what);
-	for (size_t i = 0; i < l->n; i++)
-		buf_addf(b, "%s%s", i ? "|" : "", l->v[i]);
+	buf_adds(b, ", ");
+	buf_adds(b, what);
+	for (size_t i = 0; i < l->n; i++) {
+		buf_addc(b, i ? '|' : ' ');
+		buf_adds(b, l->v[i]);
+	}
 }
 
-/* One line summing a postback up, for pbmatch --check. */
+/* One line summing a postback up, for pbmatch --check; the common
+ * parts are added without printf, as a file may have 100,000 of them. */
 void rules_describe(const struct postback *pb, struct buf *b)
 {
-	buf_addf(b, "%s: ", pb->name);
+	buf_adds(b, pb->name);
+	buf_adds(b, ": ");
 	describe_bits(b, pb->types, action_type_names, TYPE_COUNT);
 	if (pb->events.n)
 		describe_list(b, "event", &pb->events);
@@ -581,7 +587,8 @@ void rules_describe(const struct postback *pb, struct buf *b)
 		buf_addf(b, ", expect %s", pb->expect_json);
 	if (pb->rate)
 		buf_addf(b, ", rate %s", pb->rate);
-	buf_addf(b, ", %s", pb->url);
+	buf_adds(b, ", ");
+	buf_adds(b, pb->url);
 }
 
 static void strlist_free(struct strlist *l)
