@@ -545,3 +545,33 @@ attempts_since() {
 	[ -z "$(comm -23 twice window | comm -23 - zombie)" ]
 	paths | sort -u | diff expected -
 }
+
+# shipped: whether pb-fired holds a key for every expected postback
+# (actions of kafka_rules answered in 0.05 s), written to in_topic.
+shipped() {
+	{ fired_paths 0 0.05; fired_paths 1 0.05; } | cut -d ' ' -f 1 | sort > in_topic
+	[ "$(wc -l < in_topic)" -ge "$(wc -l < expected)" ]
+}
+
+@test "the broker unreachable for 30 s: a member keeps its pipelines, delivers, and ships its keys once the broker is back" {
+	actions 400 u 3600 0.05 > actions.tsv
+	produce < actions.tsv
+	expected_paths actions.tsv > expected
+	PBFIRE=(-j 4)
+	pbkafka_start m0 -G pb -o beginning	# the default session timeout, 45 s
+	wait_requests 40
+	echo down > mock.in
+	down_at=$(requests)
+	sleep 30
+	up_at=$(requests)
+	echo up > mock.in
+	within 20 "every key in pb-fired" shipped
+	echo "# broker down at $down_at requests, back at $up_at; every key shipped $SECONDS s into the test" >&3
+	[ "$up_at" -gt "$down_at" ] || fail "nothing delivered while the broker was down"
+	! grep -q fenced m0.err
+	pbkafka_stop m0
+	paths | uniq -d > twice
+	[ ! -s twice ] || fail "fired twice: $(head -n 3 twice)"
+	paths | diff expected -
+	diff expected in_topic
+}
