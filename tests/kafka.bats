@@ -361,8 +361,6 @@ duplicates() {
 	run pbgroup -b x -G pb -t actions -l . -X nosuch
 	assert_failure 2
 	assert_output "pbgroup: -X nosuch: not NAME=VALUE"
-	run pbgroup --gate lease -b x
-	assert_failure 2
 	exec 8>> st/pbkafka.lock
 	flock 8
 	run pbkafka -b x -p 0 -r rules.yaml -d st
@@ -512,14 +510,16 @@ ledger_size() {
 }
 
 # attempts_since SECONDS MEMBER: the path of each request the member's
-# pbfire sent from Unix time SECONDS on (to the second), sorted.
+# pbfire sent from Unix time SECONDS on (to the second), sorted; lines
+# never sent (interrupted before it, kept in the spool) have no time.
 attempts_since() {
 	cat "$2"/results.*.ndjson |
-		jq -r --argjson t "${1%.*}" 'select((.result.fired_at // "" | sub("\\.[0-9]*Z$"; "Z") | fromdate) >= $t) | .url' |
+		jq -r --argjson t "${1%.*}" 'select(.result.fired_at != null and
+			(.result.fired_at | sub("\\.[0-9]*Z$"; "Z") | fromdate) >= $t) | .url' |
 		sed "s|^$RECV||" | sort
 }
 
-@test "a zombie: a member stopped until its partitions move sends only what pbfire had read, and says it was fenced" {
+@test "a zombie: a member stopped until its partitions move sends no more than its requests in flight, and says it was fenced" {
 	start_kafka 6
 	group_start 15 m1 m2 m3
 	wait_requests 1800
@@ -540,10 +540,50 @@ attempts_since() {
 	# the partitions it had lost (those it was given again were restored).
 	comm -12 after twice > zombie
 	echo "# zombie: stopped at $(wc -l < before) requests, $(wc -l < zombie) sent after SIGCONT that another member sent too ($(wc -l < after) in all, with the partitions it was given again), $(wc -l < twice) fired twice ($(wc -l < window) delivered but not shipped when stopped); $(grep -c fenced m1.err) partitions fenced" >&3
-	# pbfire holds up to 256 lines it has read (pbfire(1)), and the gate's
-	# pipe 4 KiB, about 16 of these lines: all it may still send.
-	[ "$(wc -l < zombie)" -le $((256 + 16)) ]
+	# pbfire looks at the lease before each request: all it may still
+	# send is what it had in flight (-j 4), not the lines it had read.
+	[ "$(wc -l < zombie)" -le 4 ]
 	[ "$(wc -l < zombie)" -le "$(wc -l < after)" ]
-	[ -z "$(comm -23 twice window | comm -23 - zombie)" ]
+	# Else only its requests in flight when it stopped, which the receiver
+	# may log after the look at what it had (a loaded machine, sanitizers).
+	[ "$(comm -23 twice window | comm -23 - zombie | wc -l)" -le 4 ]
 	paths | sort -u | diff expected -
+}
+
+# restored NAME N: whether NAME has restored N partitions' ledgers.
+restored() {
+	[ "$(grep -c 'ledger restored' "$1.err")" -ge "$2" ]
+}
+
+# shipped: whether pb-fired holds a key for every expected postback
+# (actions of kafka_rules answered in 0.05 s), written to in_topic.
+shipped() {
+	{ fired_paths 0 0.05; fired_paths 1 0.05; } | cut -d ' ' -f 1 | sort > in_topic
+	[ "$(wc -l < in_topic)" -ge "$(wc -l < expected)" ]
+}
+
+@test "the broker unreachable for 30 s: a member keeps its pipelines, delivers, and ships its keys once the broker is back" {
+	actions 400 u 3600 0.05 > actions.tsv
+	produce < actions.tsv
+	expected_paths actions.tsv > expected
+	PBFIRE=(-j 4)
+	pbkafka_start m0 -G pb -o beginning	# the default session timeout, 45 s
+	# Both pipelines running: a restore that cannot read pb-fired stops
+	# pbkafka (exit 2), as at start-up.
+	within 60 "both partitions restored" restored m0 2
+	wait_requests 40
+	echo down > mock.in
+	down_at=$(requests)
+	sleep 30
+	up_at=$(requests)
+	echo up > mock.in
+	within 20 "every key in pb-fired" shipped
+	echo "# broker down at $down_at requests, back at $up_at; every key shipped $SECONDS s into the test" >&3
+	[ "$up_at" -gt "$down_at" ] || fail "nothing delivered while the broker was down"
+	! grep -q fenced m0.err
+	pbkafka_stop m0
+	paths | uniq -d > twice
+	[ ! -s twice ] || fail "fired twice: $(head -n 3 twice)"
+	paths | diff expected -
+	diff expected in_topic
 }

@@ -4,7 +4,10 @@
  * ephemeral 127.0.0.1 port that speaks the real protocol, kcat included),
  * creates each topic named as TOPIC:PARTITIONS, prints the bootstrap
  * address on one line, and serves until its standard input ends or a
- * signal ends it. The mock keeps everything in memory; it neither compacts
+ * signal ends it. A line "down" on standard input takes the broker down
+ * (its connections are cut and new ones refused, as when the network to
+ * it is lost), "up" brings it back; anything else ends the mock
+ * (status 2). The mock keeps everything in memory; it neither compacts
  * topics nor finds offsets by timestamp (a ListOffsets for a time answers
  * offset -1, which kcat reads as the end), as pb-kafka(7) says.
  * Exit status: 0 at the end of input, 2 for a bad argument or a cluster
@@ -16,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define USAGE "usage: kafka_mock TOPIC:PARTITIONS ..."
 
@@ -50,12 +52,24 @@ static void create_topic(rd_kafka_mock_cluster_t *mc, const char *spec)
 	free(topic);
 }
 
-/* Returns at the end of standard input. */
-static void serve(void)
+/* Takes the broker down or up as standard input says; returns at its
+ * end. */
+static void serve(rd_kafka_mock_cluster_t *mc)
 {
-	char b[512];
-	while (read(STDIN_FILENO, b, sizeof b) > 0)
-		;
+	char *line = NULL;
+	size_t size = 0;
+	while (getline(&line, &size, stdin) > 0) {
+		rd_kafka_resp_err_t e;
+		if (strcmp(line, "down\n") == 0)
+			e = rd_kafka_mock_broker_set_down(mc, -1);
+		else if (strcmp(line, "up\n") == 0)
+			e = rd_kafka_mock_broker_set_up(mc, -1);
+		else
+			errx(2, "standard input: '%.*s': not down or up", (int)strcspn(line, "\n"), line);
+		if (e)
+			errx(2, "%s", rd_kafka_err2str(e));
+	}
+	free(line);
 }
 
 int main(int argc, char **argv)
@@ -71,7 +85,7 @@ int main(int argc, char **argv)
 	printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
 	if (fflush(stdout) != 0)
 		err(2, "stdout");
-	serve();
+	serve(mc);
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
 	return 0;

@@ -310,20 +310,28 @@ EOF
 	wait "$first"
 }
 
-@test "SIGTERM: every line read gets a result; a rerun with the ledger fires the rest once" {
-	start_receiver
-	for i in $(seq 6); do echo "{\"url\":\"$RECV/s$i?delay=0.1\",\"postback\":{\"key\":\"k$i\"}}"; done > in
-	for i in $(seq 7 10); do echo "{\"url\":\"$RECV/s$i?delay=5\",\"postback\":{\"key\":\"k$i\"}}"; done >> in
+# terminated SECONDS OPTION...: pbfire with the options, reading the
+# lines of in from a pipe left open, SIGTERMed after SECONDS; its records
+# in out, its exit status in status.
+terminated() {
+	rm -f fifo
 	mkfifo fifo
-	pbfire --allow-net 127.0.0.0/8 --ledger fired --grace 0.5 < fifo > out 2> err &
+	pbfire --allow-net 127.0.0.0/8 "${@:2}" < fifo > out 2> err &
 	pid=$!
 	exec 4> fifo
 	cat in >&4
-	sleep 1
+	sleep "$1"
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
 	exec 4>&-
+}
+
+@test "SIGTERM: every line read gets a result; a rerun with the ledger fires the rest once" {
+	start_receiver
+	for i in $(seq 6); do echo "{\"url\":\"$RECV/s$i?delay=0.1\",\"postback\":{\"key\":\"k$i\"}}"; done > in
+	for i in $(seq 7 10); do echo "{\"url\":\"$RECV/s$i?delay=5\",\"postback\":{\"key\":\"k$i\"}}"; done >> in
+	terminated 1 --ledger fired --grace 0.5
 	assert_equal "$status" 1
 	assert_equal "$(wc -l < out)" 10
 	assert_equal "$(jq -r .result.error out | sort | uniq -c | awk '{ print $1, $2 }')" "$(printf '4 interrupted\n6 null')"
@@ -350,6 +358,75 @@ EOF
 	assert_equal "$status" 1
 	assert_equal "$(jq -c 'select(.url | contains("retry")) | .result | [.error, .status, .attempts, .message]' out)" \
 		'["interrupted",503,1,"interrupted waiting to retry; the last attempt: HTTP 503"]'
+}
+
+# lease FILE SECONDS: a lease (pbfire --lease) in FILE that runs SECONDS
+# from now on the monotonic clock, or that ran out when SECONDS is 0;
+# replaced whole, as pbgroup writes it.
+lease() {
+	python3 -c 'import sys, time; print(time.monotonic_ns() + int(float(sys.argv[1]) * 1e9) if sys.argv[1] != "0" else 1)' \
+		"$2" > "$1.new"
+	mv "$1.new" "$1"
+}
+
+# requests_held WHAT: fails, saying WHAT, if the receiver got a request
+# or pbfire wrote a record.
+requests_held() {
+	[ ! -s recv.ndjson ] || fail "$1: $(wc -l < recv.ndjson) requests sent"
+	[ ! -s out ] || fail "$1: $(wc -l < out) records written"
+}
+
+@test "--lease: a lease run out holds every line, without a record, until it runs again; one that runs out stops new requests" {
+	start_receiver
+	lease lease 0
+	for i in $(seq 300); do echo "{\"url\":\"$RECV/s$i\",\"postback\":{\"key\":\"k$i\"}}"; done > in
+	mkfifo fifo
+	pbfire --allow-net 127.0.0.0/8 --lease lease --ledger fired < fifo > out 2> err &
+	pid=$!
+	exec 4> fifo
+	cat in >&4
+	sleep 1
+	requests_held "with the lease run out"
+	lease lease 60
+	exec 4>&-
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 0
+	assert_equal "$(seen | sort -u | wc -l)" 300
+	assert_equal "$(seen | wc -l)" 300
+	assert_equal "$(jq -r .result.ok out | sort | uniq -c | awk '{ print $1, $2 }')" "300 true"
+	# A lease of a second, requests of 0.3 s one at a time: what starts
+	# while it runs (4 at most), and nothing after.
+	rm recv.ndjson out
+	for i in $(seq 20); do echo "{\"url\":\"$RECV/t$i?delay=0.3\"}"; done > in
+	lease lease 1
+	pbfire --allow-net 127.0.0.0/8 --lease lease -j 1 < in > out 2> err &
+	pid=$!
+	sleep 3
+	sent=$(seen | wc -l)
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ "$sent" -le 4 ] || fail "$sent requests sent for a lease of 1 s"
+}
+
+@test "--lease: SIGTERM while a lease has run out: held lines are interrupted before they were sent, or kept in the spool" {
+	start_receiver
+	lease lease 0
+	for i in $(seq 5); do echo "{\"url\":\"$RECV/s$i\",\"postback\":{\"key\":\"k$i\"}}"; done > in
+	for spool in "" --spool=retry.spool; do
+		terminated 0.5 --lease lease --ledger fired $spool
+		[ ! -s recv.ndjson ] || fail "$spool: $(wc -l < recv.ndjson) requests sent"
+		assert_equal "$(jq -r '.result | [.error, .message] | join(": ")' out | sort -u)" \
+			"interrupted: interrupted before it was sent${spool:+; kept in the spool}"
+		assert_equal "$(wc -l < out)" 5
+		[ ! -s fired ] || assert_equal "$(ledger_keys fired)" ""
+	done
+	assert_equal "$status" 0	# with the spool: waiting there, not failed
+	assert_equal "$(jq -r .result.final out | sort -u)" false
+	# The spool sends them once a pbfire runs without the lease.
+	run fire --ledger fired --spool retry.spool < /dev/null
+	assert_success
+	assert_equal "$(seen | sort -u | wc -l)" 5
 }
 
 @test "--dry-run sends nothing and shows the request" {

@@ -6,7 +6,8 @@
  * curl's --parallel loop does): take a signal, read input while there is room, put the
  * retries due back in line, give the hosts whose breaker wait or pacing
  * is over their slots back, take the spool's lines that are due, start
- * what may start (or, stopping, end what outlived the grace period), hand
+ * what may start while the --lease runs (or, stopping, end what outlived
+ * the grace period), hand
  * the attempts to the lanes that send them and let the main thread's lane
  * work, reap finished transfers and, when any finished, go round again to
  * refill their slots; only then flush and wait, until the nearest
@@ -32,6 +33,7 @@
 #include "hosts.h"
 #include "job.h"
 #include "lanes.h"
+#include "lease.h"
 #include "ledger.h"
 #include "options.h"
 #include "order.h"
@@ -49,6 +51,7 @@
 #include "wake.h"
 
 #define PACE_MAX 20			/* backpressure answers a line may get without using attempts */
+#define LEASE_LOOK_NS 20000000		/* between looks at a lease that has run out, lines waiting */
 
 struct pbfire {
 	struct tool *t;
@@ -66,6 +69,8 @@ struct pbfire {
 	struct queue queue;
 	struct order order;		/* the lines held, by transaction and rule */
 	struct lanes lanes;
+	struct lease_watch lease;	/* --lease: no request starts while it has run out */
+	bool lease_held;		/* a line waits for the lease to run again */
 	struct report report;
 	struct buf why, scratch, result;
 	struct json_error je;
@@ -506,16 +511,30 @@ static bool waits_for_rate(struct pbfire *pf, struct job *j)
 	return true;
 }
 
+/* Whether a request may start now: while the --lease runs, if any. */
+static bool lease_allows(struct pbfire *pf)
+{
+	return !pf->lease.path || lease_runs(&pf->lease);
+}
+
 /* Starts lines, each host's oldest first and hosts in turn, within -j,
- * --per-host and the rates. A line that a newer one of its transaction
- * and rule supersedes ends here, and one that must wait for an older one
- * waits (order.c). A line whose key is settled finishes here, quietly
+ * --per-host and the rates, and only while the --lease runs: once it has
+ * run out, the next line goes back first in line, untouched, and waits
+ * with the others for the lease to run again. A line that a newer one of
+ * its transaction and rule supersedes ends here, and one that must wait
+ * for an older one waits (order.c). A line whose key is settled finishes here, quietly
  * (end_settled()), and one whose key is in flight waits for it. */
 static void start_ready(struct pbfire *pf)
 {
 	struct job *j;
 	enum ledger_state s;
+	pf->lease_held = false;
 	while (pf->lanes.running < pf->o.jobs && (j = queue_next(&pf->queue))) {
+		if (!lease_allows(pf)) {
+			queue_return(&pf->queue, j);
+			pf->lease_held = true;
+			break;
+		}
 		enum order_verdict v = order_check(&pf->order, j);
 		if (v == ORDER_SUPERSEDED) {
 			end_superseded(pf, j);
@@ -713,8 +732,9 @@ static void flush_outputs(struct pbfire *pf)
 }
 
 /* The nearest deadline: a retry due, a host's breaker wait or pacing
- * over, the end of the grace period, the next redraw of the progress
- * line; INT64_MAX when there is none. */
+ * over, the end of the grace period, the next look at a lease that has
+ * run out while lines wait for it, the next redraw of the progress line;
+ * INT64_MAX when there is none. */
 static int64_t next_deadline(const struct pbfire *pf)
 {
 	int64_t due = INT64_MAX, retry;
@@ -726,6 +746,8 @@ static int64_t next_deadline(const struct pbfire *pf)
 		due = retry;
 	if (pf->stopping && pf->grace_end < due)
 		due = pf->grace_end;
+	if (pf->lease_held && !pf->stopping && pf->now + LEASE_LOOK_NS < due)
+		due = pf->now + LEASE_LOOK_NS;
 	if (pf->report.progress && pf->report.last_progress + STAMP_NS / 4 < due)
 		due = pf->report.last_progress + STAMP_NS / 4;
 	return due;
@@ -790,6 +812,7 @@ static void set_up(struct pbfire *pf)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pf->secrets.path = pf->o.secrets_path;
+	pf->lease.path = pf->o.lease_path;
 	if (pf->secrets.path)
 		secrets_load(&pf->secrets, pf->secrets.path);
 	if (pf->o.ledger_path)

@@ -26,7 +26,7 @@ static const char usage[] =
 	"              [--ledger FILE] [--ledger-keep DURATION] [--key FIELD] [--spool FILE]\n"
 	"              [--schedule LIST] [--breaker N] [--breaker-wait DURATION]\n"
 	"              [--rate HOST=RATE] [--secrets FILE] [--grace DURATION] [--stats]\n"
-	"              [--duplicates] [--keep-response BYTES]\n"
+	"              [--duplicates] [--keep-response BYTES] [--lease FILE]\n"
 	"              [--reject FILE] [--max-line BYTES] [FILE ...]\n";
 
 enum {
@@ -34,7 +34,7 @@ enum {
 	OPT_TIMEOUT, OPT_FOLLOW, OPT_ALLOW_PRIVATE, OPT_ALLOW_NET, OPT_LEDGER, OPT_KEY, OPT_GRACE,
 	OPT_STATS, OPT_LEDGER_KEEP, OPT_CACERT, OPT_BREAKER, OPT_BREAKER_WAIT, OPT_SPOOL, OPT_SCHEDULE,
 	OPT_SECRETS, OPT_THREADS, OPT_DUPLICATES, OPT_RATE,
-	OPT_KEEP_RESPONSE,
+	OPT_KEEP_RESPONSE, OPT_LEASE,
 };
 
 static double number_option(const struct tool *t, const char *name, const char *arg, double min,
@@ -114,6 +114,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "duplicates", no_argument, NULL, OPT_DUPLICATES },
 		{ "keep-response", required_argument, NULL, OPT_KEEP_RESPONSE },
+		{ "lease", required_argument, NULL, OPT_LEASE },
 		TOOL_OPTIONS,
 		{ 0 },
 	};
@@ -169,6 +170,7 @@ void options_parse(struct options *o, struct tool *t, int argc, char **argv)
 		case OPT_BREAKER_WAIT: o->breaker.wait = seconds_option(t, "--breaker-wait", optarg, 0.001, 86400); break;
 		case OPT_RATE: rate_option(o, t, optarg); break;
 		case OPT_SECRETS: o->secrets_path = optarg; break;
+		case OPT_LEASE: o->lease_path = optarg; break;
 		case OPT_GRACE: o->grace = seconds_option(t, "--grace", optarg, 0, 3600); break;
 		case OPT_STATS: o->stats = true; break;
 		case OPT_KEEP_RESPONSE:

@@ -25,6 +25,7 @@ struct options {
 	int64_t ledger_keep;		/* seconds; 0: forever */
 	const char *spool_path;		/* NULL: no spool */
 	const char *secrets_path;	/* NULL: no --secrets file */
+	const char *lease_path;		/* NULL: no --lease, requests start at any time */
 	struct retry_policy retry;
 	struct breaker_policy breaker;
 	struct netpolicy net;

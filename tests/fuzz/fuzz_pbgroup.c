@@ -1,6 +1,6 @@
-/* Fuzzes what pbgroup parses (cmd/pbgroup): a lease file (lease.c),
- * pbkafka's answer "revoked P" (member.c) and -X's NAME=VALUE. Beyond no
- * crash: a lease is taken exactly when it is decimal digits without a
+/* Fuzzes what pbgroup parses (cmd/pbgroup): a lease file (common/lease.c,
+ * which pbfire --lease reads too), pbkafka's answer "revoked P"
+ * (member.c) and -X's NAME=VALUE. Beyond no crash: a lease is taken exactly when it is decimal digits without a
  * leading zero (but "0") and a newline, within int64_t, with that value,
  * and one written back reads as itself; an answer exactly when it is
  * "revoked " and such digits within int32_t, a newline or not, with that

@@ -6,8 +6,9 @@
 #include <stdint.h>
 
 /* A partition's lease: until when (CLOCK_MONOTONIC, in ns) the member
- * may release its lines to pbfire. The file holds the time in decimal
- * and a newline, and is replaced whole (written beside, renamed over). */
+ * may let pbfire start requests for the partition. The file holds the
+ * time in decimal and a newline, and is replaced whole (written beside,
+ * renamed over). */
 
 /* The monotonic clock, in ns. */
 int64_t lease_now(void);
@@ -22,5 +23,16 @@ int64_t lease_read(const char *path);
 
 /* Writes the lease until in path; false, errno set, when it cannot. */
 bool lease_write(const char *path, int64_t until);
+
+/* A lease as its reader follows it: the file, and the end last read
+ * from it (0 before the first look). */
+struct lease_watch {
+	const char *path;
+	int64_t until;
+};
+
+/* Whether w's lease runs now; the file is read again only once the end
+ * last read has passed, so a lease that runs costs a look at the clock. */
+bool lease_runs(struct lease_watch *w);
 
 #endif

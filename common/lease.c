@@ -1,11 +1,12 @@
 /*
- * A partition's lease, the one thing the member (member.c) and the gate
- * of the partition's pipeline (gate.c) share: a small file holding the
- * monotonic time until which the member's hold on the partition was last
- * confirmed by the group coordinator. The member replaces the file
- * whole, by a rename; the gate reads it again whenever the time it knows
- * has passed. Both run on one host, so they share the monotonic clock,
- * which a change of the wall clock does not move.
+ * A partition's lease, the one thing pbgroup's member (cmd/pbgroup) and
+ * the pbfire of the partition's pipeline (its --lease) share: a small
+ * file holding the monotonic time until which the member's hold on the
+ * partition was last confirmed by the group coordinator. The member
+ * replaces the file whole, by a rename; pbfire follows it with a
+ * lease_watch, which reads it again only once the time it knows has
+ * passed. Both run on one host, so they share the monotonic clock, which
+ * a change of the wall clock does not move.
  */
 #include "lease.h"
 
@@ -76,4 +77,13 @@ bool lease_write(const char *path, int64_t until)
 	unlink(tmp);
 	errno = e;
 	return false;
+}
+
+bool lease_runs(struct lease_watch *w)
+{
+	int64_t now = lease_now();
+	if (now < w->until)
+		return true;
+	w->until = lease_read(w->path);
+	return now < w->until;
 }
