@@ -82,8 +82,9 @@ bool lease_write(const char *path, int64_t until)
 bool lease_runs(struct lease_watch *w)
 {
 	int64_t now = lease_now();
-	if (now < w->until)
+	if (now < w->until && now - w->read_at < LEASE_RECHECK_NS)
 		return true;
 	w->until = lease_read(w->path);
+	w->read_at = now;
 	return now < w->until;
 }

@@ -24,15 +24,21 @@ int64_t lease_read(const char *path);
 /* Writes the lease until in path; false, errno set, when it cannot. */
 bool lease_write(const char *path, int64_t until);
 
-/* A lease as its reader follows it: the file, and the end last read
- * from it (0 before the first look). */
+/* How long a reader trusts the end it last read: a lease withdrawn (its
+ * file removed when the partition is revoked) stops its reader within
+ * this time, long before the end it had read. */
+#define LEASE_RECHECK_NS 100000000
+
+/* A lease as its reader follows it: the file, the end last read from it
+ * and when it was read (0 before the first look). */
 struct lease_watch {
 	const char *path;
-	int64_t until;
+	int64_t until, read_at;
 };
 
-/* Whether w's lease runs now; the file is read again only once the end
- * last read has passed, so a lease that runs costs a look at the clock. */
+/* Whether w's lease runs now; the file is read again once the end last
+ * read has passed or LEASE_RECHECK_NS after the last read, so a lease
+ * that runs costs a look at the clock, and a read ten times a second. */
 bool lease_runs(struct lease_watch *w);
 
 #endif

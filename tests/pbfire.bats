@@ -376,7 +376,7 @@ requests_held() {
 	[ ! -s out ] || fail "$1: $(wc -l < out) records written"
 }
 
-@test "--lease: a lease run out holds every line, without a record, until it runs again; one that runs out stops new requests" {
+@test "--lease: a lease run out holds every line, without a record, until it runs again; one that runs out, or is withdrawn, stops new requests" {
 	start_receiver
 	lease lease 0
 	for i in $(seq 300); do echo "{\"url\":\"$RECV/s$i\",\"postback\":{\"key\":\"k$i\"}}"; done > in
@@ -397,7 +397,7 @@ requests_held() {
 	assert_equal "$(jq -r .result.ok out | sort | uniq -c | awk '{ print $1, $2 }')" "300 true"
 	# A lease of a second, requests of 0.3 s one at a time: what starts
 	# while it runs (4 at most), and nothing after.
-	rm recv.ndjson out
+	: > recv.ndjson; : > out	# the receiver appends to its open log
 	for i in $(seq 20); do echo "{\"url\":\"$RECV/t$i?delay=0.3\"}"; done > in
 	lease lease 1
 	pbfire --allow-net 127.0.0.0/8 --lease lease -j 1 < in > out 2> err &
@@ -406,7 +406,24 @@ requests_held() {
 	sent=$(seen | wc -l)
 	kill -TERM "$pid"
 	wait "$pid" || true
+	[ "$sent" -ge 1 ] || fail "nothing sent while the lease ran"
 	[ "$sent" -le 4 ] || fail "$sent requests sent for a lease of 1 s"
+	# A lease of a minute withdrawn (pbgroup removes the file at a
+	# revocation): within 0.1 s no request starts, whatever its end said;
+	# the one in flight, and one starting in that 0.1 s, may still go.
+	: > recv.ndjson; : > out	# the receiver appends to its open log
+	lease lease 60
+	pbfire --allow-net 127.0.0.0/8 --lease lease -j 1 < in > out 2> err &
+	pid=$!
+	sleep 1
+	rm lease
+	before=$(seen | wc -l)
+	sleep 2
+	sent=$(seen | wc -l)
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ "$before" -ge 1 ] || fail "nothing sent while the lease ran"
+	[ "$sent" -le $((before + 2)) ] || fail "$((sent - before)) requests sent after the lease was withdrawn"
 }
 
 @test "--lease: SIGTERM while a lease has run out: held lines are interrupted before they were sent, or kept in the spool" {

@@ -5,8 +5,8 @@
  * the actions with kcat) and whose only work is to own partitions. On
  * an assignment it writes "assign P" on standard output, a line a
  * partition, for pbkafka to restore and start each; on a revocation,
- * first the partitions' leases go (their pbfire start no request from
- * then on), then "revoke P" for each, and the partitions are given up
+ * first the partitions' leases go (their pbfire start no request
+ * after LEASE_RECHECK_NS), then "revoke P" for each, and the partitions are given up
  * only once pbkafka has answered "revoked P" on standard input for
  * every one: their pipelines have stopped and their last keys are in
  * pb-fired. A revocation of partitions the group has already given to
