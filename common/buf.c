@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void *xmalloc(size_t n)
 {
@@ -31,6 +32,27 @@ void *xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
 		err(2, "calloc");
+	return p;
+}
+
+/* An array of n items of size, not zeroed, freed by free(): in huge
+ * pages once it takes one or more, where the kernel gives them, as an
+ * array of hundreds of megabytes written at once spends much of its time
+ * in a fault a small page. */
+void *xmalloc_huge(size_t n, size_t size)
+{
+	const size_t huge = (size_t)2 << 20;
+	if (size && n > (size_t)-1 / size)
+		errx(2, "out of memory for %zu items of %zu bytes", n, size);
+	size_t total = n * size;
+	if (total < huge)
+		return xmalloc(total);
+	void *p;
+	if (posix_memalign(&p, huge, total) != 0)
+		errx(2, "out of memory for %zu bytes", total);
+#ifdef MADV_HUGEPAGE
+	madvise(p, total, MADV_HUGEPAGE);	/* a hint: without it, small pages */
+#endif
 	return p;
 }
 

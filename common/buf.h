@@ -53,6 +53,7 @@ static inline void buf_clear(struct buf *b)
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xreallocarray(void *p, size_t n, size_t size);
+void *xmalloc_huge(size_t n, size_t size);
 char *xstrndup(const char *s, size_t n);
 
 #endif

@@ -48,7 +48,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -63,7 +62,6 @@ static const char header[] = "pbfire-ledger 3\n";
 #define WHEN_MIN 2u			/* the earliest date a slot holds */
 #define REVIEW_MAX 3600			/* seconds between reviews, at most */
 #define AHEAD 16			/* keys hashed ahead of their insertion at load */
-#define TABLE_HUGE (2u << 20)		/* a huge page: tables from this size are made of them */
 
 static int64_t system_clock(void)
 {
@@ -156,14 +154,7 @@ static size_t find(const struct ledger *l, const uint32_t d[4])
  * the first key written, a second fault and a TLB flush a page. */
 static struct ledger_slot *new_table(size_t cap)
 {
-	size_t size = cap * sizeof(struct ledger_slot);
-	void *p;
-	if (size < TABLE_HUGE)
-		return xcalloc(cap, sizeof(struct ledger_slot));
-	if (posix_memalign(&p, TABLE_HUGE, size) != 0)
-		errx(EXIT_FATAL, "out of memory for %zu keys", cap);
-	madvise(p, size, MADV_HUGEPAGE);	/* a hint: without it, small pages */
-	return memset(p, 0, size);
+	return memset(xmalloc_huge(cap, sizeof(struct ledger_slot)), 0, cap * sizeof(struct ledger_slot));
 }
 
 /* Moves the slots into a table of cap slots, leaving forgotten keys out

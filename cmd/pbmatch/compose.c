@@ -24,10 +24,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define BLOCK_SIZE (1 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
 
 struct compose_block {
 	struct compose_block *next;
@@ -90,14 +88,9 @@ static yaml_node_t *node(struct composer *k, int index)
  * small page is much of the time it takes to write them. */
 static yaml_node_t *new_nodes(yaml_node_t *from, size_t count, size_t n)
 {
-	size_t size = n * sizeof *from;
-	void *p;
-	if (size < HUGE_PAGE)
-		return xreallocarray(from, n, sizeof *from);
-	if (posix_memalign(&p, HUGE_PAGE, size) != 0)
-		errx(EXIT_FATAL, "out of memory for %zu YAML nodes", n);
-	madvise(p, size, MADV_HUGEPAGE);	/* a hint: without it, small pages */
-	memcpy(p, from, count * sizeof *from);
+	yaml_node_t *p = xmalloc_huge(n, sizeof *from);
+	if (count)
+		memcpy(p, from, count * sizeof *from);
 	free(from);
 	return p;
 }
