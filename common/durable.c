@@ -62,12 +62,13 @@ static void close_quietly(int fd)
 	errno = saved;
 }
 
-/* Opens path with flags (and O_CREAT), locked; -1 with errno on failure. */
-int durable_open_locked(const char *path, int flags)
+/* Opens path with flags (and O_CREAT, of mode), locked, the file now at
+ * path; -1 with errno on failure. */
+static int open_locked(const char *path, int flags, mode_t mode)
 {
 	for (;;) {
 		struct stat by_fd, by_path;
-		int fd = open(path, flags | O_CREAT | O_CLOEXEC, 0600);
+		int fd = open(path, flags | O_CREAT | O_CLOEXEC, mode);
 		if (fd < 0)
 			return -1;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -79,6 +80,12 @@ int durable_open_locked(const char *path, int flags)
 			return fd;
 		close(fd);
 	}
+}
+
+/* Opens path with flags (and O_CREAT), locked; -1 with errno on failure. */
+int durable_open_locked(const char *path, int flags)
+{
+	return open_locked(path, flags, 0600);
 }
 
 /* Syncs the directory holding path, so that a rename in it lasts. */
@@ -110,17 +117,25 @@ static bool give_up(struct durable_new *n, const char *step)
 	return false;
 }
 
-/* Creates and locks PATH.new, opened read-write with flags, of mode. */
+/* Creates and locks PATH.new, opened read-write with flags, of mode,
+ * then empties it: it is truncated only once locked, and left alone when
+ * another process holds it (EWOULDBLOCK), for that one is writing it. */
 bool durable_new_open(struct durable_new *n, const char *path, int flags, mode_t mode)
 {
 	struct buf tmp = { 0 };
 	buf_addf(&tmp, "%s" DURABLE_NEW_SUFFIX, path);
-	*n = (struct durable_new){ .path = path, .tmp = tmp.data, .fd = -1 };
-	n->fd = open(n->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | flags, mode);
-	if (n->fd < 0)
-		return give_up(n, "creating its " DURABLE_NEW_SUFFIX " file");
-	if (flock(n->fd, LOCK_EX | LOCK_NB) < 0)
-		return give_up(n, "locking its " DURABLE_NEW_SUFFIX " file");
+	*n = (struct durable_new){ .path = path, .fd = -1 };
+	n->fd = open_locked(tmp.data, O_RDWR | flags, mode);
+	if (n->fd < 0) {
+		int saved = errno;
+		buf_free(&tmp);
+		errno = saved;
+		return give_up(n, errno == EWOULDBLOCK ? "locking its " DURABLE_NEW_SUFFIX " file, held by another process"
+						       : "creating its " DURABLE_NEW_SUFFIX " file");
+	}
+	n->tmp = tmp.data;
+	if (ftruncate(n->fd, 0) < 0)
+		return give_up(n, "emptying its " DURABLE_NEW_SUFFIX " file");
 	return true;
 }
 

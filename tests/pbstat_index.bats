@@ -198,6 +198,19 @@ all_same() {
 	run pbstat --index r.ndjson
 	assert_failure 2
 	assert_output --partial "pbstat: r.ndjson.idx: creating its .new file: Is a directory"
+	rmdir r.ndjson.idx.new
+	# Another --index writing r.ndjson.idx.new holds its lock: this one
+	# fails and leaves that file as it is.
+	printf 'being written\n' > r.ndjson.idx.new
+	flock r.ndjson.idx.new sleep 3 &
+	holder=$!
+	sleep 0.5
+	run pbstat --index r.ndjson
+	assert_failure 2
+	assert_output "pbstat: r.ndjson.idx: locking its .new file, held by another process: Resource temporarily unavailable"
+	[ "$(cat r.ndjson.idx.new)" = "being written" ] || fail "the other's .new file was deleted or truncated"
+	[ ! -e r.ndjson.idx ] || fail "an index was written"
+	wait "$holder"
 	: > empty.ndjson
 	run pbstat --index empty.ndjson
 	assert_success
