@@ -238,3 +238,18 @@ all_same() {
 	assert_failure 2
 	assert_output --partial "pbstat: --index-memory: only with --index"
 }
+
+@test "--index-memory: a full TMPDIR fails --index at the first run, which is not written again" {
+	command -v strace > /dev/null || skip "no strace"
+	# Each id once (no record of a transaction told before), so that the
+	# first run, failed, stays full.
+	results 10000 | awk 'NR % 50' > r.ndjson
+	# Runs are written with pwrite, the index with write: each pwrite
+	# fails as on a full disk.
+	run strace -f -qq -o trace.log -e trace=pwrite64 -e inject=pwrite64:error=ENOSPC \
+		pbstat --index --index-memory 65536 r.ndjson
+	assert_failure 2
+	assert_output "pbstat: r.ndjson.idx: writing a run of the index to TMPDIR: No space left on device"
+	[ "$(grep -c 'pwrite64(' trace.log)" = 1 ] || fail "$(grep -c 'pwrite64(' trace.log) runs written, not 1"
+	[ ! -e r.ndjson.idx ] || fail "an index was written"
+}
