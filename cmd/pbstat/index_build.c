@@ -323,10 +323,8 @@ static bool write_index(struct build *b, const struct old_index *old, struct ind
 	h->header_check = index_check(h, offsetof(struct index_header, header_check));
 	free(w.chunks);
 	if (!w.ok || !durable_write(n.fd, h, sizeof *h, 0)) {
-		warn("%s: writing its " DURABLE_NEW_SUFFIX " file", idx);
-		unlink(n.tmp);
-		free(n.tmp);
-		close(n.fd);
+		durable_new_abort(&n, "writing its " DURABLE_NEW_SUFFIX " file");
+		warn("%s: %s", idx, n.failed);
 		return false;
 	}
 	if (!durable_new_commit(&n) || close(n.fd) < 0) {
