@@ -15,7 +15,8 @@
  *   a ledger), created if missing, locked without waiting (EWOULDBLOCK:
  *   another holds it), and opened again when a replacement was renamed
  *   over it between the open and the lock.
- * - durable_new_open() and durable_new_commit(): a file replaced whole.
+ * - durable_new_open() and durable_new_commit(): a file replaced whole;
+ *   durable_new_abort() gives it up, the new file removed.
  *   PATH.new is created and locked, the caller writes it, then it is
  *   synced, renamed over PATH and PATH's directory synced, so a crash at
  *   any moment leaves the old file or the new one, each whole; the caller
@@ -62,12 +63,13 @@ static void close_quietly(int fd)
 	errno = saved;
 }
 
-/* Opens path with flags (and O_CREAT), locked; -1 with errno on failure. */
-int durable_open_locked(const char *path, int flags)
+/* Opens path with flags (and O_CREAT, of mode), locked, the file now at
+ * path; -1 with errno on failure. */
+static int open_locked(const char *path, int flags, mode_t mode)
 {
 	for (;;) {
 		struct stat by_fd, by_path;
-		int fd = open(path, flags | O_CREAT | O_CLOEXEC, 0600);
+		int fd = open(path, flags | O_CREAT | O_CLOEXEC, mode);
 		if (fd < 0)
 			return -1;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -79,6 +81,12 @@ int durable_open_locked(const char *path, int flags)
 			return fd;
 		close(fd);
 	}
+}
+
+/* Opens path with flags (and O_CREAT), locked; -1 with errno on failure. */
+int durable_open_locked(const char *path, int flags)
+{
+	return open_locked(path, flags, 0600);
 }
 
 /* Syncs the directory holding path, so that a rename in it lasts. */
@@ -94,8 +102,8 @@ static bool sync_directory_of(const char *path)
 }
 
 /* Gives up the replacement after step failed: closes and removes the new
- * file, leaving errno as it was; returns false. */
-static bool give_up(struct durable_new *n, const char *step)
+ * file (if made), leaving errno as it was; returns false. */
+bool durable_new_abort(struct durable_new *n, const char *step)
 {
 	int saved = errno;
 	if (n->fd >= 0)
@@ -110,17 +118,25 @@ static bool give_up(struct durable_new *n, const char *step)
 	return false;
 }
 
-/* Creates and locks PATH.new, opened read-write with flags, of mode. */
+/* Creates and locks PATH.new, opened read-write with flags, of mode,
+ * then empties it: it is truncated only once locked, and left alone when
+ * another process holds it (EWOULDBLOCK), for that one is writing it. */
 bool durable_new_open(struct durable_new *n, const char *path, int flags, mode_t mode)
 {
 	struct buf tmp = { 0 };
 	buf_addf(&tmp, "%s" DURABLE_NEW_SUFFIX, path);
-	*n = (struct durable_new){ .path = path, .tmp = tmp.data, .fd = -1 };
-	n->fd = open(n->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | flags, mode);
-	if (n->fd < 0)
-		return give_up(n, "creating its " DURABLE_NEW_SUFFIX " file");
-	if (flock(n->fd, LOCK_EX | LOCK_NB) < 0)
-		return give_up(n, "locking its " DURABLE_NEW_SUFFIX " file");
+	*n = (struct durable_new){ .path = path, .fd = -1 };
+	n->fd = open_locked(tmp.data, O_RDWR | flags, mode);
+	if (n->fd < 0) {
+		int saved = errno;
+		buf_free(&tmp);
+		errno = saved;
+		return durable_new_abort(n, errno == EWOULDBLOCK ? "locking its " DURABLE_NEW_SUFFIX " file, held by another process"
+						       : "creating its " DURABLE_NEW_SUFFIX " file");
+	}
+	n->tmp = tmp.data;
+	if (ftruncate(n->fd, 0) < 0)
+		return durable_new_abort(n, "emptying its " DURABLE_NEW_SUFFIX " file");
 	return true;
 }
 
@@ -129,13 +145,13 @@ bool durable_new_open(struct durable_new *n, const char *path, int flags, mode_t
 bool durable_new_commit(struct durable_new *n)
 {
 	if (fsync(n->fd) < 0)
-		return give_up(n, "syncing its " DURABLE_NEW_SUFFIX " file");
+		return durable_new_abort(n, "syncing its " DURABLE_NEW_SUFFIX " file");
 	if (rename(n->tmp, n->path) < 0)
-		return give_up(n, "renaming its " DURABLE_NEW_SUFFIX " file over it");
+		return durable_new_abort(n, "renaming its " DURABLE_NEW_SUFFIX " file over it");
 	free(n->tmp);
 	n->tmp = NULL;
 	if (!sync_directory_of(n->path))
-		return give_up(n, "syncing its directory");
+		return durable_new_abort(n, "syncing its directory");
 	return true;
 }
 
@@ -145,7 +161,7 @@ bool durable_replace(const char *path, const void *p, size_t len, mode_t mode, c
 {
 	struct durable_new n;
 	bool ok = durable_new_open(&n, path, 0, mode) &&
-		  (durable_write(n.fd, p, len, 0) || give_up(&n, "writing its " DURABLE_NEW_SUFFIX " file")) &&
+		  (durable_write(n.fd, p, len, 0) || durable_new_abort(&n, "writing its " DURABLE_NEW_SUFFIX " file")) &&
 		  durable_new_commit(&n);
 	if (ok && close(n.fd) < 0) {
 		ok = false;

@@ -26,6 +26,7 @@ bool durable_write(int fd, const void *p, size_t n, int64_t at) DURABLE_MUST_CHE
 int durable_open_locked(const char *path, int flags) DURABLE_MUST_CHECK;
 bool durable_new_open(struct durable_new *n, const char *path, int flags, mode_t mode) DURABLE_MUST_CHECK;
 bool durable_new_commit(struct durable_new *n) DURABLE_MUST_CHECK;
+bool durable_new_abort(struct durable_new *n, const char *step);
 bool durable_replace(const char *path, const void *p, size_t len, mode_t mode,
 		     const char **failed) DURABLE_MUST_CHECK;
 

@@ -5,7 +5,8 @@
 # several, numbers and strings, escaped ids, --where on an id; after
 # records were appended past the index, and after it was brought up to
 # date; after the file was replaced by another (rotation); with the index
-# truncated, corrupted anywhere or foreign; with invalid, overlong, empty
+# truncated, corrupted anywhere, foreign, or forged with its checks
+# agreeing; with invalid, overlong, empty
 # and CRLF lines, and a torn last line. That the index is read at all
 # shows where it is trusted: a record rewritten in place, past what the
 # index checks, is not found until the file is indexed again.
@@ -25,6 +26,53 @@ results() {
 			printf "\"result\":{\"ok\":%s,\"status\":%d,\"attempts\":1,\"ms\":3.5}}\n", i % 3 ? "true" : "false", i % 3 ? 200 : 503
 		}
 	}'
+}
+
+# forge MODE FILE: rewrites FILE's index as a forger would, its checks
+# made to agree again (FNV-1a, strmap.c), and prints an id the forgery
+# hides. MODE block: block 5 starts where block 6's bytes begin, before
+# the first line starting there; MODE swap: the last entry of chunk 0
+# and one of chunk 1 swap places.
+forge() {
+	python3 - "$@" <<'PY'
+import re, struct, sys
+mode, path = sys.argv[1], sys.argv[2]
+def check(b):
+    h = 0xcbf29ce484222325
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & (2**64 - 1)
+    return h
+ix = bytearray(open(path + ".idx", "rb").read())
+shift, = struct.unpack_from("<I", ix, 12)
+nblocks, nentries = struct.unpack_from("<QQ", ix, 64)
+blocks = 104 + 8 * nentries
+chunks = blocks + 24 * nblocks
+nchunks = (nentries + 4095) // 4096
+lines = open(path, "rb").read().split(b"\n")
+def ids(line):
+    return [re.search(p, line).group(1) for p in
+            (rb'"transaction_id":"?([^",]+)', rb'"external_transaction_id":"([^"]+)', rb'"key":"([^"]+)')]
+if mode == "block":
+    struct.pack_into("<Q", ix, blocks + 24 * 5, 6 << shift)
+    at, hidden = 0, None
+    for line in lines:
+        if hidden is None and at >= 5 << shift:
+            hidden = ids(line)[2]
+        at += len(line) + 1
+else:
+    a, b = 104 + 8 * 4095, 104 + 8 * 4100
+    e, = struct.unpack_from("<Q", ix, a)
+    ix[a:a + 8], ix[b:b + 8] = ix[b:b + 8], ix[a:a + 8]
+    hidden = next(i for l in lines if l for i in ids(l) if check(i) >> 25 == e >> 24)
+    for c in (0, 1):
+        n = min(4096, nentries - 4096 * c)
+        struct.pack_into("<Q", ix, chunks + 16 * c + 8, check(ix[104 + 8 * 4096 * c:104 + 8 * (4096 * c + n)]))
+struct.pack_into("<Q", ix, 80, check(ix[blocks:chunks]))
+struct.pack_into("<Q", ix, 88, check(ix[chunks:chunks + 16 * nchunks]))
+struct.pack_into("<Q", ix, 96, check(ix[:96]))
+open(path + ".idx", "wb").write(ix)
+print(hidden.decode())
+PY
 }
 
 # same ARGS...: pbstat ARGS... tells the same, on stdout and stderr, with
@@ -143,6 +191,34 @@ all_same() {
 	same --key external_transaction_id --find c40 r.ndjson
 }
 
+@test "--index: a forged index, its checks agreeing, that would hide records is no index" {
+	results 30000 > r.ndjson
+	pbstat --index r.ndjson
+	cp r.ndjson.idx good.idx
+	id=$(forge swap r.ndjson)
+	same --find "$id" r.ndjson
+	cp good.idx r.ndjson.idx
+	id=$(forge block r.ndjson)
+	same --find "$id" r.ndjson
+	# Not a forgery: a line over two blocks long leaves blocks where no
+	# line starts, which start with the next block. The index is read:
+	# a record rewritten in place after them is not found.
+	{
+		results 1000
+		printf '{"transaction_id":"long","pad":"%s"}\n' "$(head -c 200000 /dev/zero | tr '\0' x)"
+		results 1000 1001
+	} > long.ndjson
+	pbstat --index long.ndjson
+	same --find t1600 long.ndjson
+	offset=$(head -n 1501 long.ndjson | wc -c)
+	printf '"t7777"' | dd of=long.ndjson bs=1 seek=$((offset + 38)) conv=notrunc status=none
+	run pbstat --no-index --find t7777 long.ndjson
+	assert_success
+	run pbstat --find t7777 long.ndjson
+	assert_failure 1
+	assert_output "pbstat: no record matches"
+}
+
 @test "--index: invalid, overlong, empty and CRLF lines, a torn last line: the same diagnostics and statuses" {
 	{
 		results 8000
@@ -198,6 +274,19 @@ all_same() {
 	run pbstat --index r.ndjson
 	assert_failure 2
 	assert_output --partial "pbstat: r.ndjson.idx: creating its .new file: Is a directory"
+	rmdir r.ndjson.idx.new
+	# Another --index writing r.ndjson.idx.new holds its lock: this one
+	# fails and leaves that file as it is.
+	printf 'being written\n' > r.ndjson.idx.new
+	flock r.ndjson.idx.new sleep 3 &
+	holder=$!
+	sleep 0.5
+	run pbstat --index r.ndjson
+	assert_failure 2
+	assert_output "pbstat: r.ndjson.idx: locking its .new file, held by another process: Resource temporarily unavailable"
+	[ "$(cat r.ndjson.idx.new)" = "being written" ] || fail "the other's .new file was deleted or truncated"
+	[ ! -e r.ndjson.idx ] || fail "an index was written"
+	wait "$holder"
 	: > empty.ndjson
 	run pbstat --index empty.ndjson
 	assert_success
@@ -224,4 +313,19 @@ all_same() {
 	run pbstat --find t1 --index-memory 65536 r.ndjson
 	assert_failure 2
 	assert_output --partial "pbstat: --index-memory: only with --index"
+}
+
+@test "--index-memory: a full TMPDIR fails --index at the first run, which is not written again" {
+	command -v strace > /dev/null || skip "no strace"
+	# Each id once (no record of a transaction told before), so that the
+	# first run, failed, stays full.
+	results 10000 | awk 'NR % 50' > r.ndjson
+	# Runs are written with pwrite, the index with write: each pwrite
+	# fails as on a full disk. (LeakSanitizer cannot run under ptrace.)
+	run env ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o trace.log -e trace=pwrite64 -e inject=pwrite64:error=ENOSPC \
+		pbstat --index --index-memory 65536 r.ndjson
+	assert_failure 2
+	assert_output "pbstat: r.ndjson.idx: writing a run of the index to TMPDIR: No space left on device"
+	[ "$(grep -c 'pwrite64(' trace.log)" = 1 ] || fail "$(grep -c 'pwrite64(' trace.log) runs written, not 1"
+	[ ! -e r.ndjson.idx ] || fail "an index was written"
 }

@@ -73,7 +73,8 @@ static bool header_ok(const struct index_header *h, size_t n)
 	return h->nblocks == blocks && blocks <= BLOCK_MASK + 1 && index_sizes_agree(h, n);
 }
 
-/* Whether the blocks start in turn, each in its bytes or at the end. */
+/* Whether the blocks start in turn, each in its bytes, or, when no line
+ * starts in them, where the next block starts (the end after the last). */
 static bool blocks_ok(const struct index_map *m)
 {
 	const struct index_header *h = m->h;
@@ -82,6 +83,11 @@ static bool blocks_ok(const struct index_map *m)
 		const struct index_block *k = &m->block[b];
 		if (k->start < start || k->start < b << h->block_shift || k->start > h->covered ||
 		    k->lineno < lineno || k->lineno > h->lines)
+			return false;
+		const struct index_block *next = b + 1 < h->nblocks ? &m->block[b + 1] : NULL;
+		if (k->start >= (b + 1) << h->block_shift &&
+		    (next ? k->start != next->start || k->lineno != next->lineno
+			  : k->start != h->covered || k->lineno != h->lines))
 			return false;
 		start = k->start;
 		lineno = k->lineno;
@@ -131,13 +137,19 @@ bool index_fresh(const struct index_map *m, int fd, const char *key_field)
 	return pread(fd, tail, n, (off_t)(h->covered - n)) == (ssize_t)n && index_check(tail, n) == h->tail_check;
 }
 
-/* Whether chunk c's entries pass their check. */
+/* Whether chunk c's entries pass their check and ascend, each once, to
+ * below the next chunk's first. */
 bool index_chunk_ok(const struct index_map *m, size_t c)
 {
 	size_t at = c * INDEX_CHUNK;
 	size_t n = m->h->nentries - at < INDEX_CHUNK ? (size_t)(m->h->nentries - at) : INDEX_CHUNK;
-	return m->entry[at] == m->chunk[c].first &&
-	       m->chunk[c].check == index_check(m->entry + at, n * sizeof *m->entry);
+	const uint64_t *e = m->entry + at;
+	if (e[0] != m->chunk[c].first || m->chunk[c].check != index_check(e, n * sizeof *e))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (e[i] <= e[i - 1])
+			return false;
+	return c + 1 == m->nchunks || e[n - 1] < m->chunk[c + 1].first;
 }
 
 /* The first chunk whose first entry is above e. */

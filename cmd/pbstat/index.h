@@ -16,6 +16,9 @@
 #define INDEX_BLOCK_SHIFT 16	/* 64 KiB blocks, more for a file over 1 TiB */
 #define INDEX_BLOCK_BITS 24	/* of an entry, the block; above them, the hash */
 #define INDEX_HASH_BITS 39
+/* index_build.c merges entries as the int64_t due of heap.c's timers:
+ * they must be below 2^63 to keep their order there. */
+_Static_assert(INDEX_HASH_BITS + INDEX_BLOCK_BITS <= 63, "an entry must fit an int64_t, not negative");
 #define INDEX_CHUNK 4096	/* entries a check covers */
 #define INDEX_TAIL_CHECK 4096	/* bytes before the end covered, checked */
 #define INDEX_MEMORY (32 << 20)	/* --index-memory, by default */

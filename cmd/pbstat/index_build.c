@@ -11,7 +11,8 @@
  * JSON or longer than --max-line gives none and marks its block to be
  * read always. The new entries are held in memory, 8 bytes each, up to
  * --index-memory; each time it is full they are sorted and spilled as a
- * run to a temporary file (unlinked, in TMPDIR). At the end the runs, the
+ * run to a temporary file (unlinked, in TMPDIR); the first that cannot be
+ * written (a full TMPDIR) ends the build at once. At the end the runs, the
  * entries in memory and the old index's are merged (heap.c) into
  * FILE.idx.new, which replaces FILE.idx whole (durable.c), so a crash
  * leaves the old index or the new one.
@@ -55,6 +56,7 @@ struct build {
 	size_t nruns;
 	uint64_t runs_end;
 	const char *failed;	/* what failed spilling a run, or NULL */
+	int failed_errno;	/* and why */
 };
 
 /* An old index of the file that can be brought up to date. */
@@ -127,6 +129,7 @@ static void spill(struct build *b)
 	}
 	if (b->runs_fd < 0 || !durable_write(b->runs_fd, b->entry, b->n * sizeof *b->entry, (int64_t)b->runs_end)) {
 		b->failed = "writing a run of the index to TMPDIR";
+		b->failed_errno = errno;
 		return;
 	}
 	b->run = xreallocarray(b->run, b->nruns + 1, sizeof *b->run);
@@ -138,6 +141,8 @@ static void spill(struct build *b)
 static void add_id(void *arg, struct text id)
 {
 	struct build *b = arg;
+	if (b->failed)
+		return;
 	if (b->n == b->cap && b->cap < b->run_cap) {
 		b->cap = b->cap ? 2 * b->cap : 4096;
 		b->cap = b->cap < b->run_cap ? b->cap : b->run_cap;
@@ -175,7 +180,8 @@ static void index_line(struct build *b, struct lines *r, uint64_t offset, bool i
 }
 
 /* Indexes the lines of range of the file open on fd, and counts the
- * lines up to its end in *lines; false on a read error. */
+ * lines up to its end in *lines; false on a read error. It stops early,
+ * true, when a run fails to spill (b->failed). */
 static bool read_lines(struct build *b, int fd, const char *path, size_t max_line, struct lines_range range,
 		       uint64_t *lines)
 {
@@ -183,8 +189,8 @@ static bool read_lines(struct build *b, int fd, const char *path, size_t max_lin
 	lines_init(&r, max_line);
 	lines_reset(&r, fd, path);
 	lines_set_ranges(&r, &range, 1);
-	enum lines_status s;
-	while ((s = lines_next(&r)) == LINES_OK || s == LINES_TOO_LONG) {
+	enum lines_status s = LINES_EOF;
+	while (!b->failed && ((s = lines_next(&r)) == LINES_OK || s == LINES_TOO_LONG)) {
 		index_line(b, &r, lines_offset(&r), s == LINES_OK);
 		if (s == LINES_TOO_LONG && !lines_discard(&r, NULL)) {
 			s = LINES_ERROR;
@@ -193,7 +199,7 @@ static bool read_lines(struct build *b, int fd, const char *path, size_t max_lin
 	}
 	*lines = lines_lineno(&r);
 	lines_free(&r);
-	return s == LINES_EOF;
+	return b->failed || s == LINES_EOF;
 }
 
 /* The index file being written: its entries go by chunks. */
@@ -317,10 +323,8 @@ static bool write_index(struct build *b, const struct old_index *old, struct ind
 	h->header_check = index_check(h, offsetof(struct index_header, header_check));
 	free(w.chunks);
 	if (!w.ok || !durable_write(n.fd, h, sizeof *h, 0)) {
-		warn("%s: writing its " DURABLE_NEW_SUFFIX " file", idx);
-		unlink(n.tmp);
-		free(n.tmp);
-		close(n.fd);
+		durable_new_abort(&n, "writing its " DURABLE_NEW_SUFFIX " file");
+		warn("%s: %s", idx, n.failed);
 		return false;
 	}
 	if (!durable_new_commit(&n) || close(n.fd) < 0) {
@@ -383,7 +387,7 @@ static bool build(struct build *b, int fd, const char *path, const char *idx, co
 	if (!ok)
 		warn("%s", path);
 	if (ok && b->failed) {
-		warn("%s: %s", idx, b->failed);
+		warnx("%s: %s: %s", idx, b->failed, strerror(b->failed_errno));
 		ok = false;
 	}
 	uint64_t mask = (UINT64_C(1) << b->shift) - 1;

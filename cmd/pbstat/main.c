@@ -203,6 +203,21 @@ static void where_option(struct pbstat *ps, const char *arg)
 		tool_usage_error(ps->t, "--where: expected FIELD=VALUE, at most 13 of them, got '%s'", arg);
 }
 
+/* Refuses --index, --index-memory and --no-index where they mean nothing:
+ * report_options when a report option was given, no_files when no file
+ * was named. */
+static void check_index_options(const struct pbstat *ps, bool report_options, bool no_files)
+{
+	if (ps->index && (find_wanted(&ps->find) || report_options || ps->json || ps->t->reject_path))
+		tool_usage_error(ps->t, "--index builds indexes: only --index-memory, --key and --max-line with it");
+	if (ps->index_memory && !ps->index)
+		tool_usage_error(ps->t, "--index-memory: only with --index");
+	if (ps->find.no_index && !find_wanted(&ps->find))
+		tool_usage_error(ps->t, "--no-index: only with --find or --where");
+	if (ps->index && no_files)
+		tool_usage_error(ps->t, "--index: no file named");
+}
+
 static void parse_options(struct pbstat *ps, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -265,14 +280,7 @@ static void parse_options(struct pbstat *ps, int argc, char **argv)
 			      ps->every || alerts_wanted(&ps->alerts);
 	if (find_wanted(&ps->find) && report_options)
 		tool_usage_error(ps->t, "--find and --where tell a story: no report options with them");
-	if (ps->index && (find_wanted(&ps->find) || report_options || ps->json || ps->t->reject_path))
-		tool_usage_error(ps->t, "--index builds indexes: only --index-memory, --key and --max-line with it");
-	if (ps->index_memory && !ps->index)
-		tool_usage_error(ps->t, "--index-memory: only with --index");
-	if (ps->find.no_index && !find_wanted(&ps->find))
-		tool_usage_error(ps->t, "--no-index: only with --find or --where");
-	if (ps->index && optind == argc)
-		tool_usage_error(ps->t, "--index: no file named");
+	check_index_options(ps, report_options, optind == argc);
 }
 
 /* pbstat --index: builds or brings up to date the index of each file;
