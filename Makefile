@@ -50,7 +50,8 @@ objs = $(patsubst %.c,$(B)/%.o,$(1))
 tool_objs = $(call objs,$(wildcard cmd/$(1)/*.c))
 
 DEBS = gcc make pkg-config libcurl4-openssl-dev libyaml-dev libjsmn-dev \
-	bats bats-assert bats-support mandoc man-db groff-base jq python3 librsvg2-bin nginx-light openssl libssl-dev
+	bats bats-assert bats-support mandoc man-db groff-base jq python3 librsvg2-bin nginx-light openssl libssl-dev \
+	strace
 # pbstat --html is loaded in chromium, -o openmetrics linted by promtool
 # (prometheus) and scraped from prometheus-node-exporter with curl.
 DEBS += chromium prometheus prometheus-node-exporter curl

@@ -78,6 +78,13 @@ seen() {
 	jq -r '"\(.method) \(.path)"' "$BATS_TEST_TMPDIR/recv.ndjson"
 }
 
+# needs_strace: skips the test where strace is missing or may not trace
+# (a container that forbids ptrace).
+needs_strace() {
+	command -v strace > /dev/null || skip "no strace"
+	strace -f -o /dev/null true 2> /dev/null || skip "strace cannot trace here"
+}
+
 # ledger_keys FILE: the keys a pbfire ledger holds, one a line as written
 # (escaped), without its header and the delivery dates.
 ledger_keys() {

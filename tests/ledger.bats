@@ -155,7 +155,7 @@ check_killed() {
 }
 
 @test "SIGKILL at each step of a compaction (strace): the old ledger or the new one, whole" {
-	command -v strace > /dev/null || skip "no strace"
+	needs_strace
 	big_ledger before 200000
 	cp -p before fired
 	pbfire --ledger fired < /dev/null

@@ -493,7 +493,7 @@ EOF
 }
 
 @test "--plot is synced before it replaces the old plot: a failure to sync it stops pbstat with exit 2, saying which step" {
-	command -v strace > /dev/null || skip "no strace"
+	needs_strace
 	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0	# LeakSanitizer cannot run under ptrace
 	echo '{"result":{"ok":true,"attempts":1,"status":200,"ms":5,"fired_at":"2026-11-24T10:00:00Z"}}' > r
 	echo old > p.svg

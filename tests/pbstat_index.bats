@@ -316,7 +316,7 @@ all_same() {
 }
 
 @test "--index-memory: a full TMPDIR fails --index at the first run, which is not written again" {
-	command -v strace > /dev/null || skip "no strace"
+	needs_strace
 	# Each id once (no record of a transaction told before), so that the
 	# first run, failed, stays full.
 	results 10000 | awk 'NR % 50' > r.ndjson

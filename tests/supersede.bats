@@ -196,7 +196,7 @@ day_log() {
 }
 
 @test "a burst replay writes what it releases in batches: not a write to stdout and a mark a line (strace)" {
-	command -v strace > /dev/null || skip "no strace"
+	needs_strace
 	day_log 3000
 	approved_rules
 	pbmatch -r rules.yaml log | pbexpand > expanded
