@@ -85,8 +85,6 @@ static const struct json_span *scan_members(struct pbdelay *pd, const char *line
 	bool postback = false;
 	for (; m < end; m++) {
 		size_t n = m->key_end - m->key;
-		if (n != pd->field_len && n != 8 && n != 6)	/* most keys, told apart by length alone */
-			continue;
 		const char *k = line + m->key;
 		if (!field && key_is(k, n, pd->field, pd->field_len))
 			field = m;
