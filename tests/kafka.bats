@@ -572,6 +572,9 @@ shipped() {
 	# pbkafka (exit 2), as at start-up.
 	within 60 "both partitions restored" restored m0 2
 	wait_requests 40
+	# Both partitions' kcat past their start, when each asks the cluster
+	# for the topic's partitions once (a kcat that cannot then ends).
+	within 20 "a result on each partition" test -s m0/results.0.ndjson -a -s m0/results.1.ndjson
 	echo down > mock.in
 	down_at=$(requests)
 	sleep 30
