@@ -5,9 +5,9 @@
 # several, numbers and strings, escaped ids, --where on an id; after
 # records were appended past the index, and after it was brought up to
 # date; after the file was replaced by another (rotation); with the index
-# truncated, corrupted anywhere, foreign, or forged with its checks
-# agreeing; with invalid, overlong, empty
-# and CRLF lines, and a torn last line. That the index is read at all
+# truncated (before it is read, or in place while it is read), corrupted
+# anywhere, foreign, or forged with its checks agreeing; with invalid,
+# overlong, empty and CRLF lines, and a torn last line. That the index is read at all
 # shows where it is trusted: a record rewritten in place, past what the
 # index checks, is not found until the file is indexed again.
 
@@ -328,4 +328,24 @@ all_same() {
 	assert_output "pbstat: r.ndjson.idx: writing a run of the index to TMPDIR: No space left on device"
 	[ "$(grep -c 'pwrite64(' trace.log)" = 1 ] || fail "$(grep -c 'pwrite64(' trace.log) runs written, not 1"
 	[ ! -e r.ndjson.idx ] || fail "an index was written"
+}
+
+@test "--index: an index truncated in place while --find reads it is no index, not a crash" {
+	needs_strace
+	results 20000 > r.ndjson
+	pbstat --index r.ndjson
+	pbstat --no-index --find t40 r.ndjson > want
+	# Once pbstat has opened the index, its next read of it (or mapping)
+	# returns 2 s late; meanwhile the index is emptied in place, as cp
+	# over it would. (LeakSanitizer cannot work under strace.)
+	ASAN_OPTIONS=detect_leaks=0 strace -o trace -P r.ndjson.idx -e trace=openat,mmap,pread64 \
+		-e inject=mmap,pread64:delay_exit=2000000:when=1 pbstat --find t40 r.ndjson > got 2> err &
+	pid=$!
+	for _ in $(seq 100); do
+		! grep -q 'openat(.*r\.ndjson\.idx' trace 2> /dev/null || break
+		sleep 0.1
+	done
+	: > r.ndjson.idx
+	wait "$pid" || fail "pbstat exited $?: $(cat err)"
+	diff want got
 }

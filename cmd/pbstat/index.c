@@ -14,9 +14,13 @@
  * inode, the check of the bytes before the end it covers) and the --key
  * field asked; each chunk of entries read passes its check first. Any
  * failure means "no index": the caller reads the whole file as it would
- * without one. A lookup reads the chunk table, the chunk or two that may
- * hold the hash, and gives the blocks to read as ranges of lines with
- * their line numbers, then the part of the file past the index.
+ * without one. The index is read with pread(2), not mapped, so that one
+ * truncated in place while it is read (cp over it, not pbstat's rename)
+ * makes a short read, "no index", rather than a SIGBUS. Opening it reads
+ * the header and the two tables; a lookup reads the chunk or two of
+ * entries that may hold the hash, and gives the blocks to read as ranges
+ * of lines with their line numbers, then the part of the file past the
+ * index.
  */
 #include "index.h"
 
@@ -24,7 +28,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,7 +68,7 @@ bool index_sizes_agree(const struct index_header *h, size_t n)
 
 static bool header_ok(const struct index_header *h, size_t n)
 {
-	if (memcmp(h->magic, INDEX_MAGIC, sizeof h->magic) != 0 || h->version != INDEX_VERSION ||
+	if (n < sizeof *h || memcmp(h->magic, INDEX_MAGIC, sizeof h->magic) != 0 || h->version != INDEX_VERSION ||
 	    h->block_shift < INDEX_BLOCK_SHIFT || h->block_shift > 40 ||
 	    h->header_check != index_check(h, offsetof(struct index_header, header_check)))
 		return false;
@@ -77,7 +80,7 @@ static bool header_ok(const struct index_header *h, size_t n)
  * starts in them, where the next block starts (the end after the last). */
 static bool blocks_ok(const struct index_map *m)
 {
-	const struct index_header *h = m->h;
+	const struct index_header *h = &m->h;
 	uint64_t start = 0, lineno = 0;
 	for (uint64_t b = 0; b < h->nblocks; b++) {
 		const struct index_block *k = &m->block[b];
@@ -103,30 +106,57 @@ static bool chunks_ok(const struct index_map *m)
 	return true;
 }
 
-/* Finds the parts of the index p[0,n), 8-byte aligned, into m; false when
- * it is not an index, or not a whole one. */
-bool index_load(struct index_map *m, const void *p, size_t n)
+/* Reads n bytes of the index at offset into p; false on a short read. */
+static bool read_at(const struct index_map *m, void *p, size_t n, uint64_t offset)
 {
-	memset(m, 0, sizeof *m);
-	if (n < sizeof *m->h || (uintptr_t)p % sizeof(uint64_t))
+	return pread(m->fd, p, n, (off_t)offset) == (ssize_t)n;
+}
+
+/* Reads the header and the tables of the index open on fd into m, which
+ * keeps fd to read entries from (index_entries); false, m closed, when
+ * it is not an index, or not a whole one. */
+bool index_open(struct index_map *m, int fd)
+{
+	struct stat st;
+	*m = (struct index_map){ .fd = fd };
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !read_at(m, &m->h, sizeof m->h, 0) ||
+	    !header_ok(&m->h, (size_t)st.st_size)) {
+		index_close(m);
 		return false;
-	m->h = p;
-	if (!header_ok(m->h, n))
-		return false;
-	m->entry = (const uint64_t *)(m->h + 1);
-	m->block = (const struct index_block *)(m->entry + m->h->nentries);
-	m->chunk = (const struct index_chunk *)(m->block + m->h->nblocks);
-	m->nchunks = index_chunks(m->h->nentries);
-	return m->h->blocks_check == index_check(m->block, (size_t)m->h->nblocks * sizeof *m->block) &&
-	       m->h->chunks_check == index_check(m->chunk, m->nchunks * sizeof *m->chunk) && blocks_ok(m) &&
-	       chunks_ok(m);
+	}
+	const struct index_header *h = &m->h;
+	size_t block_bytes = (size_t)h->nblocks * sizeof *m->block;
+	m->nchunks = index_chunks(h->nentries);
+	uint64_t blocks_at = sizeof *h + h->nentries * sizeof(uint64_t);
+	m->block = xmalloc(block_bytes + 1);
+	m->chunk = xreallocarray(NULL, m->nchunks + 1, sizeof *m->chunk);
+	m->entry = xreallocarray(NULL, INDEX_CHUNK, sizeof *m->entry);
+	bool ok = read_at(m, m->block, block_bytes, blocks_at) &&
+		  read_at(m, m->chunk, m->nchunks * sizeof *m->chunk, blocks_at + block_bytes) &&
+		  h->blocks_check == index_check(m->block, block_bytes) &&
+		  h->chunks_check == index_check(m->chunk, m->nchunks * sizeof *m->chunk) && blocks_ok(m) &&
+		  chunks_ok(m);
+	if (!ok)
+		index_close(m);
+	return ok;
+}
+
+/* Frees what index_open read (fd stays open: it is the caller's). */
+void index_close(struct index_map *m)
+{
+	free(m->block);
+	free(m->chunk);
+	free(m->entry);
+	m->block = NULL;
+	m->chunk = NULL;
+	m->entry = NULL;
 }
 
 /* Whether the index m is of the file open on fd as it is now, the bytes
  * it covers unchanged, with key_field as the key. */
 bool index_fresh(const struct index_map *m, int fd, const char *key_field)
 {
-	const struct index_header *h = m->h;
+	const struct index_header *h = &m->h;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != h->dev || (uint64_t)st.st_ino != h->ino ||
 	    st.st_size < 0 || (uint64_t)st.st_size < h->covered ||
@@ -137,19 +167,24 @@ bool index_fresh(const struct index_map *m, int fd, const char *key_field)
 	return pread(fd, tail, n, (off_t)(h->covered - n)) == (ssize_t)n && index_check(tail, n) == h->tail_check;
 }
 
-/* Whether chunk c's entries pass their check and ascend, each once, to
- * below the next chunk's first. */
-bool index_chunk_ok(const struct index_map *m, size_t c)
+/* The entries in chunk c, read into m->entry, which holds *n of them;
+ * NULL when they cannot be read, fail their check, or do not ascend,
+ * each once, to below the next chunk's first. */
+const uint64_t *index_entries(struct index_map *m, size_t c, size_t *n)
 {
 	size_t at = c * INDEX_CHUNK;
-	size_t n = m->h->nentries - at < INDEX_CHUNK ? (size_t)(m->h->nentries - at) : INDEX_CHUNK;
-	const uint64_t *e = m->entry + at;
-	if (e[0] != m->chunk[c].first || m->chunk[c].check != index_check(e, n * sizeof *e))
-		return false;
-	for (size_t i = 1; i < n; i++)
+	size_t k = m->h.nentries - at < INDEX_CHUNK ? (size_t)(m->h.nentries - at) : INDEX_CHUNK;
+	uint64_t *e = m->entry;
+	if (!read_at(m, e, k * sizeof *e, sizeof m->h + at * sizeof *e) || e[0] != m->chunk[c].first ||
+	    m->chunk[c].check != index_check(e, k * sizeof *e))
+		return NULL;
+	for (size_t i = 1; i < k; i++)
 		if (e[i] <= e[i - 1])
-			return false;
-	return c + 1 == m->nchunks || e[n - 1] < m->chunk[c + 1].first;
+			return NULL;
+	if (c + 1 < m->nchunks && e[k - 1] >= m->chunk[c + 1].first)
+		return NULL;
+	*n = k;
+	return e;
 }
 
 /* The first chunk whose first entry is above e. */
@@ -167,20 +202,21 @@ static size_t chunks_up_to(const struct index_map *m, uint64_t e)
 }
 
 /* Marks in read[] the blocks with an entry of hash; false when a chunk
- * that may hold it fails its check. */
-static bool mark_hits(const struct index_map *m, uint64_t hash, bool *read)
+ * that may hold it cannot be read or fails its check. */
+static bool mark_hits(struct index_map *m, uint64_t hash, bool *read)
 {
 	uint64_t lo = hash << INDEX_BLOCK_BITS, hi = lo | BLOCK_MASK;
 	size_t first = lo ? chunks_up_to(m, lo - 1) : 0, end = chunks_up_to(m, hi);
 	for (size_t c = first ? first - 1 : 0; c < end; c++) {
-		if (!index_chunk_ok(m, c))
+		size_t n;
+		const uint64_t *e = index_entries(m, c, &n);
+		if (!e)
 			return false;
-		size_t at = c * INDEX_CHUNK, stop = c + 1 < m->nchunks ? at + INDEX_CHUNK : (size_t)m->h->nentries;
-		for (size_t i = at; i < stop; i++) {
-			if (m->entry[i] >> INDEX_BLOCK_BITS != hash)
+		for (size_t i = 0; i < n; i++) {
+			if (e[i] >> INDEX_BLOCK_BITS != hash)
 				continue;
-			uint64_t b = m->entry[i] & BLOCK_MASK;
-			if (b >= m->h->nblocks)
+			uint64_t b = e[i] & BLOCK_MASK;
+			if (b >= m->h.nblocks)
 				return false;
 			read[b] = true;
 		}
@@ -193,10 +229,10 @@ static bool mark_hits(const struct index_map *m, uint64_t hash, bool *read)
  * those with a line not indexed or longer than max_line, then what
  * follows the bytes covered; in *out (to free) and *n. False when the
  * index cannot tell. */
-bool index_ranges(const struct index_map *m, struct text value, size_t max_line, struct lines_range **out,
+bool index_ranges(struct index_map *m, struct text value, size_t max_line, struct lines_range **out,
 		  size_t *n)
 {
-	const struct index_header *h = m->h;
+	const struct index_header *h = &m->h;
 	bool *read = xcalloc((size_t)h->nblocks + 1, sizeof *read);
 	if (!mark_hits(m, index_value_hash(value), read)) {
 		free(read);
@@ -233,16 +269,10 @@ bool index_find_ranges(const char *path, int fd, const char *key_field, struct t
 	int ifd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ifd < 0)
 		return false;
-	struct stat st;
-	void *p = MAP_FAILED;
-	if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, ifd, 0);
-	close(ifd);
-	if (p == MAP_FAILED)
-		return false;
 	struct index_map m;
-	bool ok = index_load(&m, p, (size_t)st.st_size) && index_fresh(&m, fd, key_field) &&
-		  index_ranges(&m, value, max_line, out, n);
-	munmap(p, (size_t)st.st_size);
+	bool ok = index_open(&m, ifd);
+	ok = ok && index_fresh(&m, fd, key_field) && index_ranges(&m, value, max_line, out, n);
+	index_close(&m);
+	close(ifd);
 	return ok;
 }

@@ -53,23 +53,26 @@ struct index_chunk {
 	uint64_t first, check;
 };
 
-/* An index file mapped, its parts found and checked (index_load). */
+/* An index file open, its header and tables read and checked
+ * (index_open); its entries are read a chunk at a time (index_entries). */
 struct index_map {
-	const struct index_header *h;
-	const uint64_t *entry;
-	const struct index_block *block;
-	const struct index_chunk *chunk;
+	int fd;
+	struct index_header h;
+	struct index_block *block;
+	struct index_chunk *chunk;
 	size_t nchunks;
+	uint64_t *entry;	/* INDEX_CHUNK entries, those of the chunk read last */
 };
 
 uint64_t index_check(const void *p, size_t n);
 uint64_t index_value_hash(struct text value);
 size_t index_chunks(uint64_t nentries);
 bool index_sizes_agree(const struct index_header *h, size_t n);
-bool index_load(struct index_map *m, const void *p, size_t n);
+bool index_open(struct index_map *m, int fd);
+void index_close(struct index_map *m);
 bool index_fresh(const struct index_map *m, int fd, const char *key_field);
-bool index_chunk_ok(const struct index_map *m, size_t c);
-bool index_ranges(const struct index_map *m, struct text value, size_t max_line, struct lines_range **out,
+const uint64_t *index_entries(struct index_map *m, size_t c, size_t *n);
+bool index_ranges(struct index_map *m, struct text value, size_t max_line, struct lines_range **out,
 		  size_t *n);
 bool index_find_ranges(const char *path, int fd, const char *key_field, struct text value, size_t max_line,
 		       struct lines_range **out, size_t *n);

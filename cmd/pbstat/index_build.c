@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,8 +60,7 @@ struct build {
 
 /* An old index of the file that can be brought up to date. */
 struct old_index {
-	void *p;
-	size_t size;
+	int fd;
 	struct index_map m;
 };
 
@@ -236,22 +234,23 @@ static void put_entry(struct writer *w, uint64_t e)
 		end_chunk(w);
 }
 
-/* Sorted entries to merge: p[i,n), then, for a run, left more in the
- * runs file from at, read into buf. */
+/* Sorted entries to merge: p[i,n), then, for a run or the old index,
+ * left more in the file open on fd from at, read into buf. */
 struct source {
 	const uint64_t *p;
 	size_t i, n;
+	int fd;
 	uint64_t at, left;
 	uint64_t buf[RUN_READ];
 };
 
-/* The next entry of s into *e; false at its end, or on a read error of
- * the runs file fd (w->ok false). */
-static bool source_next(struct source *s, int fd, struct writer *w, uint64_t *e)
+/* The next entry of s into *e; false at its end, or on a read error
+ * (w->ok false). */
+static bool source_next(struct source *s, struct writer *w, uint64_t *e)
 {
 	if (s->i == s->n) {
 		size_t k = s->left < RUN_READ ? (size_t)s->left : RUN_READ;
-		if (!k || pread(fd, s->buf, k * sizeof *s->buf, (off_t)s->at) != (ssize_t)(k * sizeof *s->buf)) {
+		if (!k || pread(s->fd, s->buf, k * sizeof *s->buf, (off_t)s->at) != (ssize_t)(k * sizeof *s->buf)) {
 			w->ok = w->ok && !k;
 			return false;
 		}
@@ -266,12 +265,12 @@ static bool source_next(struct source *s, int fd, struct writer *w, uint64_t *e)
 }
 
 /* Writes the entries of the n sources in order, each once. */
-static void merge_entries(struct writer *w, struct source *src, size_t n, int fd)
+static void merge_entries(struct writer *w, struct source *src, size_t n)
 {
 	struct heap h = { 0 };
 	uint64_t e;
 	for (size_t i = 0; i < n; i++)
-		if (source_next(&src[i], fd, w, &e))
+		if (source_next(&src[i], w, &e))
 			heap_push(&h, (struct timer){ (int64_t)e, i });
 	bool any = false;
 	uint64_t last = 0;
@@ -281,7 +280,7 @@ static void merge_entries(struct writer *w, struct source *src, size_t n, int fd
 			put_entry(w, (uint64_t)t.due);
 		any = true;
 		last = (uint64_t)t.due;
-		if (source_next(&src[t.id], fd, w, &e))
+		if (source_next(&src[t.id], w, &e))
 			heap_push(&h, (struct timer){ (int64_t)e, t.id });
 	}
 	end_chunk(w);
@@ -294,11 +293,11 @@ static void write_entries(struct writer *w, const struct build *b, const struct 
 	size_t n = 0;
 	struct source *src = xcalloc(b->nruns + 2, sizeof *src);
 	if (old)
-		src[n++] = (struct source){ .p = old->m.entry, .n = (size_t)old->m.h->nentries };
+		src[n++] = (struct source){ .fd = old->fd, .at = sizeof old->m.h, .left = old->m.h.nentries };
 	for (size_t r = 0; r < b->nruns; r++)
-		src[n++] = (struct source){ .at = b->run[r].at, .left = b->run[r].n };
+		src[n++] = (struct source){ .fd = b->runs_fd, .at = b->run[r].at, .left = b->run[r].n };
 	src[n++] = (struct source){ .p = b->entry, .n = b->n };
-	merge_entries(w, src, n, b->runs_fd);
+	merge_entries(w, src, n);
 	free(src);
 }
 
@@ -334,28 +333,27 @@ static bool write_index(struct build *b, const struct old_index *old, struct ind
 	return true;
 }
 
-/* Maps idx into old when it is an index of the file open on fd that the
- * lines up to covered, with key_field as the key, can bring up to date. */
-static bool map_old(struct old_index *old, const char *idx, int fd, const char *key_field, uint64_t covered)
+static void close_old(struct old_index *old)
 {
-	int ifd = open(idx, O_RDONLY | O_CLOEXEC);
-	if (ifd < 0)
+	index_close(&old->m);
+	close(old->fd);
+}
+
+/* Opens idx into old when it is an index of the file open on fd that
+ * the lines up to covered, with key_field as the key, can bring up to
+ * date, every chunk of its entries checked. */
+static bool open_old(struct old_index *old, const char *idx, int fd, const char *key_field, uint64_t covered)
+{
+	old->fd = open(idx, O_RDONLY | O_CLOEXEC);
+	if (old->fd < 0)
 		return false;
-	struct stat st;
-	old->p = MAP_FAILED;
-	if (fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		old->size = (size_t)st.st_size;
-		old->p = mmap(NULL, old->size, PROT_READ, MAP_PRIVATE, ifd, 0);
-	}
-	close(ifd);
-	if (old->p == MAP_FAILED)
-		return false;
-	bool ok = index_load(&old->m, old->p, old->size) && index_fresh(&old->m, fd, key_field) &&
-		  old->m.h->covered <= covered && old->m.h->block_shift == shift_for(covered);
+	bool ok = index_open(&old->m, old->fd) && index_fresh(&old->m, fd, key_field) &&
+		  old->m.h.covered <= covered && old->m.h.block_shift == shift_for(covered);
+	size_t n;
 	for (size_t c = 0; ok && c < old->m.nchunks; c++)
-		ok = index_chunk_ok(&old->m, c);
+		ok = index_entries(&old->m, c, &n) != NULL;
 	if (!ok)
-		munmap(old->p, old->size);
+		close_old(old);
 	return ok;
 }
 
@@ -365,7 +363,7 @@ static bool build(struct build *b, int fd, const char *path, const char *idx, co
 		  uint64_t covered, size_t max_line)
 {
 	struct old_index old;
-	bool update = map_old(&old, idx, fd, b->ids.key_field, covered);
+	bool update = open_old(&old, idx, fd, b->ids.key_field, covered);
 	struct index_header h = {
 		.magic = INDEX_MAGIC, .version = INDEX_VERSION, .block_shift = shift_for(covered),
 		.dev = (uint64_t)st->st_dev, .ino = (uint64_t)st->st_ino, .covered = covered,
@@ -374,14 +372,14 @@ static bool build(struct build *b, int fd, const char *path, const char *idx, co
 	b->shift = h.block_shift;
 	struct lines_range range = { 0, covered, 0 };
 	if (update) {
-		if (old.m.h->covered == covered) {
-			munmap(old.p, old.size);
+		if (old.m.h.covered == covered) {
+			close_old(&old);
 			return true;
 		}
-		b->nblocks = b->blocks_cap = (size_t)old.m.h->nblocks;
+		b->nblocks = b->blocks_cap = (size_t)old.m.h.nblocks;
 		b->block = xreallocarray(NULL, b->nblocks + 1, sizeof *b->block);
 		memcpy(b->block, old.m.block, b->nblocks * sizeof *b->block);
-		range = (struct lines_range){ old.m.h->covered, covered - old.m.h->covered, (unsigned long)old.m.h->lines };
+		range = (struct lines_range){ old.m.h.covered, covered - old.m.h.covered, (unsigned long)old.m.h.lines };
 	}
 	bool ok = read_lines(b, fd, path, max_line, range, &h.lines);
 	if (!ok)
@@ -406,7 +404,7 @@ static bool build(struct build *b, int fd, const char *path, const char *idx, co
 	}
 	ok = ok && write_index(b, update ? &old : NULL, &h, idx);
 	if (update)
-		munmap(old.p, old.size);
+		close_old(&old);
 	return ok;
 }
 
