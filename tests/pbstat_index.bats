@@ -330,6 +330,15 @@ all_same() {
 	[ ! -e r.ndjson.idx ] || fail "an index was written"
 }
 
+# traced PATTERN: until strace's log, trace, has a line matching PATTERN
+# (10 s at most).
+traced() {
+	for _ in $(seq 100); do
+		! grep -q "$1" trace 2> /dev/null || return 0
+		sleep 0.1
+	done
+}
+
 @test "--index: an index truncated in place while --find reads it is no index, not a crash" {
 	needs_strace
 	results 20000 > r.ndjson
@@ -338,14 +347,32 @@ all_same() {
 	# Once pbstat has opened the index, its next read of it (or mapping)
 	# returns 2 s late; meanwhile the index is emptied in place, as cp
 	# over it would. (LeakSanitizer cannot work under strace.)
-	ASAN_OPTIONS=detect_leaks=0 strace -o trace -P r.ndjson.idx -e trace=openat,mmap,pread64 \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -o trace -P r.ndjson.idx -e trace=openat,mmap,pread64 \
 		-e inject=mmap,pread64:delay_exit=2000000:when=1 pbstat --find t40 r.ndjson > got 2> err &
 	pid=$!
-	for _ in $(seq 100); do
-		! grep -q 'openat(.*r\.ndjson\.idx' trace 2> /dev/null || break
-		sleep 0.1
-	done
+	traced 'openat(.*r\.ndjson\.idx'
 	: > r.ndjson.idx
 	wait "$pid" || fail "pbstat exited $?: $(cat err)"
 	diff want got
+}
+
+@test "--index: an old index truncated in place while it is brought up to date fails the update, named" {
+	needs_strace
+	results 20000 > r.ndjson
+	pbstat --index r.ndjson
+	results 10 20001 >> r.ndjson
+	# The new index is opened 2 s late, after the old one's chunks were
+	# checked and before they are merged; meanwhile the old one is emptied.
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -o trace -P r.ndjson.idx -P r.ndjson.idx.new \
+		-e trace=openat -e inject=openat:delay_exit=2000000:when=2 pbstat --index r.ndjson 2> err &
+	pid=$!
+	traced 'openat(.*r\.ndjson\.idx\.new'
+	: > r.ndjson.idx
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 2 ] || fail "pbstat exited $status: $(cat err)"
+	grep -qx 'pbstat: r.ndjson.idx: the old index changed while it was read' err
+	[ ! -e r.ndjson.idx.new ]
+	pbstat --index r.ndjson
+	same --find t20005 r.ndjson
 }

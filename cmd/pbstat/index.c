@@ -17,8 +17,9 @@
  * without one. The index is read with pread(2), not mapped, so that one
  * truncated in place while it is read (cp over it, not pbstat's rename)
  * makes a short read, "no index", rather than a SIGBUS. Opening it reads
- * the header and the two tables; a lookup reads the chunk or two of
- * entries that may hold the hash, and gives the blocks to read as ranges
+ * the header; once it is found fresh, which bounds its sizes by the
+ * file's, the two tables; a lookup reads the chunk or two of entries
+ * that may hold the hash, and gives the blocks to read as ranges
  * of lines with their line numbers, then the part of the file past the
  * index.
  */
@@ -73,12 +74,13 @@ static bool header_ok(const struct index_header *h, size_t n)
 	    h->header_check != index_check(h, offsetof(struct index_header, header_check)))
 		return false;
 	uint64_t blocks = (h->covered >> h->block_shift) + ((h->covered & ((UINT64_C(1) << h->block_shift) - 1)) != 0);
-	return h->nblocks == blocks && blocks <= BLOCK_MASK + 1 && index_sizes_agree(h, n);
+	return h->nblocks == blocks && blocks <= BLOCK_MASK + 1 && h->nentries <= h->covered &&
+	       index_sizes_agree(h, n);
 }
 
 /* Whether the blocks start in turn, each in its bytes, or, when no line
  * starts in them, where the next block starts (the end after the last). */
-static bool blocks_ok(const struct index_map *m)
+static bool blocks_ok(const struct index_file *m)
 {
 	const struct index_header *h = &m->h;
 	uint64_t start = 0, lineno = 0;
@@ -98,7 +100,7 @@ static bool blocks_ok(const struct index_map *m)
 	return true;
 }
 
-static bool chunks_ok(const struct index_map *m)
+static bool chunks_ok(const struct index_file *m)
 {
 	for (size_t c = 1; c < m->nchunks; c++)
 		if (m->chunk[c].first < m->chunk[c - 1].first)
@@ -107,42 +109,43 @@ static bool chunks_ok(const struct index_map *m)
 }
 
 /* Reads n bytes of the index at offset into p; false on a short read. */
-static bool read_at(const struct index_map *m, void *p, size_t n, uint64_t offset)
+static bool read_at(const struct index_file *m, void *p, size_t n, uint64_t offset)
 {
 	return pread(m->fd, p, n, (off_t)offset) == (ssize_t)n;
 }
 
-/* Reads the header and the tables of the index open on fd into m, which
- * keeps fd to read entries from (index_entries); false, m closed, when
- * it is not an index, or not a whole one. */
-bool index_open(struct index_map *m, int fd)
+/* Reads the header of the index open on fd into m, which keeps fd to
+ * read the rest from (index_read_tables, index_entries); false when it is
+ * not an index, or not a whole one. */
+bool index_open(struct index_file *m, int fd)
 {
 	struct stat st;
-	*m = (struct index_map){ .fd = fd };
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !read_at(m, &m->h, sizeof m->h, 0) ||
-	    !header_ok(&m->h, (size_t)st.st_size)) {
-		index_close(m);
-		return false;
-	}
-	const struct index_header *h = &m->h;
-	size_t block_bytes = (size_t)h->nblocks * sizeof *m->block;
-	m->nchunks = index_chunks(h->nentries);
-	uint64_t blocks_at = sizeof *h + h->nentries * sizeof(uint64_t);
-	m->block = xmalloc(block_bytes + 1);
-	m->chunk = xreallocarray(NULL, m->nchunks + 1, sizeof *m->chunk);
-	m->entry = xreallocarray(NULL, INDEX_CHUNK, sizeof *m->entry);
-	bool ok = read_at(m, m->block, block_bytes, blocks_at) &&
-		  read_at(m, m->chunk, m->nchunks * sizeof *m->chunk, blocks_at + block_bytes) &&
-		  h->blocks_check == index_check(m->block, block_bytes) &&
-		  h->chunks_check == index_check(m->chunk, m->nchunks * sizeof *m->chunk) && blocks_ok(m) &&
-		  chunks_ok(m);
-	if (!ok)
-		index_close(m);
-	return ok;
+	*m = (struct index_file){ .fd = fd };
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read_at(m, &m->h, sizeof m->h, 0) &&
+	       header_ok(&m->h, (size_t)st.st_size);
 }
 
-/* Frees what index_open read (fd stays open: it is the caller's). */
-void index_close(struct index_map *m)
+/* Reads the tables of the index m into memory (index_close frees them),
+ * once index_fresh has bounded their sizes by the file indexed; false
+ * when they cannot be read or held, or fail their checks. */
+bool index_read_tables(struct index_file *m)
+{
+	const struct index_header *h = &m->h;
+	size_t block_bytes = (size_t)h->nblocks * sizeof *m->block;
+	uint64_t blocks_at = sizeof *h + h->nentries * sizeof(uint64_t);
+	m->nchunks = index_chunks(h->nentries);
+	m->block = malloc(block_bytes + 1);
+	m->chunk = calloc(m->nchunks + 1, sizeof *m->chunk);
+	m->entry = calloc(INDEX_CHUNK, sizeof *m->entry);
+	return m->block && m->chunk && m->entry && read_at(m, m->block, block_bytes, blocks_at) &&
+	       read_at(m, m->chunk, m->nchunks * sizeof *m->chunk, blocks_at + block_bytes) &&
+	       h->blocks_check == index_check(m->block, block_bytes) &&
+	       h->chunks_check == index_check(m->chunk, m->nchunks * sizeof *m->chunk) && blocks_ok(m) &&
+	       chunks_ok(m);
+}
+
+/* Frees what index_read_tables read (fd stays open: it is the caller's). */
+void index_close(struct index_file *m)
 {
 	free(m->block);
 	free(m->chunk);
@@ -154,7 +157,7 @@ void index_close(struct index_map *m)
 
 /* Whether the index m is of the file open on fd as it is now, the bytes
  * it covers unchanged, with key_field as the key. */
-bool index_fresh(const struct index_map *m, int fd, const char *key_field)
+bool index_fresh(const struct index_file *m, int fd, const char *key_field)
 {
 	const struct index_header *h = &m->h;
 	struct stat st;
@@ -170,7 +173,7 @@ bool index_fresh(const struct index_map *m, int fd, const char *key_field)
 /* The entries in chunk c, read into m->entry, which holds *n of them;
  * NULL when they cannot be read, fail their check, or do not ascend,
  * each once, to below the next chunk's first. */
-const uint64_t *index_entries(struct index_map *m, size_t c, size_t *n)
+const uint64_t *index_entries(struct index_file *m, size_t c, size_t *n)
 {
 	size_t at = c * INDEX_CHUNK;
 	size_t k = m->h.nentries - at < INDEX_CHUNK ? (size_t)(m->h.nentries - at) : INDEX_CHUNK;
@@ -188,7 +191,7 @@ const uint64_t *index_entries(struct index_map *m, size_t c, size_t *n)
 }
 
 /* The first chunk whose first entry is above e. */
-static size_t chunks_up_to(const struct index_map *m, uint64_t e)
+static size_t chunks_up_to(const struct index_file *m, uint64_t e)
 {
 	size_t lo = 0, hi = m->nchunks;
 	while (lo < hi) {
@@ -203,7 +206,7 @@ static size_t chunks_up_to(const struct index_map *m, uint64_t e)
 
 /* Marks in read[] the blocks with an entry of hash; false when a chunk
  * that may hold it cannot be read or fails its check. */
-static bool mark_hits(struct index_map *m, uint64_t hash, bool *read)
+static bool mark_hits(struct index_file *m, uint64_t hash, bool *read)
 {
 	uint64_t lo = hash << INDEX_BLOCK_BITS, hi = lo | BLOCK_MASK;
 	size_t first = lo ? chunks_up_to(m, lo - 1) : 0, end = chunks_up_to(m, hi);
@@ -229,7 +232,7 @@ static bool mark_hits(struct index_map *m, uint64_t hash, bool *read)
  * those with a line not indexed or longer than max_line, then what
  * follows the bytes covered; in *out (to free) and *n. False when the
  * index cannot tell. */
-bool index_ranges(struct index_map *m, struct text value, size_t max_line, struct lines_range **out,
+bool index_ranges(struct index_file *m, struct text value, size_t max_line, struct lines_range **out,
 		  size_t *n)
 {
 	const struct index_header *h = &m->h;
@@ -269,9 +272,9 @@ bool index_find_ranges(const char *path, int fd, const char *key_field, struct t
 	int ifd = open(path, O_RDONLY | O_CLOEXEC);
 	if (ifd < 0)
 		return false;
-	struct index_map m;
-	bool ok = index_open(&m, ifd);
-	ok = ok && index_fresh(&m, fd, key_field) && index_ranges(&m, value, max_line, out, n);
+	struct index_file m;
+	bool ok = index_open(&m, ifd) && index_fresh(&m, fd, key_field) && index_read_tables(&m) &&
+		  index_ranges(&m, value, max_line, out, n);
 	index_close(&m);
 	close(ifd);
 	return ok;

@@ -53,9 +53,10 @@ struct index_chunk {
 	uint64_t first, check;
 };
 
-/* An index file open, its header and tables read and checked
- * (index_open); its entries are read a chunk at a time (index_entries). */
-struct index_map {
+/* An index file open: its header read and checked (index_open), then its
+ * tables (index_read_tables); its entries are read a chunk at a time
+ * (index_entries). */
+struct index_file {
 	int fd;
 	struct index_header h;
 	struct index_block *block;
@@ -68,11 +69,12 @@ uint64_t index_check(const void *p, size_t n);
 uint64_t index_value_hash(struct text value);
 size_t index_chunks(uint64_t nentries);
 bool index_sizes_agree(const struct index_header *h, size_t n);
-bool index_open(struct index_map *m, int fd);
-void index_close(struct index_map *m);
-bool index_fresh(const struct index_map *m, int fd, const char *key_field);
-const uint64_t *index_entries(struct index_map *m, size_t c, size_t *n);
-bool index_ranges(struct index_map *m, struct text value, size_t max_line, struct lines_range **out,
+bool index_open(struct index_file *m, int fd);
+bool index_read_tables(struct index_file *m);
+void index_close(struct index_file *m);
+bool index_fresh(const struct index_file *m, int fd, const char *key_field);
+const uint64_t *index_entries(struct index_file *m, size_t c, size_t *n);
+bool index_ranges(struct index_file *m, struct text value, size_t max_line, struct lines_range **out,
 		  size_t *n);
 bool index_find_ranges(const char *path, int fd, const char *key_field, struct text value, size_t max_line,
 		       struct lines_range **out, size_t *n);

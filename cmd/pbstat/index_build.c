@@ -61,7 +61,7 @@ struct build {
 /* An old index of the file that can be brought up to date. */
 struct old_index {
 	int fd;
-	struct index_map m;
+	struct index_file m;
 };
 
 /* The block shift for a file of size bytes: blocks of at least 64 KiB,
@@ -204,6 +204,7 @@ static bool read_lines(struct build *b, int fd, const char *path, size_t max_lin
 struct writer {
 	int fd;
 	bool ok;
+	const char *failed;	/* why, when not ok for another reason than a write */
 	uint64_t chunk[INDEX_CHUNK];
 	size_t inchunk;
 	uint64_t nentries;
@@ -234,31 +235,53 @@ static void put_entry(struct writer *w, uint64_t e)
 		end_chunk(w);
 }
 
-/* Sorted entries to merge: p[i,n), then, for a run or the old index,
- * left more in the file open on fd from at, read into buf. */
+/* Sorted entries to merge: p[i,n), then, for a run, left more in the
+ * runs file open on fd from at, read into buf; for the old index, its
+ * chunks from chunk on, each checked as it is read (index_entries). */
 struct source {
 	const uint64_t *p;
 	size_t i, n;
 	int fd;
 	uint64_t at, left;
+	struct index_file *index;
+	size_t chunk;
 	uint64_t buf[RUN_READ];
 };
 
-/* The next entry of s into *e; false at its end, or on a read error
- * (w->ok false). */
+/* Reads the next part of s into p[0,n); false at its end, or when it
+ * cannot be read (w->ok false, and for the old index w->failed). */
+static bool source_fill(struct source *s, struct writer *w)
+{
+	if (s->index) {
+		if (s->chunk == s->index->nchunks)
+			return false;
+		s->p = index_entries(s->index, s->chunk++, &s->n);
+		if (!s->p) {
+			w->ok = false;
+			w->failed = "the old index changed while it was read";
+		}
+		return s->p != NULL;
+	}
+	size_t k = s->left < RUN_READ ? (size_t)s->left : RUN_READ;
+	if (!k || pread(s->fd, s->buf, k * sizeof *s->buf, (off_t)s->at) != (ssize_t)(k * sizeof *s->buf)) {
+		w->ok = w->ok && !k;
+		return false;
+	}
+	s->p = s->buf;
+	s->n = k;
+	s->at += k * sizeof *s->buf;
+	s->left -= k;
+	return true;
+}
+
+/* The next entry of s into *e; false at its end, or when it cannot be
+ * read (source_fill). */
 static bool source_next(struct source *s, struct writer *w, uint64_t *e)
 {
 	if (s->i == s->n) {
-		size_t k = s->left < RUN_READ ? (size_t)s->left : RUN_READ;
-		if (!k || pread(s->fd, s->buf, k * sizeof *s->buf, (off_t)s->at) != (ssize_t)(k * sizeof *s->buf)) {
-			w->ok = w->ok && !k;
+		if (!source_fill(s, w))
 			return false;
-		}
-		s->p = s->buf;
 		s->i = 0;
-		s->n = k;
-		s->at += k * sizeof *s->buf;
-		s->left -= k;
 	}
 	*e = s->p[s->i++];
 	return true;
@@ -288,12 +311,12 @@ static void merge_entries(struct writer *w, struct source *src, size_t n)
 }
 
 /* Merges the old index's entries, the runs and those in memory into w. */
-static void write_entries(struct writer *w, const struct build *b, const struct old_index *old)
+static void write_entries(struct writer *w, const struct build *b, struct old_index *old)
 {
 	size_t n = 0;
 	struct source *src = xcalloc(b->nruns + 2, sizeof *src);
 	if (old)
-		src[n++] = (struct source){ .fd = old->fd, .at = sizeof old->m.h, .left = old->m.h.nentries };
+		src[n++] = (struct source){ .index = &old->m };
 	for (size_t r = 0; r < b->nruns; r++)
 		src[n++] = (struct source){ .fd = b->runs_fd, .at = b->run[r].at, .left = b->run[r].n };
 	src[n++] = (struct source){ .p = b->entry, .n = b->n };
@@ -303,7 +326,7 @@ static void write_entries(struct writer *w, const struct build *b, const struct 
 
 /* Writes the index of b, with the entries of old if any, to path.idx,
  * replacing it; h has the file's identity and coverage. */
-static bool write_index(struct build *b, const struct old_index *old, struct index_header *h, const char *idx)
+static bool write_index(struct build *b, struct old_index *old, struct index_header *h, const char *idx)
 {
 	struct durable_new n;
 	struct writer w = { .ok = true };
@@ -321,6 +344,11 @@ static bool write_index(struct build *b, const struct old_index *old, struct ind
 	h->chunks_check = index_check(w.chunks, w.nchunks * sizeof *w.chunks);
 	h->header_check = index_check(h, offsetof(struct index_header, header_check));
 	free(w.chunks);
+	if (w.failed) {
+		durable_new_abort(&n, w.failed);
+		warnx("%s: %s", idx, w.failed);
+		return false;
+	}
 	if (!w.ok || !durable_write(n.fd, h, sizeof *h, 0)) {
 		durable_new_abort(&n, "writing its " DURABLE_NEW_SUFFIX " file");
 		warn("%s: %s", idx, n.failed);
@@ -333,6 +361,7 @@ static bool write_index(struct build *b, const struct old_index *old, struct ind
 	return true;
 }
 
+/* Closes what open_old opened. */
 static void close_old(struct old_index *old)
 {
 	index_close(&old->m);
@@ -341,14 +370,16 @@ static void close_old(struct old_index *old)
 
 /* Opens idx into old when it is an index of the file open on fd that
  * the lines up to covered, with key_field as the key, can bring up to
- * date, every chunk of its entries checked. */
+ * date, and every chunk of its entries passes its check now (each is
+ * checked again as the merge reads it). */
 static bool open_old(struct old_index *old, const char *idx, int fd, const char *key_field, uint64_t covered)
 {
 	old->fd = open(idx, O_RDONLY | O_CLOEXEC);
 	if (old->fd < 0)
 		return false;
 	bool ok = index_open(&old->m, old->fd) && index_fresh(&old->m, fd, key_field) &&
-		  old->m.h.covered <= covered && old->m.h.block_shift == shift_for(covered);
+		  old->m.h.covered <= covered && old->m.h.block_shift == shift_for(covered) &&
+		  index_read_tables(&old->m);
 	size_t n;
 	for (size_t c = 0; ok && c < old->m.nchunks; c++)
 		ok = index_entries(&old->m, c, &n) != NULL;

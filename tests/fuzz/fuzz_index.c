@@ -43,7 +43,7 @@ static void seal(unsigned char *p, size_t n)
 }
 
 /* Checks the ranges m gives for value, with lines up to max_line bytes. */
-static void check_ranges(struct index_map *m, struct text value, size_t max_line)
+static void check_ranges(struct index_file *m, struct text value, size_t max_line)
 {
 	struct lines_range *r;
 	size_t n;
@@ -72,16 +72,16 @@ static void as_index(const uint8_t *data, size_t size)
 	free(copy);
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0);
-	struct index_map m;
-	if (index_open(&m, fd)) {
+	struct index_file m;
+	if (index_open(&m, fd) && index_read_tables(&m)) {
 		for (size_t i = 0; i < m.h.nentries && i < 4; i++) {
 			char v[2] = { (char)('0' + i), 0 };
 			check_ranges(&m, (struct text){ v, 1 }, MAX_LINE);
 		}
 		check_ranges(&m, (struct text){ "t1", 2 }, 10);
 		check_ranges(&m, (struct text){ (const char *)data, size < 8 ? size : 8 }, MAX_LINE);
-		index_close(&m);
 	}
+	index_close(&m);
 	close(fd);
 	unlink(path);
 }
@@ -89,7 +89,7 @@ static void as_index(const uint8_t *data, size_t size)
 /* The line starting at offset of the file data, line lineno of it, for
  * find_ids. */
 struct line_at {
-	struct index_map *m;
+	struct index_file *m;
 	const uint8_t *data;
 	uint64_t offset;
 	unsigned long lineno;
@@ -114,7 +114,7 @@ static void check_found(void *arg, struct text id)
 }
 
 /* Checks each whole valid line of data[0,covered) against m. */
-static void check_lines(struct index_map *m, const uint8_t *data, uint64_t covered)
+static void check_lines(struct index_file *m, const uint8_t *data, uint64_t covered)
 {
 	struct find f;
 	find_init(&f);
@@ -147,8 +147,8 @@ static void as_results(const uint8_t *data, size_t size)
 	snprintf(idx, sizeof idx, "%s" INDEX_SUFFIX, path);
 	int fd = open(path, O_RDONLY), ifd = open(idx, O_RDONLY);
 	CHECK(fd >= 0 && ifd >= 0);
-	struct index_map m;
-	CHECK(index_open(&m, ifd) && index_fresh(&m, fd, "postback.key"));
+	struct index_file m;
+	CHECK(index_open(&m, ifd) && index_fresh(&m, fd, "postback.key") && index_read_tables(&m));
 	const uint8_t *last = size ? memrchr(data, '\n', size) : NULL;
 	CHECK(m.h.covered == (last ? (uint64_t)(last - data) + 1 : 0));
 	check_lines(&m, data, m.h.covered);
