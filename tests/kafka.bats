@@ -635,7 +635,7 @@ has_line() {
 	within 5 "the truncated ledger shipped from its start" has_line pb-fired 0 't|6 t'
 	kill "$group"
 	wait "$ship"
-	printf '%s\n' 'a:conv:approved|2 a:conv:approved' $'tab\there|3f tab\there' \
+	printf '%s\n' 'a:conv:approved|2 a:conv:approved' $'tab\\there|3f tab\there' \
 		'new:conv:approved|4s new:conv:approved' 'after:conv:approved|5 after:conv:approved' 't|6 t' > want
 	topic_lines pb-fired 0 | diff want -
 	[ ! -s ship.err ]

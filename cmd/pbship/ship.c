@@ -1,7 +1,8 @@
 /*
  * The producer: librdkafka's idempotent producer (a retry is not written
  * twice to the topic) for one partition of one topic, sending each line
- * as it is handed over, keyed by its ledger key when keyed. Messages do
+ * as it is handed over, keyed by its ledger key (a tab in it written
+ * "\t", as kcat -K wrote keys before) when keyed. Messages do
  * not time out: while the broker cannot be reached they wait in the
  * producer's queue (made as large as a long outage needs), and only a
  * refusal by the cluster counts a line as failed. The producer's news
@@ -10,10 +11,9 @@
 #include "ship.h"
 
 #include <err.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -91,6 +91,30 @@ void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t p
 	rd_kafka_queue_destroy(q);
 }
 
+/* key with each tab written "\t", as pbkafka's restore (kcat -K with a
+ * tab) and earlier versions wrote keys to the topic, so that compaction
+ * finds one key under one name; in s->key, *len its length. */
+static const char *tabs_written(struct ship *s, const char *key, size_t *len)
+{
+	size_t n = 0;
+	if (s->key_cap < 2 * *len) {
+		s->key_cap = 2 * *len;
+		s->key = realloc(s->key, s->key_cap);
+		if (!s->key)
+			err(EXIT_FATAL, "realloc");
+	}
+	for (size_t i = 0; i < *len; i++) {
+		if (key[i] == '\t') {
+			s->key[n++] = '\\';
+			s->key[n++] = 't';
+		} else {
+			s->key[n++] = key[i];
+		}
+	}
+	*len = n;
+	return s->key;
+}
+
 void ship_line(void *arg, const char *line, size_t len)
 {
 	struct ship *s = arg;
@@ -98,6 +122,8 @@ void ship_line(void *arg, const char *line, size_t len)
 	size_t keylen = 0;
 	if (s->keyed && !ship_ledger_key(line, len, &key, &keylen))
 		return;
+	if (keylen && memchr(key, '\t', keylen))
+		key = tabs_written(s, key, &keylen);
 	while (rd_kafka_produce(s->rkt, s->partition, RD_KAFKA_MSG_F_COPY, (void *)(uintptr_t)line, len,
 				key, keylen, NULL) != 0) {
 		rd_kafka_resp_err_t e = rd_kafka_last_error();
@@ -136,5 +162,6 @@ unsigned long ship_close(struct ship *s, int timeout_ms)
 	rd_kafka_destroy(s->rk);
 	close(s->wake[0]);
 	close(s->wake[1]);
+	free(s->key);
 	return left;
 }

@@ -15,13 +15,16 @@ struct ship {
 	unsigned long unacked;	/* produced, not yet acknowledged */
 	unsigned long failed;	/* refused by the cluster */
 	int wake[2];		/* a pipe the producer writes to when it has news */
+	char *key;		/* a key with its tabs written "\t" */
+	size_t key_cap;
 };
 
 /* Starts the idempotent producer for partition of topic on brokers. */
 void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t partition, bool keyed);
 
 /* Produces a line (a follow_line_fn): with s->keyed, a ledger line
- * keyed by its key, and nothing for any other line. */
+ * keyed by its key (a tab in it written "\t"), and nothing for any
+ * other line. */
 void ship_line(void *s, const char *line, size_t len);
 
 /* The descriptor readable when the producer has news for ship_serve. */
