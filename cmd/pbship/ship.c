@@ -1,10 +1,11 @@
 /*
  * The producer: librdkafka's idempotent producer (a retry is not written
  * twice to the topic) for one partition of one topic, sending each line
- * as it is handed over, keyed by its ledger key (a tab in it written
- * "\t", as kcat -K wrote keys before) when keyed. Messages do
- * not time out: while the broker cannot be reached they wait in the
- * producer's queue (made as large as a long outage needs), and only a
+ * as it is handed over, keyed by its ledger key when keyed (a tab in it
+ * written "\t", as kcat -K wrote keys before). Messages do not time out:
+ * while the broker cannot be reached they wait in the producer's queue
+ * (made as large as a long outage needs) and go within a second of its
+ * return (the producer tries to connect every second at most); only a
  * refusal by the cluster counts a line as failed. The producer's news
  * (acknowledgements, refusals) wakes the caller's poll through a pipe.
  */
@@ -72,6 +73,7 @@ void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t p
 	set(conf, "enable.idempotence", "true");
 	set(conf, "message.timeout.ms", "0");
 	set(conf, "linger.ms", "1");
+	set(conf, "reconnect.backoff.max.ms", "1000");	/* back within a second of the broker */
 	set(conf, "queue.buffering.max.messages", "10000000");
 	set(conf, "queue.buffering.max.kbytes", "2097151");
 	rd_kafka_conf_set_log_cb(conf, log_line);
