@@ -59,12 +59,15 @@ FUZZ_DEBS = clang libclang-rt-dev
 
 # pbkafka, a shell script (cmd/pbkafka), is built and installed beside the
 # tools, with kcat as its Kafka client; librdkafka-dev is for pbgroup, its
-# consumer group member (cmd/pbgroup), and for the mock cluster of its
-# tests (tests/kafka_mock).
+# consumer group member (cmd/pbgroup), pbship, its producer (cmd/pbship),
+# and for the mock cluster of its tests (tests/kafka_mock).
 SCRIPTS = pbkafka
 TOOLS += pbgroup
 PKGS_pbgroup = rdkafka
 LIBS_pbgroup = -pthread
+# pbship, the producer that ships pbfire's ledger and results as they grow.
+TOOLS += pbship
+PKGS_pbship = rdkafka
 MAN1 += $(SCRIPTS:%=man/%.1)
 MAN7 += man/pb-kafka.7
 DEBS += kcat librdkafka-dev
@@ -75,7 +78,7 @@ DEBS += kcat librdkafka-dev
 # with tests/fuzz/replay.c, which make check runs over its seed corpus and
 # regression inputs; with FUZZ=1, with libFuzzer.
 FUZZERS = record uritemplate rules stamp spool ledger netpolicy request action pbstat breakers \
-	signing hosts hold duration lines secrets page order pbgroup rate index
+	signing hosts hold duration lines secrets page order pbgroup rate index pbship
 FUZZ_TOOLS_rules = pbmatch pbexpand
 FUZZ_TOOLS_action = pbmatch
 FUZZ_TOOLS_request = pbexpand
@@ -93,6 +96,7 @@ FUZZ_TOOLS_pbstat = pbstat
 FUZZ_TOOLS_page = pbstat
 FUZZ_TOOLS_index = pbstat
 FUZZ_TOOLS_pbgroup = pbgroup
+FUZZ_TOOLS_pbship = pbship
 FUZZ_PKGS_uritemplate = libcurl
 FUZZ_BINS = $(FUZZERS:%=$(B)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
@@ -149,7 +153,7 @@ $(B)/pbkafka: cmd/pbkafka/pbkafka
 	cp $< $@
 
 # tests/kafka_mock starts librdkafka's mock cluster for tests/kafka.bats;
-# besides it, only pbgroup links librdkafka.
+# besides it, only pbgroup and pbship link librdkafka.
 TEST_HELPERS = $(B)/tests/kafka_mock
 $(B)/tests/kafka_mock.o: EXTRA_CPPFLAGS = $(call pkg_cflags,rdkafka)
 $(B)/tests/kafka_mock: $(B)/tests/kafka_mock.o

@@ -72,7 +72,7 @@ not_run() {
 	*": */5 * * * * cd /var/"* | "pbstat.1: 0 * * * * cd /var/lib/pb "*)
 		echo "crontab: a crontab line, run in a directory that is not here" ;;
 	"pb-kafka.7: kcat -C -b kafka1:9092 "* | "pbkafka.1: pbkafka -b kafka1:9092,"* | \
-	"pbgroup.1: coproc pbgroup -b kafka1:9092 "*)
+	"pbgroup.1: coproc pbgroup -b kafka1:9092 "* | "pbship.1: pbship -b kafka1:9092 "*)
 		echo "command: needs a Kafka cluster" ;;
 	"pbdelay.1: tail -F actions.log |"* | "pbmatch.1: tail -F actions.log |" | \
 	"pbstat.1: tail -n +1 -F results.ndjson "*)

@@ -1,0 +1,209 @@
+/*
+ * pbship: ships the lines a file is appended to (pbfire's ledger, its
+ * results) to a partition of a Kafka topic as soon as each is complete,
+ * through one producer for the whole run, for pbkafka. It follows the
+ * file open on its standard input (follow.c), wakes on inotify's word
+ * that the file or its directory changed (or every LOOK_MS, which is
+ * also how often it looks whether the process group of --while has
+ * ended), and produces each line (ship.c). It ends once that group has
+ * no process left, or on SIGTERM or SIGINT, when every line it has read
+ * is acknowledged, or after --timeout. See pbship(1).
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "follow.h"
+#include "ship.h"
+#include "tool.h"
+
+#define LOOK_MS 20	/* between looks at the group, and at a file inotify cannot watch */
+
+static const char usage[] =
+	"usage: pbship -b brokers -t topic -p partition [--keyed] [--from bytes]\n"
+	"              [--while pgid] [--timeout seconds] file < file\n";
+
+enum { OPT_KEYED = OPT_TOOL_LAST, OPT_FROM, OPT_WHILE, OPT_TIMEOUT };
+
+struct options {
+	const char *brokers, *topic, *path;
+	int32_t partition;
+	bool keyed;
+	off_t from;
+	pid_t group;		/* 0: none, follow until told to stop */
+	int timeout_ms;
+};
+
+/* The watch of the file and of its directory, for a file renamed over it. */
+struct watch {
+	int fd, file;
+};
+
+static volatile sig_atomic_t stop_asked;
+
+static void ask_stop(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+static void usage_error(const char *what, const char *arg)
+{
+	if (what)
+		warnx("%s%s%s", what, arg ? ": " : "", arg ? arg : "");
+	fputs(usage, stderr);
+	exit(EXIT_FATAL);
+}
+
+/* arg as a whole number from min to max, for option name. */
+static long long number(const char *arg, long long min, long long max, const char *name)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		char what[64];
+		snprintf(what, sizeof what, "%s %s", name, arg);
+		usage_error(what, "not a number in range");
+	}
+	return v;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "keyed", no_argument, NULL, OPT_KEYED },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "while", required_argument, NULL, OPT_WHILE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	const char *partition = NULL;
+	int opt;
+	*o = (struct options){ .timeout_ms = 10000 };
+	while ((opt = getopt_long(argc, argv, "b:t:p:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'b': o->brokers = optarg; break;
+		case 't': o->topic = optarg; break;
+		case 'p': partition = optarg; break;
+		case OPT_KEYED: o->keyed = true; break;
+		case OPT_FROM: o->from = (off_t)number(optarg, 0, INT64_MAX, "--from"); break;
+		case OPT_WHILE: o->group = (pid_t)number(optarg, 2, INT32_MAX, "--while"); break;
+		case OPT_TIMEOUT: o->timeout_ms = (int)number(optarg, 0, 86400, "--timeout") * 1000; break;
+		case 'h': fputs(usage, stdout); exit(EXIT_OK);
+		case OPT_VERSION: puts("pbship " PB_VERSION); exit(EXIT_OK);
+		default: usage_error(NULL, NULL);
+		}
+	}
+	if (!o->brokers || !o->topic || !partition || optind != argc - 1)
+		usage_error(optind < argc - 1 ? "too many arguments" : NULL, NULL);
+	o->partition = (int32_t)number(partition, 0, INT32_MAX, "-p");
+	o->path = argv[optind];
+	struct stat st;
+	if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode))
+		usage_error("standard input: not a regular file (pbship follows the file open there)", NULL);
+}
+
+/* Whether a process of the group is alive. */
+static bool group_alive(pid_t group)
+{
+	return kill(-group, 0) == 0 || errno == EPERM;
+}
+
+/* Watches path's directory (a file renamed over path) and the file path
+ * names; a watch that cannot be had leaves the LOOK_MS looks. */
+static void watch_start(struct watch *w, const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		err(EXIT_FATAL, "strdup");
+	w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	w->file = -1;
+	if (w->fd >= 0) {
+		inotify_add_watch(w->fd, dirname(copy), IN_CREATE | IN_MOVED_TO);
+		w->file = inotify_add_watch(w->fd, path, IN_MODIFY);
+	}
+	free(copy);
+}
+
+/* Moves the watch of the file to the one path now names. */
+static void watch_renamed(struct watch *w, const char *path)
+{
+	if (w->fd < 0)
+		return;
+	if (w->file >= 0)
+		inotify_rm_watch(w->fd, w->file);
+	w->file = inotify_add_watch(w->fd, path, IN_MODIFY);
+}
+
+/* Returns once the file or the producer has news, a signal came, or
+ * LOOK_MS have passed. */
+static void wait_news(struct watch *w, int producer)
+{
+	struct pollfd fds[2] = { { .fd = producer, .events = POLLIN }, { .fd = w->fd, .events = POLLIN } };
+	if (poll(fds, w->fd >= 0 ? 2 : 1, LOOK_MS) < 0 && errno != EINTR)
+		err(EXIT_FATAL, "poll");
+	char events[4096];
+	while (w->fd >= 0 && read(w->fd, events, sizeof events) > 0)
+		;
+}
+
+/* Ships what is appended to the file until the group has ended or a
+ * signal says stop, or the cluster refuses a line. */
+static void follow_and_ship(const struct options *o, struct follow *f, struct ship *s)
+{
+	struct watch w;
+	watch_start(&w, o->path);
+	for (;;) {
+		bool last = (o->group && !group_alive(o->group)) || stop_asked;
+		ship_serve(s);
+		if (s->failed)
+			break;
+		bool switched = false;
+		size_t n = follow_lines(f, ship_line, s);
+		if (n == 0)
+			n = follow_renamed(f, ship_line, s, &switched);
+		if (switched)
+			watch_renamed(&w, o->path);
+		if (n == 0 && !switched && last)
+			break;
+		if (n == 0 && !switched)
+			wait_news(&w, ship_wake_fd(s));
+	}
+	if (w.fd >= 0)
+		close(w.fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	parse_options(argc, argv, &o);
+	struct sigaction sa = { .sa_handler = ask_stop };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	struct follow f;
+	follow_init(&f, o.path, STDIN_FILENO, o.from);
+	struct ship s;
+	ship_open(&s, o.brokers, o.topic, o.partition, o.keyed);
+	follow_and_ship(&o, &f, &s);
+	follow_free(&f);
+	unsigned long left = ship_close(&s, o.timeout_ms);
+	if (left) {
+		warnx("%s: %lu line%s not shipped to %s partition %d", o.path, left, left == 1 ? "" : "s",
+		      o.topic, (int)o.partition);
+		return EXIT_REJECTED;
+	}
+	return EXIT_OK;
+}

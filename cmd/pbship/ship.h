@@ -1,0 +1,45 @@
+#ifndef PB_SHIP_H
+#define PB_SHIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The producer of one partition of a topic (ship.c). */
+struct ship {
+	struct rd_kafka_s *rk;
+	struct rd_kafka_topic_s *rkt;
+	const char *topic;
+	int32_t partition;
+	bool keyed;		/* ledger lines, each keyed by its key; others skipped */
+	unsigned long unacked;	/* produced, not yet acknowledged */
+	unsigned long failed;	/* refused by the cluster */
+	int wake[2];		/* a pipe the producer writes to when it has news */
+	char *key;		/* a key with its tabs written "\t" */
+	size_t key_cap;
+};
+
+/* Starts the idempotent producer for partition of topic on brokers. */
+void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t partition, bool keyed);
+
+/* Produces a line (a follow_line_fn): with s->keyed, a ledger line
+ * keyed by its key (a tab in it written "\t"), and nothing for any
+ * other line. */
+void ship_line(void *s, const char *line, size_t len);
+
+/* The descriptor readable when the producer has news for ship_serve. */
+int ship_wake_fd(const struct ship *s);
+
+/* Counts the acknowledgements and refusals that have come in. */
+void ship_serve(struct ship *s);
+
+/* Waits up to timeout_ms for every line to be acknowledged, and closes
+ * the producer; returns how many lines were not shipped. */
+unsigned long ship_close(struct ship *s, int timeout_ms);
+
+/* Whether line[0,len) is a key line of a pbfire ledger, "SECONDS KEY",
+ * "SECONDSf KEY" or "SECONDSs KEY" (SECONDS one digit or more, KEY one
+ * byte or more, whatever it holds); its key in *key and *keylen. */
+bool ship_ledger_key(const char *line, size_t len, const char **key, size_t *keylen);
+
+#endif

@@ -1,0 +1,134 @@
+/* Fuzzes what pbship reads (cmd/pbship): a ledger line (ship.c) and the
+ * file it follows (follow.c). The input's first byte says where the
+ * rest splits into an old file and a new one. Beyond no crash: each
+ * line of the input is taken as a key line exactly when it is digits,
+ * then 'f', 's' or nothing, a space and one byte or more, with that key;
+ * the old file, followed from its start, hands over its complete lines,
+ * in order, with their bytes, NULs included, and stops past the last
+ * newline; the new one renamed over it hands over each complete line
+ * the old one lacked, once, and none other, and is followed from past
+ * its last complete line. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "follow.h"
+#include "fuzz.h"
+#include "ship.h"
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+/* The lines handed over. */
+struct got {
+	struct span lines[4096];
+	size_t n;
+};
+
+static void take(void *arg, const char *line, size_t len)
+{
+	struct got *g = arg;
+	CHECK(g->n < sizeof g->lines / sizeof *g->lines);
+	char *copy = malloc(len + 1);
+	CHECK(copy);
+	memcpy(copy, line, len);
+	g->lines[g->n++] = (struct span){ copy, len };
+}
+
+static void got_free(struct got *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free((void *)(uintptr_t)g->lines[i].p);
+	g->n = 0;
+}
+
+/* The complete lines of s[0,n) in l (as many as fit); returns how many,
+ * *used the bytes they take. */
+static size_t split(const char *s, size_t n, struct span *l, size_t max, size_t *used)
+{
+	size_t count = 0, at = 0;
+	const char *nl;
+	while (at < n && count < max && (nl = memchr(s + at, '\n', n - at))) {
+		l[count++] = (struct span){ s + at, (size_t)(nl - (s + at)) };
+		at = (size_t)(nl - s) + 1;
+	}
+	*used = at;
+	return count;
+}
+
+static bool same(struct span a, struct span b)
+{
+	return a.n == b.n && !memcmp(a.p, b.p, a.n);
+}
+
+static bool among(struct span x, const struct span *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same(x, l[i]))
+			return true;
+	return false;
+}
+
+static void check_key(struct span l)
+{
+	const char *key = NULL;
+	size_t keylen = 0, i = 0;
+	while (i < l.n && l.p[i] >= '0' && l.p[i] <= '9')
+		i++;
+	size_t digits = i;
+	if (i < l.n && (l.p[i] == 'f' || l.p[i] == 's'))
+		i++;
+	bool valid = digits > 0 && i + 1 < l.n && l.p[i] == ' ';
+	CHECK(ship_ledger_key(l.p, l.n, &key, &keylen) == valid);
+	CHECK(!valid || (key == l.p + i + 1 && keylen == l.n - i - 1));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct span old[4096], new[4096];
+	static struct got got;
+	if (size < 1 || size > 4097)
+		return 0;
+	const char *text = (const char *)data + 1;
+	size_t n = size - 1, k = n * data[0] / 255, old_used, new_used;
+	size_t nold = split(text, k, old, 4096, &old_used), nnew = split(text + k, n - k, new, 4096, &new_used);
+	for (size_t i = 0; i < nold; i++)
+		check_key(old[i]);
+	for (size_t i = 0; i < nnew; i++)
+		check_key(new[i]);
+
+	char path[4096], next[4096];
+	snprintf(path, sizeof path, "%s", fuzz_path("followed"));
+	snprintf(next, sizeof next, "%s", fuzz_path("next"));
+	fuzz_write_file(path, text, k);
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	struct follow f;
+	follow_init(&f, path, fd, 0);
+	follow_lines(&f, take, &got);
+	CHECK(got.n == nold && f.from == (off_t)old_used);
+	for (size_t i = 0; i < nold; i++)
+		CHECK(same(got.lines[i], old[i]));
+	got_free(&got);
+
+	bool switched = true;
+	CHECK(follow_renamed(&f, take, &got, &switched) == 0 && !switched);
+	fuzz_write_file(next, text + k, n - k);
+	CHECK(rename(next, path) == 0);
+	size_t handed = follow_renamed(&f, take, &got, &switched);
+	CHECK(switched && handed == got.n && f.from == (off_t)new_used);
+	for (size_t i = 0; i < got.n; i++) {
+		CHECK(among(got.lines[i], new, nnew) && !among(got.lines[i], old, nold));
+		CHECK(!among(got.lines[i], got.lines, i));
+	}
+	for (size_t i = 0; i < nnew; i++)
+		CHECK(among(new[i], old, nold) || among(new[i], got.lines, got.n));
+	got_free(&got);
+	close(f.fd);
+	follow_free(&f);
+	return 0;
+}
