@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "duration.h"
 #include "follow.h"
 #include "ship.h"
 #include "tool.h"
@@ -30,7 +31,7 @@
 
 static const char usage[] =
 	"usage: pbship -b brokers -t topic -p partition [--keyed] [--from bytes]\n"
-	"              [--while pgid] [--timeout seconds] file < file\n";
+	"              [--while pgid] [--timeout duration] file < file\n";
 
 enum { OPT_KEYED = OPT_TOOL_LAST, OPT_FROM, OPT_WHILE, OPT_TIMEOUT };
 
@@ -78,6 +79,16 @@ static long long number(const char *arg, long long min, long long max, const cha
 	return v;
 }
 
+/* arg as a duration (duration.c: a bare number is seconds) of at most a
+ * day, in milliseconds, for --timeout. */
+static int timeout_ms(const char *arg)
+{
+	int64_t ns;
+	if (!duration_parse(arg, strlen(arg), DURATION_S, &ns) || ns > DURATION_D)
+		usage_error("--timeout: not a duration up to a day", arg);
+	return (int)duration_round(ns, DURATION_MS);
+}
+
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -100,7 +111,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_KEYED: o->keyed = true; break;
 		case OPT_FROM: o->from = (off_t)number(optarg, 0, INT64_MAX, "--from"); break;
 		case OPT_WHILE: o->group = (pid_t)number(optarg, 2, INT32_MAX, "--while"); break;
-		case OPT_TIMEOUT: o->timeout_ms = (int)number(optarg, 0, 86400, "--timeout") * 1000; break;
+		case OPT_TIMEOUT: o->timeout_ms = timeout_ms(optarg); break;
 		case 'h': fputs(usage, stdout); exit(EXIT_OK);
 		case OPT_VERSION: puts("pbship " PB_VERSION); exit(EXIT_OK);
 		default: usage_error(NULL, NULL);
