@@ -117,6 +117,8 @@ $(B)/%.o: %.c Makefile
 # common/httpurl.c asks libcurl's URL parser; only the tools that use it
 # link libcurl (a tool pulls from the archive only what it calls).
 $(B)/common/httpurl.o: EXTRA_CPPFLAGS = $(call pkg_cflags,libcurl)
+# common/kafka.c sets up librdkafka for pbgroup and pbship, which link it.
+$(B)/common/kafka.o: EXTRA_CPPFLAGS = $(call pkg_cflags,rdkafka)
 # The archive is made anew, and whenever common/ gains or loses a file, so
 # it never keeps the object of a file that has gone.
 $(LIBPB): $(call objs,$(wildcard common/*.c)) common

@@ -275,7 +275,7 @@ setup() {
 	# The window: from the receiver's log of a request to its key in pb-fired.
 	{ fired_paths 0; fired_paths 1; } | sort > shipped
 	jq -r '"\(.path) \(.t)"' recv.ndjson | sort | join - shipped |
-		awk '{ print $3 / 1000 - $2 }' | sort -n > lag
+		awk '{ printf "%.6f\n", $3 / 1000 - $2 }' | sort -n > lag
 	echo "# delivery to pb-fired: median $(sed -n "$(( ($(wc -l < lag) + 1) / 2 ))p" lag) s, max $(tail -n 1 lag) s" >&3
 	awk '$1 > 3 { exit 1 }' lag
 }

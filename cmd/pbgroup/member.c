@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "lease.h"
+#include "kafka.h"
 #include "tool.h"
 
 #define TICK_NS 100000000LL		/* between renewals of the leases */
@@ -213,20 +214,6 @@ static void *tick(void *arg)
 	return NULL;
 }
 
-static void log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	(void)rk;
-	(void)level;
-	warnx("kafka: %s: %s", fac, buf);
-}
-
-static void set(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-	char why[512];
-	if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK)
-		errx(EXIT_FATAL, "-X %s=%s: %s", name, value, why);
-}
-
 static int64_t conf_ms(rd_kafka_conf_t *conf, const char *name)
 {
 	char b[64];
@@ -240,16 +227,16 @@ static int64_t conf_ms(rd_kafka_conf_t *conf, const char *name)
 static rd_kafka_conf_t *configure(const struct member_options *o, struct member *m)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	set(conf, "bootstrap.servers", o->brokers);
-	set(conf, "group.id", o->group);
-	set(conf, "partition.assignment.strategy", "cooperative-sticky");
-	set(conf, "enable.auto.commit", "false");
-	set(conf, "enable.auto.offset.store", "false");
+	kafka_set(conf, "bootstrap.servers", o->brokers);
+	kafka_set(conf, "group.id", o->group);
+	kafka_set(conf, "partition.assignment.strategy", "cooperative-sticky");
+	kafka_set(conf, "enable.auto.commit", "false");
+	kafka_set(conf, "enable.auto.offset.store", "false");
 	for (int i = 0; i < o->nprops; i++) {
 		char *name = strdup(o->props[i]), *value = name ? member_property_split(name) : NULL;
 		if (!value)
 			errx(EXIT_FATAL, "-X %s: not NAME=VALUE", o->props[i]);
-		set(conf, name, value);
+		kafka_set(conf, name, value);
 		free(name);
 	}
 	int64_t heartbeat = conf_ms(conf, "heartbeat.interval.ms");
@@ -257,7 +244,7 @@ static rd_kafka_conf_t *configure(const struct member_options *o, struct member 
 	m->quiet_ns = heartbeat + QUIET_NS;
 	if (m->lease_ns < GAP_NS + MARGIN_NS)
 		errx(EXIT_FATAL, "session.timeout.ms must exceed heartbeat.interval.ms by 3 s at least");
-	rd_kafka_conf_set_log_cb(conf, log_line);
+	kafka_log_to_stderr(conf);
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance);
 	rd_kafka_conf_set_opaque(conf, m);
 	return conf;

@@ -9,6 +9,7 @@
 #include "follow.h"
 
 #include <err.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +153,16 @@ size_t follow_renamed(struct follow *f, follow_line_fn *each, void *arg, bool *s
 	if (!renamed(f->fd, f->path))
 		return 0;
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0 && errno == ENOENT)
 		return 0;	/* gone again: looked at next time */
+	if (fd < 0)
+		err(EXIT_FATAL, "%s", f->path);
+	/* The old file to its end first: the writer appends to it no more
+	 * once it has renamed the new one over it, but may have since the
+	 * last look, and the new file may hold those lines too. */
+	size_t count = follow_lines(f, each, arg);
 	char *old_text, *new_text;
-	size_t nold, nnew, count = 0;
+	size_t nold, nnew;
 	struct span *old = sorted_lines(f->fd, f->path, &old_text, &nold);
 	struct span *new = sorted_lines(fd, f->path, &new_text, &nnew);
 	off_t from = 0;

@@ -28,9 +28,10 @@ void follow_free(struct follow *f);
 size_t follow_lines(struct follow *f, follow_line_fn *each, void *arg);
 
 /* Once f->path names a file other than the one followed (renamed over
- * it): hands each line of the new file that the old one lacks to each,
- * once, and follows the new file past its complete lines. Returns how
- * many lines it handed over; *switched whether it took the new file. */
+ * it): hands each line of the old file not yet handed over to each, then
+ * each line of the new file that the old one lacks, once, and follows
+ * the new file past its complete lines. Returns how many lines it handed
+ * over; *switched whether it took the new file. */
 size_t follow_renamed(struct follow *f, follow_line_fn *each, void *arg, bool *switched);
 
 #endif

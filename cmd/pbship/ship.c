@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafka.h"
 #include "tool.h"
 
 #define FULL_WAIT_MS 100	/* a look at a full queue, while it drains */
@@ -38,20 +39,6 @@ bool ship_ledger_key(const char *line, size_t len, const char **key, size_t *key
 	return true;
 }
 
-static void set(rd_kafka_conf_t *conf, const char *name, const char *value)
-{
-	char why[512];
-	if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK)
-		errx(EXIT_FATAL, "%s=%s: %s", name, value, why);
-}
-
-static void log_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	(void)rk;
-	(void)level;
-	warnx("kafka: %s: %s", fac, buf);
-}
-
 /* An acknowledgement or a refusal of a line. */
 static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -69,14 +56,14 @@ void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t p
 {
 	*s = (struct ship){ .topic = topic, .partition = partition, .keyed = keyed };
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	set(conf, "bootstrap.servers", brokers);
-	set(conf, "enable.idempotence", "true");
-	set(conf, "message.timeout.ms", "0");
-	set(conf, "linger.ms", "1");
-	set(conf, "reconnect.backoff.max.ms", "1000");	/* back within a second of the broker */
-	set(conf, "queue.buffering.max.messages", "10000000");
-	set(conf, "queue.buffering.max.kbytes", "2097151");
-	rd_kafka_conf_set_log_cb(conf, log_line);
+	kafka_set(conf, "bootstrap.servers", brokers);
+	kafka_set(conf, "enable.idempotence", "true");
+	kafka_set(conf, "message.timeout.ms", "0");
+	kafka_set(conf, "linger.ms", "1");
+	kafka_set(conf, "reconnect.backoff.max.ms", "1000");	/* back within a second of the broker */
+	kafka_set(conf, "queue.buffering.max.messages", "10000000");
+	kafka_set(conf, "queue.buffering.max.kbytes", "2097151");
+	kafka_log_to_stderr(conf);
 	rd_kafka_conf_set_dr_msg_cb(conf, delivered);
 	rd_kafka_conf_set_opaque(conf, s);
 	char why[512];

@@ -3,11 +3,14 @@
  * rest splits into an old file and a new one. Beyond no crash: each
  * line of the input is taken as a key line exactly when it is digits,
  * then 'f', 's' or nothing, a space and one byte or more, with that key;
- * the old file, followed from its start, hands over its complete lines,
- * in order, with their bytes, NULs included, and stops past the last
- * newline; the new one renamed over it hands over each complete line
- * the old one lacked, once, and none other, and is followed from past
- * its last complete line. */
+ * the first half of the old file, followed from its start, hands over
+ * its complete lines, in order, with their bytes, NULs included, and
+ * stops past the last newline; then the rest of the old file is
+ * appended and the new one renamed over it before pbship looks again
+ * (pbfire appending a key, then compacting its ledger): the old file's
+ * lines not yet handed over come first, in order, then each complete
+ * line of the new one that the old one lacked, once, and none other,
+ * and the new file is followed from past its last complete line. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,13 +92,14 @@ static void check_key(struct span l)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct span old[4096], new[4096];
+	static struct span old[4096], new[4096], half_lines[4096];
 	static struct got got;
 	if (size < 1 || size > 4097)
 		return 0;
 	const char *text = (const char *)data + 1;
-	size_t n = size - 1, k = n * data[0] / 255, old_used, new_used;
+	size_t n = size - 1, k = n * data[0] / 255, half = k / 2, old_used, new_used, half_used;
 	size_t nold = split(text, k, old, 4096, &old_used), nnew = split(text + k, n - k, new, 4096, &new_used);
+	size_t nhalf = split(text, half, half_lines, 4096, &half_used);
 	for (size_t i = 0; i < nold; i++)
 		check_key(old[i]);
 	for (size_t i = 0; i < nnew; i++)
@@ -104,29 +108,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[4096], next[4096];
 	snprintf(path, sizeof path, "%s", fuzz_path("followed"));
 	snprintf(next, sizeof next, "%s", fuzz_path("next"));
-	fuzz_write_file(path, text, k);
+	fuzz_write_file(path, text, half);
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0);
 	struct follow f;
 	follow_init(&f, path, fd, 0);
 	follow_lines(&f, take, &got);
-	CHECK(got.n == nold && f.from == (off_t)old_used);
-	for (size_t i = 0; i < nold; i++)
-		CHECK(same(got.lines[i], old[i]));
+	CHECK(got.n == nhalf && f.from == (off_t)half_used);
+	for (size_t i = 0; i < nhalf; i++)
+		CHECK(same(got.lines[i], half_lines[i]) && same(half_lines[i], old[i]));
 	got_free(&got);
 
 	bool switched = true;
 	CHECK(follow_renamed(&f, take, &got, &switched) == 0 && !switched);
+	int append = open(path, O_WRONLY | O_APPEND);
+	CHECK(append >= 0 && write(append, text + half, k - half) == (ssize_t)(k - half) && close(append) == 0);
 	fuzz_write_file(next, text + k, n - k);
 	CHECK(rename(next, path) == 0);
-	size_t handed = follow_renamed(&f, take, &got, &switched);
-	CHECK(switched && handed == got.n && f.from == (off_t)new_used);
-	for (size_t i = 0; i < got.n; i++) {
-		CHECK(among(got.lines[i], new, nnew) && !among(got.lines[i], old, nold));
-		CHECK(!among(got.lines[i], got.lines, i));
+	size_t handed = follow_renamed(&f, take, &got, &switched), rest = nold - nhalf;
+	CHECK(switched && handed == got.n && got.n >= rest && f.from == (off_t)new_used);
+	for (size_t i = 0; i < rest; i++)
+		CHECK(same(got.lines[i], old[nhalf + i]));
+	struct span *lacked = got.lines + rest;
+	size_t nlacked = got.n - rest;
+	for (size_t i = 0; i < nlacked; i++) {
+		CHECK(among(lacked[i], new, nnew) && !among(lacked[i], old, nold));
+		CHECK(!among(lacked[i], lacked, i));
 	}
 	for (size_t i = 0; i < nnew; i++)
-		CHECK(among(new[i], old, nold) || among(new[i], got.lines, got.n));
+		CHECK(among(new[i], old, nold) || among(new[i], lacked, nlacked));
 	got_free(&got);
 	close(f.fd);
 	follow_free(&f);
