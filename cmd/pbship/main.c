@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 	struct follow f;
 	follow_init(&f, o.path, STDIN_FILENO, o.from);
 	struct ship s;
-	ship_open(&s, o.brokers, o.topic, o.partition, o.keyed);
+	ship_open(&s, o.brokers, o.topic, o.partition, o.keyed, &stop_asked);
 	follow_and_ship(&o, &f, &s);
 	follow_free(&f);
 	unsigned long left = ship_close(&s, o.timeout_ms);

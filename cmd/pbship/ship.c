@@ -5,8 +5,9 @@
  * written "\t", as kcat -K wrote keys before). Messages do not time out:
  * while the broker cannot be reached they wait in the producer's queue
  * (made as large as a long outage needs) and go within a second of its
- * return (the producer tries to connect every second at most); only a
- * refusal by the cluster counts a line as failed. The producer's news
+ * return (the producer tries to connect every second at most); a line
+ * counts as failed only when the cluster refuses it, or when pbship is
+ * told to stop while an outage has filled the queue. The producer's news
  * (acknowledgements, refusals) wakes the caller's poll through a pipe.
  */
 #include "ship.h"
@@ -52,9 +53,10 @@ static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		      rd_kafka_err2str(m->err));
 }
 
-void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t partition, bool keyed)
+void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t partition, bool keyed,
+	       const volatile sig_atomic_t *stop)
 {
-	*s = (struct ship){ .topic = topic, .partition = partition, .keyed = keyed };
+	*s = (struct ship){ .topic = topic, .partition = partition, .keyed = keyed, .stop = stop };
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	kafka_set(conf, "bootstrap.servers", brokers);
 	kafka_set(conf, "enable.idempotence", "true");
@@ -120,6 +122,10 @@ void ship_line(void *arg, const char *line, size_t len)
 			if (!s->failed++)
 				warnx("%s partition %d: a line refused: %s", s->topic, (int)s->partition,
 				      rd_kafka_err2str(e));
+			return;
+		}
+		if (*s->stop) {	/* a long outage filled the queue: the line is not shipped */
+			s->failed++;
 			return;
 		}
 		rd_kafka_poll(s->rk, FULL_WAIT_MS);

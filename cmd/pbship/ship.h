@@ -1,6 +1,7 @@
 #ifndef PB_SHIP_H
 #define PB_SHIP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,14 +14,18 @@ struct ship {
 	int32_t partition;
 	bool keyed;		/* ledger lines, each keyed by its key; others skipped */
 	unsigned long unacked;	/* produced, not yet acknowledged */
-	unsigned long failed;	/* refused by the cluster */
+	unsigned long failed;	/* refused by the cluster, or left on a stop with the queue full */
+	const volatile sig_atomic_t *stop;	/* set when pbship is told to stop */
 	int wake[2];		/* a pipe the producer writes to when it has news */
 	char *key;		/* a key with its tabs written "\t" */
 	size_t key_cap;
 };
 
-/* Starts the idempotent producer for partition of topic on brokers. */
-void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t partition, bool keyed);
+/* Starts the idempotent producer for partition of topic on brokers; a
+ * line that finds the producer's queue full waits for room until *stop
+ * is set. */
+void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t partition, bool keyed,
+	       const volatile sig_atomic_t *stop);
 
 /* Produces a line (a follow_line_fn): with s->keyed, a ledger line
  * keyed by its key (a tab in it written "\t"), and nothing for any
