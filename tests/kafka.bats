@@ -617,7 +617,7 @@ has_line() {
 	topic_lines "$1" "$2" | grep -qxF "$3"
 }
 
-@test "pbship: lines shipped as appended, a ledger renamed over ships only its new lines, truncation, --from; unshipped lines exit 1; usage exits 2" {
+@test "pbship: lines shipped as appended, a ledger renamed over ships only its new lines, truncation, --from, --once; unshipped lines exit 1; usage exits 2" {
 	printf 'pbfire-ledger 3\n1 old:conv:approved\n' > led
 	group_of_one
 	from=$(stat -c %s led)
@@ -668,6 +668,13 @@ has_line() {
 	[ "$status" -eq 1 ]
 	grep -qx 'pbship: res: 2 lines not shipped to pb-results partition 1' ship.err
 
+	# --once, as the restore ships: what the file holds, then the end.
+	printf 'pbfire-ledger 3\n7 once:conv:approved\n' > once
+	pbship -b "$BROKERS" -t pb-fired -p 1 --keyed --once once < once
+	[ "$(topic_lines pb-fired 1)" = 'once:conv:approved|7 once:conv:approved' ]
+
+	run pbship -b "$BROKERS" -t pb-results -p 0 --once --while 5 led < led
+	assert_failure 2
 	run pbship -b "$BROKERS" -t pb-results led < led
 	assert_failure 2
 	assert_output --partial 'usage: pbship'

@@ -6,8 +6,9 @@
  * that the file or its directory changed (or every LOOK_MS, which is
  * also how often it looks whether the process group of --while has
  * ended), and produces each line (ship.c). It ends once that group has
- * no process left, or on SIGTERM or SIGINT, when every line it has read
- * is acknowledged, or after --timeout. See pbship(1).
+ * no process left, with --once at the file's end, or on SIGTERM or
+ * SIGINT, when every line it has read is acknowledged, or after
+ * --timeout. See pbship(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -31,9 +32,9 @@
 
 static const char usage[] =
 	"usage: pbship -b brokers -t topic -p partition [--keyed] [--from bytes]\n"
-	"              [--while pgid] [--timeout duration] file < file\n";
+	"              [--while pgid | --once] [--timeout duration] file < file\n";
 
-enum { OPT_KEYED = OPT_TOOL_LAST, OPT_FROM, OPT_WHILE, OPT_TIMEOUT };
+enum { OPT_KEYED = OPT_TOOL_LAST, OPT_FROM, OPT_WHILE, OPT_ONCE, OPT_TIMEOUT };
 
 struct options {
 	const char *brokers, *topic, *path;
@@ -41,6 +42,7 @@ struct options {
 	bool keyed;
 	off_t from;
 	pid_t group;		/* 0: none, follow until told to stop */
+	bool once;		/* ship what the file holds, then end */
 	int timeout_ms;
 };
 
@@ -95,6 +97,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "keyed", no_argument, NULL, OPT_KEYED },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "while", required_argument, NULL, OPT_WHILE },
+		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -111,12 +114,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_KEYED: o->keyed = true; break;
 		case OPT_FROM: o->from = (off_t)number(optarg, 0, INT64_MAX, "--from"); break;
 		case OPT_WHILE: o->group = (pid_t)number(optarg, 2, INT32_MAX, "--while"); break;
+		case OPT_ONCE: o->once = true; break;
 		case OPT_TIMEOUT: o->timeout_ms = timeout_ms(optarg); break;
 		case 'h': fputs(usage, stdout); exit(EXIT_OK);
 		case OPT_VERSION: puts("pbship " PB_VERSION); exit(EXIT_OK);
 		default: usage_error(NULL, NULL);
 		}
 	}
+	if (o->once && o->group)
+		usage_error("--once and --while", "one or the other");
 	if (!o->brokers || !o->topic || !partition || optind != argc - 1)
 		usage_error(optind < argc - 1 ? "too many arguments" : NULL, NULL);
 	o->partition = (int32_t)number(partition, 0, INT32_MAX, "-p");
@@ -177,7 +183,7 @@ static void follow_and_ship(const struct options *o, struct follow *f, struct sh
 	struct watch w;
 	watch_start(&w, o->path);
 	for (;;) {
-		bool last = (o->group && !group_alive(o->group)) || stop_asked;
+		bool last = o->once || (o->group && !group_alive(o->group)) || stop_asked;
 		ship_serve(s);
 		if (s->failed)
 			break;
