@@ -53,15 +53,17 @@ static off_t size_of(int fd, const char *path)
 	return st.st_size;
 }
 
-/* Hands each line ended by a newline in p[0,n) to each; returns the
- * bytes they take, *count increased by how many. */
-static size_t each_line(const char *p, size_t n, follow_line_fn *each, void *arg, size_t *count)
+/* Hands each line ended by a newline in p[0,n), read at byte at of the
+ * file, to each; returns the bytes they take, *count increased by how
+ * many. */
+static size_t each_line(const char *p, size_t n, off_t at, follow_line_fn *each, void *arg, size_t *count)
 {
 	size_t done = 0;
 	const char *nl;
 	while (done < n && (nl = memchr(p + done, '\n', n - done))) {
-		each(arg, p + done, (size_t)(nl - (p + done)));
-		done = (size_t)(nl - p) + 1;
+		size_t end = (size_t)(nl - p) + 1;
+		each(arg, p + done, end - 1 - done, at + (off_t)end);
+		done = end;
 		++*count;
 	}
 	return done;
@@ -80,13 +82,15 @@ size_t follow_lines(struct follow *f, follow_line_fn *each, void *arg)
 {
 	size_t count = 0;
 	off_t size = size_of(f->fd, f->path);
-	if (size < f->from)
+	if (size < f->from) {
 		f->from = 0;
+		f->restarts++;
+	}
 	if (!f->buf)
 		f->buf = grow(NULL, f->cap = CHUNK);
 	while (f->from < size) {
 		size_t n = read_at(f, f->from);
-		size_t used = each_line(f->buf, n, each, arg, &count);
+		size_t used = each_line(f->buf, n, f->from, each, arg, &count);
 		if (used == 0 && n < f->cap)
 			break;		/* a line not yet complete */
 		if (used == 0)
@@ -166,6 +170,7 @@ size_t follow_renamed(struct follow *f, follow_line_fn *each, void *arg, bool *s
 	struct span *old = sorted_lines(f->fd, f->path, &old_text, &nold);
 	struct span *new = sorted_lines(fd, f->path, &new_text, &nnew);
 	off_t from = 0;
+	f->restarts++;
 	for (size_t i = 0, j = 0; i < nnew; i++) {
 		from += (off_t)new[i].n + 1;
 		if (i > 0 && span_cmp(&new[i - 1], &new[i]) == 0)
@@ -174,7 +179,7 @@ size_t follow_renamed(struct follow *f, follow_line_fn *each, void *arg, bool *s
 			j++;
 		if (j < nold && span_cmp(&old[j], &new[i]) == 0)
 			continue;
-		each(arg, new[i].p, new[i].n);
+		each(arg, new[i].p, new[i].n, 0);
 		count++;
 	}
 	free(old);

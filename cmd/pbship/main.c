@@ -5,8 +5,9 @@
  * file open on its standard input (follow.c), wakes on inotify's word
  * that the file or its directory changed (or every LOOK_MS, which is
  * also how often it looks whether the process group of --while has
- * ended), and produces each line (ship.c). It ends once that group has
- * no process left, with --once at the file's end, or on SIGTERM or
+ * ended), and produces each line (ship.c), keeping with --acked the mark
+ * of how far the file is acknowledged (mark.c). It ends once that group
+ * has no process left, with --once at the file's end, or on SIGTERM or
  * SIGINT, when every line it has read is acknowledged, or after
  * --timeout. See pbship(1).
  */
@@ -25,6 +26,7 @@
 
 #include "duration.h"
 #include "follow.h"
+#include "mark.h"
 #include "ship.h"
 #include "tool.h"
 
@@ -32,12 +34,14 @@
 
 static const char usage[] =
 	"usage: pbship -b brokers -t topic -p partition [--keyed] [--from bytes]\n"
-	"              [--while pgid | --once] [--timeout duration] file < file\n";
+	"              [--acked file] [--while pgid | --once] [--timeout duration]\n"
+	"              file < file\n";
 
-enum { OPT_KEYED = OPT_TOOL_LAST, OPT_FROM, OPT_WHILE, OPT_ONCE, OPT_TIMEOUT };
+enum { OPT_KEYED = OPT_TOOL_LAST, OPT_FROM, OPT_ACKED, OPT_WHILE, OPT_ONCE, OPT_TIMEOUT };
 
 struct options {
 	const char *brokers, *topic, *path;
+	const char *acked;	/* --acked: where the mark is kept, or NULL */
 	int32_t partition;
 	bool keyed;
 	off_t from;
@@ -96,6 +100,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "keyed", no_argument, NULL, OPT_KEYED },
 		{ "from", required_argument, NULL, OPT_FROM },
+		{ "acked", required_argument, NULL, OPT_ACKED },
 		{ "while", required_argument, NULL, OPT_WHILE },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -113,6 +118,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'p': partition = optarg; break;
 		case OPT_KEYED: o->keyed = true; break;
 		case OPT_FROM: o->from = (off_t)number(optarg, 0, INT64_MAX, "--from"); break;
+		case OPT_ACKED: o->acked = optarg; break;
 		case OPT_WHILE: o->group = (pid_t)number(optarg, 2, INT32_MAX, "--while"); break;
 		case OPT_ONCE: o->once = true; break;
 		case OPT_TIMEOUT: o->timeout_ms = timeout_ms(optarg); break;
@@ -176,21 +182,48 @@ static void wait_news(struct watch *w, int producer)
 		;
 }
 
-/* Ships what is appended to the file until the group has ended or a
- * signal says stop, or the cluster refuses a line. */
-static void follow_and_ship(const struct options *o, struct follow *f, struct ship *s)
+/* The file followed and its producer, which learns of each restart of
+ * the file's positions before the first line after it. */
+struct shipping {
+	struct follow *f;
+	struct ship *s;
+	unsigned restarts;	/* the file's restarts the producer knows of */
+};
+
+static void note_restarts(struct shipping *sh)
 {
+	if (sh->f->restarts != sh->restarts) {
+		sh->restarts = sh->f->restarts;
+		ship_restart(sh->s);
+	}
+}
+
+/* A follow_line_fn: the line to the producer. */
+static void ship_followed(void *arg, const char *line, size_t len, off_t end)
+{
+	struct shipping *sh = arg;
+	note_restarts(sh);
+	ship_line(sh->s, line, len, end);
+}
+
+/* Ships what is appended to the file until the group has ended or a
+ * signal says stop, or the cluster refuses a line; keeps the mark. */
+static void follow_and_ship(const struct options *o, struct follow *f, struct ship *s, struct mark *m)
+{
+	struct shipping sh = { .f = f, .s = s };
 	struct watch w;
 	watch_start(&w, o->path);
 	for (;;) {
 		bool last = o->once || (o->group && !group_alive(o->group)) || stop_asked;
 		ship_serve(s);
+		mark_update(m, s->acked, false);
 		if (s->failed)
 			break;
 		bool switched = false;
-		size_t n = follow_lines(f, ship_line, s);
+		size_t n = follow_lines(f, ship_followed, &sh);
 		if (n == 0)
-			n = follow_renamed(f, ship_line, s, &switched);
+			n = follow_renamed(f, ship_followed, &sh, &switched);
+		note_restarts(&sh);
 		if (switched)
 			watch_renamed(&w, o->path);
 		if (n == 0 && !switched && last)
@@ -214,9 +247,14 @@ int main(int argc, char **argv)
 	follow_init(&f, o.path, STDIN_FILENO, o.from);
 	struct ship s;
 	ship_open(&s, o.brokers, o.topic, o.partition, o.keyed, &stop_asked);
-	follow_and_ship(&o, &f, &s);
+	s.acked = o.from;
+	struct mark m;
+	mark_init(&m, o.acked);
+	mark_update(&m, s.acked, true);
+	follow_and_ship(&o, &f, &s, &m);
 	follow_free(&f);
 	unsigned long left = ship_close(&s, o.timeout_ms);
+	mark_update(&m, s.acked, true);
 	if (left) {
 		warnx("%s: %lu line%s not shipped to %s partition %d", o.path, left, left == 1 ? "" : "s",
 		      o.topic, (int)o.partition);

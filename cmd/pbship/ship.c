@@ -24,6 +24,9 @@
 
 #define FULL_WAIT_MS 100	/* a look at a full queue, while it drains */
 
+/* A line's end in the file goes with it as librdkafka's opaque pointer. */
+_Static_assert(sizeof(uintptr_t) >= sizeof(off_t), "a file offset fits in a pointer");
+
 bool ship_ledger_key(const char *line, size_t len, const char **key, size_t *keylen)
 {
 	size_t i = 0;
@@ -40,12 +43,20 @@ bool ship_ledger_key(const char *line, size_t len, const char **key, size_t *key
 	return true;
 }
 
-/* An acknowledgement or a refusal of a line. */
+/* An acknowledgement or a refusal of a line. They come in the order the
+ * lines were produced (one partition, an idempotent producer), so an
+ * acknowledgement tells that every line before it is acknowledged too,
+ * while none has been refused. */
 static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	(void)rk;
 	struct ship *s = opaque;
+	off_t end = (off_t)(uintptr_t)m->_private;
 	s->unacked--;
+	if (s->stale)
+		s->stale--;
+	else if (!m->err && !s->failed && end > s->acked)
+		s->acked = end;
 	if (!m->err || m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
 		return;
 	if (!s->failed++)
@@ -106,9 +117,8 @@ static const char *tabs_written(struct ship *s, const char *key, size_t *len)
 	return s->key;
 }
 
-void ship_line(void *arg, const char *line, size_t len)
+void ship_line(struct ship *s, const char *line, size_t len, off_t end)
 {
-	struct ship *s = arg;
 	const char *key = NULL;
 	size_t keylen = 0;
 	if (s->keyed && !ship_ledger_key(line, len, &key, &keylen))
@@ -116,7 +126,7 @@ void ship_line(void *arg, const char *line, size_t len)
 	if (keylen && memchr(key, '\t', keylen))
 		key = tabs_written(s, key, &keylen);
 	while (rd_kafka_produce(s->rkt, s->partition, RD_KAFKA_MSG_F_COPY, (void *)(uintptr_t)line, len,
-				key, keylen, NULL) != 0) {
+				key, keylen, (void *)(uintptr_t)end) != 0) {
 		rd_kafka_resp_err_t e = rd_kafka_last_error();
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			if (!s->failed++)
@@ -131,6 +141,12 @@ void ship_line(void *arg, const char *line, size_t len)
 		rd_kafka_poll(s->rk, FULL_WAIT_MS);
 	}
 	s->unacked++;
+}
+
+void ship_restart(struct ship *s)
+{
+	s->acked = 0;
+	s->stale = s->unacked;
 }
 
 int ship_wake_fd(const struct ship *s)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The producer of one partition of a topic (ship.c). */
 struct ship {
@@ -15,6 +16,8 @@ struct ship {
 	bool keyed;		/* ledger lines, each keyed by its key; others skipped */
 	unsigned long unacked;	/* produced, not yet acknowledged */
 	unsigned long failed;	/* refused by the cluster, or left on a stop with the queue full */
+	off_t acked;		/* the byte of the file up to which every line is acknowledged */
+	unsigned long stale;	/* the next acknowledgements, of lines from before a restart */
 	const volatile sig_atomic_t *stop;	/* set when pbship is told to stop */
 	int wake[2];		/* a pipe the producer writes to when it has news */
 	char *key;		/* a key with its tabs written "\t" */
@@ -27,10 +30,16 @@ struct ship {
 void ship_open(struct ship *s, const char *brokers, const char *topic, int32_t partition, bool keyed,
 	       const volatile sig_atomic_t *stop);
 
-/* Produces a line (a follow_line_fn): with s->keyed, a ledger line
- * keyed by its key (a tab in it written "\t"), and nothing for any
- * other line. */
-void ship_line(void *s, const char *line, size_t len);
+/* Produces a line: with s->keyed, a ledger line keyed by its key (a tab
+ * in it written "\t"), and nothing for any other line. Its
+ * acknowledgement moves s->acked to end, the byte after it in the file,
+ * unless a line before it was refused (end 0: a line out of the file's
+ * order, which moves nothing). */
+void ship_line(struct ship *s, const char *line, size_t len, off_t end);
+
+/* The file followed was truncated or renamed over: s->acked starts
+ * again from 0, and the lines in flight do not move it. */
+void ship_restart(struct ship *s);
 
 /* The descriptor readable when the producer has news for ship_serve. */
 int ship_wake_fd(const struct ship *s);

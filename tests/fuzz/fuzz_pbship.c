@@ -10,7 +10,9 @@
  * (pbfire appending a key, then compacting its ledger): the old file's
  * lines not yet handed over come first, in order, then each complete
  * line of the new one that the old one lacked, once, and none other,
- * and the new file is followed from past its last complete line. */
+ * and the new file is followed from past its last complete line. Each
+ * line of the old file comes with the byte after its newline; those of
+ * the new one, out of its order, with 0; the rename counts as a restart. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,19 +28,21 @@ struct span {
 	size_t n;
 };
 
-/* The lines handed over. */
+/* The lines handed over, and the ends they came with. */
 struct got {
 	struct span lines[4096];
+	off_t ends[4096];
 	size_t n;
 };
 
-static void take(void *arg, const char *line, size_t len)
+static void take(void *arg, const char *line, size_t len, off_t end)
 {
 	struct got *g = arg;
 	CHECK(g->n < sizeof g->lines / sizeof *g->lines);
 	char *copy = malloc(len + 1);
 	CHECK(copy);
 	memcpy(copy, line, len);
+	g->ends[g->n] = end;
 	g->lines[g->n++] = (struct span){ copy, len };
 }
 
@@ -61,6 +65,12 @@ static size_t split(const char *s, size_t n, struct span *l, size_t max, size_t 
 	}
 	*used = at;
 	return count;
+}
+
+/* The byte after line l of text, read from text's start: its end. */
+static off_t end_in(const char *text, struct span l)
+{
+	return (off_t)(l.p - text + (ptrdiff_t)l.n + 1);
 }
 
 static bool same(struct span a, struct span b)
@@ -114,9 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct follow f;
 	follow_init(&f, path, fd, 0);
 	follow_lines(&f, take, &got);
-	CHECK(got.n == nhalf && f.from == (off_t)half_used);
+	CHECK(got.n == nhalf && f.from == (off_t)half_used && f.restarts == 0);
 	for (size_t i = 0; i < nhalf; i++)
-		CHECK(same(got.lines[i], half_lines[i]) && same(half_lines[i], old[i]));
+		CHECK(same(got.lines[i], half_lines[i]) && same(half_lines[i], old[i]) &&
+		      got.ends[i] == end_in(text, old[i]));
 	got_free(&got);
 
 	bool switched = true;
@@ -126,13 +137,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_write_file(next, text + k, n - k);
 	CHECK(rename(next, path) == 0);
 	size_t handed = follow_renamed(&f, take, &got, &switched), rest = nold - nhalf;
-	CHECK(switched && handed == got.n && got.n >= rest && f.from == (off_t)new_used);
+	CHECK(switched && handed == got.n && got.n >= rest && f.from == (off_t)new_used && f.restarts == 1);
 	for (size_t i = 0; i < rest; i++)
-		CHECK(same(got.lines[i], old[nhalf + i]));
+		CHECK(same(got.lines[i], old[nhalf + i]) && got.ends[i] == end_in(text, old[nhalf + i]));
 	struct span *lacked = got.lines + rest;
 	size_t nlacked = got.n - rest;
 	for (size_t i = 0; i < nlacked; i++) {
-		CHECK(among(lacked[i], new, nnew) && !among(lacked[i], old, nold));
+		CHECK(among(lacked[i], new, nnew) && !among(lacked[i], old, nold) && got.ends[rest + i] == 0);
 		CHECK(!among(lacked[i], lacked, i));
 	}
 	for (size_t i = 0; i < nnew; i++)
