@@ -264,9 +264,19 @@ static bool superseded_earlier(struct pbfire *pf, struct job *j)
 /* Ends j's line, which a later action of its transaction superseded: never
  * sent, settled in the ledger under its key and its action's time
  * ("KEY@TIME"), so that a replay of it stays quiet while a later action
- * of the same key still goes. */
+ * of the same key still goes. A key the ledger has settled as sent
+ * (delivered, or failed for good) ends it as settled earlier: a replay
+ * that reads the verdict in time for a line an earlier run sent, the
+ * verdict having reached that run too late, must not say it was never
+ * sent. */
 static void end_superseded(struct pbfire *pf, struct job *j)
 {
+	enum ledger_state sent = j->key && pf->o.ledger_path && !j->owns_key
+		? ledger_state(&pf->ledger, j->key, j->key_len) : KEY_UNKNOWN;
+	if (sent == KEY_DELIVERED || (sent == KEY_FAILED && !j->reopens)) {
+		end_settled(pf, j, sent);
+		return;
+	}
 	if (j->key) {
 		superseded_key(pf, j);
 		if (j->owns_key) {	/* tried, it waited for a retry (order.c) */
