@@ -214,6 +214,27 @@ fates() {
 	assert_equal "$(seen | wc -l)" 2
 }
 
+@test "a line superseded in one run is not sent by a replay that releases it as it is (its verdict read too late)" {
+	start_receiver
+	line="{\"url\":\"$RECV/a\",\"time\":\"10:00\",\"postback\":{\"key\":\"k\"}"
+	echo "$line,\"superseded\":{\"status\":\"rejected\",\"rejection_reason\":\"fraud\",\"time\":\"10:01\"}}" > first
+	run fire --ledger fired first
+	assert_success
+	# the replay's pbdelay paused between the line and its verdict
+	echo "$line}" > replay
+	run fire --ledger fired --stats replay
+	assert_success
+	assert_line "pbfire: 1 already settled"
+	run fire --ledger fired --duplicates replay
+	assert_equal "$(jq -r '[.result.ok, .result.error, .result.message] | @tsv' <<<"$output")" \
+		"$(printf 'false\tduplicate\tsettled earlier: superseded')"
+	# the same key for a later action still goes
+	echo "{\"url\":\"$RECV/b\",\"time\":\"10:30\",\"postback\":{\"key\":\"k\"}}" > later
+	run fire --ledger fired later
+	assert_success
+	assert_equal "$(seen)" "GET /b"
+}
+
 @test "a ledger of version 2 is read as delivered keys and rewritten as version 3" {
 	start_receiver
 	printf 'pbfire-ledger 2\n%d a\n' "$(date +%s)" > fired
