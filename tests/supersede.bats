@@ -324,6 +324,27 @@ wait_for_line() {
 	assert_failure 2
 }
 
+@test "cron: a due line that cannot be superseded leaves at the end of the run, not behind one that waits" {
+	# w waits for a run whose log passes its fire_at; n, of a rule with
+	# supersede: false and due after it, has nothing to wait for
+	{
+		echo "{\"type\":\"conversion\",\"transaction_id\":\"w\",\"status\":\"approved\",\"time\":$(at -10),\"postback\":{\"name\":\"p\",\"key\":\"w:p:approved\"},\"fire_at\":$(at 1)}"
+		echo "{\"type\":\"conversion\",\"transaction_id\":\"n\",\"status\":\"approved\",\"time\":$(at -10),\"postback\":{\"name\":\"crm\",\"key\":\"n:crm:approved\",\"supersede\":false},\"fire_at\":$(at 1.3)}"
+	} > held
+	run pbdelay --spool s --due-only held
+	assert_success
+	assert_output ""
+	sleep 1.6
+	pbdelay --spool s --due-only < /dev/null > out
+	assert_equal "$(sent out)" "n:approved"
+	assert_equal "$(grep -c '^+' s)" 1
+	# the next run, whose log passes w's fire_at, writes it once
+	echo "{\"type\":\"conversion\",\"transaction_id\":\"x\",\"status\":\"approved\",\"time\":$(at -0.1),\"notice\":\"supersede\"}" > log
+	pbdelay --spool s --due-only log > out
+	assert_equal "$(sent out)" "w:approved"
+	assert_equal "$(grep -c '^+' s)" 0
+}
+
 @test "the spool holds one line per postback key, across replays and restarts" {
 	any_rules
 	{
