@@ -445,10 +445,17 @@ void spool_drop(struct spool *s, uint64_t pos)
 	note_released(s, pos);
 }
 
-/* Passes over the first place in the heap, that of a dropped line. */
-void spool_skip(struct spool *s)
+/* Passes over the first place in the heap, that of a dropped line, or of
+ * a held one set aside for spool_put_back(); returns it. */
+struct timer spool_skip(struct spool *s)
 {
-	heap_pop(&s->held);
+	return heap_pop(&s->held);
+}
+
+/* Puts back a place that spool_skip() set aside, its line still held. */
+void spool_put_back(struct spool *s, struct timer place)
+{
+	heap_push(&s->held, place);
 }
 
 /* Keeps a line that the caller tracks itself, outside the heap, and

@@ -44,7 +44,8 @@ void spool_open_with(struct spool *s, const char *path, const char *writer, size
 uint64_t spool_first(const struct spool *s);
 const char *spool_peek(struct spool *s, uint64_t pos, int64_t *due, size_t *len);
 void spool_drop(struct spool *s, uint64_t pos);
-void spool_skip(struct spool *s);
+struct timer spool_skip(struct spool *s);
+void spool_put_back(struct spool *s, struct timer place);
 void spool_write(struct spool *s);
 void spool_sync(struct spool *s);
 void spool_mark_released(struct spool *s);

@@ -188,6 +188,53 @@ fates() {
 	assert_equal "$(seen)" "GET /b"
 }
 
+@test "a line sent by an earlier run and superseded in a replay that reads its verdict in time ends settled earlier, not as never sent" {
+	start_receiver
+	line="{\"url\":\"$RECV/a\",\"time\":\"10:00\",\"postback\":{\"key\":\"k\"}"
+	# the verdict reached the first run too late: the line went
+	echo "$line}" > first
+	run fire --ledger fired first
+	assert_success
+	assert_equal "$(jq -r .result.ok <<<"$output")" true
+	# the replay reads it in time, and pbdelay supersedes the line
+	echo "$line,\"superseded\":{\"status\":\"rejected\",\"rejection_reason\":\"fraud\",\"time\":\"10:01\"}}" > replay
+	run fire --ledger fired --stats replay
+	assert_success
+	assert_line "pbfire: 1 already settled"
+	refute_output --partial '"superseded"'
+	run fire --ledger fired --duplicates replay
+	assert_equal "$(jq -r '[.result.ok, .result.error] | @tsv' <<<"$output")" "$(printf 'true\tduplicate')"
+	# one failed for good is settled earlier as failed
+	echo "{\"url\":\"$RECV/b?status=400\",\"time\":\"10:00\",\"postback\":{\"key\":\"f\"}}" > first
+	run fire --ledger fired first
+	sed 's/}$/,"superseded":{"status":"rejected","rejection_reason":null,"time":"10:01"}}/' first > replay
+	run fire --ledger fired --duplicates replay
+	assert_equal "$(jq -r '[.result.ok, .result.error, .result.message] | @tsv' <<<"$output")" \
+		"$(printf 'false\tduplicate\tsettled earlier: failed')"
+	assert_equal "$(seen | wc -l)" 2
+}
+
+@test "a line superseded in one run is not sent by a replay that releases it as it is (its verdict read too late)" {
+	start_receiver
+	line="{\"url\":\"$RECV/a\",\"time\":\"10:00\",\"postback\":{\"key\":\"k\"}"
+	echo "$line,\"superseded\":{\"status\":\"rejected\",\"rejection_reason\":\"fraud\",\"time\":\"10:01\"}}" > first
+	run fire --ledger fired first
+	assert_success
+	# the replay's pbdelay paused between the line and its verdict
+	echo "$line}" > replay
+	run fire --ledger fired --stats replay
+	assert_success
+	assert_line "pbfire: 1 already settled"
+	run fire --ledger fired --duplicates replay
+	assert_equal "$(jq -r '[.result.ok, .result.error, .result.message] | @tsv' <<<"$output")" \
+		"$(printf 'false\tduplicate\tsettled earlier: superseded')"
+	# the same key for a later action still goes
+	echo "{\"url\":\"$RECV/b\",\"time\":\"10:30\",\"postback\":{\"key\":\"k\"}}" > later
+	run fire --ledger fired later
+	assert_success
+	assert_equal "$(seen)" "GET /b"
+}
+
 @test "a ledger of version 2 is read as delivered keys and rewritten as version 3" {
 	start_receiver
 	printf 'pbfire-ledger 2\n%d a\n' "$(date +%s)" > fired

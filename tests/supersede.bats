@@ -127,6 +127,41 @@ EOF
 	assert_equal "$(stopped out)" "within:approved<-rejected:fraud"
 }
 
+@test "a verdict whose own postback pbexpand rejects still supersedes: pbexpand writes a notice of it" {
+	# the verdict carries the transaction alone: --strict rejects its
+	# crm-all line ({external_transaction_id} missing), a URL macro that
+	# renders no host rejects its pub8 line
+	rules <<'EOF2'
+postbacks:
+  - name: crm-all
+    type: conversion
+    status: any
+    url: http://127.0.0.1:9/crm?click={external_transaction_id}&status={status}
+    delay: 2m
+  - name: pub8
+    type: conversion
+    status: rejected
+    url: "http://{+host}/pb8?s={status}"
+EOF2
+	{
+		action t1 approved "$(iso -86400)"
+		echo "{\"type\":\"conversion\",\"transaction_id\":\"t1\",\"status\":\"rejected\",\"rejection_reason\":\"fraud\",\"time\":\"$(iso -86340)\"}"
+	} > log
+	pbmatch -r rules.yaml log | pbexpand --strict 2> err | pbdelay > out
+	assert_equal "$(grep -c 'pbexpand: stdin:[23]: postback' err)" 2
+	assert_equal "$(stopped out)" "t1:approved<-rejected:fraud"
+	assert_equal "$(sent out)" ""
+	# the notice is the action, as pbmatch writes one, once for each rejected line
+	run bash -c 'pbmatch -r rules.yaml log | pbexpand --strict 2> /dev/null | jq -c "select(.notice)"'
+	assert_equal "${lines[0]}" "$(tail -n 1 log | jq -c '. + {notice: "supersede"}')"
+	assert_equal "${#lines[@]}" 2
+	# a rejected line of no action with a time tells nothing
+	run pbexpand --strict -t 'http://h.example/{nope}' <<<'{"type":"conversion","transaction_id":"t1","postback":{}}'
+	assert_failure 1
+	assert_output --partial "undefined macro {nope}"
+	refute_output --partial notice
+}
+
 @test "an action without a time neither supersedes nor is superseded" {
 	{
 		action a approved "$(iso -86400)"
@@ -287,6 +322,27 @@ wait_for_line() {
 	assert_line --partial "--lag needs --due-only"
 	run pbdelay --spool s --due-only --lag 5x
 	assert_failure 2
+}
+
+@test "cron: a due line that cannot be superseded leaves at the end of the run, not behind one that waits" {
+	# w waits for a run whose log passes its fire_at; n, of a rule with
+	# supersede: false and due after it, has nothing to wait for
+	{
+		echo "{\"type\":\"conversion\",\"transaction_id\":\"w\",\"status\":\"approved\",\"time\":$(at -10),\"postback\":{\"name\":\"p\",\"key\":\"w:p:approved\"},\"fire_at\":$(at 1)}"
+		echo "{\"type\":\"conversion\",\"transaction_id\":\"n\",\"status\":\"approved\",\"time\":$(at -10),\"postback\":{\"name\":\"crm\",\"key\":\"n:crm:approved\",\"supersede\":false},\"fire_at\":$(at 1.3)}"
+	} > held
+	run pbdelay --spool s --due-only held
+	assert_success
+	assert_output ""
+	sleep 1.6
+	pbdelay --spool s --due-only < /dev/null > out
+	assert_equal "$(sent out)" "n:approved"
+	assert_equal "$(grep -c '^+' s)" 1
+	# the next run, whose log passes w's fire_at, writes it once
+	echo "{\"type\":\"conversion\",\"transaction_id\":\"x\",\"status\":\"approved\",\"time\":$(at -0.1),\"notice\":\"supersede\"}" > log
+	pbdelay --spool s --due-only log > out
+	assert_equal "$(sent out)" "w:approved"
+	assert_equal "$(grep -c '^+' s)" 0
 }
 
 @test "the spool holds one line per postback key, across replays and restarts" {

@@ -238,6 +238,29 @@ static int64_t release_due(struct pbdelay *pd)
 	return leave;
 }
 
+/* At the end of the input: writes every due line that may leave, also
+ * those a line waiting for more input keeps behind it (with --due-only,
+ * a line of a rule with supersede: false, or of no transaction, due
+ * while a line due earlier waits for the next run); the waiting ones
+ * are set aside meanwhile, then put back. */
+static void release_behind_waiting(struct pbdelay *pd)
+{
+	struct timer *aside = NULL;
+	size_t n = 0, cap = 0;
+	int64_t due;
+	for (;;) {
+		release_due(pd);
+		if (!spool_next(&pd->spool, &due) || due > pd->now)
+			break;
+		if (n == cap)
+			aside = xreallocarray(aside, cap = cap ? 2 * cap : 64, sizeof *aside);
+		aside[n++] = spool_skip(&pd->spool);
+	}
+	while (n)
+		spool_put_back(&pd->spool, aside[--n]);
+	free(aside);
+}
+
 /* --lag: a duration of pb-rules(5), seconds without a unit, up to a
  * year. */
 static int64_t parse_lag(const struct tool *t, const char *s)
@@ -466,7 +489,7 @@ int main(int argc, char **argv)
 	if (wake_signal())
 		finish_interrupted(&pd);
 	pd.now = stamp_to_ns(stamp_now());
-	release_due(&pd);
+	release_behind_waiting(&pd);
 	flush_and_mark(&pd);	/* lines dropped but never in the heap's first place too */
 	reclaim(&pd);
 	spool_close(&pd.spool);

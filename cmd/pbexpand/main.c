@@ -110,12 +110,74 @@ static void reject_template(struct tool *t, struct pbexpand *pe, char *line, siz
 		    (int)name.n, name.p, e->offset + 1, e->msg, SHOWN(tmpl.p, tmpl.n));
 }
 
+/* Renders the postback of the record parsed from line and writes it
+ * with its members added; false when the line is rejected. */
+static bool render_line(struct tool *t, struct pbexpand *pe, char *line, size_t len)
+{
+	struct tmpl_error te;
+	struct text tmpl, name;
+	int member[PB_MEMBERS];
+	find_postback_members(&pe->rec, record_get(&pe->rec, 0, "postback"), member);
+	if (!find_template(t, pe, member, line, len, &tmpl, &name))
+		return false;
+	struct tmpl_vars vars = { &pe->rec, 0, member[PB_MAP], note_undefined, pe };
+	buf_clear(&pe->url);
+	buf_clear(&pe->missing);
+	if (!tmpl_expand(tmpl.p, tmpl.n, TMPL_URI, &vars, &pe->url, &te)) {
+		reject_template(t, pe, line, len, tmpl, name, &te);
+		return false;
+	}
+	struct request_error re;
+	if (!request_render(&pe->request, &pe->rec, member, &vars, &re)) {
+		if (re.why)
+			tool_reject(t, line, len, "postback %.*s: header %.*s: %s", (int)name.n, name.p,
+				    (int)re.part.n, re.part.p, re.why);
+		else
+			reject_template(t, pe, line, len, re.part, name, &re.e);
+		return false;
+	}
+	if (pe->strict && pe->missing.len) {
+		tool_reject(t, line, len, "postback %.*s: undefined macro {%s} (--strict)",
+			    (int)name.n, name.p, pe->missing.data);
+		return false;
+	}
+	const char *why;	/* a literal origin makes every URL pass (see httpurl.c) */
+	bool literal = httpurl_literal_origin(tmpl.p, tmpl.n) && pe->url.len <= HTTPURL_MAX;
+	if (!literal && !httpurl_check(pe->url.data, pe->url.len, NULL, &why)) {
+		tool_reject(t, line, len, "postback %.*s: rendered URL rejected: %s: %.*s%s",
+			    (int)name.n, name.p, why, SHOWN(pe->url.data, pe->url.len));
+		return false;
+	}
+	buf_clear(&pe->add);
+	buf_adds(&pe->add, "\"url\":\"");	/* URI characters: none needs a JSON escape */
+	buf_add(&pe->add, pe->url.data, pe->url.len);
+	buf_addc(&pe->add, '"');
+	buf_add(&pe->add, pe->request.members.data, pe->request.members.len);
+	record_write(&pe->rec, stdout, added_keys, pe->add.data, pe->add.len);
+	pe->nout++;
+	return true;
+}
+
+/* A rejected postback line of an action with a time still tells
+ * pbdelay of its action, written as pbmatch writes a notice: a fraud check's
+ * verdict whose own postback cannot be rendered must supersede what the
+ * transaction holds all the same (pbdelay(1), SUPERSEDING). */
+static void write_notice(struct pbexpand *pe)
+{
+	static const char *const drop[] = { "postback", "fire_at", "notice", "url", "body", "headers",
+					    "sign_message", NULL };
+	static const char notice[] = "\"notice\":\"supersede\"";
+	int pb = record_get(&pe->rec, 0, "postback");
+	if (pb < 0 || pe->rec.tok[pb].type != JSMN_OBJECT || record_get(&pe->rec, 0, "time") < 0 ||
+	    record_get(&pe->rec, 0, "type") < 0 || record_get(&pe->rec, 0, "transaction_id") < 0)
+		return;
+	record_write(&pe->rec, stdout, drop, notice, sizeof notice - 1);
+}
+
 static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 {
 	struct pbexpand *pe = arg;
 	struct json_error je;
-	struct tmpl_error te;
-	struct text tmpl, name;
 	if (!record_parse(&pe->rec, line, len, &je)) {
 		tool_reject(t, line, len, "invalid JSON: %s at column %zu", je.msg, je.offset + 1);
 		return;
@@ -125,45 +187,8 @@ static void expand_line(struct tool *t, char *line, size_t len, void *arg)
 		putchar_unlocked('\n');
 		return;
 	}
-	int member[PB_MEMBERS];
-	find_postback_members(&pe->rec, record_get(&pe->rec, 0, "postback"), member);
-	if (!find_template(t, pe, member, line, len, &tmpl, &name))
-		return;
-	struct tmpl_vars vars = { &pe->rec, 0, member[PB_MAP], note_undefined, pe };
-	buf_clear(&pe->url);
-	buf_clear(&pe->missing);
-	if (!tmpl_expand(tmpl.p, tmpl.n, TMPL_URI, &vars, &pe->url, &te)) {
-		reject_template(t, pe, line, len, tmpl, name, &te);
-		return;
-	}
-	struct request_error re;
-	if (!request_render(&pe->request, &pe->rec, member, &vars, &re)) {
-		if (re.why)
-			tool_reject(t, line, len, "postback %.*s: header %.*s: %s", (int)name.n, name.p,
-				    (int)re.part.n, re.part.p, re.why);
-		else
-			reject_template(t, pe, line, len, re.part, name, &re.e);
-		return;
-	}
-	if (pe->strict && pe->missing.len) {
-		tool_reject(t, line, len, "postback %.*s: undefined macro {%s} (--strict)",
-			    (int)name.n, name.p, pe->missing.data);
-		return;
-	}
-	const char *why;	/* a literal origin makes every URL pass (see httpurl.c) */
-	bool literal = httpurl_literal_origin(tmpl.p, tmpl.n) && pe->url.len <= HTTPURL_MAX;
-	if (!literal && !httpurl_check(pe->url.data, pe->url.len, NULL, &why)) {
-		tool_reject(t, line, len, "postback %.*s: rendered URL rejected: %s: %.*s%s",
-			    (int)name.n, name.p, why, SHOWN(pe->url.data, pe->url.len));
-		return;
-	}
-	buf_clear(&pe->add);
-	buf_adds(&pe->add, "\"url\":\"");	/* URI characters: none needs a JSON escape */
-	buf_add(&pe->add, pe->url.data, pe->url.len);
-	buf_addc(&pe->add, '"');
-	buf_add(&pe->add, pe->request.members.data, pe->request.members.len);
-	record_write(&pe->rec, stdout, added_keys, pe->add.data, pe->add.len);
-	pe->nout++;
+	if (!render_line(t, pe, line, len))
+		write_notice(pe);
 }
 
 static void print_stats(const struct tool *t, const struct pbexpand *pe)

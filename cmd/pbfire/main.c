@@ -261,12 +261,34 @@ static bool superseded_earlier(struct pbfire *pf, struct job *j)
 	return ledger_state(&pf->ledger, pf->scratch.data, pf->scratch.len) == KEY_SUPERSEDED;
 }
 
+/* Claims j's key as claim_key() does, unless the ledger has this action's
+ * line (its key and action time) settled as superseded: a replay in
+ * which pbdelay released the line as it is (its verdict read too late:
+ * a pause in the input, a log out of order) must not send what an
+ * earlier run stopped. */
+static enum ledger_state claim_unsuperseded(struct pbfire *pf, struct job *j)
+{
+	if (!j->owns_key && superseded_earlier(pf, j))
+		return KEY_SUPERSEDED;
+	return claim_key(pf, j);
+}
+
 /* Ends j's line, which a later action of its transaction superseded: never
  * sent, settled in the ledger under its key and its action's time
  * ("KEY@TIME"), so that a replay of it stays quiet while a later action
- * of the same key still goes. */
+ * of the same key still goes. A key the ledger has settled as sent
+ * (delivered, or failed for good) ends it as settled earlier: a replay
+ * that reads the verdict in time for a line an earlier run sent, the
+ * verdict having reached that run too late, must not say it was never
+ * sent. */
 static void end_superseded(struct pbfire *pf, struct job *j)
 {
+	enum ledger_state sent = j->key && pf->o.ledger_path && !j->owns_key
+		? ledger_state(&pf->ledger, j->key, j->key_len) : KEY_UNKNOWN;
+	if (sent == KEY_DELIVERED || (sent == KEY_FAILED && !j->reopens)) {
+		end_settled(pf, j, sent);
+		return;
+	}
 	if (j->key) {
 		superseded_key(pf, j);
 		if (j->owns_key) {	/* tried, it waited for a retry (order.c) */
@@ -378,7 +400,7 @@ static void read_line(struct pbfire *pf, const char *line, size_t len)
 			 j->policy.attempts, job_attempts(j));
 		end_line_failed(pf, j, ERR_INVALID, pf->why.data);
 	} else if (pf->o.dry_run) {
-		enum ledger_state s = claim_key(pf, j);
+		enum ledger_state s = claim_unsuperseded(pf, j);
 		signing_attempt(j, &pf->secrets, stamp_now().sec);
 		if (ledger_settled(s))
 			end_settled(pf, j, s);
@@ -545,7 +567,7 @@ static void start_ready(struct pbfire *pf)
 			queue_park(&pf->queue, j, pf->order.blocker);
 			continue;
 		}
-		switch (s = claim_key(pf, j)) {
+		switch (s = claim_unsuperseded(pf, j)) {
 		case KEY_DELIVERED:
 		case KEY_FAILED:
 		case KEY_SUPERSEDED:
