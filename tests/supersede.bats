@@ -290,6 +290,13 @@ wait_for_line() {
 	done < <(grep -v superseded out)
 }
 
+@test "a replay a day behind the clock that pauses for a second still reads the verdict before its line leaves" {
+	any_rules
+	{ action slow approved "$(iso -86400)"; sleep 1.5; action slow rejected "$(iso -86340)" fraud; } | pipe > out
+	assert_equal "$(stopped out)" "slow:approved<-rejected:fraud"
+	assert_equal "$(sent out)" "slow:rejected"
+}
+
 @test "cron: a verdict that reaches the log only in the next run, after fire_at, still supersedes" {
 	approved_rules
 	action c1 approved "$(iso -125)" > log

@@ -34,7 +34,8 @@ enum { OPT_SPOOL = OPT_TOOL_LAST, OPT_DUE_ONLY, OPT_LAG };
 #define MARK_AFTER (STAMP_NS / 100)	/* a release waits this long, at most, for its flush and mark */
 #define CLOCK_EVERY 64		/* lines read, at most, between readings of the clock */
 #define LAST_SECOND 9000000000LL	/* later times do not fit in 64-bit nanoseconds */
-#define SETTLE STAMP_NS		/* an input idle this long has told all it has */
+#define SETTLE STAMP_NS		/* an input idle this long, at least, has told all it has */
+#define SETTLE_SHARE 100	/* and idle for this share of how far it is behind the clock */
 #define LAG_DEFAULT 900		/* seconds, --lag */
 #define NEVER INT64_MAX
 
@@ -54,7 +55,7 @@ struct pbdelay {
 	int64_t now, synced, marked;
 	int64_t input_time;	/* the latest action time read, not after the clock */
 	int64_t idle_since;	/* when the input went idle; 0 while it flows */
-	int64_t lag;		/* --lag, in ns */
+	int64_t lag;		/* --lag, in ns; its default is also the longest pause asked of a live input */
 	unsigned unclocked;	/* lines read since the clock was */
 	unsigned long unmarked;	/* lines released or passed over since the last mark */
 };
@@ -186,10 +187,23 @@ static void mark_released(struct pbdelay *pd)
 	reclaim(pd);
 }
 
+/* How long an input idle since pd->idle_since must stay so to have told
+ * all it has: a hundredth of how far its time was behind the clock then,
+ * at least SETTLE and at most the lag. A live input is not behind, or
+ * only as far as it is quiet, and a pause of a second tells; a replay
+ * catching up (pbkafka's after an outage, a log fed in bursts) is hours
+ * behind, and a pause of a second there says nothing of the verdicts it
+ * has yet to read. */
+static int64_t settle(const struct pbdelay *pd)
+{
+	int64_t pause = (pd->idle_since - pd->input_time) / SETTLE_SHARE;
+	return pause < SETTLE ? SETTLE : pause > pd->lag ? pd->lag : pause;
+}
+
 /* When a held line due then may leave: at its time, unless a later
  * action may still supersede it (waiting). Such a line waits until the
  * input has passed its time (an action timed after it read), or has
- * ended, or has been idle since before it fell due, or for SETTLE; with
+ * ended, or has been idle since before it fell due, or for settle(); with
  * --due-only, until the input has passed its time or, once the input has
  * ended, until --lag after its time. NEVER: until more input tells. */
 static int64_t leave_time(const struct pbdelay *pd, int64_t due, bool waiting)
@@ -202,7 +216,7 @@ static int64_t leave_time(const struct pbdelay *pd, int64_t due, bool waiting)
 		return due;
 	if (!pd->idle_since)
 		return NEVER;
-	return due >= pd->idle_since ? due : pd->idle_since + SETTLE;
+	return due >= pd->idle_since ? due : pd->idle_since + settle(pd);
 }
 
 /* Writes out every held line that may leave by pd->now, earliest first,
