@@ -27,7 +27,7 @@ endif
 
 TOOLS = pbmatch pbexpand pbdelay pbfire pbstat
 UNITS = test_json test_json_portable test_stamp test_record test_uritemplate test_firing test_sign \
-	test_siphash test_duration
+	test_siphash test_duration test_later
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/pb-rules.5
 MAN7 = man/pb-records.7
@@ -166,6 +166,7 @@ $(B)/tests/kafka_mock: $(B)/tests/kafka_mock.o
 UNIT_TOOLS_test_firing = pbfire
 UNIT_TOOLS_test_sign = pbfire
 UNIT_TOOLS_test_siphash = pbfire
+UNIT_TOOLS_test_later = pbdelay
 define unit_rules
 $(B)/tests/unit/$(1).o: EXTRA_CPPFLAGS = $$(call tools_cppflags,$(UNIT_TOOLS_$(1)))
 $(B)/tests/$(1): $(B)/tests/unit/$(1).o $(call tools_archives,$(UNIT_TOOLS_$(1))) $(LIBPB)

@@ -271,9 +271,16 @@ void spool_open_with(struct spool *s, const char *path, const char *writer, size
 
 /* Appends the record of line, due then, to the pending writes; returns
  * its position. */
+/* The position the next record added takes: the positions of records
+ * added later are greater. */
+uint64_t spool_end(const struct spool *s)
+{
+	return s->written + s->pending.len;
+}
+
 static uint64_t add_record(struct spool *s, int64_t due, const char *line, size_t len)
 {
-	uint64_t pos = s->written + s->pending.len;
+	uint64_t pos = spool_end(s);
 	size_t before = s->pending.len;
 	buf_addf(&s->pending, "+%" PRId64 " ", due);
 	buf_add(&s->pending, line, len);

@@ -42,6 +42,7 @@ void spool_open(struct spool *s, const char *path, const char *writer, size_t ma
 void spool_open_with(struct spool *s, const char *path, const char *writer, size_t max_line,
 		     spool_held_fn *on_held, void *arg);
 uint64_t spool_first(const struct spool *s);
+uint64_t spool_end(const struct spool *s);
 const char *spool_peek(struct spool *s, uint64_t pos, int64_t *due, size_t *len);
 void spool_drop(struct spool *s, uint64_t pos);
 struct timer spool_skip(struct spool *s);

@@ -290,6 +290,17 @@ wait_for_line() {
 	done < <(grep -v superseded out)
 }
 
+@test "an action logged early, out of time order, passes none of the lines read after it" {
+	approved_rules
+	{
+		action early approved "$(iso -3000)"
+		action c1 approved "$(iso -5000)"
+		action c1 rejected "$(iso -4990)" fraud
+	} | pipe > out
+	assert_equal "$(stopped out)" "c1:approved<-rejected:fraud"
+	assert_equal "$(sent out)" "early:approved"
+}
+
 @test "a replay a day behind the clock that pauses for a second still reads the verdict before its line leaves" {
 	any_rules
 	{ action slow approved "$(iso -86400)"; sleep 1.5; action slow rejected "$(iso -86340)" fraud; } | pipe > out

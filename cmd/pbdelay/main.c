@@ -3,7 +3,8 @@
  * FIELD), then write it unchanged; a postback line that a later action
  * of its transaction supersedes meanwhile is written out marked so
  * instead (hold.c), and a line that may still be superseded leaves only
- * once the input has told what could supersede it. See pbdelay(1).
+ * once the input read after it has told what could supersede it
+ * (later.c). See pbdelay(1).
  */
 #include <err.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "deadline.h"
 #include "duration.h"
 #include "hold.h"
+#include "later.h"
 #include "record.h"
 #include "spool.h"
 #include "stamp.h"
@@ -54,6 +56,7 @@ struct pbdelay {
 	struct hold hold;
 	int64_t now, synced, marked;
 	int64_t input_time;	/* the latest action time read, not after the clock */
+	struct later later;	/* the latest read after each place (later.c) */
 	int64_t idle_since;	/* when the input went idle; 0 while it flows */
 	int64_t lag;		/* --lag, in ns; its default is also the longest pause asked of a live input */
 	unsigned unclocked;	/* lines read since the clock was */
@@ -170,8 +173,10 @@ static void flush_and_mark(struct pbdelay *pd)
  * emptied, to be filled again as the compaction reports them. */
 static void reclaim(struct pbdelay *pd)
 {
-	if (spool_worth_compacting(&pd->spool))
+	if (spool_worth_compacting(&pd->spool)) {
 		hold_moving(&pd->hold);
+		later_clear(&pd->later);	/* its places are the spool's */
+	}
 	spool_reclaim(&pd->spool);
 }
 
@@ -202,13 +207,14 @@ static int64_t settle(const struct pbdelay *pd)
 
 /* When a held line due then may leave: at its time, unless a later
  * action may still supersede it (waiting). Such a line waits until the
- * input has passed its time (an action timed after it read), or has
- * ended, or has been idle since before it fell due, or for settle(); with
- * --due-only, until the input has passed its time or, once the input has
- * ended, until --lag after its time. NEVER: until more input tells. */
-static int64_t leave_time(const struct pbdelay *pd, int64_t due, bool waiting)
+ * input has passed its time (after, the latest action time read after
+ * the line, is later), or has ended, or has been idle since before it
+ * fell due, or for settle(); with --due-only, until the input has passed
+ * its time or, once the input has ended, until --lag after its time.
+ * NEVER: until more input tells. */
+static int64_t leave_time(const struct pbdelay *pd, int64_t due, bool waiting, int64_t after)
 {
-	if (!waiting || pd->input_time > due)
+	if (!waiting || after > due)
 		return due;
 	if (pd->due_only)
 		return pd->ended ? due + pd->lag : NEVER;
@@ -239,7 +245,9 @@ static int64_t release_due(struct pbdelay *pd)
 			pd->unmarked++;
 			continue;
 		}
-		if ((leave = leave_time(pd, due, place == HOLD_WAITING)) > pd->now)
+		bool waiting = place == HOLD_WAITING;
+		int64_t after = waiting ? later_than(&pd->later, spool_first(&pd->spool)) : INT64_MIN;
+		if ((leave = leave_time(pd, due, waiting, after)) > pd->now)
 			break;
 		leave = NEVER;
 		hold_forget(&pd->hold);
@@ -344,24 +352,29 @@ static void before_read(void *arg, bool idle)
 	stop_if_signalled(&pd->t->in);
 }
 
-/* Reads what the line tells of its action into f, moves the input's
- * time on to its time (unless that is later than the clock), and applies
- * the action to the lines held. A line that is neither a postback line
- * nor a notice is not read at all while no held line may be superseded:
- * the input's time matters only for the lines read before it (in time
- * order, those read after were timed after it anyway). */
+/* Reads what the line tells of its action into f, notes its time at
+ * this place of the input (unless it is later than the clock), and
+ * applies the action to the lines held. A line that is neither a
+ * postback line nor a notice is not read at all while no held line may
+ * be superseded: only what is read after a line held tells whether the
+ * input has passed its time, so what is known then is forgotten. */
 static void read_action(struct pbdelay *pd, char *line, size_t len, int64_t due, struct line_facts *f)
 {
 	struct json_error je;
 	memset(f, 0, sizeof *f);
-	if (!pd->parsed && !pd->hold.superseding && !pd->postback)
+	if (!pd->parsed && !pd->hold.superseding && !pd->postback) {
+		later_clear(&pd->later);
 		return;
+	}
 	if (!pd->parsed)
 		record_parse(&pd->rec, line, len, &je);
 	hold_read(&pd->hold, &pd->rec, due, f);
 	hold_supersede(&pd->hold, f);
-	if (f->timed && f->time <= pd->now && f->time > pd->input_time)
-		pd->input_time = f->time;
+	if (f->timed && f->time <= pd->now) {
+		later_add(&pd->later, spool_end(&pd->spool), f->time);
+		if (f->time > pd->input_time)
+			pd->input_time = f->time;
+	}
 }
 
 /* A line is written out at once when it is due and nothing may still
@@ -385,7 +398,7 @@ static void delay_line(struct tool *t, char *line, size_t len, void *arg)
 	release_due(pd);
 	if (f.notice) {
 		/* applied: nothing to pass on */
-	} else if (leave_time(pd, due, f.supersedable) <= pd->now) {
+	} else if (leave_time(pd, due, f.supersedable, INT64_MIN) <= pd->now) {
 		write_line(line, len);
 	} else if (f.indexed && hold_has_key(&pd->hold, &f)) {
 		pd->hold.nduplicates++;
