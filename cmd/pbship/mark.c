@@ -33,8 +33,10 @@ void mark_init(struct mark *m, const char *path)
 
 void mark_update(struct mark *m, off_t acked, bool now)
 {
+	if (!m->path || acked == m->written)
+		return;
 	int64_t ms = monotonic_ms();
-	if (!m->path || acked == m->written || (!now && ms - m->written_ms < MARK_EVERY_MS))
+	if (!now && ms - m->written_ms < MARK_EVERY_MS)
 		return;
 	char text[32];
 	int len = snprintf(text, sizeof text, "%lld\n", (long long)acked);
