@@ -34,7 +34,7 @@
 
 static const char usage[] =
 	"usage: pbship -b brokers -t topic -p partition [--keyed] [--from bytes]\n"
-	"              [--acked file] [--while pgid | --once] [--timeout duration]\n"
+	"              [--acked mark] [--while pgid | --once] [--timeout duration]\n"
 	"              file < file\n";
 
 enum { OPT_KEYED = OPT_TOOL_LAST, OPT_FROM, OPT_ACKED, OPT_WHILE, OPT_ONCE, OPT_TIMEOUT };
