@@ -301,6 +301,22 @@ wait_for_line() {
 	assert_equal "$(sent out)" "early:approved"
 }
 
+@test "an action logged early passes no line held after the spool was emptied" {
+	# early releases a1 and nothing is held: the spool is emptied, and c1
+	# is held where a1 was, before the place early was read at
+	approved_rules
+	{
+		action a1 approved "$(iso -6000)"
+		action early rejected "$(iso -3000)" fraud
+		action c1 approved "$(iso -5000)"
+		action c2 approved "$(iso -4995)"
+		action c1 rejected "$(iso -4990)" fraud
+	} > log
+	{ head -n 1 log; sleep 0.3; sed -n 2p log; sleep 0.3; tail -n 3 log; } | pipe > out
+	assert_equal "$(stopped out)" "c1:approved<-rejected:fraud"
+	assert_equal "$(sent out)" "$(printf 'a1:approved\nc2:approved')"
+}
+
 @test "a replay a day behind the clock that pauses for a second still reads the verdict before its line leaves" {
 	any_rules
 	{ action slow approved "$(iso -86400)"; sleep 1.5; action slow rejected "$(iso -86340)" fraud; } | pipe > out

@@ -354,18 +354,20 @@ static void before_read(void *arg, bool idle)
 
 /* Reads what the line tells of its action into f, notes its time at
  * this place of the input (unless it is later than the clock), and
- * applies the action to the lines held. A line that is neither a
- * postback line nor a notice is not read at all while no held line may
- * be superseded: only what is read after a line held tells whether the
- * input has passed its time, so what is known then is forgotten. */
+ * applies the action to the lines held. Only what is read after a line
+ * held tells whether the input has passed its time, so what was read
+ * while no held line may be superseded is forgotten: a line held next
+ * takes a place after it, or, the spool emptied meanwhile, a place
+ * before it that it must not pass. A line that is neither a postback
+ * line nor a notice is then not read at all. */
 static void read_action(struct pbdelay *pd, char *line, size_t len, int64_t due, struct line_facts *f)
 {
 	struct json_error je;
 	memset(f, 0, sizeof *f);
-	if (!pd->parsed && !pd->hold.superseding && !pd->postback) {
-		later_clear(&pd->later);
+	if (!pd->hold.superseding)
+		later_clear(&pd->later);	/* the spool may have been emptied since, its places reused */
+	if (!pd->parsed && !pd->hold.superseding && !pd->postback)
 		return;
-	}
 	if (!pd->parsed)
 		record_parse(&pd->rec, line, len, &je);
 	hold_read(&pd->hold, &pd->rec, due, f);
