@@ -322,6 +322,16 @@ wait_for_line() {
 	{ action slow approved "$(iso -86400)"; sleep 1.5; action slow rejected "$(iso -86340)" fraud; } | pipe > out
 	assert_equal "$(stopped out)" "slow:approved<-rejected:fraud"
 	assert_equal "$(sent out)" "slow:rejected"
+	# an action logged early, just before, does not make the replay look live
+	approved_rules
+	{
+		action early rejected "$(iso -5)" fraud
+		action slow approved "$(iso -86400)"
+		sleep 1.5
+		action slow rejected "$(iso -86340)" fraud
+	} | pipe > out
+	assert_equal "$(stopped out)" "slow:approved<-rejected:fraud"
+	assert_equal "$(sent out)" ""
 }
 
 @test "cron: a verdict that reaches the log only in the next run, after fire_at, still supersedes" {

@@ -55,7 +55,7 @@ struct pbdelay {
 	struct spool spool;
 	struct hold hold;
 	int64_t now, synced, marked;
-	int64_t input_time;	/* the latest action time read, not after the clock */
+	int64_t input_time;	/* the last action time read, not after the clock */
 	struct later later;	/* the latest read after each place (later.c) */
 	int64_t idle_since;	/* when the input went idle; 0 while it flows */
 	int64_t lag;		/* --lag, in ns; its default is also the longest pause asked of a live input */
@@ -193,12 +193,13 @@ static void mark_released(struct pbdelay *pd)
 }
 
 /* How long an input idle since pd->idle_since must stay so to have told
- * all it has: a hundredth of how far its time was behind the clock then,
- * at least SETTLE and at most the lag. A live input is not behind, or
- * only as far as it is quiet, and a pause of a second tells; a replay
- * catching up (pbkafka's after an outage, a log fed in bursts) is hours
- * behind, and a pause of a second there says nothing of the verdicts it
- * has yet to read. */
+ * all it has: a hundredth of how far its time (its last action's: an
+ * action logged early must not make a replay look live) was behind the
+ * clock then, at least SETTLE and at most the lag; the lag before it has
+ * told any time. A live input is not behind, or only as far as it is
+ * quiet, and a pause of a second tells; a replay catching up (pbkafka's
+ * after an outage, a log fed in bursts) is hours behind, and a pause of
+ * a second there says nothing of the verdicts it has yet to read. */
 static int64_t settle(const struct pbdelay *pd)
 {
 	int64_t pause = (pd->idle_since - pd->input_time) / SETTLE_SHARE;
@@ -374,8 +375,7 @@ static void read_action(struct pbdelay *pd, char *line, size_t len, int64_t due,
 	hold_supersede(&pd->hold, f);
 	if (f->timed && f->time <= pd->now) {
 		later_add(&pd->later, spool_end(&pd->spool), f->time);
-		if (f->time > pd->input_time)
-			pd->input_time = f->time;
+		pd->input_time = f->time;
 	}
 }
 
