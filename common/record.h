@@ -55,6 +55,10 @@ bool record_is_number(const struct record *r, int i);
 bool record_is_scalar(const struct record *r, int i);
 const char *record_type_name(const struct record *r, int i);
 void record_write(struct record *r, FILE *out, const char *const *drop, const char *add, size_t addlen);
+
+/* The member that makes a record a notice of its action (pb-records(7)),
+ * as pbmatch and pbexpand write it, for record_write()'s add. */
+#define RECORD_NOTICE "\"notice\":\"supersede\""
 /* The JSON texts of the action that superseded a line: its status,
  * rejection_reason and time as written (an empty text writes null). */
 struct superseder {

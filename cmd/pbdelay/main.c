@@ -365,10 +365,11 @@ static void read_action(struct pbdelay *pd, char *line, size_t len, int64_t due,
 {
 	struct json_error je;
 	memset(f, 0, sizeof *f);
-	if (!pd->hold.superseding)
+	if (!pd->hold.superseding) {
 		later_clear(&pd->later);	/* the spool may have been emptied since, its places reused */
-	if (!pd->parsed && !pd->hold.superseding && !pd->postback)
-		return;
+		if (!pd->parsed && !pd->postback)
+			return;
+	}
 	if (!pd->parsed)
 		record_parse(&pd->rec, line, len, &je);
 	hold_read(&pd->hold, &pd->rec, due, f);

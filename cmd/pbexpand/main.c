@@ -166,12 +166,11 @@ static void write_notice(struct pbexpand *pe)
 {
 	static const char *const drop[] = { "postback", "fire_at", "notice", "url", "body", "headers",
 					    "sign_message", NULL };
-	static const char notice[] = "\"notice\":\"supersede\"";
 	int pb = record_get(&pe->rec, 0, "postback");
 	if (pb < 0 || pe->rec.tok[pb].type != JSMN_OBJECT || record_get(&pe->rec, 0, "time") < 0 ||
 	    record_get(&pe->rec, 0, "type") < 0 || record_get(&pe->rec, 0, "transaction_id") < 0)
 		return;
-	record_write(&pe->rec, stdout, drop, notice, sizeof notice - 1);
+	record_write(&pe->rec, stdout, drop, RECORD_NOTICE, sizeof RECORD_NOTICE - 1);
 }
 
 static void expand_line(struct tool *t, char *line, size_t len, void *arg)

@@ -33,7 +33,6 @@ struct pbmatch {
 };
 
 static const char *const added_keys[] = { "postback", "fire_at", "notice", NULL };
-static const char notice[] = "\"notice\":\"supersede\"";
 
 /* An action that fires nothing is written as a notice when it may
  * supersede a line of its transaction that pbdelay holds. */
@@ -41,7 +40,7 @@ static void write_notice(struct pbmatch *pm)
 {
 	if (!pm->action.has_time || !matcher_may_hold(&pm->matcher, &pm->action))
 		return;
-	record_write(&pm->rec, stdout, added_keys, notice, sizeof notice - 1);
+	record_write(&pm->rec, stdout, added_keys, RECORD_NOTICE, sizeof RECORD_NOTICE - 1);
 	pm->nnotices++;
 }
 
