@@ -132,6 +132,23 @@ fates() {
 	assert_equal "$(grep -c 'f k' fired)" 6
 }
 
+@test "SIGKILL of pbfire with -j 4 at any moment: the requests sent whose key is not in the ledger are 4 at most" {
+	start_receiver
+	for round in $(seq 8); do
+		seq 1000 | sed "s|.*|{\"url\":\"$RECV/r$round-&\",\"postback\":{\"key\":\"r$round-&\"}}|" > in
+		pbfire --allow-net 127.0.0.0/8 -j 4 --ledger fired.$round in > /dev/null 2>&1 &
+		pid=$!
+		sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+		kill -KILL "$pid" 2> /dev/null || true
+		wait "$pid" || true
+		sleep 0.2	# for the receiver to log what pbfire sent last
+		jq -r .path recv.ndjson | sed -n "s|^/\(r$round-.*\)|\1|p" | sort -u > sent
+		{ [ ! -e fired.$round ] || ledger_keys fired.$round; } | sort -u | comm -23 sent - > unsettled
+		[ "$(wc -l < unsettled)" -le 4 ] ||
+			fail "round $round: $(wc -l < unsettled) of $(wc -l < sent) sent not in the ledger: $(head -n 6 unsettled | paste -sd ' ')"
+	done
+}
+
 @test "a fed-back failed record is sent again and leaves a record; the line itself stays quiet" {
 	start_receiver
 	echo "{\"url\":\"$RECV/a?fail=1&status=400&key=a\",\"postback\":{\"key\":\"a\"}}" > in

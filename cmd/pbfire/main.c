@@ -727,6 +727,13 @@ static void note_signal(struct pbfire *pf)
 
 /* ---- the loop ---- */
 
+/* Appends and syncs the keys settled since the last call. */
+static void sync_ledger(struct pbfire *pf)
+{
+	if (pf->o.ledger_path && !pf->o.dry_run)
+		ledger_sync(&pf->ledger);
+}
+
 /* Makes what is done durable and visible, before waiting: the ledger,
  * the lines deferred to the spool, then stdout, and only once the records
  * are out are the spool's lines they replace released. Records reach
@@ -736,8 +743,7 @@ static void note_signal(struct pbfire *pf)
  * out with its line not in the spool (the line it replaces stays there). */
 static void flush_outputs(struct pbfire *pf)
 {
-	if (pf->o.ledger_path && !pf->o.dry_run)
-		ledger_sync(&pf->ledger);
+	sync_ledger(pf);
 	if (pf->o.spool_path)
 		spool_sync(&pf->spool);
 	if (fflush(stdout) != 0)
@@ -801,6 +807,8 @@ static void run(struct pbfire *pf)
 		lanes_work(&pf->lanes);
 		pf->now = stamp_to_ns(stamp_now());
 		bool slots_freed = reap(pf);
+		if (slots_freed)	/* before the slots fill again: a crash sends again only what was in flight */
+			sync_ledger(pf);
 		report_progress(&pf->report, pf->now, pf->lanes.running, pf->hosts.open_breakers, false);
 		if (pf->input_done && !pf->in_memory && !spool_due(pf))
 			break;
