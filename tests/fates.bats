@@ -149,6 +149,22 @@ fates() {
 	done
 }
 
+# The same bound at every moment, not at a few: each write to the ledger
+# adds keys delivered and not yet durable, so one of more than -j keys
+# means a kill just before it would have sent them all again.
+@test "pbfire -j 4 writes its ledger 4 keys at most at a time (strace), so at no moment are more delivered and not durable" {
+	needs_strace
+	start_receiver
+	seq 1000 | sed "s|.*|{\"url\":\"$RECV/&\",\"postback\":{\"key\":\"k&\"}}|" > in
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		strace -f -o trace -s 1000000 -P "$PWD/fired" -e trace=write,pwrite64 \
+		pbfire --allow-net 127.0.0.0/8 -j 4 --ledger fired in > /dev/null
+	assert_equal "$(ledger_keys fired | wc -l)" 1000
+	grep -o '"[0-9][^"]*"' trace | awk -F '\\\\n' '{ n += NF - 1; if (NF - 1 > most) most = NF - 1 }
+		END { print n " keys in " NR " writes, " most " at most in one" }' > writes
+	grep -q '^1000 keys in [0-9]* writes, [1-4] at most in one$' writes || fail "$(cat writes)"
+}
+
 @test "a fed-back failed record is sent again and leaves a record; the line itself stays quiet" {
 	start_receiver
 	echo "{\"url\":\"$RECV/a?fail=1&status=400&key=a\",\"postback\":{\"key\":\"a\"}}" > in
