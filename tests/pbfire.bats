@@ -78,6 +78,16 @@ EOF
 	jq -e 'select(.result.error == "timeout") | .result.retry_at' <<<"$output"
 }
 
+@test "an answer whose body outlasts --timeout stands: delivered once, not retried" {
+	start_receiver
+	printf '{"url":"%s/ok?stall=2"}\n{"url":"%s/no?status=404&stall=2"}\n' "$RECV" "$RECV" > in
+	run fire --retries 1 --timeout 500ms in
+	assert_failure 1
+	assert_equal "$(jq -c '[.result.ok, .result.status, .result.error, .result.attempts]' <<<"$output" | sort)" \
+		"$(printf '%s\n' '[false,404,"http",1]' '[true,200,null,1]')"
+	assert_equal "$(seen | wc -l)" 2
+}
+
 @test "durations: --timeout, --connect-timeout, --backoff, --grace, --breaker-wait, --ledger-keep and --schedule take those of pb-rules(5)" {
 	run pbfire --dry-run --timeout 30s --connect-timeout 1.5s --backoff 250ms --grace 500ms --breaker-wait 1m \
 		--ledger-keep 1.5d --schedule 1d,1.5h,90 /dev/null

@@ -14,6 +14,8 @@ body). The query string chooses the answer:
   body_bytes=N    answer with N bytes, 0 to 255 over and over: NUL, other
                   control characters and bytes that are not UTF-8
   content_type=T  send Content-Type: T
+  stall=S         send the status and headers, then wait S seconds before
+                  the body
 With --secrets FILE (name=value lines, as pbfire reads them) it checks the
 signatures that arrive, with Python's hmac module, written apart from
 pbfire's C: a webhook-signature header by the Standard Webhooks rules
@@ -128,6 +130,9 @@ class Handler(BaseHTTPRequestHandler):
             payload = bytes(i % 256 for i in range(int(q["body_bytes"])))
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        if "stall" in q:
+            self.wfile.flush()
+            time.sleep(float(q["stall"]))
         self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = answer

@@ -16,14 +16,17 @@ const char *const error_class_names[] = {
 	"duplicate", "superseded",
 };
 
-/* Whether an attempt that ended with rc got an answer that stands: also
- * when the body read was cut off at 64 KiB, and when an HTTP/2 server
- * that answered before reading the request's body then reset the stream,
- * which libcurl 7.88 reports as a stream error (curl issue 13678):
- * retrying would deliver the postback again. */
+/* Whether an attempt that ended with rc got an answer that stands: a
+ * final status came, whatever ended the transfer after it (but a
+ * redirect too many): the body read cut off at 64 KiB, the connection
+ * lost or the time up while the body was read, an HTTP/2 server that
+ * answered before reading the request's body then reset the stream, which
+ * libcurl 7.88 reports as a stream error (curl issue 13678) or, now and
+ * then, waits out the timeout after. Retrying would deliver the postback
+ * again. */
 bool attempt_answered(CURLcode rc, long status)
 {
-	return status > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR || rc == CURLE_HTTP2_STREAM);
+	return status >= 200 && rc != CURLE_TOO_MANY_REDIRECTS;
 }
 
 enum error_class attempt_class(CURLcode rc, long status, bool blocked)
