@@ -17,16 +17,17 @@ const char *const error_class_names[] = {
 };
 
 /* Whether an attempt that ended with rc got an answer that stands: a
- * final status came, whatever ended the transfer after it (but a
- * redirect too many): the body read cut off at 64 KiB, the connection
- * lost or the time up while the body was read, an HTTP/2 server that
- * answered before reading the request's body then reset the stream, which
- * libcurl 7.88 reports as a stream error (curl issue 13678) or, now and
- * then, waits out the timeout after. Retrying would deliver the postback
- * again. */
+ * final status came, whatever ended the transfer after it (a redirect
+ * that --follow could not follow is not one): the body read cut off at
+ * 64 KiB, the connection lost or the time up while the body was read, an
+ * HTTP/2 server that answered before reading the request's body then
+ * reset the stream, which libcurl 7.88 reports as a stream error (curl
+ * issue 13678) or, now and then, waits out the timeout after. Retrying
+ * would deliver the postback again. */
 bool attempt_answered(CURLcode rc, long status)
 {
-	return status >= 200 && rc != CURLE_TOO_MANY_REDIRECTS;
+	bool redirect_failed = status >= 300 && status < 400 && rc != CURLE_OK;
+	return status >= 200 && !redirect_failed;
 }
 
 enum error_class attempt_class(CURLcode rc, long status, bool blocked)

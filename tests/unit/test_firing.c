@@ -66,8 +66,10 @@ static void test_retry(void)
 	   !attempt_answered(CURLE_OPERATION_TIMEDOUT, 0), "an answer cut at the body cap stands, too many redirects do not");
 	ok(attempt_class(CURLE_OPERATION_TIMEDOUT, 204, false) == ERR_NONE &&
 	   attempt_class(CURLE_SEND_ERROR, 204, false) == ERR_NONE &&
-	   attempt_class(CURLE_RECV_ERROR, 503, false) == ERR_HTTP,
-	   "a final status that came before a timeout or a lost connection stands");
+	   attempt_class(CURLE_RECV_ERROR, 503, false) == ERR_HTTP &&
+	   attempt_class(CURLE_UNSUPPORTED_PROTOCOL, 302, false) == ERR_INVALID &&
+	   attempt_class(CURLE_COULDNT_CONNECT, 301, false) == ERR_CONNECT,
+	   "a final status that came before a timeout or a lost connection stands, a redirect not followed does not");
 	ok(attempt_retryable(ERR_UNEXPECTED, 200), "an answer failing its expect is retried");
 	ok(retry_delay(&p, 1, 0, 0.5) == 1 && retry_delay(&p, 3, 0, 0.5) == 4, "doubling from the base");
 	ok(retry_delay(&p, 1, 0, 0) == 0.5 && retry_delay(&p, 1, 0, 0.999) < 1.5, "jitter of +-50%%");
