@@ -308,6 +308,25 @@ breaker_runs() {
 	assert_equal "$(tail -n +2 retry.spool | grep -c '^+' || true)" 0
 }
 
+@test "--spool: no pending record is out before its line is in the spool, though a breaker defers the whole input at once" {
+	start_receiver
+	for round in $(seq 4); do
+		seq 20000 | sed "s|.*|{\"url\":\"$RECV/r$round-&?status=503\",\"id\":\"r$round-&\"}|" > in
+		rm -f s s.breakers out
+		pbfire --allow-net 127.0.0.0/8 -j 4 --spool s in > out 2> /dev/null &
+		pid=$!
+		# Killed once 64 KiB of records are out: the breaker has opened and
+		# pbfire is deferring the 20,000 lines to the spool, in one turn.
+		until [ "$(stat -c %s out 2> /dev/null || echo 0)" -ge 65536 ] || ! kill -0 "$pid" 2> /dev/null; do :; done
+		kill -KILL "$pid" 2> /dev/null || true
+		wait "$pid" || true
+		jq -r 'select(.result.final == false) | .id' out | sort -u > out_pending
+		grep -o '"id":"r[0-9]*-[0-9]*"' s | cut -d '"' -f 4 | sort -u > in_spool
+		[ -z "$(comm -23 out_pending in_spool)" ] ||
+			fail "round $round: $(comm -23 out_pending in_spool | wc -l) of $(wc -l < out_pending) pending records out, their lines not in the spool"
+	done
+}
+
 # overflow_size PID: the size of the unlinked temporary file pbfire PID
 # keeps host backlogs in (0 when it has none open).
 overflow_size() {

@@ -9,9 +9,10 @@
  * what may start while the --lease runs (or, stopping, end what outlived
  * the grace period), hand
  * the attempts to the lanes that send them and let the main thread's lane
- * work, reap finished transfers and, when any finished, go round again to
- * refill their slots; only then flush and wait, until the nearest
- * deadline. A line becomes a job in make_job() and leaves through
+ * work, reap finished transfers and, when any finished, sync their keys
+ * to the ledger and go round again to refill their slots; only then put
+ * the records out, once what they tell is on disk, and wait, until the
+ * nearest deadline. A line becomes a job in make_job() and leaves through
  * end_line(), keep_in_spool() or interrupt(). The lines waiting are in
  * queue.c, what is known of each host in hosts.c, the rates the lines
  * keep in rates.c, the requests in flight
@@ -52,6 +53,7 @@
 
 #define PACE_MAX 20			/* backpressure answers a line may get without using attempts */
 #define LEASE_LOOK_NS 20000000		/* between looks at a lease that has run out, lines waiting */
+#define RECORDS_HELD_MAX (256 * 1024)	/* bytes of records held back before they are made durable and put out */
 
 struct pbfire {
 	struct tool *t;
@@ -66,6 +68,9 @@ struct pbfire {
 	FILE *spooled;			/* a record being written for the spool, */
 	char *spooled_text;		/* into this buffer */
 	size_t spooled_len;
+	FILE *records;			/* records held until what they tell is on disk (stdout in a dry run), */
+	char *records_text;		/* in this buffer */
+	size_t records_len;
 	struct queue queue;
 	struct order order;		/* the lines held, by transaction and rule */
 	struct lanes lanes;
@@ -118,14 +123,27 @@ static void let_go(struct pbfire *pf, struct job *j)
 	free_job(pf, j);
 }
 
+static void put_out_records(struct pbfire *pf);
+
+/* Puts the records held out once there are RECORDS_HELD_MAX bytes of
+ * them, so that a turn of the loop that ends many lines (a whole input
+ * deferred to the spool for an open breaker) holds them in bounded
+ * memory; called once the lines are let go, their keys set. */
+static void bound_records(struct pbfire *pf)
+{
+	if (pf->records != stdout && ftello(pf->records) >= RECORDS_HELD_MAX)
+		put_out_records(pf);
+}
+
 /* Ends j's line: writes it with its final result. */
 static void end_line(struct pbfire *pf, struct job *j)
 {
 	if (j->host != (size_t)-1 && !pf->o.dry_run && j->error != ERR_SUPERSEDED)
 		hosts_count_line(&pf->hosts, j->host, j->error == ERR_NONE || j->error == ERR_DUPLICATE);
 	report_finished(&pf->report, j, pf->now, &pf->result);
-	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
+	record_write(&j->rec, pf->records, drop_result, pf->result.data, pf->result.len);
 	let_go(pf, j);
+	bound_records(pf);
 }
 
 static void set_failure(struct job *j, enum error_class c, const char *msg)
@@ -148,7 +166,7 @@ static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 {
 	j->deferred = true;
 	report_deferred(&pf->report, j, due, &pf->result);
-	record_write(&j->rec, stdout, drop_result, pf->result.data, pf->result.len);
+	record_write(&j->rec, pf->records, drop_result, pf->result.data, pf->result.len);
 	rewind(pf->spooled);
 	record_write(&j->rec, pf->spooled, drop_result, pf->result.data, pf->result.len);
 	if (fflush(pf->spooled) != 0)
@@ -157,6 +175,7 @@ static void keep_in_spool(struct pbfire *pf, struct job *j, int64_t due)
 	if (j->in_order)
 		order_add_spooled(&pf->order, &j->order, pos);
 	let_go(pf, j);
+	bound_records(pf);
 }
 
 /* Whether j is to wait in the spool for its host's breaker to let a
@@ -734,20 +753,30 @@ static void sync_ledger(struct pbfire *pf)
 		ledger_sync(&pf->ledger);
 }
 
-/* Makes what is done durable and visible, before waiting: the ledger,
- * the lines deferred to the spool, then stdout, and only once the records
- * are out are the spool's lines they replace released. Records reach
- * stdout after their deferred lines are synced only as far as stdout's
- * buffer holds them: one that filled within this turn of the loop has let
- * some out already, and a crash before the sync can leave such a record
- * out with its line not in the spool (the line it replaces stays there). */
-static void flush_outputs(struct pbfire *pf)
+/* Makes what the records held back tell of durable, the keys settled in
+ * the ledger and the lines deferred to the spool, then writes them out:
+ * no record reaches stdout before its key or its line is on disk. */
+static void put_out_records(struct pbfire *pf)
 {
 	sync_ledger(pf);
 	if (pf->o.spool_path)
 		spool_sync(&pf->spool);
+	if (pf->records != stdout) {
+		if (fflush(pf->records) != 0)
+			err(EXIT_FATAL, "records");
+		fwrite(pf->records_text, 1, (size_t)ftello(pf->records), stdout);
+		rewind(pf->records);
+	}
 	if (fflush(stdout) != 0)
 		err(EXIT_FATAL, "stdout");
+}
+
+/* Makes what is done durable and visible, before waiting: the records
+ * (put_out_records), and only once they are out are the spool's lines
+ * they replace released. */
+static void flush_outputs(struct pbfire *pf)
+{
+	put_out_records(pf);
 	if (pf->o.spool_path) {	/* the lines now out, once their records are */
 		spool_mark_released(&pf->spool);
 		if (!pf->spool.leased && spool_worth_compacting(&pf->spool))
@@ -848,6 +877,9 @@ static void set_up(struct pbfire *pf)
 	if (pf->o.ledger_path)
 		ledger_open(&pf->ledger, pf->o.ledger_path, pf->o.dry_run, pf->o.ledger_keep);
 	pf->report.dry_run = pf->o.dry_run;
+	pf->records = pf->o.dry_run ? stdout : open_memstream(&pf->records_text, &pf->records_len);
+	if (!pf->records)
+		err(EXIT_FATAL, "open_memstream");
 	pf->report.spool = pf->o.spool_path != NULL;
 	pf->report.keep_response = pf->o.send.keep_response;
 	pf->report.progress = !pf->o.dry_run && isatty(STDERR_FILENO);
@@ -888,6 +920,10 @@ static void tear_down(struct pbfire *pf)
 		spool_close(&pf->spool);
 		fclose(pf->spooled);
 		free(pf->spooled_text);
+	}
+	if (pf->records != stdout) {
+		fclose(pf->records);
+		free(pf->records_text);
 	}
 	options_free(&pf->o);
 	secrets_free(&pf->secrets);
