@@ -291,6 +291,18 @@ breaker_runs() {
 	assert_output "pbfire: dir: Is a directory"
 }
 
+@test "--spool: records that stdout cannot take stop pbfire with status 2 before the spool lets their lines go" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	start_receiver
+	# answered 503, then 200, its records bigger than stdout's buffer:
+	# fwrite writes them itself, and fflush then has nothing left to fail
+	echo "{\"url\":\"$RECV/big?fail=1&key=big&body_bytes=60000\"}" > in
+	run bash -c 'pbfire --allow-net 127.0.0.0/8 --spool s --schedule 0 --keep-response 60000 in > /dev/full'
+	assert_failure 2
+	assert_output "pbfire: stdout: No space left on device"
+	assert_equal "$(grep -c '^+' s)" 1
+}
+
 @test "--spool: SIGKILL at any moment, then the same command over the same input, loses no postback" {
 	start_receiver
 	for i in $(seq 30); do echo "{\"url\":\"$RECV/k$i?fail=1&key=k$i\",\"postback\":{\"key\":\"k$i\"}}"; done > in

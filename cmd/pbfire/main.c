@@ -767,7 +767,9 @@ static void put_out_records(struct pbfire *pf)
 		fwrite(pf->records_text, 1, (size_t)ftello(pf->records), stdout);
 		rewind(pf->records);
 	}
-	if (fflush(stdout) != 0)
+	/* ferror too: fwrite writes records that outgrow stdout's buffer
+	 * itself, and when that fails, fflush finds nothing left to write */
+	if (fflush(stdout) != 0 || ferror(stdout))
 		err(EXIT_FATAL, "stdout");
 }
 
