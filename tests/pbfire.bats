@@ -88,6 +88,18 @@ EOF
 	assert_equal "$(seen | wc -l)" 2
 }
 
+@test "a redirect whose body outlasts --timeout stands without --follow; with it, not followed, it is retried" {
+	start_receiver
+	echo "{\"url\":\"$RECV/r?redirect=$RECV/target&stall=2\"}" > in
+	run fire --retries 1 --timeout 500ms in
+	assert_failure 1
+	assert_equal "$(jq -c '[.result.status, .result.error, .result.attempts]' <<<"$output")" '[302,"http",1]'
+	run fire --retries 1 --timeout 500ms --follow 1 in
+	assert_failure 1
+	assert_equal "$(jq -c '[.result.status, .result.error, .result.attempts]' <<<"$output")" '[302,"timeout",2]'
+	assert_equal "$(seen | grep -c '^GET /r?')" 3
+}
+
 @test "durations: --timeout, --connect-timeout, --backoff, --grace, --breaker-wait, --ledger-keep and --schedule take those of pb-rules(5)" {
 	run pbfire --dry-run --timeout 30s --connect-timeout 1.5s --backoff 250ms --grace 500ms --breaker-wait 1m \
 		--ledger-keep 1.5d --schedule 1d,1.5h,90 /dev/null

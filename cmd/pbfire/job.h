@@ -99,6 +99,7 @@ struct job {
 	char ip[48];
 	bool blocked;			/* the address was refused */
 	const struct netpolicy *net;	/* what the address is checked against */
+	bool follows;			/* libcurl follows the redirects answered (--follow) */
 	struct answer answer;		/* to its last attempt */
 };
 

@@ -17,24 +17,26 @@ const char *const error_class_names[] = {
 };
 
 /* Whether an attempt that ended with rc got an answer that stands: a
- * final status came, whatever ended the transfer after it (a redirect
- * that --follow could not follow is not one): the body read cut off at
- * 64 KiB, the connection lost or the time up while the body was read, an
- * HTTP/2 server that answered before reading the request's body then
- * reset the stream, which libcurl 7.88 reports as a stream error (curl
- * issue 13678) or, now and then, waits out the timeout after. Retrying
- * would deliver the postback again. */
-bool attempt_answered(CURLcode rc, long status)
+ * final status came, whatever ended the transfer after it: the body read
+ * cut off at 64 KiB, the connection lost or the time up while the body
+ * was read, an HTTP/2 server that answered before reading the request's
+ * body then reset the stream, which libcurl 7.88 reports as a stream
+ * error (curl issue 13678) or, now and then, waits out the timeout after.
+ * Retrying would deliver the postback again. But when libcurl follows
+ * redirects (follows), a redirect with an error did not reach where it
+ * leads: its body cut, or its next request failed (CURLINFO_RESPONSE_CODE
+ * keeps the redirect's status then). */
+bool attempt_answered(CURLcode rc, long status, bool follows)
 {
-	bool redirect_failed = status >= 300 && status < 400 && rc != CURLE_OK;
+	bool redirect_failed = follows && status >= 300 && status < 400 && rc != CURLE_OK;
 	return status >= 200 && !redirect_failed;
 }
 
-enum error_class attempt_class(CURLcode rc, long status, bool blocked)
+enum error_class attempt_class(CURLcode rc, long status, bool blocked, bool follows)
 {
 	if (blocked)
 		return ERR_BLOCKED;
-	if (attempt_answered(rc, status))
+	if (attempt_answered(rc, status, follows))
 		return status >= 200 && status < 300 ? ERR_NONE : ERR_HTTP;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:

@@ -34,8 +34,8 @@ struct line_policy {
 	struct status_set final;	/* an answer with one of these statuses ends the line */
 };
 
-bool attempt_answered(CURLcode rc, long status);
-enum error_class attempt_class(CURLcode rc, long status, bool blocked);
+bool attempt_answered(CURLcode rc, long status, bool follows);
+enum error_class attempt_class(CURLcode rc, long status, bool blocked, bool follows);
 bool attempt_retryable(enum error_class c, long status);
 void status_set_add(struct status_set *s, long status);
 bool status_set_has(const struct status_set *s, long status);

@@ -74,6 +74,7 @@ void transfer_make_room(const struct transfer_options *o, struct job *j)
 void transfer_prepare(const struct transfer_options *o, struct job *j, CURL *e)
 {
 	j->net = o->net;
+	j->follows = o->follow > 0;
 	j->blocked = false;
 	j->answer.came = false;
 	j->answer.body_len = j->answer.received = 0;
@@ -140,10 +141,10 @@ void transfer_read_outcome(struct job *j, CURLcode rc)
 	j->retry_after = (double)after;
 	curl_easy_getinfo(j->easy, CURLINFO_HTTP_VERSION, &version);
 	j->http1 = version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1;
-	j->error = attempt_class(rc, j->status, j->blocked);
+	j->error = attempt_class(rc, j->status, j->blocked, j->follows);
 	if (j->blocked)	/* open_socket() wrote why it refused */
 		return;
-	j->answer.came = attempt_answered(rc, j->status);
+	j->answer.came = attempt_answered(rc, j->status, j->follows);
 	if (j->answer.came)
 		read_headers(&j->answer, j->easy);
 	buf_clear(&j->message);

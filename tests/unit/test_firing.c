@@ -52,24 +52,27 @@ static void test_policy(void)
 static void test_retry(void)
 {
 	struct retry_policy p = { .retries = 3, .base = 1, .max = 60, .retry_after_max = 300 };
-	ok(attempt_class(CURLE_OK, 204, false) == ERR_NONE, "204 delivers");
-	ok(attempt_class(CURLE_OK, 302, false) == ERR_HTTP && !attempt_retryable(ERR_HTTP, 302),
+	ok(attempt_class(CURLE_OK, 204, false, false) == ERR_NONE, "204 delivers");
+	ok(attempt_class(CURLE_OK, 302, false, false) == ERR_HTTP && !attempt_retryable(ERR_HTTP, 302),
 	   "a redirect not followed is final");
 	ok(!attempt_retryable(ERR_HTTP, 404) && attempt_retryable(ERR_HTTP, 429) &&
 	   attempt_retryable(ERR_HTTP, 408) && attempt_retryable(ERR_HTTP, 503), "4xx final, 408 429 5xx retried");
-	ok(attempt_class(CURLE_COULDNT_CONNECT, 0, true) == ERR_BLOCKED && !attempt_retryable(ERR_BLOCKED, 0),
+	ok(attempt_class(CURLE_COULDNT_CONNECT, 0, true, false) == ERR_BLOCKED && !attempt_retryable(ERR_BLOCKED, 0),
 	   "a refused address is final");
-	ok(attempt_class(CURLE_OPERATION_TIMEDOUT, 0, false) == ERR_TIMEOUT &&
+	ok(attempt_class(CURLE_OPERATION_TIMEDOUT, 0, false, false) == ERR_TIMEOUT &&
 	   attempt_retryable(ERR_TIMEOUT, 0), "a timeout is retried");
-	ok(attempt_class(CURLE_WRITE_ERROR, 200, false) == ERR_NONE, "a 2xx cut at the body cap delivers");
-	ok(attempt_answered(CURLE_WRITE_ERROR, 200) && !attempt_answered(CURLE_TOO_MANY_REDIRECTS, 302) &&
-	   !attempt_answered(CURLE_OPERATION_TIMEDOUT, 0), "an answer cut at the body cap stands, too many redirects do not");
-	ok(attempt_class(CURLE_OPERATION_TIMEDOUT, 204, false) == ERR_NONE &&
-	   attempt_class(CURLE_SEND_ERROR, 204, false) == ERR_NONE &&
-	   attempt_class(CURLE_RECV_ERROR, 503, false) == ERR_HTTP &&
-	   attempt_class(CURLE_UNSUPPORTED_PROTOCOL, 302, false) == ERR_INVALID &&
-	   attempt_class(CURLE_COULDNT_CONNECT, 301, false) == ERR_CONNECT,
+	ok(attempt_class(CURLE_WRITE_ERROR, 200, false, false) == ERR_NONE, "a 2xx cut at the body cap delivers");
+	ok(attempt_answered(CURLE_WRITE_ERROR, 200, false) && !attempt_answered(CURLE_TOO_MANY_REDIRECTS, 302, true) &&
+	   !attempt_answered(CURLE_OPERATION_TIMEDOUT, 0, false), "an answer cut at the body cap stands, too many redirects do not");
+	ok(attempt_class(CURLE_OPERATION_TIMEDOUT, 204, false, false) == ERR_NONE &&
+	   attempt_class(CURLE_SEND_ERROR, 204, false, false) == ERR_NONE &&
+	   attempt_class(CURLE_RECV_ERROR, 503, false, false) == ERR_HTTP &&
+	   attempt_class(CURLE_UNSUPPORTED_PROTOCOL, 302, false, true) == ERR_INVALID &&
+	   attempt_class(CURLE_COULDNT_CONNECT, 301, false, true) == ERR_CONNECT,
 	   "a final status that came before a timeout or a lost connection stands, a redirect not followed does not");
+	ok(attempt_class(CURLE_OPERATION_TIMEDOUT, 302, false, false) == ERR_HTTP &&
+	   attempt_class(CURLE_OPERATION_TIMEDOUT, 302, false, true) == ERR_TIMEOUT,
+	   "a redirect whose body is cut stands without --follow, and is retried with it");
 	ok(attempt_retryable(ERR_UNEXPECTED, 200), "an answer failing its expect is retried");
 	ok(retry_delay(&p, 1, 0, 0.5) == 1 && retry_delay(&p, 3, 0, 0.5) == 4, "doubling from the base");
 	ok(retry_delay(&p, 1, 0, 0) == 0.5 && retry_delay(&p, 1, 0, 0.999) < 1.5, "jitter of +-50%%");
