@@ -329,7 +329,7 @@ breaker_runs() {
 		pid=$!
 		# Killed once 64 KiB of records are out: the breaker has opened and
 		# pbfire is deferring the 20,000 lines to the spool, in one turn.
-		until [ "$(stat -c %s out 2> /dev/null || echo 0)" -ge 65536 ] || ! kill -0 "$pid" 2> /dev/null; do :; done
+		until [ "$(stat -c %s out 2> /dev/null || echo 0)" -ge 65536 ] || ! kill -0 "$pid" 2> /dev/null; do sleep 0.005; done
 		kill -KILL "$pid" 2> /dev/null || true
 		wait "$pid" || true
 		jq -r 'select(.result.final == false) | .id' out | sort -u > out_pending

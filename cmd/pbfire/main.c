@@ -12,8 +12,9 @@
  * work, reap finished transfers and, when any finished, sync their keys
  * to the ledger and go round again to refill their slots; only then put
  * the records out, once what they tell is on disk (sooner when 256 KiB
- * of them are held), and wait, until the nearest deadline. A line becomes a job in make_job() and leaves through
- * end_line(), keep_in_spool() or interrupt(). The lines waiting are in
+ * of them are held), and wait, until the nearest deadline. A line
+ * becomes a job in make_job() and leaves through end_line(),
+ * keep_in_spool() or interrupt(). The lines waiting are in
  * queue.c, what is known of each host in hosts.c, the rates the lines
  * keep in rates.c, the requests in flight
  * in lanes.c, one attempt's libcurl options and outcome in transfer.c,
