@@ -80,8 +80,8 @@ EOF
 
 @test "an answer whose body outlasts --timeout stands: delivered once, not retried" {
 	start_receiver
-	printf '{"url":"%s/ok?stall=3"}\n{"url":"%s/no?status=404&stall=3"}\n' "$RECV" "$RECV" > in
-	run fire --retries 1 --timeout 1s in
+	printf '{"url":"%s/ok?stall=5"}\n{"url":"%s/no?status=404&stall=5"}\n' "$RECV" "$RECV" > in
+	run fire --retries 1 --timeout 2s in
 	assert_failure 1
 	assert_equal "$(jq -c '[.result.ok, .result.status, .result.error, .result.attempts]' <<<"$output" | sort)" \
 		"$(printf '%s\n' '[false,404,"http",1]' '[true,200,null,1]')"
@@ -90,11 +90,11 @@ EOF
 
 @test "a redirect whose body outlasts --timeout stands without --follow; with it, not followed, it is retried" {
 	start_receiver
-	echo "{\"url\":\"$RECV/r?redirect=$RECV/target&stall=3\"}" > in
-	run fire --retries 1 --timeout 1s in
+	echo "{\"url\":\"$RECV/r?redirect=$RECV/target&stall=5\"}" > in
+	run fire --retries 1 --timeout 2s in
 	assert_failure 1
 	assert_equal "$(jq -c '[.result.status, .result.error, .result.attempts]' <<<"$output")" '[302,"http",1]'
-	run fire --retries 1 --timeout 1s --follow 1 in
+	run fire --retries 1 --timeout 2s --follow 1 in
 	assert_failure 1
 	assert_equal "$(jq -c '[.result.status, .result.error, .result.attempts]' <<<"$output")" '[302,"timeout",2]'
 	assert_equal "$(seen | grep -c '^GET /r?')" 3

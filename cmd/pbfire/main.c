@@ -124,7 +124,32 @@ static void let_go(struct pbfire *pf, struct job *j)
 	free_job(pf, j);
 }
 
-static void put_out_records(struct pbfire *pf);
+/* Appends and syncs the keys settled since the last call. */
+static void sync_ledger(struct pbfire *pf)
+{
+	if (pf->o.ledger_path && !pf->o.dry_run)
+		ledger_sync(&pf->ledger);
+}
+
+/* Makes what the records held back tell of durable, the keys settled in
+ * the ledger and the lines deferred to the spool, then writes them out:
+ * no record reaches stdout before its key or its line is on disk. */
+static void put_out_records(struct pbfire *pf)
+{
+	sync_ledger(pf);
+	if (pf->o.spool_path)
+		spool_sync(&pf->spool);
+	if (pf->records != stdout) {
+		if (fflush(pf->records) != 0)
+			err(EXIT_FATAL, "records");
+		fwrite(pf->records_text, 1, (size_t)ftello(pf->records), stdout);
+		rewind(pf->records);
+	}
+	/* ferror too: fwrite writes records that outgrow stdout's buffer
+	 * itself, and when that fails, fflush finds nothing left to write */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		err(EXIT_FATAL, "stdout");
+}
 
 /* Puts the records held out once there are RECORDS_HELD_MAX bytes of
  * them, so that a turn of the loop that ends many lines (a whole input
@@ -747,33 +772,6 @@ static void note_signal(struct pbfire *pf)
 
 /* ---- the loop ---- */
 
-/* Appends and syncs the keys settled since the last call. */
-static void sync_ledger(struct pbfire *pf)
-{
-	if (pf->o.ledger_path && !pf->o.dry_run)
-		ledger_sync(&pf->ledger);
-}
-
-/* Makes what the records held back tell of durable, the keys settled in
- * the ledger and the lines deferred to the spool, then writes them out:
- * no record reaches stdout before its key or its line is on disk. */
-static void put_out_records(struct pbfire *pf)
-{
-	sync_ledger(pf);
-	if (pf->o.spool_path)
-		spool_sync(&pf->spool);
-	if (pf->records != stdout) {
-		if (fflush(pf->records) != 0)
-			err(EXIT_FATAL, "records");
-		fwrite(pf->records_text, 1, (size_t)ftello(pf->records), stdout);
-		rewind(pf->records);
-	}
-	/* ferror too: fwrite writes records that outgrow stdout's buffer
-	 * itself, and when that fails, fflush finds nothing left to write */
-	if (fflush(stdout) != 0 || ferror(stdout))
-		err(EXIT_FATAL, "stdout");
-}
-
 /* Makes what is done durable and visible, before waiting: the records
  * (put_out_records), and only once they are out are the spool's lines
  * they replace released. */
@@ -859,6 +857,15 @@ static void dry_run_line(struct tool *t, char *line, size_t len, void *arg)
 	read_line(arg, line, len);
 }
 
+/* A stream writing into a buffer of its own, *text, *len long. */
+static FILE *memory_stream(char **text, size_t *len)
+{
+	FILE *f = open_memstream(text, len);
+	if (!f)
+		err(EXIT_FATAL, "open_memstream");
+	return f;
+}
+
 /* Takes up the breakers an earlier run left open beside the spool. */
 static void load_breakers(struct pbfire *pf)
 {
@@ -880,9 +887,7 @@ static void set_up(struct pbfire *pf)
 	if (pf->o.ledger_path)
 		ledger_open(&pf->ledger, pf->o.ledger_path, pf->o.dry_run, pf->o.ledger_keep);
 	pf->report.dry_run = pf->o.dry_run;
-	pf->records = pf->o.dry_run ? stdout : open_memstream(&pf->records_text, &pf->records_len);
-	if (!pf->records)
-		err(EXIT_FATAL, "open_memstream");
+	pf->records = pf->o.dry_run ? stdout : memory_stream(&pf->records_text, &pf->records_len);
 	pf->report.spool = pf->o.spool_path != NULL;
 	pf->report.keep_response = pf->o.send.keep_response;
 	pf->report.progress = !pf->o.dry_run && isatty(STDERR_FILENO);
@@ -897,9 +902,7 @@ static void set_up(struct pbfire *pf)
 		spool_open_with(&pf->spool, pf->o.spool_path, "pbfire",
 				pf->t->max_line + 4096 + report_answer_max(pf->o.send.keep_response),
 				order_spooled, &pf->order);
-		pf->spooled = open_memstream(&pf->spooled_text, &pf->spooled_len);
-		if (!pf->spooled)
-			err(EXIT_FATAL, "open_memstream");
+		pf->spooled = memory_stream(&pf->spooled_text, &pf->spooled_len);
 		pf->now = stamp_to_ns(stamp_now());
 		if (pf->o.breaker.failures)
 			load_breakers(pf);
